@@ -1,0 +1,233 @@
+"""evaluate(): the one entry point. A run is a model, a task and a mode; the CLI only calls this.
+
+Flow: TaskSpec -> data (splits) -> runner (frozen or finetune) -> predictions -> metrics -> RunResult.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.config import MODES, RunConfig
+from harness.data.files import resolve_data_dir
+from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
+from harness.errors import ConfigError, DataError, HarnessError
+from harness.metrics import compute_scores, main_score
+from harness.models import ModelRef, resolve_model
+from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
+from harness.runners import is_main_process
+from harness.runners.features import FeatureCache, FeatureExtractor
+from harness.runners.finetune import FinetuneRunner
+from harness.runners.frozen import FrozenRunner
+from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
+
+log = logging.getLogger("harness")
+
+
+@dataclass
+class Evaluation:
+    """What a call to evaluate() produced: results, and the tasks it skipped with the reason."""
+
+    results: list[RunResult] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate(
+    model: str | None = None,
+    tasks: list[str] | None = None,
+    suite: str | None = None,
+    mode: str = "both",
+    *,
+    data_dir: str | Path | None = None,
+    output_dir: str | Path = "reports",
+    config: RunConfig | None = None,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    registry: TaskRegistry = REGISTRY,
+    cache: FeatureCache | None = None,
+    **overrides,
+) -> Evaluation:
+    """Run `model` on the tasks of `suite` (or the named `tasks`) in frozen, finetune or both modes.
+
+    Tasks without usable data are skipped with a reason when a whole suite was asked for; a task
+    named explicitly must run. Every finished run is written before the next one starts.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
+    if not suite and not tasks:
+        raise ConfigError("say which tasks to run: --suite glue or --tasks glue/sst2,glue/mrpc")
+    config = (config or RunConfig()).replace(**overrides)
+    model_ref = resolve_model(model, revision, trust_remote_code)
+    specs = registry.select(suite, tasks)
+    source_dir = resolve_data_dir(data_dir)
+    modes = ["frozen", "finetune"] if mode == "both" else [mode]
+    context = _Context(model_ref, config, Path(output_dir), source_dir, cache)
+
+    evaluation = Evaluation()
+    for base, dependents in _training_groups(specs, registry):
+        try:
+            plan = plan_splits(base, load_splits(base, source_dir), config.split_strategy, config.seed,
+                               config.max_train_samples, config.max_eval_samples)
+        except DataError as err:
+            if tasks:  # the user named this task: a missing dataset is an error, not a skip
+                raise
+            for spec in (base, *dependents):
+                evaluation.skipped[spec.id] = str(err)
+            continue
+        dependent_plans = {}
+        for spec in dependents:
+            try:
+                dependent_plans[spec.id] = (spec, eval_only_plan(spec, load_splits(spec, source_dir, ("validation",)),
+                                                               config.max_eval_samples, config.seed))
+            except DataError as err:
+                evaluation.skipped[spec.id] = str(err)
+        for run_mode in modes:
+            evaluation.results.extend(context.run(base, plan, run_mode, list(dependent_plans.values())))
+    if tasks and evaluation.skipped:
+        raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
+    return evaluation
+
+
+def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tuple[TaskSpec, list[TaskSpec]]]:
+    """Pair each trained task with the tasks scored by its model (MNLI with MNLI-mm and AX)."""
+    groups: dict[str, tuple[TaskSpec, list[TaskSpec]]] = {}
+    for spec in specs:
+        base = registry.get(spec.model_from) if spec.model_from else spec
+        groups.setdefault(base.id, (base, []))
+        if spec.model_from:
+            groups[base.id][1].append(spec)
+    return list(groups.values())
+
+
+class _Context:
+    """What every run of one evaluate() call shares: the model, the settings, the frozen encoder."""
+
+    def __init__(self, model_ref: ModelRef, config: RunConfig, output_dir: Path, data_dir, cache):
+        self.model_ref, self.config, self.output_dir = model_ref, config, output_dir
+        self.data_dir, self.cache = data_dir, cache
+        self._extractor = None
+        self.environment = environment()
+
+    @property
+    def extractor(self) -> FeatureExtractor:
+        if self._extractor is None:
+            self._extractor = FeatureExtractor(self.model_ref, self.config, self.cache)
+        return self._extractor
+
+    def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents) -> list[RunResult]:
+        """Train on each fold, score the task (and the tasks scored with its model), write results."""
+        directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed)
+        if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
+            log.info("%s %s: finished result kept (--resume)", task.id, mode)
+            return [read_result(directory / RESULT_FILE)]
+        started = time.perf_counter()
+        fold_scores, rows, runner = [], [], None
+        extraction_before = self._extractor.seconds if self._extractor else 0.0
+        for fold_index, fold in enumerate(plan.folds):
+            runner = self._runner(task, mode, directory)
+            runner.fit(fold.train)
+            predictions = runner.predict(fold.eval)
+            scores = _score(task, fold.eval, predictions, self.config)
+            if mode == "frozen" and task.similarity:
+                cosine = runner.cosine_similarity(fold.eval)
+                scores.update({f"cosine_{k}": v for k, v in _score_values(
+                    ("pearson", "spearman"), fold.eval, cosine, self.config).items()})
+            else:
+                cosine = None
+            fold_scores.append(scores)
+            rows.extend(_prediction_rows(task, fold.eval, predictions, fold_index, cosine))
+            if fold_index == 0:
+                dependent_outputs = [(spec, dplan, runner.predict(dplan.folds[0].eval)) for spec, dplan in dependents]
+        timings = {
+            **{k: round(v, 3) for k, v in runner.timings.items()},
+            "extraction_s": round((self._extractor.seconds if self._extractor else 0.0) - extraction_before, 3),
+            "total_s": round(time.perf_counter() - started, 3),
+            "trainable_parameters": runner.trainable_parameters,
+        }
+        timings.update(_throughput(mode, plan, timings, self.config))
+        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner)]
+        for spec, dplan, predictions in dependent_outputs:
+            scores = _score(spec, dplan.folds[0].eval, predictions, self.config)
+            drows = _prediction_rows(spec, dplan.folds[0].eval, predictions, 0, None)
+            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner))
+        if mode == "finetune" and is_main_process():
+            runner.cleanup()
+        return results
+
+    def _runner(self, task: TaskSpec, mode: str, directory: Path):
+        if mode == "frozen":
+            return FrozenRunner(task, self.extractor)
+        return FinetuneRunner(task, self.model_ref, self.config, directory)
+
+    def _write(self, task, plan, mode, fold_scores, rows, timings, runner) -> RunResult:
+        scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
+        std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
+        fingerprint = self.extractor.fingerprint if mode == "frozen" else runner.fingerprint
+        capped = {k: getattr(self.config, k) for k in ("max_train_samples", "max_eval_samples") if getattr(self.config, k)}
+        result = RunResult(
+            suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name, mode=mode,
+            seed=self.config.seed, scores=scores, main_score=main_score(scores, task.main_score),
+            split_strategy=plan.strategy, split_note=plan.note, capped=capped, scores_std=std,
+            num_train=sum(len(f.train) for f in plan.folds) // len(plan.folds),
+            num_eval=sum(len(f.eval) for f in plan.folds),
+            timings=timings,
+            provenance={
+                **self.environment,
+                "model": {"name": self.model_ref.name, "location": self.model_ref.location,
+                          "hub_id": self.model_ref.hub_id, "revision": self.model_ref.revision, **fingerprint},
+                "data": plan.sources,
+                "split_strategy": plan.strategy,
+                "seed": self.config.seed,
+                "hyperparameters": self.config.as_dict(),
+                "device": device_info(self.config.torch_device()),
+            },
+        )
+        if is_main_process():
+            directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed)
+            path = write_run(directory, result, rows)
+            log.info("%s %s: %s -> %s", task.id, mode, _summary(result), path)
+        return result
+
+
+def _score(task: TaskSpec, examples: list[dict], predictions: np.ndarray, config: RunConfig) -> dict[str, float]:
+    return _score_values(task.metrics, examples, predictions, config)
+
+
+def _score_values(metrics, examples, predictions, config: RunConfig) -> dict[str, float]:
+    references = np.array([ex["label"] for ex in examples])
+    return compute_scores(list(metrics), predictions, references, device=config.torch_device())
+
+
+def _prediction_rows(task, examples, predictions, fold, cosine) -> list[dict]:
+    rows = []
+    for i, ex in enumerate(examples):
+        row = {"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": predictions[i].item()}
+        if task.kind == "classification":
+            row["label_name"] = task.labels[ex["label"]]
+            row["prediction_name"] = task.labels[int(predictions[i])]
+        if cosine is not None:
+            row["cosine"] = float(cosine[i])
+        rows.append(row)
+    return rows
+
+
+def _throughput(mode: str, plan: SplitPlan, timings: dict, config: RunConfig) -> dict:
+    """Examples per second of the phase that dominates each mode."""
+    train_examples = sum(len(f.train) for f in plan.folds)
+    out = {}
+    if mode == "finetune" and timings["training_s"] > 0:
+        out["train_examples_per_s"] = round(train_examples * config.epochs / timings["training_s"], 2)
+    if mode == "frozen" and timings["extraction_s"] > 0:
+        out["extraction_examples_per_s"] = round(
+            (train_examples + sum(len(f.eval) for f in plan.folds)) / timings["extraction_s"], 2)
+    return out
+
+
+def _summary(result: RunResult) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items())
+
+
+__all__ = ["evaluate", "Evaluation", "HarnessError"]

@@ -1,0 +1,66 @@
+"""Every knob of a run in one dataclass, recorded verbatim in each result's provenance."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from harness.errors import ConfigError
+
+MODES = ("frozen", "finetune", "both")
+HEADS = ("linear", "mlp")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    # Fine-tuning recipe: transformers' run_glue defaults (AdamW, linear decay, 10% warm-up, weight
+    # decay 0.01, batch 32, max length 128) except the learning rate. 2e-5 leaves small models such
+    # as all-MiniLM-L6-v2 near chance after a short run; 1e-4 trains them well (see README).
+    learning_rate: float = 1e-4
+    epochs: float = 3.0
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    max_length: int = 128
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 42
+    device: str = "auto"
+    # Frozen features and the head trained on them.
+    pooling: str = "mean"
+    layers: str = "last"
+    head: str = "linear"
+    # Which examples.
+    split_strategy: str = "official"
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    # Behaviour.
+    resume: bool = False
+    quiet: bool = False
+
+    def __post_init__(self):
+        if self.device not in DEVICES:
+            raise ConfigError(f"--device {self.device!r} is not one of {', '.join(DEVICES)}")
+        if self.head not in HEADS:
+            raise ConfigError(f"--head {self.head!r} is not one of {', '.join(HEADS)}")
+        for name in ("learning_rate", "epochs", "batch_size", "max_length"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        for name in ("max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+    def replace(self, **changes) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def torch_device(self) -> str:
+        import torch
+
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu or auto")
+        return self.device

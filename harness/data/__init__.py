@@ -1,0 +1,24 @@
+"""Where examples come from: official files or the Hub, normalised into one schema per format.
+
+An N21 example is a dict with `text`, optional `text_pair`, and `label` (a class index, a float
+score, or None when unlabelled), plus `id` naming where it came from (file line or Hub row).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DataSplit:
+    """One split of one task, with where it came from (for provenance)."""
+
+    name: str
+    examples: list[dict]
+    source: dict = field(default_factory=dict)  # {"kind": "file", "path", "sha256"} or {"kind": "hub", ...}
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.examples) and all(ex["label"] is not None for ex in self.examples)

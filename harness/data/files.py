@@ -1,0 +1,87 @@
+"""Official raw files in a data dir (laid out like ../shared/data) -> DataSplit in the format schema."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+from harness.data import DataSplit
+from harness.data.labels import encode_label
+from harness.errors import DataError
+from harness.tasks import FileSplit, TaskSpec
+
+csv.field_size_limit(sys.maxsize)  # QNLI and MNLI rows hold long passages
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
+    """--data-dir, else $HARNESS_DATA_DIR, else None (read from the Hub)."""
+    chosen = data_dir or os.environ.get("HARNESS_DATA_DIR")
+    if not chosen:
+        return None
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        raise DataError(f"data dir {path} does not exist; pass --data-dir with the folder that holds glue/ ...")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_split(task: TaskSpec, split: str, data_dir: Path) -> DataSplit | None:
+    """The split's examples from its official file, or None when the file is not in the data dir."""
+    entry = task.files.get(split)
+    if entry is None:
+        return None
+    path = data_dir / entry.path
+    if not path.is_file():
+        return None
+    if path.suffix != ".tsv":
+        raise DataError(f"{path}: no reader for '{path.suffix}' files in {task.id}")
+    examples = _read_tsv(task, entry, path)
+    return DataSplit(split, examples, {"kind": "file", "path": entry.path, "sha256": file_sha256(path)})
+
+
+def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+    """GLUE TSV: tab-separated, no quoting (quotes are part of the text), optional header row."""
+    fields = entry.fields or task.fields
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 GLUE TSV file?") from err
+    first_line = 1
+    if entry.header:
+        if not rows:
+            raise DataError(f"{path}: empty file, expected a header row")
+        header, rows, first_line = rows[0], rows[1:], 2
+        columns = {}
+        for key, name in fields.items():
+            if name not in header:
+                raise DataError(f"{path}:1: header has no column {name!r} (field {key!r}); columns are {header}")
+            columns[key] = header.index(name)
+    else:
+        columns = {key: int(index) for key, index in fields.items()}
+    width = max(columns.values()) + 1
+    examples = []
+    for line, row in enumerate(rows, start=first_line):
+        if not row:
+            continue
+        if len(row) < width:
+            raise DataError(
+                f"{path}:{line}: expected at least {width} tab-separated columns, found {len(row)}; "
+                "the line may be truncated or use spaces instead of tabs"
+            )
+        where = f"{path}:{line}"
+        example = {"id": f"{entry.path}:{line}", "text": row[columns["text"]]}
+        if "text_pair" in columns:
+            example["text_pair"] = row[columns["text_pair"]]
+        example["label"] = encode_label(task, row[columns["label"]], where) if "label" in columns else None
+        examples.append(example)
+    return examples

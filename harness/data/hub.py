@@ -1,0 +1,46 @@
+"""Hub datasets (datasets.load_dataset) -> DataSplit in the same schema as the official files."""
+from __future__ import annotations
+
+from harness.data import DataSplit
+from harness.data.labels import encode_label
+from harness.errors import DataError
+from harness.tasks import TaskSpec
+
+
+def load_hub_split(task: TaskSpec, split: str, revision: str | None = None) -> DataSplit | None:
+    """The split from the Hub, or None when the dataset has no such split."""
+    if not task.hub:
+        return None
+    import datasets  # heavy; only the Hub path needs it
+
+    hub_split = task.hub_splits.get(split, split)
+    try:
+        dataset = datasets.load_dataset(task.hub["path"], task.hub.get("name"), split=hub_split, revision=revision)
+    except ValueError as err:  # the dataset exists but lacks this split
+        if "split" in str(err).lower():
+            return None
+        raise DataError(f"{task.id}: cannot load {task.hub} from the Hub ({err})") from err
+    except Exception as err:  # network, auth, missing dataset: all need the same advice
+        raise DataError(
+            f"{task.id}: cannot load {task.hub['path']}/{task.hub.get('name')} split {hub_split!r} from the Hub "
+            f"({type(err).__name__}: {err}). Offline? Pass --data-dir with the official files "
+            "(or set HARNESS_DATA_DIR)."
+        ) from err
+    fields = task.hub_fields
+    examples = []
+    for row_index, row in enumerate(dataset):
+        where = f"hub {task.hub['path']}/{task.hub.get('name')}[{hub_split}] row {row_index}"
+        example = {"id": f"{hub_split}:{row_index}", "text": row[fields["text"]]}
+        if "text_pair" in fields:
+            example["text_pair"] = row[fields["text_pair"]]
+        example["label"] = encode_label(task, row[fields["label"]], where)
+        examples.append(example)
+    source = {
+        "kind": "hub",
+        "path": task.hub["path"],
+        "name": task.hub.get("name"),
+        "split": hub_split,
+        "revision": revision,
+        "fingerprint": dataset._fingerprint,
+    }
+    return DataSplit(split, examples, source)

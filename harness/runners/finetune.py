@@ -1,0 +1,125 @@
+"""Fine-tune mode: the whole model trains with transformers.Trainer (torchrun / accelerate scale it).
+
+Speed without changing the recipe: training batches are grouped by length and padded per batch, and
+evaluation runs over length-sorted batches, so little compute goes to padding.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness.config import RunConfig
+from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
+from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
+from harness.tasks import TaskSpec
+
+
+def training_arguments(config: RunConfig, output_dir: Path, **overrides):
+    from transformers import TrainingArguments
+
+    args = dict(
+        output_dir=str(output_dir),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        lr_scheduler_type="linear",
+        seed=config.seed,
+        train_sampling_strategy="group_by_length",
+        save_strategy="steps",
+        save_steps=500,
+        save_total_limit=1,
+        logging_steps=50,
+        report_to=[],
+        disable_tqdm=config.quiet,
+        use_cpu=config.torch_device() == "cpu",
+        dataloader_num_workers=0,
+        # Under torchrun on CPU, processes talk over gloo (nccl needs GPUs).
+        ddp_backend="gloo" if config.torch_device() == "cpu" and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+    )
+    args.update(overrides)
+    return TrainingArguments(**args)
+
+
+def ordered_eval_trainer_class():
+    """Trainer whose evaluation keeps the dataset's order.
+
+    transformers 5 applies `train_sampling_strategy="group_by_length"` to evaluation too, with a
+    random length-grouped sampler, which returns predictions shuffled against their examples.
+    """
+    from torch.utils.data import SequentialSampler
+    from transformers import Trainer
+
+    class OrderedEvalTrainer(Trainer):
+        def _get_eval_sampler(self, eval_dataset):
+            if self.args.world_size <= 1:
+                return SequentialSampler(eval_dataset)
+            return None  # accelerate shards in order and gathers back in order
+
+    return OrderedEvalTrainer
+
+
+class FinetuneRunner:
+    mode = "finetune"
+
+    def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, run_dir: Path):
+        from transformers import AutoModelForSequenceClassification
+
+        self.task, self.model_ref, self.config = task, model_ref, config
+        self.checkpoint_dir = Path(run_dir) / "checkpoints"
+        self.tokenizer = load_tokenizer(model_ref)
+        self.model = load_model(model_ref, AutoModelForSequenceClassification, **model_kwargs(task))
+        self.fingerprint = weights_fingerprint(model_ref, self.model)
+        self.trainer = None
+        self.timings = {"extraction_s": 0.0, "training_s": 0.0, "evaluation_s": 0.0}
+
+    def _trainer(self, train_features=None):
+        from transformers import DataCollatorWithPadding
+
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer = ordered_eval_trainer_class()(
+            model=self.model,
+            args=training_arguments(self.config, self.checkpoint_dir),
+            train_dataset=train_features,
+            data_collator=DataCollatorWithPadding(self.tokenizer),
+            processing_class=self.tokenizer,
+        )
+        if self.config.quiet:
+            trainer.remove_callback(PrinterCallback)  # it prints every log line when progress bars are off
+        return trainer
+
+    def fit(self, train: list[dict]) -> None:
+        features = tokenize(self.tokenizer, train, self.config.max_length)
+        self.trainer = self._trainer(features)
+        resume = self.config.resume and any(self.checkpoint_dir.glob("checkpoint-*"))
+        start = time.perf_counter()
+        self.trainer.train(resume_from_checkpoint=True if resume else None)
+        self.timings["training_s"] += time.perf_counter() - start
+        self.resumed = resume
+
+    def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
+        """Predict over length-sorted batches, then restore the examples' order."""
+        trainer = self.trainer or self._trainer()
+        features = tokenize(self.tokenizer, examples, self.config.max_length, with_labels=False)
+        order = [i for batch in length_buckets(features, self.config.eval_batch_size) for i in batch]
+        start = time.perf_counter()
+        logits = trainer.predict([features[i] for i in order]).predictions
+        self.timings["evaluation_s"] += time.perf_counter() - start
+        restored = np.empty_like(logits)
+        restored[order] = logits
+        return decode(self.task, restored)
+
+    def cleanup(self) -> None:
+        """Checkpoints exist to resume an interrupted run; once its result is written they go."""
+        shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+
+    @property
+    def trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)

@@ -1,0 +1,157 @@
+"""Task definitions: one YAML file per task under tasks/<suite>/<name>.yaml, read lazily.
+
+Listing names only globs file names; a YAML is parsed the first time its task is asked for.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from harness.errors import TaskError
+
+TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
+FORMATS = ("n21", "n2n", "n2m")
+KINDS = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class FileSplit:
+    """Where one split lives in a data dir, and how its columns are read."""
+
+    path: str  # relative to the data dir
+    header: bool = True
+    fields: dict[str, str | int] | None = None  # overrides TaskSpec.fields for this file
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    suite: str
+    name: str
+    version: int
+    formats: tuple[str, ...]
+    kind: str
+    fields: dict[str, str | int]
+    metrics: tuple[str, ...]
+    main_score: tuple[str, ...]
+    labels: tuple[str, ...] = ()
+    description: str = ""
+    hub: dict[str, str] = field(default_factory=dict)
+    hub_fields: dict[str, str] = field(default_factory=dict)  # column names in the Hub dataset
+    hub_splits: dict[str, str] = field(default_factory=dict)  # our split name -> the Hub's
+    files: dict[str, FileSplit] = field(default_factory=dict)
+    model_from: str | None = None  # evaluated with the model trained for this other task (e.g. AX <- MNLI)
+    score_group: str | None = None  # tasks sharing a group are averaged before the suite mean (MNLI m/mm)
+    in_suite_score: bool = True
+    similarity: bool = False  # a sentence-pair similarity task: also gets a training-free cosine score
+    source: str = ""  # the YAML file it came from
+
+    @property
+    def id(self) -> str:
+        return f"{self.suite}/{self.name}"
+
+    @property
+    def num_labels(self) -> int:
+        return 1 if self.kind == "regression" else len(self.labels)
+
+
+_REQUIRED = ("suite", "name", "version", "format", "kind", "fields", "metrics", "main_score")
+
+
+def parse_task(raw: dict, source: str) -> TaskSpec:
+    """Validate one task YAML document; every message names the file and the field."""
+    if not isinstance(raw, dict):
+        raise TaskError(f"{source}: a task file must hold a mapping of fields")
+    missing = [key for key in _REQUIRED if key not in raw]
+    if missing:
+        raise TaskError(f"{source}: missing field(s) {', '.join(missing)}")
+    formats = tuple(raw["format"] if isinstance(raw["format"], list) else [raw["format"]])
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise TaskError(f"{source}: format {bad[0]!r} is not one of {', '.join(FORMATS)}")
+    if raw["kind"] not in KINDS:
+        raise TaskError(f"{source}: kind {raw['kind']!r} is not one of {', '.join(KINDS)}")
+    if raw["kind"] == "classification" and not raw.get("labels"):
+        raise TaskError(f"{source}: a classification task needs a 'labels' list")
+    main = tuple(raw["main_score"] if isinstance(raw["main_score"], list) else [raw["main_score"]])
+    unknown_main = [m for m in main if m not in raw["metrics"]]
+    if unknown_main:
+        raise TaskError(f"{source}: main_score {unknown_main[0]!r} is not among its metrics")
+    files = {}
+    for split, entry in (raw.get("files") or {}).items():
+        entry = {"path": entry} if isinstance(entry, str) else dict(entry)
+        files[split] = FileSplit(path=entry["path"], header=entry.get("header", True), fields=entry.get("fields"))
+    return TaskSpec(
+        suite=raw["suite"],
+        name=raw["name"],
+        version=int(raw["version"]),
+        formats=formats,
+        kind=raw["kind"],
+        fields=dict(raw["fields"]),
+        metrics=tuple(raw["metrics"]),
+        main_score=main,
+        labels=tuple(str(label) for label in raw.get("labels") or ()),
+        description=raw.get("description", ""),
+        hub=dict(raw.get("hub") or {}),
+        hub_fields=dict(raw.get("hub_fields") or raw["fields"]),
+        hub_splits=dict(raw.get("hub_splits") or {}),
+        files=files,
+        model_from=raw.get("model_from"),
+        score_group=raw.get("score_group"),
+        in_suite_score=bool(raw.get("in_suite_score", True)),
+        similarity=bool(raw.get("similarity", False)),
+        source=source,
+    )
+
+
+class TaskRegistry:
+    """Finds task files by name without parsing them; parses each once on demand."""
+
+    def __init__(self, root: Path = TASKS_DIR):
+        self.root = Path(root)
+
+    @functools.cached_property
+    def _paths(self) -> dict[str, Path]:
+        return {f"{p.parent.name}/{p.stem}": p for p in sorted(self.root.glob("*/*.yaml"))}
+
+    def names(self, suite: str | None = None) -> list[str]:
+        return [n for n in self._paths if suite is None or n.split("/")[0] == suite]
+
+    def suites(self) -> list[str]:
+        return sorted({n.split("/")[0] for n in self._paths})
+
+    def resolve(self, name: str) -> str:
+        """`glue/sst2` stays as it is; a bare `sst2` is accepted where one suite has it."""
+        if name in self._paths:
+            return name
+        if "/" not in name:
+            matches = [n for n in self._paths if n.split("/", 1)[1] == name]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise TaskError(f"task {name!r} is ambiguous: say one of {', '.join(matches)}")
+        raise TaskError(f"unknown task {name!r}; `harness list tasks` shows the known ones")
+
+    def get(self, name: str) -> TaskSpec:
+        return _load(self._paths[self.resolve(name)])
+
+    def select(self, suite: str | None = None, tasks: list[str] | None = None) -> list[TaskSpec]:
+        """The tasks a run asks for: a whole suite, or a list of (possibly bare) task names."""
+        if suite and suite not in self.suites():
+            raise TaskError(f"unknown suite {suite!r}; known suites: {', '.join(self.suites())}")
+        names = [self.resolve(t) for t in tasks] if tasks else self.names(suite)
+        return [self.get(n) for n in dict.fromkeys(names)]
+
+
+@functools.lru_cache(maxsize=None)
+def _load(path: Path) -> TaskSpec:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise TaskError(f"{path}: not valid YAML ({err})") from err
+    return parse_task(raw, str(path))
+
+
+REGISTRY = TaskRegistry()
