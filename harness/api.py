@@ -121,8 +121,7 @@ class _Context:
         """Train on each fold, score the task (and the tasks scored with its model), write results."""
         directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed)
         if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
-            log.info("%s %s: finished result kept (--resume)", task.id, mode)
-            return [read_result(directory / RESULT_FILE)]
+            return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
         fold_scores, rows, runner = [], [], None
         extraction_before = self._extractor.seconds if self._extractor else 0.0
@@ -156,6 +155,18 @@ class _Context:
         if mode == "finetune" and is_main_process():
             runner.cleanup()
         return results
+
+    def _kept(self, task: TaskSpec, mode: str, result: RunResult) -> RunResult:
+        """--resume keeps a finished result as it is; say so loudly when its settings differ."""
+        ignored = {"resume", "quiet"}
+        recorded = result.provenance.get("hyperparameters", {})
+        differs = sorted(k for k, v in self.config.as_dict().items() if k not in ignored and recorded.get(k) != v)
+        if differs:
+            log.warning("%s %s: kept the finished result (--resume), which was run with different %s",
+                        task.id, mode, ", ".join(f"{k}={recorded.get(k)}" for k in differs))
+        else:
+            log.info("%s %s: finished result kept (--resume)", task.id, mode)
+        return result
 
     def _runner(self, task: TaskSpec, mode: str, directory: Path):
         if mode == "frozen":

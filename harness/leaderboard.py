@@ -44,11 +44,12 @@ def results_frame(results: list[RunResult]) -> pd.DataFrame:
             "trainable_parameters": r.timings.get("trainable_parameters"),
             "wall_s": r.timings.get("total_s"),
             "scores": r.scores,
+            "epochs": r.provenance.get("hyperparameters", {}).get("epochs"),
         }
         for r in results
     ]
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "capped", "num_train",
-               "num_eval", "trainable_parameters", "wall_s", "scores"]
+               "num_eval", "trainable_parameters", "wall_s", "scores", "epochs"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -111,11 +112,12 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     run_rows = [
         [f"`{r.model}`", r.task, r.mode, str(r.seed), _fmt(r.main_score),
          ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.scores.items())),
-         r.split_strategy, str(r.num_train), str(r.num_eval), _int(r.trainable_parameters), _fmt(r.wall_s, 1)]
+         r.split_strategy, str(r.num_train), str(r.num_eval), _fmt(r.epochs, 1) if r.mode == "finetune" else "–",
+         _int(r.trainable_parameters), _fmt(r.wall_s, 1)]
         for r in detail.itertuples()
     ]
     lines += _markdown(["model", "task", "mode", "seed", "main", "all scores", "split", "train n", "eval n",
-                        "trainable params", "wall s"], run_rows)
+                        "epochs", "trainable params", "wall s"], run_rows)
     lines += ["", "## Notes", "",
               f"- {title} score: mean of the tasks' main scores; multi-metric tasks average their metrics first, "
               "MNLI matched and mismatched count as one task, diagnostics are left out. "

