@@ -1,0 +1,134 @@
+"""evaluate() and the CLI end to end on a tiny random BERT and GLUE-layout files."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness import evaluate
+from harness.cli import main
+from harness.errors import ConfigError, DataError, TaskError
+from harness.results import read_result
+
+FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
+
+
+def _result(root, task, mode, seed=42):
+    (path,) = root.rglob(f"glue/{task}/{mode}-seed{seed}/result.json")
+    return read_result(path), path.parent
+
+
+def test_both_modes_write_one_result_each_with_provenance(tiny_model_dir, glue_dir, tmp_path):
+    out = tmp_path / "reports"
+    evaluation = evaluate(str(tiny_model_dir), tasks=["glue/stsb"], mode="both", data_dir=glue_dir,
+                          output_dir=out, **FAST)
+    assert [(r.task, r.mode) for r in evaluation.results] == [("stsb", "frozen"), ("stsb", "finetune")]
+    frozen, folder = _result(out, "stsb", "frozen")
+    assert set(frozen.scores) == {"pearson", "spearman", "cosine_pearson", "cosine_spearman"}
+    assert frozen.main_score == pytest.approx((frozen.scores["pearson"] + frozen.scores["spearman"]) / 2)
+    assert frozen.split_strategy == "official" and frozen.num_train == 64 and frozen.num_eval == 32
+    provenance = frozen.provenance
+    assert len(provenance["model"]["weights_sha256"]) == 64
+    assert provenance["data"]["train"]["sha256"] and provenance["data"]["validation"]["path"] == "glue/STS-B/dev.tsv"
+    assert provenance["hyperparameters"]["epochs"] == 1 and provenance["seed"] == 42
+    assert provenance["libraries"]["torch"] and provenance["device"]["device"] == "cpu"
+    assert frozen.timings["trainable_parameters"] == 33  # ridge: 32 weights + bias
+    rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 32 and {"id", "label", "prediction", "cosine"} <= set(rows[0])
+
+    tuned, folder = _result(out, "stsb", "finetune")
+    assert tuned.timings["trainable_parameters"] > 10_000 and tuned.timings["train_examples_per_s"] > 0
+    assert not (folder / "checkpoints").exists()  # removed once the result is written
+
+
+def test_holdout_when_train_is_missing_and_official_refuses(tiny_model_dir, glue_dir, tmp_path):
+    with pytest.raises(DataError, match="--split-strategy holdout"):
+        evaluate(str(tiny_model_dir), tasks=["cola"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    evaluation = evaluate(str(tiny_model_dir), tasks=["cola"], mode="frozen", data_dir=glue_dir,
+                          output_dir=tmp_path, split_strategy="holdout", **FAST)
+    (result,) = evaluation.results
+    assert result.split_strategy == "holdout" and result.num_train == 32 and result.num_eval == 8
+    assert "holdout" in result.split_note or "80%" in result.split_note
+
+
+def test_kfold_reports_mean_and_std_over_five_folds(tiny_model_dir, glue_dir, tmp_path):
+    (result,) = evaluate(str(tiny_model_dir), tasks=["cola"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
+                         split_strategy="kfold", **FAST).results
+    assert result.split_strategy == "kfold" and result.num_eval == 40  # every example scored once
+    assert set(result.scores_std) == {"mcc"}
+    folds = {json.loads(line)["fold"] for line in
+             (tmp_path / tiny_model_dir.name / "glue/cola/frozen-seed42/predictions.jsonl").read_text().splitlines()}
+    assert folds == {0, 1, 2, 3, 4}
+
+
+def test_suite_skips_tasks_without_data_and_says_why(tiny_model_dir, glue_dir, tmp_path):
+    evaluation = evaluate(str(tiny_model_dir), suite="glue", mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
+                          split_strategy="holdout", max_train_samples=16, **FAST)
+    ran = {r.task for r in evaluation.results}
+    assert ran == {"cola", "mrpc", "sst2", "stsb"}
+    assert {"glue/mnli", "glue/mnli_mismatched", "glue/ax", "glue/qnli", "glue/qqp", "glue/rte", "glue/wnli"} == set(
+        evaluation.skipped)
+    assert "glue/MNLI" in evaluation.skipped["glue/mnli"] or "validation" in evaluation.skipped["glue/mnli"]
+    assert all(r.capped == {"max_train_samples": 16} for r in evaluation.results)
+
+
+def test_resume_keeps_finished_results(tiny_model_dir, glue_dir, tmp_path):
+    first = evaluate(str(tiny_model_dir), tasks=["sst2"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    path = next(tmp_path.rglob("result.json"))
+    before = path.read_bytes()
+    again = evaluate(str(tiny_model_dir), tasks=["sst2"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
+                     resume=True, **FAST)
+    assert path.read_bytes() == before
+    assert again.results[0].scores == first.results[0].scores
+
+
+def test_argument_errors(tiny_model_dir, glue_dir, tmp_path):
+    with pytest.raises(ConfigError, match="--mode"):
+        evaluate(str(tiny_model_dir), tasks=["sst2"], mode="sideways", data_dir=glue_dir)
+    with pytest.raises(TaskError, match="harness list tasks"):
+        evaluate(str(tiny_model_dir), tasks=["glue/nope"], data_dir=glue_dir)
+    with pytest.raises(ConfigError, match="--suite glue or --tasks"):
+        evaluate(str(tiny_model_dir), data_dir=glue_dir)
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def test_cli_lists_tasks_with_metrics_and_main_score(capsys):
+    assert main(["list", "tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "glue/mrpc" in out and "accuracy + f1" in out and "glue/ax" in out and "r3" in out
+
+
+def test_cli_errors_exit_2_without_traceback(capsys, glue_dir, tmp_path):
+    assert main(["eval", "--tasks", "glue/nope", "--data-dir", str(glue_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: unknown task 'glue/nope'") and "Traceback" not in err
+    assert main(["eval", "--tasks", "sst2", "--model", "no such/model here"]) == 2
+    assert "neither an alias" in capsys.readouterr().err
+    assert main(["eval", "--tasks", "sst2", "--data-dir", str(tmp_path / "absent")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_eval_then_leaderboard(tiny_model_dir, glue_dir, tmp_path, capsys):
+    reports, boards = tmp_path / "reports", tmp_path / "boards"
+    code = main(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2,mrpc", "--mode", "both",
+                 "--data-dir", str(glue_dir), "--output-dir", str(reports), "--epochs", "1",
+                 "--max-train-samples", "32", "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.count("glue/sst2") == 2 and out.count("glue/mrpc") == 2
+    assert main(["leaderboard", str(reports), "--out", str(boards)]) == 0
+    board = (boards / "glue.md").read_text()
+    assert "mrpc ‡" in board and "sst2 ‡" in board and f"`{tiny_model_dir}`" in board
+
+
+def test_bad_label_in_a_file_names_file_and_line(tiny_model_dir, glue_dir, tmp_path, capsys):
+    dev = glue_dir / "glue" / "SST-2" / "dev.tsv"
+    lines = dev.read_text().splitlines()
+    lines[3] = lines[3].rsplit("\t", 1)[0] + "\tpositive"
+    dev.write_text("\n".join(lines) + "\n")
+    assert main(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2", "--data-dir", str(glue_dir),
+                 "--output-dir", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "glue/SST-2/dev.tsv:4" in err and "'positive'" in err
