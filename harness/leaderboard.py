@@ -62,7 +62,9 @@ def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
     keyed = frame.assign(**{"group": [group(r)[0] for _, r in frame.iterrows()],
                            "counts": [group(r)[1] for _, r in frame.iterrows()]})
     keyed = keyed[keyed["counts"]]
-    per_group = keyed.groupby(["model", "mode", "group"], sort=True)["main_score"].mean()
+    # Seeds first (a task run with more seeds must not weigh more), then score groups, then the suite.
+    per_task = keyed.groupby(["model", "mode", "group", "task"], sort=True)["main_score"].mean()
+    per_group = per_task.groupby(level=["model", "mode", "group"]).mean()
     return per_group.groupby(level=["model", "mode"]).mean()
 
 

@@ -45,7 +45,8 @@ class ModelRef:
     def slug(self) -> str:
         """A file-system-safe name for report folders."""
         base = self.name if not Path(self.name).is_dir() else Path(self.name).resolve().name
-        return re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("_")
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("_.")
+        return slug or "model-" + hashlib.sha1(self.name.encode()).hexdigest()[:8]
 
 
 def resolve_model(name: str | None, revision: str | None = None, trust_remote_code: bool = False) -> ModelRef:
@@ -148,7 +149,7 @@ def parse_layers(spec: str) -> tuple[list[int], str]:
         return [-1], "concat"
     if re.fullmatch(r"-?\d+", spec):
         return [int(spec)], "concat"
-    match = re.fullmatch(r"last(\d+)-(concat|mean)", spec)
+    match = re.fullmatch(r"last([1-9]\d*)-(concat|mean)", spec)
     if match:
         count = int(match.group(1))
         return list(range(-count, 0)), match.group(2)

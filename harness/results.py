@@ -63,18 +63,26 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_run(directory: Path, result: RunResult, predictions: list[dict]) -> Path:
     """Predictions first, then the result that points at them: a result file implies a complete run."""
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in predictions)
+    summary = json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"  # fails before any write
     atomic_write_text(directory / PREDICTIONS_FILE, lines)
     path = directory / RESULT_FILE
-    atomic_write_text(path, json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    atomic_write_text(path, summary)
     return path
 
 

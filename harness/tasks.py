@@ -67,7 +67,7 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
     missing = [key for key in _REQUIRED if key not in raw]
     if missing:
         raise TaskError(f"{source}: missing field(s) {', '.join(missing)}")
-    formats = tuple(raw["format"] if isinstance(raw["format"], list) else [raw["format"]])
+    formats = tuple(_as_list(raw["format"]))
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise TaskError(f"{source}: format {bad[0]!r} is not one of {', '.join(FORMATS)}")
@@ -75,22 +75,29 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         raise TaskError(f"{source}: kind {raw['kind']!r} is not one of {', '.join(KINDS)}")
     if raw["kind"] == "classification" and not raw.get("labels"):
         raise TaskError(f"{source}: a classification task needs a 'labels' list")
-    main = tuple(raw["main_score"] if isinstance(raw["main_score"], list) else [raw["main_score"]])
-    unknown_main = [m for m in main if m not in raw["metrics"]]
+    metrics = tuple(_as_list(raw["metrics"]))
+    main = tuple(_as_list(raw["main_score"]))
+    unknown_main = [m for m in main if m not in metrics]
     if unknown_main:
         raise TaskError(f"{source}: main_score {unknown_main[0]!r} is not among its metrics")
     files = {}
     for split, entry in (raw.get("files") or {}).items():
         entry = {"path": entry} if isinstance(entry, str) else dict(entry)
+        if "path" not in entry:
+            raise TaskError(f"{source}: files.{split} needs a 'path'")
         files[split] = FileSplit(path=entry["path"], header=entry.get("header", True), fields=entry.get("fields"))
+    try:
+        version = int(raw["version"])
+    except (TypeError, ValueError):
+        raise TaskError(f"{source}: version {raw['version']!r} must be an integer") from None
     return TaskSpec(
         suite=raw["suite"],
         name=raw["name"],
-        version=int(raw["version"]),
+        version=version,
         formats=formats,
         kind=raw["kind"],
         fields=dict(raw["fields"]),
-        metrics=tuple(raw["metrics"]),
+        metrics=metrics,
         main_score=main,
         labels=tuple(str(label) for label in raw.get("labels") or ()),
         description=raw.get("description", ""),
@@ -104,6 +111,11 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         similarity=bool(raw.get("similarity", False)),
         source=source,
     )
+
+
+def _as_list(value) -> list:
+    """YAML fields that take one item or a list of them."""
+    return value if isinstance(value, list) else [value]
 
 
 class TaskRegistry:

@@ -437,9 +437,6 @@ def test_eval_only_plan():
         eval_only_plan(AX, {"validation": None}, None, seed=0)
 
 
-@pytest.mark.xfail(reason="BUG: splits.py _stratified_holdout: a stratum with a single example, or a test part "
-                          "smaller than the number of classes, makes sklearn's train_test_split raise a bare "
-                          "ValueError instead of a DataError saying what to do (or a fallback)", strict=True)
 @pytest.mark.parametrize("task, labels", [
     (SST2, [0] * 20 + [1]),  # a class with one example
     (SST2, [0, 1, 0, 1]),  # 20% of 4 is 1 example, fewer than the 2 classes

@@ -196,8 +196,6 @@ def test_diagnostics_only(tmp_path):
     assert "| `m` | 30.00 / – (–) | – | – | – |" in text
 
 
-@pytest.mark.xfail(reason="BUG: leaderboard.py suite_scores: the score group (MNLI m/mm) is the mean over result "
-                          "rows, so a task with more seeds weighs more; average seeds per task first", strict=True)
 def test_seeds_do_not_change_group_weights(tmp_path):
     runs = [("m", "mnli", "frozen", 1, 80.0, "official", False),
             ("m", "mnli", "frozen", 2, 82.0, "official", False),

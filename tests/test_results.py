@@ -130,9 +130,6 @@ def test_atomic_write_creates_parents(tmp_path):
     assert target.read_bytes() == "héllo\n".encode("utf-8")
 
 
-@pytest.mark.xfail(reason="BUG: results.py write_run: predictions.jsonl is replaced before the result is "
-                          "serialised, so a result json.dumps cannot handle (e.g. a numpy float32 score) leaves "
-                          "the old result.json pointing at the new predictions", strict=True)
 def test_unserialisable_result_leaves_previous_run_intact(tmp_path):
     write_run(tmp_path, make_result(), PREDICTIONS)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
@@ -141,9 +138,6 @@ def test_unserialisable_result_leaves_previous_run_intact(tmp_path):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
-@pytest.mark.xfail(reason="BUG: results.py atomic_write_text: tempfile.mkstemp creates 0600 files and os.replace "
-                          "keeps that mode, so results and leaderboards are unreadable to group/others (umask "
-                          "ignored)", strict=True)
 def test_written_files_respect_umask(tmp_path):
     old = os.umask(0o022)
     try:

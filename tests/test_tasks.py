@@ -256,24 +256,18 @@ def test_empty_registry(tmp_path):
 
 # --- validation gaps (bugs: these raise raw Python errors or accept garbage) ----------------------
 
-@pytest.mark.xfail(reason="BUG: tasks.py parse_task: a files entry without 'path' raises KeyError, not TaskError",
-                   strict=True)
 def test_files_entry_without_path_is_a_task_error():
     with pytest.raises(TaskError) as info:
         parse_task(_raw(files={"train": {"header": False}}), "tasks/toy/pairs.yaml")
     assert "tasks/toy/pairs.yaml" in str(info.value) and "path" in str(info.value)
 
 
-@pytest.mark.xfail(reason="BUG: tasks.py parse_task: int(raw['version']) raises ValueError, not TaskError",
-                   strict=True)
 def test_non_integer_version_is_a_task_error():
     with pytest.raises(TaskError) as info:
         parse_task(_raw(version="one"), "tasks/toy/pairs.yaml")
     assert "tasks/toy/pairs.yaml" in str(info.value) and "version" in str(info.value)
 
 
-@pytest.mark.xfail(reason="BUG: tasks.py parse_task: `metrics: accuracy` (a scalar, as main_score allows) becomes "
-                          "a tuple of characters and main_score is checked as a substring", strict=True)
 def test_scalar_metrics_is_normalised_or_rejected():
     try:
         spec = parse_task(_raw(metrics="accuracy", main_score="accuracy"), "tasks/toy/pairs.yaml")

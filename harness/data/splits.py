@@ -108,15 +108,30 @@ def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray:
     return labels.astype(int)
 
 
+def _stratifiable(strata: np.ndarray, per_stratum: int, eval_size: int) -> bool:
+    """sklearn needs enough members in every stratum, and room for each stratum in the eval part."""
+    counts = np.unique(strata, return_counts=True)[1]
+    return counts.min() >= per_stratum and eval_size >= len(counts)
+
+
 def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
     from sklearn.model_selection import train_test_split
 
     indices = np.arange(len(examples))
-    return train_test_split(indices, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=_strata(task, examples))
+    strata = _strata(task, examples)
+    eval_size = int(np.ceil(HOLDOUT_FRACTION * len(examples)))
+    if len(examples) < 2:
+        raise DataError(f"{task.id}: {len(examples)} labelled example(s) cannot be split into train and eval")
+    stratify = strata if _stratifiable(strata, 2, eval_size) else None  # else a plain seeded shuffle
+    return train_test_split(indices, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=stratify)
 
 
 def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
+    if len(examples) < KFOLD_K:
+        raise DataError(f"{task.id}: {len(examples)} labelled examples are too few for {KFOLD_K}-fold")
     strata = _strata(task, examples)
-    return StratifiedKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(strata)), strata)
+    if _stratifiable(strata, KFOLD_K, len(examples) // KFOLD_K):
+        return StratifiedKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(strata)), strata)
+    return KFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(strata)))
