@@ -146,6 +146,8 @@ class _Context:
             "total_s": round(time.perf_counter() - started, 3),
             "trainable_parameters": runner.trainable_parameters,
         }
+        if getattr(runner, "resumed_from_step", None) is not None:
+            timings["resumed_from_step"] = runner.resumed_from_step
         timings.update(_throughput(mode, plan, timings, self.config))
         results = [self._write(task, plan, mode, fold_scores, rows, timings, runner)]
         for spec, dplan, predictions in dependent_outputs:

@@ -132,3 +132,82 @@ def test_bad_label_in_a_file_names_file_and_line(tiny_model_dir, glue_dir, tmp_p
                  "--output-dir", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "glue/SST-2/dev.tsv:4" in err and "'positive'" in err
+
+
+def test_resume_continues_an_interrupted_finetune_from_its_checkpoint(tiny_model_dir, glue_dir, tmp_path, monkeypatch):
+    from harness.runners.finetune import FinetuneRunner
+
+    # Interrupt "after" training: the checkpoint stays, the result file is gone.
+    monkeypatch.setattr(FinetuneRunner, "cleanup", lambda self: None)
+    evaluate(str(tiny_model_dir), tasks=["sst2"], mode="finetune", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    folder = next(tmp_path.rglob("finetune-seed42"))
+    (folder / "result.json").unlink()
+    assert [p.name for p in (folder / "checkpoints").iterdir()] == ["checkpoint-4"]  # 64 rows / batch 16
+    monkeypatch.undo()
+    (result,) = evaluate(str(tiny_model_dir), tasks=["sst2"], mode="finetune", data_dir=glue_dir,
+                         output_dir=tmp_path, resume=True, **FAST).results
+    assert result.timings["resumed_from_step"] == 4
+    assert (folder / "result.json").is_file() and not (folder / "checkpoints").exists()
+
+
+def _write_mnli_files(glue_dir):
+    """MNLI train/dev files and the labelled diagnostic, in their official column layouts."""
+    mnli = glue_dir / "glue" / "MNLI"
+    mnli.mkdir()
+    labels = ["entailment", "neutral", "contradiction"]
+    header = "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tgold_label"
+    for name, count in (("train.tsv", 30), ("dev_matched.tsv", 12), ("dev_mismatched.tsv", 9)):
+        rows = [header] + [f"{i}\t{i}\t{i}\tfiction\tthe man plays .\tthe man sits .\t{labels[i % 3]}"
+                           for i in range(count)]
+        (mnli / name).write_text("\n".join(rows) + "\n")
+    diagnostic = glue_dir / "glue" / "diagnostic"
+    diagnostic.mkdir()
+    rows = ["Lexical Semantics\tPredicate-Argument Structure\tLogic\tKnowledge\tDomain\tPremise\tHypothesis\tLabel"]
+    rows += [f"\t\tNegation\t\tArtificial\tthe cat sits .\tthe cat runs .\t{labels[i % 3]}" for i in range(15)]
+    (diagnostic / "diagnostic-full.tsv").write_text("\n".join(rows) + "\n")
+
+
+def test_ax_and_mnli_mismatched_are_scored_with_the_mnli_model(tiny_model_dir, glue_dir, tmp_path):
+    _write_mnli_files(glue_dir)
+    evaluation = evaluate(str(tiny_model_dir), tasks=["ax", "mnli_mismatched"], mode="frozen", data_dir=glue_dir,
+                          output_dir=tmp_path, **FAST)
+    by_task = {r.task: r for r in evaluation.results}
+    assert set(by_task) == {"mnli", "ax", "mnli_mismatched"}  # MNLI trained once, for both
+    assert by_task["ax"].num_eval == 15 and set(by_task["ax"].scores) == {"r3"}
+    assert by_task["mnli_mismatched"].num_eval == 9 and by_task["mnli"].num_eval == 12
+    assert "glue/mnli" in by_task["ax"].split_note
+    assert by_task["ax"].provenance["data"]["validation"]["path"] == "glue/diagnostic/diagnostic-full.tsv"
+
+
+def test_hub_source_maps_columns_and_records_the_fingerprint(monkeypatch, tmp_path, tiny_model_dir):
+    import datasets
+
+    from harness.data.hub import load_hub_split
+    from harness.tasks import REGISTRY
+
+    calls = []
+
+    def fake_load(path, name, split, revision=None):
+        calls.append((path, name, split))
+        return datasets.Dataset.from_dict({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [2, -1]})
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    split = load_hub_split(REGISTRY.get("mnli_mismatched"), "validation")
+    assert calls == [("nyu-mll/glue", "mnli", "validation_mismatched")]
+    assert split.examples[0] == {"id": "validation_mismatched:0", "text": "a", "text_pair": "c", "label": 2}
+    assert split.examples[1]["label"] is None  # the Hub marks unlabelled rows with -1
+    assert split.source["kind"] == "hub" and split.source["fingerprint"]
+
+
+def test_hub_failure_tells_the_user_to_pass_a_data_dir(monkeypatch):
+    import datasets
+
+    from harness.data.hub import load_hub_split
+    from harness.tasks import REGISTRY
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DataError, match="--data-dir"):
+        load_hub_split(REGISTRY.get("sst2"), "train")

@@ -77,6 +77,7 @@ class FinetuneRunner:
         self.model = load_model(model_ref, AutoModelForSequenceClassification, **model_kwargs(task))
         self.fingerprint = weights_fingerprint(model_ref, self.model)
         self.trainer = None
+        self.resumed_from_step = None
         self.timings = {"extraction_s": 0.0, "training_s": 0.0, "evaluation_s": 0.0}
 
     def _trainer(self, train_features=None):
@@ -98,11 +99,16 @@ class FinetuneRunner:
     def fit(self, train: list[dict]) -> None:
         features = tokenize(self.tokenizer, train, self.config.max_length)
         self.trainer = self._trainer(features)
-        resume = self.config.resume and any(self.checkpoint_dir.glob("checkpoint-*"))
+        checkpoint = self._last_checkpoint() if self.config.resume else None
         start = time.perf_counter()
-        self.trainer.train(resume_from_checkpoint=True if resume else None)
+        self.trainer.train(resume_from_checkpoint=checkpoint)
         self.timings["training_s"] += time.perf_counter() - start
-        self.resumed = resume
+        self.resumed_from_step = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
+
+    def _last_checkpoint(self) -> str | None:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        return get_last_checkpoint(str(self.checkpoint_dir)) if self.checkpoint_dir.is_dir() else None
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         """Predict over length-sorted batches, then restore the examples' order."""
