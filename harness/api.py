@@ -5,6 +5,7 @@ Flow: TaskSpec -> data (splits) -> runner (frozen or finetune) -> predictions ->
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from harness.runners.frozen import FrozenRunner
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 log = logging.getLogger("harness")
+CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold
 
 
 @dataclass
@@ -124,9 +126,11 @@ class _Context:
             return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
         fold_scores, rows, runner = [], [], None
+        phases = {"training_s": 0.0, "evaluation_s": 0.0}
         extraction_before = self._extractor.seconds if self._extractor else 0.0
         for fold_index, fold in enumerate(plan.folds):
-            runner = self._runner(task, mode, directory)
+            checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
+            runner = self._runner(task, mode, checkpoints)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
             scores = _score(task, fold.eval, predictions, self.config)
@@ -140,8 +144,10 @@ class _Context:
             rows.extend(_prediction_rows(task, fold.eval, predictions, fold_index, cosine))
             if fold_index == 0:
                 dependent_outputs = [(spec, dplan, runner.predict(dplan.folds[0].eval)) for spec, dplan in dependents]
+            for phase in phases:
+                phases[phase] += runner.timings[phase]
         timings = {
-            **{k: round(v, 3) for k, v in runner.timings.items()},
+            **{k: round(v, 3) for k, v in phases.items()},
             "extraction_s": round((self._extractor.seconds if self._extractor else 0.0) - extraction_before, 3),
             "total_s": round(time.perf_counter() - started, 3),
             "trainable_parameters": runner.trainable_parameters,
@@ -154,8 +160,8 @@ class _Context:
             scores = _score(spec, dplan.folds[0].eval, predictions, self.config)
             drows = _prediction_rows(spec, dplan.folds[0].eval, predictions, 0, None)
             results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner))
-        if mode == "finetune" and is_main_process():
-            runner.cleanup()
+        if is_main_process():
+            remove_checkpoints(directory)
         return results
 
     def _kept(self, task: TaskSpec, mode: str, result: RunResult) -> RunResult:
@@ -170,10 +176,10 @@ class _Context:
             log.info("%s %s: finished result kept (--resume)", task.id, mode)
         return result
 
-    def _runner(self, task: TaskSpec, mode: str, directory: Path):
+    def _runner(self, task: TaskSpec, mode: str, checkpoints: Path):
         if mode == "frozen":
             return FrozenRunner(task, self.extractor)
-        return FinetuneRunner(task, self.model_ref, self.config, directory)
+        return FinetuneRunner(task, self.model_ref, self.config, checkpoints)
 
     def _write(self, task, plan, mode, fold_scores, rows, timings, runner) -> RunResult:
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
@@ -203,6 +209,11 @@ class _Context:
             path = write_run(directory, result, rows)
             log.info("%s %s: %s -> %s", task.id, mode, _summary(result), path)
         return result
+
+
+def remove_checkpoints(directory: Path) -> None:
+    """Checkpoints exist to resume an interrupted run; once its result is written they go."""
+    shutil.rmtree(directory / CHECKPOINTS, ignore_errors=True)
 
 
 def _score(task: TaskSpec, examples: list[dict], predictions: np.ndarray, config: RunConfig) -> dict[str, float]:

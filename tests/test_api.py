@@ -135,10 +135,10 @@ def test_bad_label_in_a_file_names_file_and_line(tiny_model_dir, glue_dir, tmp_p
 
 
 def test_resume_continues_an_interrupted_finetune_from_its_checkpoint(tiny_model_dir, glue_dir, tmp_path, monkeypatch):
-    from harness.runners.finetune import FinetuneRunner
+    import harness.api
 
     # Interrupt "after" training: the checkpoint stays, the result file is gone.
-    monkeypatch.setattr(FinetuneRunner, "cleanup", lambda self: None)
+    monkeypatch.setattr(harness.api, "remove_checkpoints", lambda directory: None)
     evaluate(str(tiny_model_dir), tasks=["sst2"], mode="finetune", data_dir=glue_dir, output_dir=tmp_path, **FAST)
     folder = next(tmp_path.rglob("finetune-seed42"))
     (folder / "result.json").unlink()
@@ -211,3 +211,18 @@ def test_hub_failure_tells_the_user_to_pass_a_data_dir(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(DataError, match="--data-dir"):
         load_hub_split(REGISTRY.get("sst2"), "train")
+
+
+def test_kfold_finetune_trains_each_fold_from_scratch_and_sums_phase_times(tiny_model_dir, glue_dir, tmp_path,
+                                                                           monkeypatch):
+    import harness.api
+
+    kept = []
+    monkeypatch.setattr(harness.api, "remove_checkpoints", lambda directory: kept.append(directory))
+    (result,) = evaluate(str(tiny_model_dir), tasks=["cola"], mode="finetune", data_dir=glue_dir, output_dir=tmp_path,
+                         split_strategy="kfold", **FAST).results
+    (folder,) = kept
+    # one checkpoint folder per fold: no fold can resume from another fold's weights
+    assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == [f"fold-{i}" for i in range(5)]
+    assert result.num_eval == 40 and result.num_train == 32
+    assert result.timings["training_s"] > 0 and result.timings["total_s"] >= result.timings["training_s"]

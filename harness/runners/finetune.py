@@ -6,7 +6,6 @@ evaluation runs over length-sorted batches, so little compute goes to padding.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -68,11 +67,11 @@ def ordered_eval_trainer_class():
 class FinetuneRunner:
     mode = "finetune"
 
-    def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, run_dir: Path):
+    def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, checkpoint_dir: Path):
         from transformers import AutoModelForSequenceClassification
 
         self.task, self.model_ref, self.config = task, model_ref, config
-        self.checkpoint_dir = Path(run_dir) / "checkpoints"
+        self.checkpoint_dir = Path(checkpoint_dir)
         self.tokenizer = load_tokenizer(model_ref)
         self.model = load_model(model_ref, AutoModelForSequenceClassification, **model_kwargs(task))
         self.fingerprint = weights_fingerprint(model_ref, self.model)
@@ -121,10 +120,6 @@ class FinetuneRunner:
         restored = np.empty_like(logits)
         restored[order] = logits
         return decode(self.task, restored)
-
-    def cleanup(self) -> None:
-        """Checkpoints exist to resume an interrupted run; once its result is written they go."""
-        shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
 
     @property
     def trainable_parameters(self) -> int:
