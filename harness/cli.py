@@ -5,6 +5,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from harness.errors import HarnessError
 
@@ -44,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-length", type=int, default=defaults.max_length)
     ev.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
     ev.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    ev.add_argument("--seed", type=int, default=defaults.seed)
+    seeding = ev.add_mutually_exclusive_group()
+    seeding.add_argument("--seed", type=int, default=defaults.seed)
+    seeding.add_argument("--seeds", type=_seed_list,
+                         help="comma-separated seeds, e.g. 13,42,87: the whole evaluation once per seed "
+                              "(leaderboards then show mean ± std across seeds)")
     ev.add_argument("--device", choices=DEVICES, default=defaults.device)
     ev.add_argument("--pooling", choices=POOLINGS, default=defaults.pooling, help="frozen mode: how tokens become one vector")
     ev.add_argument("--layers", default=defaults.layers, help="frozen mode: last, -2 (any index), last4-concat, last4-mean")
@@ -57,7 +62,37 @@ def build_parser() -> argparse.ArgumentParser:
     board = commands.add_parser("leaderboard", help="write markdown leaderboards from a reports folder")
     board.add_argument("reports", nargs="?", default="reports")
     board.add_argument("--out", default="leaderboards")
+    board.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 naming the files in --out that differ from what the reports produce")
+    board.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
+
+    report = commands.add_parser("report", help="write RUN_DIR/report.md: one run's scores, errors and provenance")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                        help="a run folder, e.g. reports/minilm/glue/sst2/frozen-seed42")
+    report.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
+
+    export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML) or a flat CSV")
+    export.add_argument("reports", nargs="?", default="reports")
+    export.add_argument("--format", required=True, choices=["model-index", "csv"])
+    export.add_argument("--model", help="only this model's results (required for model-index when there are several)")
+    export.add_argument("--out", help="write to this file instead of standard output")
     return parser
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 13,42,87, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated integers such as 13,42,87, got {text!r}")
+    return seeds
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if quiet:
         _silence_libraries()
     try:
-        return {"list": _list, "eval": _eval, "leaderboard": _leaderboard}[args.command](args)
+        return {"list": _list, "eval": _eval, "leaderboard": _leaderboard, "report": _report,
+                "export": _export}[args.command](args)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
         return 2
@@ -118,15 +154,21 @@ def _eval(args) -> int:
         resume=args.resume, quiet=args.quiet,
     )
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-    evaluation = evaluate(
-        args.model, tasks=tasks, suite=args.suite, mode=args.mode, data_dir=args.data_dir,
-        output_dir=args.output_dir, config=config, revision=args.revision, trust_remote_code=args.trust_remote_code,
-    )
-    for result in evaluation.results:
-        scores = ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items())
-        print(f"{result.task_id:22} {result.mode:8} {result.split_strategy:8} main {result.main_score:6.2f}  ({scores})")
-    for task, reason in evaluation.skipped.items():
-        print(f"{task:22} skipped: {reason}")
+    seeds = args.seeds or [args.seed]
+    for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
+        if len(seeds) > 1:
+            print(f"seed {seed}")
+        evaluation = evaluate(
+            args.model, tasks=tasks, suite=args.suite, mode=args.mode, data_dir=args.data_dir,
+            output_dir=args.output_dir, config=config.replace(seed=seed), revision=args.revision,
+            trust_remote_code=args.trust_remote_code,
+        )
+        for result in evaluation.results:
+            scores = ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items())
+            print(f"{result.task_id:22} {result.mode:8} {result.split_strategy:8} "
+                  f"main {result.main_score:6.2f}  ({scores})")
+        for task, reason in evaluation.skipped.items():
+            print(f"{task:22} skipped: {reason}")
     if args.leaderboard_dir:
         from harness.leaderboard import write_leaderboards
 
@@ -136,10 +178,43 @@ def _eval(args) -> int:
 
 
 def _leaderboard(args) -> int:
-    from harness.leaderboard import write_leaderboards
+    from harness.leaderboard import check_leaderboards, write_leaderboards
+    from harness.stats import DEFAULT_RESAMPLES
 
-    for path in write_leaderboards(args.reports, args.out):
+    resamples = args.resamples or DEFAULT_RESAMPLES
+    if args.check:
+        stale = check_leaderboards(args.reports, args.out, resamples=resamples)
+        if stale:
+            again = f" --resamples {args.resamples}" if args.resamples else ""
+            print(f"harness: leaderboards out of date: {', '.join(map(str, stale))}; regenerate them with "
+                  f"`harness leaderboard {args.reports} --out {args.out}{again}` and commit the result", file=sys.stderr)
+            return 1
+        print(f"leaderboards in {args.out} are current")
+        return 0
+    for path in write_leaderboards(args.reports, args.out, resamples=resamples):
         print(f"wrote {path}")
+    return 0
+
+
+def _report(args) -> int:
+    from harness.report import write_report
+    from harness.stats import DEFAULT_RESAMPLES
+
+    for directory in args.run_dirs:
+        print(f"wrote {write_report(directory, resamples=args.resamples or DEFAULT_RESAMPLES)}")
+    return 0
+
+
+def _export(args) -> int:
+    from harness.export import export
+    from harness.results import atomic_write_text
+
+    text = export(args.reports, args.format, args.model)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    atomic_write_text(Path(args.out), text)
+    print(f"wrote {args.out}")
     return 0
 
 

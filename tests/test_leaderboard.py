@@ -1,6 +1,7 @@
 """Leaderboards from a reports tree: cell values, suite scores, footnote marks, determinism, bad files."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -78,9 +79,13 @@ def reports(tmp_path) -> Path:
     return write_reports(tmp_path / "reports")
 
 
+def _markdown_files(written: list[Path]) -> list[Path]:
+    return [path for path in written if path.suffix == ".md"]
+
+
 def _board(reports: Path, out: Path) -> str:
     written = write_leaderboards(reports, out)
-    assert written == [out / "glue.md"]
+    assert _markdown_files(written) == [out / "glue.md"]
     return (out / "glue.md").read_text(encoding="utf-8")
 
 
@@ -137,7 +142,7 @@ def test_regeneration_is_byte_identical(reports, tmp_path):
     # the same results written in another order give the same file
     shuffled = write_reports(tmp_path / "shuffled", list(reversed(RUNS)))
     assert (write_leaderboards(shuffled, tmp_path / "two")[0]).read_bytes() == first
-    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == ["glue.md"]  # no temp files left
+    assert sorted(p.name for p in (tmp_path / "one").iterdir() if p.suffix != ".png") == ["glue.md"]  # no temp files
 
 
 def test_bad_files_are_skipped(reports, tmp_path):
@@ -161,7 +166,7 @@ def test_bad_files_are_skipped(reports, tmp_path):
 def test_other_suites_get_their_own_file(reports, tmp_path):
     result = make_result("alpha", "boolq", "frozen", 1, 77.0, suite="superglue")
     write_run(run_dir(reports, "alpha", "superglue", "boolq", "frozen", 1), result, [])
-    written = write_leaderboards(reports, tmp_path / "b")
+    written = _markdown_files(write_leaderboards(reports, tmp_path / "b"))
     assert written == [tmp_path / "b" / "glue.md", tmp_path / "b" / "superglue.md"]
     superglue = written[1].read_text(encoding="utf-8")
     assert superglue.startswith("# SuperGLUE leaderboard")
@@ -204,3 +209,241 @@ def test_seeds_do_not_change_group_weights(tmp_path):
     results, _ = load_results(write_reports(tmp_path / "r", runs))
     # mnli 81 (seed mean) and mnli_mismatched 70 count as one task: 75.5; with sst2 90: 82.75
     assert suite_scores(results_frame(results), REGISTRY)[("m", "frozen")] == pytest.approx(82.75)
+
+
+# --- intervals, task tables, footnotes, plots and --check, on runs with real predictions -------------------
+
+N = 200
+LABELS = [i % 2 for i in range(N)]
+SOURCE = {"validation": {"kind": "file", "path": "glue/MRPC/dev.tsv", "sha256": "54a9c12c77e402fc" + "0" * 48},
+          "train": {"kind": "hub", "path": "nyu-mll/glue", "name": "mrpc", "split": "train", "revision": None,
+                    "fingerprint": "f00dfeedbeef1234"}}
+
+
+def _predicted(wrong: int) -> list[int]:
+    """Wrong on the first `wrong` examples, right on the rest."""
+    return [1 - label if i < wrong else label for i, label in enumerate(LABELS)]
+
+
+def write_scored(root: Path, model: str, task: str, mode: str, seed: int, wrong: int, **changes) -> RunResult:
+    """A result whose scores are computed from the predictions written beside it, as evaluate() writes them."""
+    from harness.metrics import compute_scores, main_score
+
+    predictions = _predicted(wrong)
+    spec = REGISTRY.get(f"glue/{task}")
+    scores = compute_scores(list(spec.metrics), predictions, LABELS)
+    fields = dict(suite="glue", task=task, task_version=1, model=model, mode=mode, seed=seed, scores=scores,
+                  main_score=main_score(scores, spec.main_score), split_strategy="official", num_train=1000,
+                  num_eval=N, provenance={"hyperparameters": {"epochs": 3.0}, "data": SOURCE},
+                  timings={"total_s": 10.0 if mode == "frozen" else 100.0,
+                           "trainable_parameters": FROZEN_PARAMS if mode == "frozen" else TUNED_PARAMS})
+    fields.update(changes)
+    result = RunResult(**fields)
+    rows = [{"id": f"glue/MRPC/dev.tsv:{i:03d}", "fold": 0, "label": LABELS[i], "prediction": predictions[i]}
+            for i in range(N)]
+    write_run(run_dir(root, model, "glue", task, mode, seed), result, rows)
+    return result
+
+
+@pytest.fixture
+def scored(tmp_path) -> Path:
+    root = tmp_path / "scored"
+    write_scored(root, "alpha", "mrpc", "frozen", 42, 40)     # accuracy 80
+    write_scored(root, "alpha", "mrpc", "finetune", 42, 10)   # accuracy 95: right wherever frozen is
+    write_scored(root, "alpha", "sst2", "frozen", 1, 16)      # 92
+    write_scored(root, "alpha", "sst2", "frozen", 2, 14)      # 93
+    write_scored(root, "alpha", "sst2", "finetune", 1, 16)    # identical predictions to frozen seed 1 ...
+    write_scored(root, "alpha", "sst2", "finetune", 2, 14)    # ... and seed 2: a zero difference
+    return root
+
+
+def _section(text: str, title: str) -> str:
+    return text.split(f"\n{title}\n", 1)[1].split("\n#", 1)[0]  # up to the next heading
+
+
+def _rows(section: str, start: str) -> list[str]:
+    return [line for line in section.splitlines() if line.startswith(start)]
+
+
+def _cell(value: float, interval) -> str:
+    return f"{value:.2f} [{interval.low:.2f}, {interval.high:.2f}]"
+
+
+def test_task_tables_show_every_metric_with_its_bootstrap_interval(scored, tmp_path):
+    from harness import stats
+
+    text = _board(scored, tmp_path / "b")
+    mrpc = _section(text, "### mrpc")
+    assert "| model | mode | seeds | main | accuracy | f1 |" in mrpc
+    frozen = stats.bootstrap(["accuracy", "f1"], _predicted(40), LABELS)
+    spread = stats.distributions(["accuracy", "f1"], _predicted(40), LABELS)
+    main = stats.interval((frozen["accuracy"].estimate + frozen["f1"].estimate) / 2,
+                          (spread["accuracy"] + spread["f1"]) / 2)
+    (row,) = _rows(mrpc, "| `alpha` | frozen |")
+    assert row == (f"| `alpha` | frozen | 42 | {_cell(main.estimate, main)} "
+                   f"| {_cell(80.0, frozen['accuracy'])} | {_cell(frozen['f1'].estimate, frozen['f1'])} |")
+    assert _rows(mrpc, "| `alpha` |")[1].startswith("| `alpha` | finetune | 42 | ")  # frozen first
+
+
+def test_seeds_show_mean_std_and_the_interval_of_the_seed_mean(scored, tmp_path):
+    from harness import stats
+
+    text = _board(scored, tmp_path / "b")
+    spreads = [stats.distributions(["accuracy"], _predicted(w), LABELS)["accuracy"] for w in (16, 14)]
+    interval = stats.interval(92.5, (spreads[0] + spreads[1]) / 2)
+    (row,) = _rows(_section(text, "### sst2"), "| `alpha` | frozen |")
+    # seeds 92 and 93: mean 92.50, sample std sqrt(0.5) = 0.71
+    cell = f"92.50 ± 0.71 [{interval.low:.2f}, {interval.high:.2f}]"
+    assert row == f"| `alpha` | frozen | 1, 2 | {cell} | {cell} |"
+
+
+def test_frozen_vs_finetuned_has_the_paired_interval_and_a_marker_when_it_excludes_zero(scored, tmp_path):
+    from harness import stats
+
+    text = _board(scored, tmp_path / "b")
+    comparison = _section(text, "## Frozen vs fine-tuned")
+    assert ("| model | task | frozen | fine-tuned | Δ | Δ 95% interval | trainable params (frozen / fine-tuned) "
+            "| wall time s per run (frozen / fine-tuned) |") in comparison
+    metrics = ["accuracy", "f1"]
+    frozen = stats.distributions(metrics, _predicted(40), LABELS)
+    tuned = stats.distributions(metrics, _predicted(10), LABELS)
+    delta = stats.interval(0, (tuned["accuracy"] + tuned["f1"]) / 2 - (frozen["accuracy"] + frozen["f1"]) / 2)
+    assert delta.low > 0
+    (mrpc,) = _rows(comparison, "| `alpha` | mrpc |")
+    cells = mrpc.split(" | ")
+    assert cells[4].endswith(" \\*") and cells[4].startswith("+")
+    assert cells[5] == f"[{delta.low:+.2f}, {delta.high:+.2f}]"
+    assert cells[6:] == ["1,538 / 109,483,778", "10.0 / 100.0 |"]
+    # the same predictions in both modes: exactly zero, no marker
+    (sst2,) = _rows(comparison, "| `alpha` | sst2 |")
+    assert sst2.startswith("| `alpha` | sst2 | 92.50 | 92.50 | +0.00 | [+0.00, +0.00] |")
+
+
+def test_the_paired_interval_uses_only_the_examples_both_modes_evaluated(tmp_path):
+    root = tmp_path / "r"
+    write_scored(root, "m", "sst2", "frozen", 1, 0)
+    tuned = write_scored(root, "m", "sst2", "finetune", 1, 0)
+    # the fine-tuned run saw 20 more examples (all wrong), the frozen run never saw them: they do not pair
+    folder = run_dir(root, "m", "glue", "sst2", "finetune", 1)
+    extra = [{"id": f"extra:{i}", "fold": 0, "label": 0, "prediction": 1} for i in range(20)]
+    lines = (folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    write_run(folder, tuned, [json.loads(line) for line in lines] + extra)
+    (row,) = _rows(_section(_board(root, tmp_path / "b"), "## Frozen vs fine-tuned"), "| `m` | sst2 |")
+    assert "| [+0.00, +0.00] |" in row
+
+
+def test_notes_name_split_notes_caps_and_data_sources(tmp_path):
+    root = tmp_path / "r"
+    write_scored(root, "m", "mrpc", "frozen", 1, 30, split_strategy="holdout",
+                 split_note="train missing: stratified 80%/20% of validation")
+    write_scored(root, "m", "mrpc", "finetune", 1, 20, capped={"max_train_samples": 256, "max_eval_samples": 64})
+    notes = _section(_board(root, tmp_path / "b"), "## Notes")
+    assert "  - `mrpc`: train missing: stratified 80%/20% of validation" in notes
+    assert "  - `mrpc`: max_eval_samples=64, max_train_samples=256" in notes
+    assert ("  - `mrpc`: train Hub `nyu-mll/glue/mrpc` split `train` (fingerprint `f00dfeedbeef`); "
+            "validation `glue/MRPC/dev.tsv` (sha256 `54a9c12c77e4`)") in notes
+    assert "1,000 resamples, seed 0" in notes
+
+
+def test_unreadable_predictions_leave_scores_without_intervals(scored, tmp_path, caplog):
+    broken = run_dir(scored, "alpha", "glue", "mrpc", "finetune", 42) / "predictions.jsonl"
+    broken.write_text('{"id": "a", "label": 1}\n', encoding="utf-8")
+    text = _board(scored, tmp_path / "b")
+    assert f"{broken}:1" in caplog.text
+    (row,) = _rows(_section(text, "### mrpc"), "| `alpha` | finetune |")
+    assert "[" not in row and row.startswith("| `alpha` | finetune | 42 | ")
+    (row,) = _rows(_section(text, "## Frozen vs fine-tuned"), "| `alpha` | mrpc |")
+    assert row.split(" | ")[5] == "–"
+    assert _rows(_section(text, "### sst2"), "| `alpha` | frozen |")[0].count("[") == 2  # the rest is intact
+
+
+def test_regeneration_with_intervals_and_plot_is_byte_identical(scored, tmp_path):
+    first = {p.name: p.read_bytes() for p in write_leaderboards(scored, tmp_path / "one")}
+    again = {p.name: p.read_bytes() for p in write_leaderboards(scored, tmp_path / "one")}
+    assert first == again
+
+
+def test_plot_is_drawn_beside_the_board_and_linked(scored, tmp_path):
+    pytest.importorskip("matplotlib")
+    written = write_leaderboards(scored, tmp_path / "b")
+    assert written == [tmp_path / "b" / "glue.md", tmp_path / "b" / "glue.png"]
+    assert written[1].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"matplotlib" not in written[1].read_bytes()  # no Software tag: bytes do not carry the version
+    assert "![GLUE: frozen vs fine-tuned main score per task, with 95% intervals](glue.png)" in written[0].read_text()
+
+
+def test_without_matplotlib_the_board_says_how_to_get_the_plot(scored, tmp_path, monkeypatch):
+    from harness import plots
+
+    monkeypatch.setattr(plots, "available", lambda: False)
+    assert write_leaderboards(scored, tmp_path / "b") == [tmp_path / "b" / "glue.md"]
+    text = (tmp_path / "b" / "glue.md").read_text()
+    assert 'Plot not drawn: matplotlib is not installed (`pip install -e ".[plots]"`).' in text and "](glue" not in text
+
+
+def test_check_finds_stale_missing_and_orphaned_files_and_writes_nothing(scored, tmp_path):
+    from harness.leaderboard import check_leaderboards
+
+    out = tmp_path / "b"
+    written = write_leaderboards(scored, out)
+    assert check_leaderboards(scored, out) == []
+    before = {p: p.read_bytes() for p in out.iterdir()}
+    write_scored(scored, "alpha", "mrpc", "frozen", 42, 41)  # a new result: the board is stale
+    assert check_leaderboards(scored, out) == [out / "glue.md"]
+    assert {p: p.read_bytes() for p in out.iterdir()} == before
+    write_leaderboards(scored, out)
+    (out / "superglue.md").write_text("# old\n")
+    assert check_leaderboards(scored, out) == [out / "superglue.md"]
+    (out / "superglue.md").unlink()
+    if len(written) == 2:  # matplotlib installed: a missing plot is stale, its bytes are not compared
+        written[1].write_bytes(b"\x89PNG other renderer")
+        assert check_leaderboards(scored, out) == []
+        written[1].unlink()
+        assert check_leaderboards(scored, out) == [written[1]]
+
+
+def test_cli_leaderboard_check_exits_1_naming_stale_files(scored, tmp_path, capsys):
+    from harness.cli import main
+
+    out = tmp_path / "b"
+    assert main(["leaderboard", str(scored), "--out", str(out), "--check"]) == 1
+    assert str(out / "glue.md") in capsys.readouterr().err
+    assert main(["leaderboard", str(scored), "--out", str(out), "--resamples", "200"]) == 0
+    assert main(["leaderboard", str(scored), "--out", str(out), "--check", "--resamples", "200"]) == 0
+    assert "current" in capsys.readouterr().out
+    assert main(["leaderboard", str(scored), "--out", str(out), "--check"]) == 1  # 1,000 resamples differ
+    err = capsys.readouterr().err
+    assert err.startswith("harness: leaderboards out of date: ") and "--resamples" not in err
+
+
+def test_cli_leaderboard_check_with_a_truncated_result_still_checks_the_rest(scored, tmp_path, capsys):
+    from harness.cli import main
+
+    out = tmp_path / "b"
+    assert main(["leaderboard", str(scored), "--out", str(out)]) == 0
+    (scored / "zeta" / "glue").mkdir(parents=True)
+    (scored / "zeta" / "glue" / RESULT_FILE).write_text('{"schema": "harness.run/1", "sui', encoding="utf-8")
+    assert main(["leaderboard", str(scored), "--out", str(out), "--check"]) == 0
+
+
+def test_cli_seeds_run_the_evaluation_once_per_seed(monkeypatch, capsys):
+    import harness.api
+    from harness.api import Evaluation
+    from harness.cli import main
+
+    seen = []
+
+    def fake_evaluate(model, tasks=None, suite=None, mode="both", *, config, **kwargs):
+        seen.append((tasks, mode, config.seed, config.epochs))
+        return Evaluation()
+
+    monkeypatch.setattr(harness.api, "evaluate", fake_evaluate)
+    assert main(["eval", "--tasks", "sst2", "--mode", "frozen", "--seeds", "13,42,87", "--epochs", "2"]) == 0
+    assert seen == [(["sst2"], "frozen", 13, 2.0), (["sst2"], "frozen", 42, 2.0), (["sst2"], "frozen", 87, 2.0)]
+    assert main(["eval", "--tasks", "sst2", "--seed", "7"]) == 0
+    assert seen[-1][2] == 7
+    for bad in (["--seeds", "13,x"], ["--seeds", "1,1"], ["--seeds", "13", "--seed", "7"]):
+        with pytest.raises(SystemExit) as info:
+            main(["eval", "--tasks", "sst2", *bad])
+        assert info.value.code == 2
+    assert "--seeds" in capsys.readouterr().err

@@ -1,0 +1,113 @@
+"""`harness export`: results in the shapes other tools read, the Hub model card's model-index and a flat CSV.
+
+Seeds are averaged per (task, mode) in the model-index, as in the leaderboards; the CSV keeps
+every result, one row per result and metric, for analysis elsewhere.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from harness.errors import ConfigError, DataError, HarnessError
+from harness.leaderboard import SUITE_TITLES, load_results
+from harness.results import RunResult
+from harness.tasks import REGISTRY, TaskRegistry
+
+FORMATS = ("model-index", "csv")
+MODE_NAMES = {"frozen": "frozen encoder", "finetune": "fine-tuned"}
+# harness metric -> the Hub's metric id (the `evaluate` library's names) and its arguments
+HUB_METRICS = {"accuracy": ("accuracy", {}), "f1": ("f1", {}), "macro_f1": ("f1", {"average": "macro"}),
+               "mcc": ("matthews_correlation", {}), "r3": ("matthews_correlation", {}),
+               "pearson": ("pearsonr", {}), "spearman": ("spearmanr", {})}
+CSV_COLUMNS = ["model", "suite", "task", "mode", "seed", "metric", "value", "split_strategy", "num_train",
+               "num_eval", "trainable_parameters", "total_s"]
+
+
+def export(reports: str | Path, fmt: str, model: str | None = None, registry: TaskRegistry = REGISTRY) -> str:
+    """The text of the export: model-index YAML for one model, or CSV for all (or one) of them."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    results, _problems = load_results(reports)
+    models = sorted({r.model for r in results})
+    if model is not None:
+        results = [r for r in results if r.model == model]
+        if not results:
+            raise DataError(f"no results for model {model!r} under {reports}; "
+                            f"models with results: {', '.join(models) or 'none'}")
+    elif fmt == "model-index" and len(models) > 1:
+        raise ConfigError(f"a model card describes one model, and {reports} holds {len(models)}: "
+                          f"pass --model with one of {', '.join(models)}")
+    if not results:
+        raise DataError(f"no readable results under {reports}; run `harness eval` first")
+    if fmt == "csv":
+        return csv_table(results).to_csv(index=False, lineterminator="\n")
+    return yaml.safe_dump(model_index(results, registry), sort_keys=False, allow_unicode=True)
+
+
+def model_index(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> dict:
+    """Hub model-card metadata: one entry per task, a metric per (official metric, mode), seeds averaged."""
+    by_task: dict[tuple[str, str], dict[str, list[RunResult]]] = defaultdict(lambda: defaultdict(list))
+    for result in results:
+        by_task[(result.suite, result.task)][result.mode].append(result)
+    entries = []
+    for (suite, task), modes in sorted(by_task.items()):
+        spec = _spec(registry, suite, task)
+        hub = spec.hub if spec else {}
+        metrics = []
+        for mode, runs in sorted(modes.items(), key=lambda item: item[0] != "frozen"):  # frozen first
+            names = spec.metrics if spec else sorted(runs[0].scores)
+            for name in names:
+                values = [r.scores[name] for r in runs if name in r.scores]
+                if len(values) != len(runs) or name not in HUB_METRICS:
+                    continue
+                hub_type, args = HUB_METRICS[name]
+                metric = {"type": hub_type, "value": round(float(np.mean(values)), 2),
+                          "name": f"{name} ({_setting(mode, runs)})"}
+                if args:
+                    metric["args"] = args
+                metrics.append(metric)
+        entries.append({
+            "task": {"type": "text-classification", "name": "Text Classification"},
+            "dataset": {"name": f"{SUITE_TITLES.get(suite, suite)} {task}", "type": hub.get("path", suite),
+                        "config": hub.get("name", task),
+                        "split": spec.hub_splits.get("validation", "validation") if spec else "validation"},
+            "metrics": metrics,
+        })
+    return {"model-index": [{"name": results[0].model, "results": entries}]}
+
+
+def _setting(mode: str, runs: list[RunResult]) -> str:
+    """How a value was measured, in words: mode, seeds, and any departure from the official split."""
+    parts = [MODE_NAMES.get(mode, mode)]
+    if len(runs) > 1:
+        parts.append(f"mean of {len(runs)} seeds")
+    strategies = sorted({r.split_strategy for r in runs} - {"official"})
+    if strategies:
+        parts.append(f"{'/'.join(strategies)} of the validation split")
+    if any(r.capped for r in runs):
+        parts.append("sample caps")
+    return ", ".join(parts)
+
+
+def _spec(registry: TaskRegistry, suite: str, task: str):
+    try:
+        return registry.get(f"{suite}/{task}")
+    except HarnessError:
+        return None
+
+
+def csv_table(results: list[RunResult]) -> pd.DataFrame:
+    """One row per result and score (the main score as metric `main`), sorted."""
+    rows = []
+    for r in results:
+        shared = {"model": r.model, "suite": r.suite, "task": r.task, "mode": r.mode, "seed": r.seed,
+                  "split_strategy": r.split_strategy, "num_train": r.num_train, "num_eval": r.num_eval,
+                  "trainable_parameters": r.timings.get("trainable_parameters"), "total_s": r.timings.get("total_s")}
+        rows.append({**shared, "metric": "main", "value": r.main_score})
+        rows += [{**shared, "metric": name, "value": value} for name, value in r.scores.items()]
+    frame = pd.DataFrame(rows, columns=CSV_COLUMNS)
+    return frame.sort_values(["model", "suite", "task", "mode", "seed", "metric"], kind="stable", ignore_index=True)

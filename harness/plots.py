@@ -1,0 +1,67 @@
+"""Frozen vs fine-tuned bar charts (PNG) for the leaderboards; matplotlib is optional (the `plots` extra).
+
+Drawn with matplotlib's object API and its default style (no pyplot, no global state, the user's
+matplotlibrc ignored) and saved without the Software tag, so the same numbers give the same bytes
+with the same matplotlib.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+from dataclasses import dataclass
+
+MISSING = 'matplotlib is not installed (`pip install -e ".[plots]"`)'
+COLOURS = {"frozen": "#4c72b0", "finetune": "#dd8452"}
+LABELS = {"frozen": "frozen", "finetune": "fine-tuned"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One model's main score on one task in one mode, with its interval where known."""
+
+    model: str
+    task: str
+    mode: str
+    score: float
+    low: float | None = None
+    high: float | None = None
+
+
+def available() -> bool:
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def suite_plot(title: str, bars: list[Bar]) -> bytes:
+    """PNG bytes: one panel per model, a frozen and a fine-tuned bar per task, 95% intervals as error bars."""
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    models = sorted({bar.model for bar in bars})
+    tasks = sorted({bar.task for bar in bars})
+    lowest = min([0.0] + [bar.low if bar.low is not None else bar.score for bar in bars])
+    with matplotlib.style.context("default"):
+        figure = Figure(figsize=(max(6.0, 0.9 * len(tasks) + 2), 2.8 * len(models)), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        panels = figure.subplots(len(models), 1, squeeze=False)[:, 0]
+        for axes, model in zip(panels, models):
+            for offset, mode in ((-0.2, "frozen"), (0.2, "finetune")):
+                mine = {bar.task: bar for bar in bars if bar.model == model and bar.mode == mode}
+                xs = [i + offset for i, task in enumerate(tasks) if task in mine]
+                shown = [mine[task] for task in tasks if task in mine]
+                # k-fold scores (mean of folds) can sit just outside the pooled interval: clip, never negative
+                errors = [[max(0.0, b.score - b.low) if b.low is not None else 0.0 for b in shown],
+                          [max(0.0, b.high - b.score) if b.high is not None else 0.0 for b in shown]]
+                axes.bar(xs, [b.score for b in shown], width=0.4, color=COLOURS[mode], label=LABELS[mode],
+                         yerr=errors, capsize=3, error_kw={"elinewidth": 1})
+            axes.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right")
+            bottom = min(0.0, lowest - 5)
+            axes.set_ylim(bottom, 115)  # headroom above 100 for the legend
+            axes.set_yticks([tick for tick in range(-100, 101, 20) if tick >= bottom])
+            axes.set_ylabel("main score")
+            axes.set_title(f"{title}: {model}", fontsize=10)
+            axes.axhline(0, color="black", linewidth=0.5)
+            axes.legend(loc="upper left", ncols=2, fontsize=8, frameon=False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()

@@ -1,0 +1,87 @@
+"""`harness export`: model-index YAML for a model card and a flat CSV, from hand-made results."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from harness.cli import main
+from harness.errors import ConfigError, DataError
+from harness.export import export
+from harness.results import RunResult, run_dir, write_run
+
+
+def _write(root: Path, model: str, task: str, mode: str, seed: int, scores: dict, main: float, **changes) -> None:
+    fields = dict(suite="glue", task=task, task_version=1, model=model, mode=mode, seed=seed, scores=scores,
+                  main_score=main, split_strategy="official", num_train=100, num_eval=50, provenance={},
+                  timings={"total_s": 2.5, "trainable_parameters": 10})
+    fields.update(changes)
+    write_run(run_dir(root, model, "glue", task, mode, seed), RunResult(**fields), [])
+
+
+@pytest.fixture
+def reports(tmp_path) -> Path:
+    root = tmp_path / "reports"
+    _write(root, "minilm", "mrpc", "frozen", 42, {"accuracy": 70.0, "f1": 80.0}, 75.0)
+    _write(root, "minilm", "mrpc", "finetune", 1, {"accuracy": 84.0, "f1": 88.0}, 86.0)
+    _write(root, "minilm", "mrpc", "finetune", 2, {"accuracy": 85.0, "f1": 89.5}, 87.25)
+    _write(root, "minilm", "cola", "frozen", 42, {"mcc": 30.123}, 30.123, split_strategy="holdout")
+    _write(root, "minilm", "stsb", "frozen", 42, {"pearson": 80.0, "spearman": 79.0, "cosine_pearson": 82.0},
+           79.5, capped={"max_train_samples": 64})
+    _write(root, "other", "mrpc", "frozen", 42, {"accuracy": 60.0, "f1": 70.0}, 65.0)
+    return root
+
+
+def test_model_index_has_task_dataset_and_metrics_per_mode(reports):
+    card = yaml.safe_load(export(reports, "model-index", model="minilm"))
+    (entry,) = card["model-index"]
+    assert entry["name"] == "minilm"
+    by_config = {result["dataset"]["config"]: result for result in entry["results"]}
+    assert list(by_config) == ["cola", "mrpc", "stsb"]
+    mrpc = by_config["mrpc"]
+    assert mrpc["task"] == {"type": "text-classification", "name": "Text Classification"}
+    assert mrpc["dataset"] == {"name": "GLUE mrpc", "type": "nyu-mll/glue", "config": "mrpc", "split": "validation"}
+    assert mrpc["metrics"] == [
+        {"type": "accuracy", "value": 70.0, "name": "accuracy (frozen encoder)"},
+        {"type": "f1", "value": 80.0, "name": "f1 (frozen encoder)"},
+        {"type": "accuracy", "value": 84.5, "name": "accuracy (fine-tuned, mean of 2 seeds)"},
+        {"type": "f1", "value": 88.75, "name": "f1 (fine-tuned, mean of 2 seeds)"},
+    ]
+    assert by_config["cola"]["metrics"] == [
+        {"type": "matthews_correlation", "value": 30.12, "name": "mcc (frozen encoder, holdout of the validation split)"}]
+    # official metrics only (no cosine score), with the Hub's names
+    assert [(m["type"], m["name"]) for m in by_config["stsb"]["metrics"]] == [
+        ("pearsonr", "pearson (frozen encoder, sample caps)"), ("spearmanr", "spearman (frozen encoder, sample caps)")]
+
+
+def test_model_index_needs_one_model(reports):
+    with pytest.raises(ConfigError, match="--model with one of minilm, other"):
+        export(reports, "model-index")
+    with pytest.raises(DataError, match="models with results: minilm, other"):
+        export(reports, "model-index", model="nobody")
+
+
+def test_csv_has_one_row_per_result_and_metric(reports):
+    table = pd.read_csv(io.StringIO(export(reports, "csv")))
+    assert list(table.columns) == ["model", "suite", "task", "mode", "seed", "metric", "value", "split_strategy",
+                                   "num_train", "num_eval", "trainable_parameters", "total_s"]
+    assert len(table) == 4 * 3 + 2 + 4  # mrpc: 4 results of 3 rows; cola: main, mcc; stsb: main and 3 scores
+    tuned = table[(table.task == "mrpc") & (table["mode"] == "finetune") & (table.seed == 2)]
+    assert dict(zip(tuned.metric, tuned.value)) == {"accuracy": 85.0, "f1": 89.5, "main": 87.25}
+    assert table.iloc[0].tolist()[:7] == ["minilm", "glue", "cola", "frozen", 42, "main", 30.123]
+    only = pd.read_csv(io.StringIO(export(reports, "csv", model="other")))
+    assert set(only.model) == {"other"} and len(only) == 3
+
+
+def test_cli_export_to_a_file_or_stdout(reports, tmp_path, capsys):
+    out = tmp_path / "card.yaml"
+    assert main(["export", str(reports), "--format", "model-index", "--model", "minilm", "--out", str(out)]) == 0
+    assert yaml.safe_load(out.read_text())["model-index"][0]["name"] == "minilm"
+    capsys.readouterr()
+    assert main(["export", str(reports), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("model,suite,task,mode,seed,metric,value,")
+    assert main(["export", str(reports), "--format", "model-index"]) == 2
+    assert "pass --model" in capsys.readouterr().err
