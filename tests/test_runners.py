@@ -124,3 +124,12 @@ def test_tokenize_keeps_pairs_and_labels(tiny_model_dir):
     features = tokenize(tokenizer, [{"id": "1", "text": "good", "text_pair": "bad", "label": 1}], max_length=8)
     assert features[0]["labels"] == 1
     assert features[0]["token_type_ids"] == [0, 0, 0, 1, 1]  # [CLS] good [SEP] bad [SEP]
+
+
+def test_mlp_head_trains_on_cached_features(tiny_model_dir, glue_dir):
+    task = REGISTRY.get("glue/sst2")
+    plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1)
+    runner = FrozenRunner(task, FeatureExtractor(resolve_model(str(tiny_model_dir)), RunConfig(head="mlp", quiet=True)))
+    runner.fit(plan.folds[0].train)
+    assert runner.predict(plan.folds[0].eval).shape == (len(plan.folds[0].eval),)
+    assert runner.trainable_parameters == 32 * 256 + 256 + 256 * 1 + 1  # one hidden layer, one logit (binary)
