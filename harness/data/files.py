@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 
 from harness.data import DataSplit
 from harness.data.labels import encode_label
+from harness.data.records import record_example
 from harness.errors import DataError
 from harness.tasks import FileSplit, TaskSpec
 
@@ -42,9 +44,10 @@ def read_split(task: TaskSpec, split: str, data_dir: Path) -> DataSplit | None:
     path = data_dir / entry.path
     if not path.is_file():
         return None
-    if path.suffix != ".tsv":
+    readers = {".tsv": _read_tsv, ".json": _read_json}
+    if path.suffix not in readers:
         raise DataError(f"{path}: no reader for '{path.suffix}' files in {task.id}")
-    examples = _read_tsv(task, entry, path)
+    examples = readers[path.suffix](task, entry, path)
     return DataSplit(split, examples, {"kind": "file", "path": entry.path, "sha256": file_sha256(path)})
 
 
@@ -84,4 +87,23 @@ def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
             example["text_pair"] = row[columns["text_pair"]]
         example["label"] = encode_label(task, row[columns["label"]], where) if "label" in columns else None
         examples.append(example)
+    return examples
+
+
+def _read_json(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+    """KLUE JSON: one array of objects; an example's id is its `guid` where the file has one."""
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 JSON file?") from err
+    if not isinstance(records, list):
+        raise DataError(f"{path}: expected a JSON array of examples, found a {type(records).__name__}")
+    fields = entry.fields or task.fields
+    examples = []
+    for index, record in enumerate(records):
+        guid = record.get("guid") if isinstance(record, dict) else None
+        where = f"{path}: example {index}" + (f" ({guid})" if guid else "")
+        examples.append(record_example(task, record, fields, guid or f"{entry.path}#{index}", where))
     return examples

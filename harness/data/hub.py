@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from harness.data import DataSplit
-from harness.data.labels import encode_label
+from harness.data.records import record_example
 from harness.errors import DataError
 from harness.tasks import TaskSpec
 
@@ -26,15 +26,11 @@ def load_hub_split(task: TaskSpec, split: str, revision: str | None = None) -> D
             f"({type(err).__name__}: {err}). Offline? Pass --data-dir with the official files "
             "(or set HARNESS_DATA_DIR)."
         ) from err
-    fields = task.hub_fields
-    examples = []
-    for row_index, row in enumerate(dataset):
-        where = f"hub {task.hub['path']}/{task.hub.get('name')}[{hub_split}] row {row_index}"
-        example = {"id": f"{hub_split}:{row_index}", "text": row[fields["text"]]}
-        if "text_pair" in fields:
-            example["text_pair"] = row[fields["text_pair"]]
-        example["label"] = encode_label(task, row[fields["label"]], where)
-        examples.append(example)
+    examples = [
+        record_example(task, row, task.hub_fields, f"{hub_split}:{row_index}",
+                       f"hub {task.hub['path']}/{task.hub.get('name')}[{hub_split}] row {row_index}")
+        for row_index, row in enumerate(dataset)
+    ]
     source = {
         "kind": "hub",
         "path": task.hub["path"],

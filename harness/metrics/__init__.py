@@ -147,6 +147,15 @@ def spearman(predictions: torch.Tensor, references: torch.Tensor) -> float:
     return _correlation(_average_ranks(predictions.double()), _average_ranks(references.double()))
 
 
+KLUE_STS_THRESHOLD = 3.0
+
+
+def sts_binary_f1(predictions: torch.Tensor, references: torch.Tensor) -> float:
+    """KLUE-STS binary F1: predicted and gold scores both cut at 3.0 (>= 3.0 is "similar")."""
+    _check_pair(predictions, references)
+    return f1((predictions >= KLUE_STS_THRESHOLD).long(), (references >= KLUE_STS_THRESHOLD).long())
+
+
 METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {
     "accuracy": accuracy,
     "f1": f1,
@@ -155,10 +164,11 @@ METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {
     "r3": r3,
     "pearson": pearson,
     "spearman": spearman,
+    "sts_binary_f1": sts_binary_f1,
 }
 
 # Correlations need real-valued input; everything else compares class ids.
-_FLOAT_METRICS = frozenset({"pearson", "spearman"})
+_FLOAT_METRICS = frozenset({"pearson", "spearman", "sts_binary_f1"})
 
 
 def _to_tensor(values: Any, dtype: torch.dtype, device: torch.device) -> torch.Tensor:

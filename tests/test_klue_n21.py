@@ -1,0 +1,72 @@
+"""KLUE sentence-level tasks (NLI, STS, YNAT): official JSON readers and KLUE's STS binary F1."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness import evaluate
+from harness.data.files import read_split
+from harness.errors import DataError
+from harness.metrics import compute_scores
+from harness.tasks import REGISTRY
+
+TOPICS = ["IT과학", "경제", "사회", "생활문화", "세계", "스포츠", "정치"]
+
+
+def _write(path, records):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _sts_record(i, score):
+    return {"guid": f"klue-sts-v1_dev_{i:05d}", "source": "airbnb-rtt", "sentence1": f"문장 {i}",
+            "sentence2": f"다른 문장 {i}",
+            "labels": {"label": score, "real-label": score, "binary-label": int(score >= 3)}}
+
+
+def test_sts_reads_the_nested_score_and_guid(tmp_path):
+    _write(tmp_path / "klue/sts/klue-sts-v1.1_dev.json", [_sts_record(0, 4.9), _sts_record(1, 0.2)])
+    split = read_split(REGISTRY.get("klue/sts"), "validation", tmp_path)
+    assert [ex["label"] for ex in split.examples] == [4.9, 0.2]
+    assert split.examples[0]["id"] == "klue-sts-v1_dev_00000" and split.examples[0]["text_pair"] == "다른 문장 0"
+    assert len(split.source["sha256"]) == 64
+
+
+def test_malformed_json_names_file_line_and_column(tmp_path):
+    path = tmp_path / "klue/nli/klue-nli-v1.1_dev.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('[\n  {"guid": "a", "premise": "x",\n  "hypothesis" "y"}\n]', encoding="utf-8")
+    with pytest.raises(DataError, match=r"klue-nli-v1.1_dev.json:3:\d+: not valid JSON"):
+        read_split(REGISTRY.get("klue/nli"), "validation", tmp_path)
+
+
+def test_missing_field_names_the_example_and_field(tmp_path):
+    _write(tmp_path / "klue/nli/klue-nli-v1.1_dev.json",
+           [{"guid": "klue-nli-v1_dev_00007", "premise": "전제", "hypothesis": "가설"}])
+    with pytest.raises(DataError, match=r"example 0 \(klue-nli-v1_dev_00007\): field 'gold_label' is missing"):
+        read_split(REGISTRY.get("klue/nli"), "validation", tmp_path)
+
+
+def test_unknown_topic_is_a_label_error(tmp_path):
+    _write(tmp_path / "klue/ynat/ynat-v1.1_dev.json", [{"guid": "ynat-v1_dev_00000", "title": "제목", "label": "날씨"}])
+    with pytest.raises(DataError, match="'날씨' is not in klue/ynat's label set"):
+        read_split(REGISTRY.get("klue/ynat"), "validation", tmp_path)
+
+
+def test_sts_binary_f1_thresholds_both_sides_at_three():
+    # Binarised at >= 3.0: predictions [1, 1, 0, 0, 1], gold [1, 0, 1, 0, 1] -> TP 2, FP 1, FN 1 -> F1 = 4/6.
+    scores = compute_scores(["sts_binary_f1"], [3.0, 4.2, 2.99, 0.5, 5.0], [3.2, 2.9, 3.0, 1.0, 4.4])
+    assert scores["sts_binary_f1"] == pytest.approx(100 * 4 / 6)
+
+
+def test_ynat_runs_end_to_end_on_fixture_files(tiny_model_dir, tmp_path):
+    records = [{"guid": f"ynat-v1_{split}_{i:05d}", "title": f"good movie {i}" if i % 7 == 0 else f"bad plot {i}",
+                "label": TOPICS[i % 7], "url": "https://example.org", "date": "2016.06.30. 오전 10:36"}
+               for split in ("train",) for i in range(42)]
+    _write(tmp_path / "data/klue/ynat/ynat-v1.1_train.json", records)
+    _write(tmp_path / "data/klue/ynat/ynat-v1.1_dev.json", records[:21])
+    (result,) = evaluate(str(tiny_model_dir), tasks=["ynat"], mode="frozen", data_dir=tmp_path / "data",
+                         output_dir=tmp_path / "reports", quiet=True, device="cpu").results
+    assert result.suite == "klue" and result.num_train == 42 and result.num_eval == 21
+    assert set(result.scores) == {"macro_f1"} and 0 <= result.main_score <= 100
