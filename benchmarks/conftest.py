@@ -60,14 +60,16 @@ def sst2_dev(sst2_task, shared_data) -> list[dict]:
 
 @pytest.fixture
 def torch_threads():
-    """Both sides of a comparison run with the same, fixed number of intra-op threads.
+    """Both sides of a comparison run with the same, fixed number of torch intra-op threads.
 
-    $BENCH_TORCH_THREADS picks the count; by default, torch's own default for this machine.
+    One by default: on a shared or busy CPU, several threads stall at every op whenever one of them
+    is descheduled, which hurts small (length-bucketed) batches more than large padded ones and turns
+    the ratios into noise. $BENCH_TORCH_THREADS picks another count (0: torch's own default).
     """
     import torch
 
     before = torch.get_num_threads()
-    threads = int(os.environ.get("BENCH_TORCH_THREADS", before))
+    threads = int(os.environ.get("BENCH_TORCH_THREADS", "1")) or before
     torch.set_num_threads(threads)
     yield threads
     torch.set_num_threads(before)

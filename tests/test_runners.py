@@ -133,3 +133,16 @@ def test_mlp_head_trains_on_cached_features(tiny_model_dir, glue_dir):
     runner.fit(plan.folds[0].train)
     assert runner.predict(plan.folds[0].eval).shape == (len(plan.folds[0].eval),)
     assert runner.trainable_parameters == 32 * 256 + 256 + 256 * 1 + 1  # one hidden layer, one logit (binary)
+
+
+def test_same_seed_gives_the_same_initial_head(tiny_model_dir, tmp_path):
+    import torch as _torch
+
+    task = REGISTRY.get("glue/sst2")
+    ref = resolve_model(str(tiny_model_dir))
+    _torch.manual_seed(1)
+    first = FinetuneRunner(task, ref, RunConfig(seed=7, quiet=True), tmp_path / "a").model.classifier.weight
+    _torch.manual_seed(2)  # whatever state the process is in
+    second = FinetuneRunner(task, ref, RunConfig(seed=7, quiet=True), tmp_path / "b").model.classifier.weight
+    other = FinetuneRunner(task, ref, RunConfig(seed=8, quiet=True), tmp_path / "c").model.classifier.weight
+    assert _torch.equal(first, second) and not _torch.equal(first, other)

@@ -2,6 +2,10 @@
 
 Speed without changing the recipe: training batches are grouped by length and padded per batch, and
 evaluation runs over length-sorted batches, so little compute goes to padding.
+
+FinetuneRunner fine-tunes N21 tasks (a sequence-classification head); FinetuneTokenRunner is the
+same machinery with N2N's pieces: a token-classification head, a per-token label collator, and
+decoding of token logits back to characters.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.config import RunConfig
+from harness.formats import n2n
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
 from harness.tasks import TaskSpec
@@ -68,27 +73,39 @@ class FinetuneRunner:
     mode = "finetune"
 
     def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, checkpoint_dir: Path):
-        from transformers import AutoModelForSequenceClassification
-
         self.task, self.model_ref, self.config = task, model_ref, config
         self.checkpoint_dir = Path(checkpoint_dir)
         self.tokenizer = load_tokenizer(model_ref)
-        self.model = load_model(model_ref, AutoModelForSequenceClassification, **model_kwargs(task))
+        self.model = load_model(model_ref, self._auto_class(), **self._model_kwargs())
         self.fingerprint = weights_fingerprint(model_ref, self.model)
         self.trainer = None
         self.resumed_from_step = None
         self.timings = {"extraction_s": 0.0, "training_s": 0.0, "evaluation_s": 0.0}
 
-    def _trainer(self, train_features=None):
+    def _auto_class(self):
+        from transformers import AutoModelForSequenceClassification
+
+        return AutoModelForSequenceClassification
+
+    def _model_kwargs(self) -> dict:
+        return model_kwargs(self.task)
+
+    def _collator(self):
         from transformers import DataCollatorWithPadding
 
+        return DataCollatorWithPadding(self.tokenizer)
+
+    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
+        return tokenize(self.tokenizer, examples, self.config.max_length, with_labels)
+
+    def _trainer(self, train_features=None):
         from transformers.trainer_callback import PrinterCallback
 
         trainer = ordered_eval_trainer_class()(
             model=self.model,
             args=training_arguments(self.config, self.checkpoint_dir),
             train_dataset=train_features,
-            data_collator=DataCollatorWithPadding(self.tokenizer),
+            data_collator=self._collator(),
             processing_class=self.tokenizer,
         )
         if self.config.quiet:
@@ -96,7 +113,7 @@ class FinetuneRunner:
         return trainer
 
     def fit(self, train: list[dict]) -> None:
-        features = tokenize(self.tokenizer, train, self.config.max_length)
+        features = self._features(train)
         self.trainer = self._trainer(features)
         checkpoint = self._last_checkpoint() if self.config.resume else None
         start = time.perf_counter()
@@ -110,17 +127,47 @@ class FinetuneRunner:
         return get_last_checkpoint(str(self.checkpoint_dir)) if self.checkpoint_dir.is_dir() else None
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
-        """Predict over length-sorted batches, then restore the examples' order."""
+        return decode(self.task, self._logits(self._features(examples, with_labels=False)))
+
+    def _logits(self, features: list[dict]) -> np.ndarray:
+        """Predict over length-sorted batches, then restore the features' order."""
         trainer = self.trainer or self._trainer()
-        features = tokenize(self.tokenizer, examples, self.config.max_length, with_labels=False)
         order = [i for batch in length_buckets(features, self.config.eval_batch_size) for i in batch]
         start = time.perf_counter()
         logits = trainer.predict([features[i] for i in order]).predictions
         self.timings["evaluation_s"] += time.perf_counter() - start
         restored = np.empty_like(logits)
         restored[order] = logits
-        return decode(self.task, restored)
+        return restored
 
     @property
     def trainable_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+
+
+class FinetuneTokenRunner(FinetuneRunner):
+    """N2N: a token-classification head trained on per-token labels; logits decoded back to characters."""
+
+    truncated_characters = 0  # in the last predict: characters max_length left without a token (scored as O)
+
+    def _auto_class(self):
+        from transformers import AutoModelForTokenClassification
+
+        return AutoModelForTokenClassification
+
+    def _model_kwargs(self) -> dict:
+        return n2n.model_kwargs(self.task)
+
+    def _collator(self):
+        from transformers import DataCollatorForTokenClassification
+
+        return DataCollatorForTokenClassification(self.tokenizer, label_pad_token_id=n2n.IGNORE)
+
+    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
+        return n2n.encode(self.tokenizer, examples, self.config.max_length, with_labels)[0]
+
+    def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
+        features, alignments = n2n.encode(self.tokenizer, examples, self.config.max_length, with_labels=False)
+        logits = self._logits(features)
+        self.truncated_characters = sum(alignment.truncated for alignment in alignments)
+        return n2n.decode_logits(self.task, logits, examples, alignments)
