@@ -69,6 +69,12 @@ def ordered_eval_trainer_class():
     return OrderedEvalTrainer
 
 
+def _seed(seed: int) -> None:
+    from transformers import set_seed
+
+    set_seed(seed)
+
+
 class FinetuneRunner:
     mode = "finetune"
 
@@ -76,6 +82,7 @@ class FinetuneRunner:
         self.task, self.model_ref, self.config = task, model_ref, config
         self.checkpoint_dir = Path(checkpoint_dir)
         self.tokenizer = load_tokenizer(model_ref)
+        _seed(config.seed)  # the new head's initial weights are part of what the seed fixes
         self.model = load_model(model_ref, self._auto_class(), **self._model_kwargs())
         self.fingerprint = weights_fingerprint(model_ref, self.model)
         self.trainer = None
