@@ -17,12 +17,13 @@ from harness.data.files import resolve_data_dir
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.metrics import compute_scores, main_score
+from harness.metrics.klue import compute_tagging_scores
 from harness.models import ModelRef, resolve_model
 from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
 from harness.runners import is_main_process
 from harness.runners.features import FeatureCache, FeatureExtractor
-from harness.runners.finetune import FinetuneRunner
-from harness.runners.frozen import FrozenRunner
+from harness.runners.finetune import FinetuneRunner, FinetuneTokenRunner
+from harness.runners.frozen import FrozenRunner, FrozenTokenRunner
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 log = logging.getLogger("harness")
@@ -125,7 +126,7 @@ class _Context:
         if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
             return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
-        fold_scores, rows, runner = [], [], None
+        fold_scores, rows, runner, truncated = [], [], None, 0
         phases = {"training_s": 0.0, "evaluation_s": 0.0}
         extraction_before = self._extractor.seconds if self._extractor else 0.0
         for fold_index, fold in enumerate(plan.folds):
@@ -133,6 +134,7 @@ class _Context:
             runner = self._runner(task, mode, checkpoints)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
+            truncated += getattr(runner, "truncated_characters", 0)
             scores = _score(task, fold.eval, predictions, self.config)
             if mode == "frozen" and task.similarity:
                 cosine = runner.cosine_similarity(fold.eval)
@@ -154,6 +156,11 @@ class _Context:
         }
         if getattr(runner, "resumed_from_step", None) is not None:
             timings["resumed_from_step"] = runner.resumed_from_step
+        if _per_token(task):
+            timings["truncated_characters"] = truncated  # scored as O; the baseline would drop them
+            if truncated:
+                log.warning("%s %s: %d characters lay past --max-length %d and were scored as O; raise --max-length",
+                            task.id, mode, truncated, self.config.max_length)
         timings.update(_throughput(mode, plan, timings, self.config))
         results = [self._write(task, plan, mode, fold_scores, rows, timings, runner)]
         for spec, dplan, predictions in dependent_outputs:
@@ -178,8 +185,9 @@ class _Context:
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path):
         if mode == "frozen":
-            return FrozenRunner(task, self.extractor)
-        return FinetuneRunner(task, self.model_ref, self.config, checkpoints)
+            return (FrozenTokenRunner if _per_token(task) else FrozenRunner)(task, self.extractor)
+        finetune = FinetuneTokenRunner if _per_token(task) else FinetuneRunner
+        return finetune(task, self.model_ref, self.config, checkpoints)
 
     def _write(self, task, plan, mode, fold_scores, rows, timings, runner) -> RunResult:
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
@@ -216,7 +224,15 @@ def remove_checkpoints(directory: Path) -> None:
     shutil.rmtree(directory / CHECKPOINTS, ignore_errors=True)
 
 
-def _score(task: TaskSpec, examples: list[dict], predictions: np.ndarray, config: RunConfig) -> dict[str, float]:
+def _per_token(task: TaskSpec) -> bool:
+    """N2N tasks (a tag per character) take the per-token runners, tagging metrics and prediction rows."""
+    return task.formats[0] == "n2n"
+
+
+def _score(task: TaskSpec, examples: list[dict], predictions, config: RunConfig) -> dict[str, float]:
+    if _per_token(task):
+        return compute_tagging_scores(task.metrics, predictions, [ex["label"] for ex in examples],
+                                      [ex["chars"] for ex in examples], task.labels)
     return _score_values(task.metrics, examples, predictions, config)
 
 
@@ -226,6 +242,9 @@ def _score_values(metrics, examples, predictions, config: RunConfig) -> dict[str
 
 
 def _prediction_rows(task, examples, predictions, fold, cosine) -> list[dict]:
+    if _per_token(task):  # one tag index per character, in the task's label order
+        return [{"id": ex["id"], "fold": fold, "text": ex["text"], "label": list(ex["label"]),
+                 "prediction": predictions[i].tolist()} for i, ex in enumerate(examples)]
     rows = []
     for i, ex in enumerate(examples):
         row = {"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": predictions[i].item()}

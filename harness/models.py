@@ -160,10 +160,7 @@ def pool(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, 
     """One vector per sequence from the chosen layers: CLS token or mask-aware mean."""
     if pooling not in POOLINGS:
         raise ConfigError(f"--pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
-    indices, combine = parse_layers(layers)
-    if max(indices) >= len(hidden_states) or min(indices) < -len(hidden_states):
-        raise ConfigError(f"--layers {layers!r} asks for a layer the model lacks ({len(hidden_states)} hidden states)")
-    chosen = [hidden_states[i] for i in indices]
+    chosen, combine = _chosen_layers(hidden_states, layers)
     if pooling == "cls":
         vectors = [h[:, 0] for h in chosen]
     else:
@@ -173,3 +170,18 @@ def pool(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, 
     if combine == "mean":
         return torch.stack(vectors).mean(0)
     return torch.cat(vectors, dim=-1)
+
+
+def token_states(hidden_states: tuple[torch.Tensor, ...], layers: str) -> torch.Tensor:
+    """Every token's vector from the chosen layers, un-pooled (batch, tokens, width): N2N's frozen features."""
+    chosen, combine = _chosen_layers(hidden_states, layers)
+    if combine == "mean":
+        return torch.stack(chosen).mean(0)
+    return torch.cat(chosen, dim=-1)
+
+
+def _chosen_layers(hidden_states: tuple[torch.Tensor, ...], layers: str) -> tuple[list[torch.Tensor], str]:
+    indices, combine = parse_layers(layers)
+    if max(indices) >= len(hidden_states) or min(indices) < -len(hidden_states):
+        raise ConfigError(f"--layers {layers!r} asks for a layer the model lacks ({len(hidden_states)} hidden states)")
+    return [hidden_states[i] for i in indices], combine

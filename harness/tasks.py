@@ -24,6 +24,7 @@ class FileSplit:
     path: str  # relative to the data dir
     header: bool = True
     fields: dict[str, str | int] | None = None  # overrides TaskSpec.fields for this file
+    reader: str | None = None  # a named reader where the suffix is ambiguous (KLUE-NER's TSV is not GLUE's)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         entry = {"path": entry} if isinstance(entry, str) else dict(entry)
         if "path" not in entry:
             raise TaskError(f"{source}: files.{split} needs a 'path'")
-        files[split] = FileSplit(path=entry["path"], header=entry.get("header", True), fields=entry.get("fields"))
+        files[split] = FileSplit(path=entry["path"], header=entry.get("header", True), fields=entry.get("fields"),
+                                 reader=entry.get("reader"))
     try:
         version = int(raw["version"])
     except (TypeError, ValueError):

@@ -233,7 +233,7 @@ def test_results_are_plain_floats():
 
 
 def test_metric_registry_names():
-    assert set(METRICS) == {"accuracy", "f1", "macro_f1", "mcc", "r3", "pearson", "spearman"}
+    assert set(METRICS) == {"accuracy", "f1", "macro_f1", "mcc", "r3", "pearson", "spearman", "sts_binary_f1"}
 
 
 def test_unknown_metric_names_it_and_lists_known():

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from harness.data import DataSplit
+from harness.data.klue import read_klue_ner
 from harness.data.labels import encode_label
 from harness.data.records import record_example
-from harness.errors import DataError
+from harness.errors import DataError, TaskError
 from harness.tasks import FileSplit, TaskSpec
 
 csv.field_size_limit(sys.maxsize)  # QNLI and MNLI rows hold long passages
@@ -44,10 +45,16 @@ def read_split(task: TaskSpec, split: str, data_dir: Path) -> DataSplit | None:
     path = data_dir / entry.path
     if not path.is_file():
         return None
-    readers = {".tsv": _read_tsv, ".json": _read_json}
-    if path.suffix not in readers:
+    if entry.reader is not None:
+        if entry.reader not in NAMED_READERS:
+            raise TaskError(f"{task.source}: files.{split}.reader {entry.reader!r} is not one of "
+                            f"{', '.join(sorted(NAMED_READERS))}")
+        reader = NAMED_READERS[entry.reader]
+    elif path.suffix in SUFFIX_READERS:
+        reader = SUFFIX_READERS[path.suffix]
+    else:
         raise DataError(f"{path}: no reader for '{path.suffix}' files in {task.id}")
-    examples = readers[path.suffix](task, entry, path)
+    examples = reader(task, entry, path)
     return DataSplit(split, examples, {"kind": "file", "path": entry.path, "sha256": file_sha256(path)})
 
 
@@ -107,3 +114,7 @@ def _read_json(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
         where = f"{path}: example {index}" + (f" ({guid})" if guid else "")
         examples.append(record_example(task, record, fields, guid or f"{entry.path}#{index}", where))
     return examples
+
+
+SUFFIX_READERS = {".tsv": _read_tsv, ".json": _read_json}
+NAMED_READERS = {"klue_ner": read_klue_ner}  # a task file picks one with `reader:` under files.<split>

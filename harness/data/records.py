@@ -1,4 +1,8 @@
-"""Mapping records (JSON objects, Hub rows) -> examples, through the task's (dotted) field names."""
+"""Mapping records (JSON objects, Hub rows) -> examples, through the task's (dotted) field names.
+
+N21 examples hold `text`, optional `text_pair` and `label`; N2N (character tagging) examples hold the
+sentence as `text`, its `chars`, and one tag per character as names (`tags`) and indices (`label`).
+"""
 from __future__ import annotations
 
 from harness.data.labels import encode_label
@@ -28,8 +32,33 @@ def record_example(task: TaskSpec, record: dict, fields: dict, example_id: str, 
         if value is _MISSING:
             raise DataError(f"{where}: field {name!r} is missing (needed for {key!r} of {task.id})")
         values[key] = value
+    if task.formats[0] == "n2n":
+        return _tagged_record(task, values, example_id, where)
     example = {"id": example_id, "text": values["text"]}
     if "text_pair" in values:
         example["text_pair"] = values["text_pair"]
     example["label"] = encode_label(task, values["label"], where) if "label" in values else None
     return example
+
+
+def tagged_example(task: TaskSpec, example_id: str, chars: list[str], labels: list[int]) -> dict:
+    """The N2N schema, from characters and their (already validated) tag indices."""
+    return {"id": example_id, "text": "".join(chars), "chars": list(chars),
+            "tags": [task.labels[label] for label in labels], "label": list(labels)}
+
+
+def _tagged_record(task: TaskSpec, values: dict, example_id: str, where: str) -> dict:
+    """A Hub row with characters and one tag per character (ClassLabel indices or names)."""
+    chars, tags = list(values["chars"]), list(values["label"])
+    if len(chars) != len(tags):
+        raise DataError(f"{where}: {len(chars)} characters but {len(tags)} tags; every character needs exactly one tag")
+    labels = []
+    for position, (char, tag) in enumerate(zip(chars, tags)):
+        here = f"{where}, character {position} ({char!r})"
+        if len(char) != 1:
+            raise DataError(f"{here}: expected one character per position, found {len(char)}")
+        label = encode_label(task, tag, here)
+        if label is None:
+            raise DataError(f"{here}: no tag; every character needs one (O outside entities)")
+        labels.append(label)
+    return tagged_example(task, example_id, chars, labels)

@@ -71,13 +71,13 @@ def plan_splits(
     elif strategy == "holdout":
         train_idx, eval_idx = _stratified_holdout(task, validation.examples, seed)
         folds = [Fold([validation.examples[i] for i in train_idx], [validation.examples[i] for i in eval_idx])]
-        used, note = "holdout", f"train missing: stratified {1 - HOLDOUT_FRACTION:.0%}/{HOLDOUT_FRACTION:.0%} of validation"
+        used, note = "holdout", f"train missing: {_how(task)} {1 - HOLDOUT_FRACTION:.0%}/{HOLDOUT_FRACTION:.0%} of validation"
     else:
         folds = [
             Fold([validation.examples[i] for i in tr], [validation.examples[i] for i in ev])
             for tr, ev in _stratified_kfold(task, validation.examples, seed)
         ]
-        used, note = "kfold", f"train missing: stratified {KFOLD_K}-fold over validation"
+        used, note = "kfold", f"train missing: {_how(task)} {KFOLD_K}-fold over validation"
     folds = [Fold(_cap(f.train, max_train_samples, rng), _cap(f.eval, max_eval_samples, rng)) for f in folds]
     return SplitPlan(used, folds, sources, note)
 
@@ -100,7 +100,19 @@ def _cap(examples: list[dict], limit: int | None, rng: random.Random) -> list[di
     return [examples[i] for i in keep]
 
 
-def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray:
+def _stratifies(task: TaskSpec) -> bool:
+    """N21 labels stratify splits; an N2N label (a tag per character) has no single class to stratify by."""
+    return task.formats[0] != "n2n"
+
+
+def _how(task: TaskSpec) -> str:
+    return "stratified" if _stratifies(task) else "seeded random"
+
+
+def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
+    """Classes (or score quintiles) to stratify by; None where the task's labels cannot stratify."""
+    if not _stratifies(task):
+        return None
     labels = np.array([ex["label"] for ex in examples], dtype=float)
     if task.kind == "regression":  # stratify scores by quintile
         edges = np.quantile(labels, [0.2, 0.4, 0.6, 0.8])
@@ -108,8 +120,10 @@ def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray:
     return labels.astype(int)
 
 
-def _stratifiable(strata: np.ndarray, per_stratum: int, eval_size: int) -> bool:
+def _stratifiable(strata: np.ndarray | None, per_stratum: int, eval_size: int) -> bool:
     """sklearn needs enough members in every stratum, and room for each stratum in the eval part."""
+    if strata is None:
+        return False
     counts = np.unique(strata, return_counts=True)[1]
     return counts.min() >= per_stratum and eval_size >= len(counts)
 
@@ -134,4 +148,4 @@ def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):
     strata = _strata(task, examples)
     if _stratifiable(strata, KFOLD_K, len(examples) // KFOLD_K):
         return StratifiedKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(strata)), strata)
-    return KFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(strata)))
+    return KFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(examples)))

@@ -3,6 +3,9 @@
 The cache holds plain .npy arrays (read with allow_pickle=False) named by a hash of everything that
 changes the numbers: model weights, task and version, split, pooling, layers, max length and the
 examples themselves. A second identical run reads them back and runs no forward pass.
+
+N21 tasks get one pooled vector per example. N2N tasks get every token's vector, un-pooled: one flat
+(tokens, width) array of all examples' tokens, and beside it the offsets where each example starts.
 """
 from __future__ import annotations
 
@@ -18,8 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from harness.formats.n21 import length_buckets, tokenize
-from harness.models import ModelRef, load_model, load_tokenizer, model_key, pool, weights_fingerprint
-
+from harness.models import ModelRef, load_model, load_tokenizer, model_key, pool, token_states, weights_fingerprint
 
 
 def default_cache_dir() -> Path:
@@ -64,17 +66,44 @@ def extract_features(
     device: str, quiet: bool = False,
 ) -> np.ndarray:
     """Pooled hidden states, one row per example, in the examples' order."""
-    model.eval().to(device)
     features = tokenize(tokenizer, examples, max_length, with_labels=False)
     output = None
-    for batch_indices in tqdm(length_buckets(features, batch_size), desc="features", disable=quiet, leave=False):
-        batch = tokenizer.pad([features[i] for i in batch_indices], return_tensors="pt").to(device)
-        hidden = model(**batch, output_hidden_states=True).hidden_states
-        vectors = pool(hidden, batch["attention_mask"], pooling, layers).float().cpu().numpy()
+    for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet):
+        vectors = pool(hidden, mask, pooling, layers).float().cpu().numpy()
         if output is None:
             output = np.empty((len(examples), vectors.shape[1]), dtype=np.float32)
         output[batch_indices] = vectors
     return output if output is not None else np.empty((0, 0), dtype=np.float32)
+
+
+@torch.inference_mode()
+def extract_token_features(
+    model, tokenizer, features: list[dict], *, batch_size: int, layers: str, device: str, quiet: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every token's hidden state: a flat (tokens, width) float32 array, and where each example starts in it.
+
+    Example i owns rows offsets[i]:offsets[i + 1], one per token position of features[i] (special
+    tokens included), so per-token predictions line up with the format's alignment.
+    """
+    lengths = np.array([len(feature["input_ids"]) for feature in features], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    output = None
+    for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet):
+        states = token_states(hidden, layers).float().cpu().numpy()
+        if output is None:
+            output = np.empty((offsets[-1], states.shape[-1]), dtype=np.float32)
+        kept = mask.bool().cpu().numpy()  # the real tokens, whichever side the tokenizer pads
+        for row, index in enumerate(batch_indices):
+            output[offsets[index]:offsets[index + 1]] = states[row][kept[row]]
+    return (output if output is not None else np.empty((0, 0), dtype=np.float32)), offsets
+
+
+def _forward(model, tokenizer, features: list[dict], batch_size: int, device: str, quiet: bool):
+    """Length-bucketed, per-batch padded forward passes: (example indices, hidden states, attention mask)."""
+    model.eval().to(device)
+    for batch_indices in tqdm(length_buckets(features, batch_size), desc="features", disable=quiet, leave=False):
+        batch = tokenizer.pad([features[i] for i in batch_indices], return_tensors="pt").to(device)
+        yield batch_indices, model(**batch, output_hidden_states=True).hidden_states, batch["attention_mask"]
 
 
 class FeatureExtractor:
@@ -100,22 +129,46 @@ class FeatureExtractor:
         return self._encoder
 
     def features(self, task_id: str, task_version: int, examples: list[dict], split: str) -> np.ndarray:
+        """One pooled vector per example (N21)."""
         cfg = self.config
-        key = self.cache.key(
-            model=model_key(self.fingerprint) if self.model_ref.is_local else self.model_ref.location,
-            revision=self.model_ref.revision, task=task_id, version=task_version, split=split,
-            pooling=cfg.pooling, layers=cfg.layers, max_length=cfg.max_length, data=examples_fingerprint(examples),
-        )
+        key = self._key(task_id, task_version, examples, split, cfg.pooling)
         cached = self.cache.get(key)
         if cached is not None:
             self.cache_hits += 1
             return cached
-        start = time.perf_counter()
-        array = extract_features(
-            self.encoder, self.tokenizer, examples, max_length=cfg.max_length, batch_size=cfg.eval_batch_size,
-            pooling=cfg.pooling, layers=cfg.layers, device=self.device, quiet=cfg.quiet,
-        )
-        self.seconds += time.perf_counter() - start
-        self.extracted += len(examples)
+        array = self._timed(len(examples), extract_features, self.encoder, self.tokenizer, examples,
+                            max_length=cfg.max_length, batch_size=cfg.eval_batch_size, pooling=cfg.pooling,
+                            layers=cfg.layers, device=self.device, quiet=cfg.quiet)
         self.cache.put(key, array)
         return array
+
+    def token_features(self, task_id: str, task_version: int, examples: list[dict], split: str,
+                       features: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """Every token's vector and each example's first row (N2N); `features` are the examples' tokens."""
+        cfg = self.config
+        key = self._key(task_id, task_version, examples, split, "token")
+        vectors, offsets = self.cache.get(key), self.cache.get(f"{key}-offsets")
+        if vectors is not None and offsets is not None:
+            self.cache_hits += 1
+            return vectors, offsets
+        vectors, offsets = self._timed(len(examples), extract_token_features, self.encoder, self.tokenizer, features,
+                                       batch_size=cfg.eval_batch_size, layers=cfg.layers, device=self.device,
+                                       quiet=cfg.quiet)
+        self.cache.put(f"{key}-offsets", offsets)  # offsets first: vectors on disk imply their offsets are too
+        self.cache.put(key, vectors)
+        return vectors, offsets
+
+    def _key(self, task_id: str, task_version: int, examples: list[dict], split: str, pooling: str) -> str:
+        cfg = self.config
+        return self.cache.key(
+            model=model_key(self.fingerprint) if self.model_ref.is_local else self.model_ref.location,
+            revision=self.model_ref.revision, task=task_id, version=task_version, split=split,
+            pooling=pooling, layers=cfg.layers, max_length=cfg.max_length, data=examples_fingerprint(examples),
+        )
+
+    def _timed(self, count: int, extract, *args, **kwargs):
+        start = time.perf_counter()
+        result = extract(*args, **kwargs)
+        self.seconds += time.perf_counter() - start
+        self.extracted += count
+        return result

@@ -1,10 +1,15 @@
-"""Frozen mode: the encoder never trains; a light head (sklearn) learns on cached features."""
+"""Frozen mode: the encoder never trains; a light head (sklearn) learns on cached features.
+
+N21 tasks train the head on one pooled vector per example; N2N tasks train the same head on every
+token's vector (FrozenTokenRunner) and decode its token predictions back to characters.
+"""
 from __future__ import annotations
 
 import time
 
 import numpy as np
 
+from harness.formats import n2n
 from harness.formats.n21 import single_texts
 from harness.runners.features import FeatureExtractor
 from harness.tasks import TaskSpec
@@ -47,18 +52,22 @@ class FrozenRunner:
         return self.extractor.features(self.task.id, self.task.version, examples, split)
 
     def fit(self, train: list[dict]) -> None:
-        x = self.features(train, "train")
-        y = np.array([ex["label"] for ex in train])
+        self._fit_head(self.features(train, "train"), np.array([ex["label"] for ex in train]))
+
+    def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
+        predictions = self._predict_head(self.features(examples, split))
+        return predictions.astype(float) if self.task.kind == "regression" else predictions.astype(int)
+
+    def _fit_head(self, x: np.ndarray, y: np.ndarray) -> None:
         start = time.perf_counter()
         self.head = build_head(self.task, self.config.head, self.config.seed).fit(x, y)
         self.timings["training_s"] += time.perf_counter() - start
 
-    def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
-        x = self.features(examples, split)
+    def _predict_head(self, x: np.ndarray) -> np.ndarray:
         start = time.perf_counter()
         predictions = self.head.predict(x)
         self.timings["evaluation_s"] += time.perf_counter() - start
-        return predictions.astype(float) if self.task.kind == "regression" else predictions.astype(int)
+        return predictions
 
     def cosine_similarity(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         """Training-free similarity: cosine between the two sentences' own pooled embeddings."""
@@ -70,3 +79,28 @@ class FrozenRunner:
     @property
     def trainable_parameters(self) -> int:
         return head_parameters(self.head) if self.head is not None else 0
+
+
+class FrozenTokenRunner(FrozenRunner):
+    """N2N: the head learns on each labelled token's cached vector; predictions go back to characters."""
+
+    truncated_characters = 0  # in the last predict: characters max_length left without a token (scored as O)
+
+    def fit(self, train: list[dict]) -> None:
+        features, _, vectors, _ = self._tokens(train, "train", with_labels=True)
+        labels = np.concatenate([feature["labels"] for feature in features])
+        labelled = labels != n2n.IGNORE
+        self._fit_head(vectors[labelled], labels[labelled])
+
+    def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
+        _, alignments, vectors, offsets = self._tokens(examples, split, with_labels=False)
+        tokens = self._predict_head(vectors).astype(int)
+        self.truncated_characters = sum(alignment.truncated for alignment in alignments)
+        return n2n.decode(self.task, np.split(tokens, offsets[1:-1]), examples, alignments)
+
+    def _tokens(self, examples: list[dict], split: str, with_labels: bool):
+        """The examples' tokens and alignments (cheap, always recomputed) and their vectors (cached)."""
+        features, alignments = n2n.encode(self.extractor.tokenizer, examples, self.config.max_length, with_labels)
+        inputs = [{key: value for key, value in feature.items() if key != "labels"} for feature in features]
+        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        return features, alignments, vectors, offsets
