@@ -1,15 +1,27 @@
-"""KLUE's character-per-line TSV (klue-ner-v1.1_*.tsv) -> one N2N example per sentence.
+"""KLUE's line-per-unit TSV files -> one example per sentence: NER (a character per line) and DP (a word per line).
 
-The layout, as KLUE ships it: lines starting with `##` are comments, and the last one before a
-sentence reads `## <guid>\\t<sentence with <entity:TYPE> markup>`; then one `CHAR\\tTAG` line per
-character, spaces included (tagged O, or I-X inside an entity); a blank line ends the sentence (a
-line holding only a tab does too, as KLUE's baseline splits on `\\n\\t?\\n`). The markup repeats what
-the tags say, so the sentence is rebuilt from the characters and only the guid is read from it.
-Tags are checked against the task's label set; an I- tag without a B- before it is kept as it is
-(the file has it, and strict IOB2 scoring knows what to do with it).
+Both share one layout, read by `_sentences`: lines starting with `##` are comments, and the last one
+before a sentence reads `## <guid>\\t<sentence>`; then one line per unit; a blank line ends the
+sentence (a line holding only a tab does too, as KLUE's baseline splits on `\\n\\t?\\n`), and so does
+the end of the file. A comment inside a sentence is skipped and does not rename it.
+
+KLUE-NER (klue-ner-v1.1_*.tsv): one `CHAR\\tTAG` line per character, spaces included (tagged O, or
+I-X inside an entity). The sentence comment carries `<entity:TYPE>` markup that repeats what the tags
+say, so the sentence is rebuilt from the characters and only the guid is read from it. Tags are
+checked against the task's label set; an I- tag without a B- before it is kept as it is (the file has
+it, and strict IOB2 scoring knows what to do with it).
+
+KLUE-DP (klue-dp-v1.1_*.tsv): one `INDEX\\tWORD_FORM\\tLEMMA\\tPOS\\tHEAD\\tDEPREL` line per word
+(eojeol). An example is {id, text, words, pos, heads, deprels, label: None}: `heads` are 1-based word
+indices with 0 for the root, as in the file; `pos` is the file's whole POS column (`NNP+JKS`; KLUE's
+baseline keeps only the last tag, which a format can take from it); the lemma is not kept. The arcs
+travel in `heads`/`deprels`, so `label` is None. Indices must run 1..n in order and every head must
+name a word of its sentence or 0; deprels are checked against the task's label set where it has one.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.data.labels import encode_label
@@ -17,40 +29,60 @@ from harness.data.records import tagged_example
 from harness.errors import DataError
 from harness.tasks import FileSplit, TaskSpec
 
+DP_COLUMNS = ("INDEX", "WORD_FORM", "LEMMA", "POS", "HEAD", "DEPREL")
 
-def read_klue_ner(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
-    """Every sentence of the file, in file order; errors name the file and line and what is wrong."""
-    examples: list[dict] = []
-    guid, first_line, chars, labels = None, 0, [], []
 
-    def finish():
-        nonlocal guid, chars, labels
-        if chars:
-            examples.append(tagged_example(task, guid or f"{entry.path}:{first_line}", chars, labels))
-        guid, chars, labels = None, [], []
+@dataclass
+class _Sentence:
+    """One sentence block of a KLUE TSV: what its comment says, and its unit lines with their line numbers."""
 
+    guid: str | None = None
+    text: str | None = None  # the sentence as the comment gives it (NER's carries markup)
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def first_line(self) -> int:
+        return self.lines[0][0]
+
+
+def _sentences(path: Path, kind: str) -> Iterator[_Sentence]:
+    """The sentence blocks of a KLUE TSV in file order; a file that cannot be read is a DataError naming `kind`."""
+    sentence = _Sentence()
     try:
         with open(path, encoding="utf-8-sig") as handle:
             for number, line in enumerate(handle, start=1):
                 line = line.rstrip("\n")
                 if line.startswith("##"):
-                    if not chars and "\t" in line:  # the comment right before a sentence names it
-                        guid = line[2:].split("\t", 1)[0].strip() or None
+                    if not sentence.lines and "\t" in line:  # the comment right before a sentence names it
+                        guid, text = line[2:].split("\t", 1)
+                        sentence.guid, sentence.text = guid.strip() or None, text
                     continue
                 if line in ("", "\t"):
-                    finish()
+                    if sentence.lines:
+                        yield sentence
+                        sentence = _Sentence()
                     continue
-                char, tag = _char_and_tag(line, f"{path}:{number}")
-                label = encode_label(task, tag, f"{path}:{number}")
-                if label is None:
-                    raise DataError(f"{path}:{number}: no tag after the tab; every character needs one (O outside entities)")
-                if not chars:
-                    first_line = number
-                chars.append(char)
-                labels.append(label)
+                sentence.lines.append((number, line))
     except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 KLUE-NER TSV file?") from err
-    finish()
+        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 {kind} TSV file?") from err
+    if sentence.lines:
+        yield sentence
+
+
+def read_klue_ner(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+    """Every sentence of the file, in file order; errors name the file and line and what is wrong."""
+    examples: list[dict] = []
+    for sentence in _sentences(path, "KLUE-NER"):
+        chars, labels = [], []
+        for number, line in sentence.lines:
+            char, tag = _char_and_tag(line, f"{path}:{number}")
+            label = encode_label(task, tag, f"{path}:{number}")
+            if label is None:
+                raise DataError(f"{path}:{number}: no tag after the tab; "
+                                "every character needs one (O outside entities)")
+            chars.append(char)
+            labels.append(label)
+        examples.append(tagged_example(task, sentence.guid or f"{entry.path}:{sentence.first_line}", chars, labels))
     return examples
 
 
@@ -63,3 +95,48 @@ def _char_and_tag(line: str, where: str) -> tuple[str, str]:
         raise DataError(f"{where}: expected one character before the tab, found {char!r}; "
                         "KLUE-NER files hold one character per line")
     return char, tag
+
+
+def read_klue_dp(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+    """Every sentence of the file, in file order; errors name the file and line and what is wrong."""
+    deprel_set = set(task.labels)
+    examples: list[dict] = []
+    for sentence in _sentences(path, "KLUE-DP"):
+        words, pos, heads, deprels, head_lines = [], [], [], [], []
+        for number, line in sentence.lines:
+            where = f"{path}:{number}"
+            columns = line.split("\t")
+            if len(columns) != len(DP_COLUMNS):
+                raise DataError(f"{where}: expected {len(DP_COLUMNS)} tab-separated columns "
+                                f"({' '.join(DP_COLUMNS)}), found {len(columns)} in {line!r}; "
+                                "the line may be truncated or use spaces instead of tabs")
+            index, word, _lemma, tags, head, deprel = columns
+            index = _integer(index, "index", where)
+            if index != len(words) + 1:
+                raise DataError(f"{where}: word index {index} where {len(words) + 1} was expected; "
+                                "a sentence's indices run 1..n in order, and a blank line ends a sentence")
+            if not word:
+                raise DataError(f"{where}: word {index} has an empty WORD_FORM")
+            if deprel_set and deprel not in deprel_set:
+                raise DataError(f"{where}: deprel {deprel!r} is not in {task.id}'s label set {list(task.labels)}; "
+                                "fix the file or the task's `labels` list")
+            words.append(word)
+            pos.append(tags)
+            heads.append(_integer(head, "head", where))
+            deprels.append(deprel)
+            head_lines.append(number)
+        for position, (head, number) in enumerate(zip(heads, head_lines), start=1):
+            if not 0 <= head <= len(words):
+                raise DataError(f"{path}:{number}: head {head} of word {position} points outside its sentence "
+                                f"of {len(words)} words; a head is a word index 1..{len(words)}, or 0 for the root")
+        examples.append({"id": sentence.guid or f"{entry.path}:{sentence.first_line}",
+                         "text": sentence.text.strip() if sentence.text else " ".join(words),
+                         "words": words, "pos": pos, "heads": heads, "deprels": deprels, "label": None})
+    return examples
+
+
+def _integer(value: str, name: str, where: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise DataError(f"{where}: {name} {value!r} is not an integer") from None
