@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from harness.errors import ConfigError, ModelError
 
 DEFAULT_MODEL = "minilm"
@@ -158,6 +156,8 @@ def parse_layers(spec: str) -> tuple[list[int], str]:
 
 def pool(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, pooling: str, layers: str) -> torch.Tensor:
     """One vector per sequence from the chosen layers: CLS token or mask-aware mean."""
+    import torch  # lazy: `harness list` and argument parsing must not pay for it
+
     if pooling not in POOLINGS:
         raise ConfigError(f"--pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
     chosen, combine = _chosen_layers(hidden_states, layers)
@@ -174,6 +174,8 @@ def pool(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, 
 
 def token_states(hidden_states: tuple[torch.Tensor, ...], layers: str) -> torch.Tensor:
     """Every token's vector from the chosen layers, un-pooled (batch, tokens, width): N2N's frozen features."""
+    import torch  # lazy: `harness list` and argument parsing must not pay for it
+
     chosen, combine = _chosen_layers(hidden_states, layers)
     if combine == "mean":
         return torch.stack(chosen).mean(0)

@@ -226,3 +226,15 @@ def test_kfold_finetune_trains_each_fold_from_scratch_and_sums_phase_times(tiny_
     assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == [f"fold-{i}" for i in range(5)]
     assert result.num_eval == 40 and result.num_train == 32
     assert result.timings["training_s"] > 0 and result.timings["total_s"] >= result.timings["training_s"]
+
+
+def test_listing_tasks_loads_no_torch():
+    """`harness list tasks` must stay instant: no deep-learning stack imported to print a table."""
+    import subprocess
+    import sys
+
+    code = ("import sys, harness.cli as cli; cli.main(['list', 'tasks']); "
+            "sys.exit(3 if 'torch' in sys.modules or 'transformers' in sys.modules else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "glue/sst2" in done.stdout
