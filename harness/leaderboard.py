@@ -69,12 +69,11 @@ def results_frame(results: list[RunResult]) -> pd.DataFrame:
 
 def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
     """Suite score per (model, mode): the mean of task main scores, tasks of one group averaged first."""
-    def group(row):
-        spec = _spec(registry, row["suite"], row["task"])
-        return (spec.score_group if spec and spec.score_group else row["task"]), (spec.in_suite_score if spec else True)
-
-    keyed = frame.assign(**{"group": [group(r)[0] for _, r in frame.iterrows()],
-                           "counts": [group(r)[1] for _, r in frame.iterrows()]})
+    specs = [_spec(registry, suite, task) for suite, task in zip(frame["suite"], frame["task"])]
+    keyed = frame.assign(
+        group=[spec.score_group if spec and spec.score_group else task for spec, task in zip(specs, frame["task"])],
+        counts=[spec.in_suite_score if spec else True for spec in specs],
+    )
     keyed = keyed[keyed["counts"]]
     # Seeds first (a task run with more seeds must not weigh more), then score groups, then the suite.
     per_task = keyed.groupby(["model", "mode", "group", "task"], sort=True)["main_score"].mean()

@@ -87,7 +87,7 @@ class FinetuneRunner:
         self.fingerprint = weights_fingerprint(model_ref, self.model)
         self.trainer = None
         self.resumed_from_step = None
-        self.timings = {"extraction_s": 0.0, "training_s": 0.0, "evaluation_s": 0.0}
+        self.timings = {"training_s": 0.0, "evaluation_s": 0.0}  # no extraction phase when fine-tuning
 
     def _auto_class(self):
         from transformers import AutoModelForSequenceClassification
