@@ -16,14 +16,12 @@ from harness.config import MODES, RunConfig
 from harness.data.files import resolve_data_dir
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError
-from harness.metrics import compute_scores, main_score
-from harness.metrics.klue import compute_tagging_scores
+from harness.metrics import main_score
 from harness.models import ModelRef, resolve_model
 from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
 from harness.runners import is_main_process
 from harness.runners.features import FeatureCache, FeatureExtractor
-from harness.runners.finetune import FinetuneRunner, FinetuneTokenRunner
-from harness.runners.frozen import FrozenRunner, FrozenTokenRunner
+from harness.shapes import score_values, shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 log = logging.getLogger("harness")
@@ -126,6 +124,7 @@ class _Context:
         if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
             return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
+        shape = shape_of(task)
         fold_scores, rows, runner, truncated = [], [], None, 0
         phases = {"training_s": 0.0, "evaluation_s": 0.0}
         extraction_before = self._extractor.seconds if self._extractor else 0.0
@@ -134,16 +133,17 @@ class _Context:
             runner = self._runner(task, mode, checkpoints)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
-            truncated += getattr(runner, "truncated_characters", 0)
-            scores = _score(task, fold.eval, predictions, self.config)
+            truncated += getattr(runner, "truncated", 0)
+            scores = shape.score(task, fold.eval, predictions, self.config)
+            fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
             if mode == "frozen" and task.similarity:
                 cosine = runner.cosine_similarity(fold.eval)
-                scores.update({f"cosine_{k}": v for k, v in _score_values(
+                scores.update({f"cosine_{k}": v for k, v in score_values(
                     ("pearson", "spearman"), fold.eval, cosine, self.config).items()})
-            else:
-                cosine = None
+                for row, value in zip(fold_rows, cosine):
+                    row["cosine"] = float(value)
             fold_scores.append(scores)
-            rows.extend(_prediction_rows(task, fold.eval, predictions, fold_index, cosine))
+            rows.extend(fold_rows)
             if fold_index == 0:
                 dependent_outputs = [(spec, dplan, runner.predict(dplan.folds[0].eval)) for spec, dplan in dependents]
             for phase in phases:
@@ -156,16 +156,17 @@ class _Context:
         }
         if getattr(runner, "resumed_from_step", None) is not None:
             timings["resumed_from_step"] = runner.resumed_from_step
-        if _per_token(task):
-            timings["truncated_characters"] = truncated  # scored as O; the baseline would drop them
+        if shape.truncated_unit:
+            timings[f"truncated_{shape.truncated_unit}"] = truncated  # scored as wrong; the baseline drops them
             if truncated:
-                log.warning("%s %s: %d characters lay past --max-length %d and were scored as O; raise --max-length",
-                            task.id, mode, truncated, self.config.max_length)
+                log.warning("%s %s: %d %s lay past --max-length %d and were scored as unpredicted; "
+                            "raise --max-length", task.id, mode, truncated, shape.truncated_unit,
+                            self.config.max_length)
         timings.update(_throughput(mode, plan, timings, self.config))
         results = [self._write(task, plan, mode, fold_scores, rows, timings, runner)]
         for spec, dplan, predictions in dependent_outputs:
-            scores = _score(spec, dplan.folds[0].eval, predictions, self.config)
-            drows = _prediction_rows(spec, dplan.folds[0].eval, predictions, 0, None)
+            scores = shape_of(spec).score(spec, dplan.folds[0].eval, predictions, self.config)
+            drows = shape_of(spec).rows(spec, dplan.folds[0].eval, predictions, 0)
             results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner))
         if is_main_process():
             remove_checkpoints(directory)
@@ -185,9 +186,8 @@ class _Context:
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path):
         if mode == "frozen":
-            return (FrozenTokenRunner if _per_token(task) else FrozenRunner)(task, self.extractor)
-        finetune = FinetuneTokenRunner if _per_token(task) else FinetuneRunner
-        return finetune(task, self.model_ref, self.config, checkpoints)
+            return shape_of(task).frozen(task, self.extractor)
+        return shape_of(task).finetune(task, self.model_ref, self.config, checkpoints)
 
     def _write(self, task, plan, mode, fold_scores, rows, timings, runner) -> RunResult:
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
@@ -222,39 +222,6 @@ class _Context:
 def remove_checkpoints(directory: Path) -> None:
     """Checkpoints exist to resume an interrupted run; once its result is written they go."""
     shutil.rmtree(directory / CHECKPOINTS, ignore_errors=True)
-
-
-def _per_token(task: TaskSpec) -> bool:
-    """N2N tasks (a tag per character) take the per-token runners, tagging metrics and prediction rows."""
-    return task.formats[0] == "n2n"
-
-
-def _score(task: TaskSpec, examples: list[dict], predictions, config: RunConfig) -> dict[str, float]:
-    if _per_token(task):
-        return compute_tagging_scores(task.metrics, predictions, [ex["label"] for ex in examples],
-                                      [ex["chars"] for ex in examples], task.labels)
-    return _score_values(task.metrics, examples, predictions, config)
-
-
-def _score_values(metrics, examples, predictions, config: RunConfig) -> dict[str, float]:
-    references = np.array([ex["label"] for ex in examples])
-    return compute_scores(list(metrics), predictions, references, device=config.torch_device())
-
-
-def _prediction_rows(task, examples, predictions, fold, cosine) -> list[dict]:
-    if _per_token(task):  # one tag index per character, in the task's label order
-        return [{"id": ex["id"], "fold": fold, "text": ex["text"], "label": list(ex["label"]),
-                 "prediction": predictions[i].tolist()} for i, ex in enumerate(examples)]
-    rows = []
-    for i, ex in enumerate(examples):
-        row = {"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": predictions[i].item()}
-        if task.kind == "classification":
-            row["label_name"] = task.labels[ex["label"]]
-            row["prediction_name"] = task.labels[int(predictions[i])]
-        if cosine is not None:
-            row["cosine"] = float(cosine[i])
-        rows.append(row)
-    return rows
 
 
 def _throughput(mode: str, plan: SplitPlan, timings: dict, config: RunConfig) -> dict:

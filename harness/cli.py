@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--pooling", choices=POOLINGS, default=defaults.pooling, help="frozen mode: how tokens become one vector")
     ev.add_argument("--layers", default=defaults.layers, help="frozen mode: last, -2 (any index), last4-concat, last4-mean")
     ev.add_argument("--head", choices=HEADS, default=defaults.head, help="frozen mode: linear (logistic/ridge) or mlp")
+    ev.add_argument("--head-epochs", type=int, default=defaults.head_epochs,
+                    help="frozen mode: epochs of the torch-trained heads (biaffine DP, MRC spans)")
+    ev.add_argument("--head-learning-rate", type=float, default=defaults.head_learning_rate,
+                    help="frozen mode: AdamW learning rate of the torch-trained heads")
     ev.add_argument("--resume", action="store_true", help="keep finished results and continue interrupted fine-tunes")
     ev.add_argument("--trust-remote-code", action="store_true", help="allow code from the model's repository (off by default)")
     ev.add_argument("--leaderboard-dir", help="also regenerate leaderboards from --output-dir into this folder")
@@ -149,7 +153,8 @@ def _eval(args) -> int:
         learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
         eval_batch_size=args.eval_batch_size, max_length=args.max_length, warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay, seed=args.seed, device=args.device, pooling=args.pooling,
-        layers=args.layers, head=args.head, split_strategy=args.split_strategy,
+        layers=args.layers, head=args.head, head_epochs=args.head_epochs,
+        head_learning_rate=args.head_learning_rate, split_strategy=args.split_strategy,
         max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
         resume=args.resume, quiet=args.quiet,
     )

@@ -30,6 +30,9 @@ class RunConfig:
     pooling: str = "mean"
     layers: str = "last"
     head: str = "linear"
+    # Frozen heads trained with torch (biaffine DP, MRC spans): AdamW epochs and learning rate.
+    head_epochs: int = 30
+    head_learning_rate: float = 1e-3
     # Which examples.
     split_strategy: str = "official"
     max_train_samples: int | None = None
@@ -43,7 +46,7 @@ class RunConfig:
             raise ConfigError(f"--device {self.device!r} is not one of {', '.join(DEVICES)}")
         if self.head not in HEADS:
             raise ConfigError(f"--head {self.head!r} is not one of {', '.join(HEADS)}")
-        for name in ("learning_rate", "epochs", "batch_size", "max_length"):
+        for name in ("learning_rate", "epochs", "batch_size", "max_length", "head_epochs", "head_learning_rate"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         for name in ("max_train_samples", "max_eval_samples"):

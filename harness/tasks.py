@@ -15,6 +15,11 @@ from harness.errors import TaskError
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 FORMATS = ("n21", "n2n", "n2m")
 KINDS = ("classification", "regression")
+# What a model predicts per example, and so which runners, decoding and metrics serve the task: one
+# label or score (sequence), a tag per character (tags), a head and relation per word (arcs), an answer
+# span of the context (spans). The format decides the default.
+HEADS = ("sequence", "tags", "arcs", "spans")
+DEFAULT_HEAD = {"n21": "sequence", "n2n": "tags"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,9 @@ class TaskSpec:
     score_group: str | None = None  # tasks sharing a group are averaged before the suite mean (MNLI m/mm)
     in_suite_score: bool = True
     similarity: bool = False  # a sentence-pair similarity task: also gets a training-free cosine score
+    head: str = "sequence"  # one of HEADS
+    split_groups: str | None = None  # an example field whose equal values holdout / k-fold keep on one side
+    keep_probabilities: bool = False  # classification predictions are class probabilities (RE's AUPRC needs them)
     source: str = ""  # the YAML file it came from
 
     @property
@@ -88,6 +96,9 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
             raise TaskError(f"{source}: files.{split} needs a 'path'")
         files[split] = FileSplit(path=entry["path"], header=entry.get("header", True), fields=entry.get("fields"),
                                  reader=entry.get("reader"))
+    head = raw.get("head", DEFAULT_HEAD.get(formats[0]))
+    if head not in HEADS:
+        raise TaskError(f"{source}: head {head!r} is not one of {', '.join(HEADS)}")
     try:
         version = int(raw["version"])
     except (TypeError, ValueError):
@@ -111,6 +122,9 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         score_group=raw.get("score_group"),
         in_suite_score=bool(raw.get("in_suite_score", True)),
         similarity=bool(raw.get("similarity", False)),
+        head=head,
+        keep_probabilities=bool(raw.get("keep_probabilities", False)),
+        split_groups=raw.get("split_groups"),
         source=source,
     )
 

@@ -1,7 +1,9 @@
 """Mapping records (JSON objects, Hub rows) -> examples, through the task's (dotted) field names.
 
 N21 examples hold `text`, optional `text_pair` and `label`; N2N (character tagging) examples hold the
-sentence as `text`, its `chars`, and one tag per character as names (`tags`) and indices (`label`).
+sentence as `text`, its `chars`, and one tag per character as names (`tags`) and indices (`label`);
+dependency examples hold `words`, `pos`, `heads` (0 = root) and `deprels` (names), as KLUE-DP's reader
+makes them.
 """
 from __future__ import annotations
 
@@ -32,8 +34,10 @@ def record_example(task: TaskSpec, record: dict, fields: dict, example_id: str, 
         if value is _MISSING:
             raise DataError(f"{where}: field {name!r} is missing (needed for {key!r} of {task.id})")
         values[key] = value
-    if task.formats[0] == "n2n":
+    if task.head == "tags":
         return _tagged_record(task, values, example_id, where)
+    if task.head == "arcs":
+        return _arcs_record(task, values, example_id, where)
     example = {"id": example_id, "text": values["text"]}
     if "text_pair" in values:
         example["text_pair"] = values["text_pair"]
@@ -62,3 +66,20 @@ def _tagged_record(task: TaskSpec, values: dict, example_id: str, where: str) ->
             raise DataError(f"{here}: no tag; every character needs one (O outside entities)")
         labels.append(label)
     return tagged_example(task, example_id, chars, labels)
+
+
+def _arcs_record(task: TaskSpec, values: dict, example_id: str, where: str) -> dict:
+    """A Hub row with a word form, head and relation per word (relations as names or ClassLabel indices)."""
+    words, heads, deprels = list(values["words"]), [int(h) for h in values["heads"]], list(values["deprels"])
+    if not len(words) == len(heads) == len(deprels):
+        raise DataError(f"{where}: {len(words)} words, {len(heads)} heads and {len(deprels)} relations; "
+                        "every word needs exactly one head and one relation")
+    deprels = [task.labels[d] if isinstance(d, int) else d for d in deprels]
+    for position, (head, deprel) in enumerate(zip(heads, deprels), start=1):
+        if not 0 <= head <= len(words):
+            raise DataError(f"{where}, word {position}: head {head} points outside its sentence of {len(words)} "
+                            f"words; a head is a word index 1..{len(words)}, or 0 for the root")
+        if deprel not in task.labels:
+            raise DataError(f"{where}, word {position}: relation {deprel!r} is not in {task.id}'s label set")
+    return {"id": example_id, "text": " ".join(words), "words": words, "pos": list(values.get("pos", [])),
+            "heads": heads, "deprels": deprels, "label": None}

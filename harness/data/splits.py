@@ -101,12 +101,13 @@ def _cap(examples: list[dict], limit: int | None, rng: random.Random) -> list[di
 
 
 def _stratifies(task: TaskSpec) -> bool:
-    """N21 labels stratify splits; an N2N label (a tag per character) has no single class to stratify by."""
-    return task.formats[0] != "n2n"
+    """One label or score per example stratifies splits; tags, arcs and spans have no single class to stratify by."""
+    return task.head == "sequence"
 
 
 def _how(task: TaskSpec) -> str:
-    return "stratified" if _stratifies(task) else "seeded random"
+    how = "stratified" if _stratifies(task) else "seeded random"
+    return f"{how}, grouped by {task.split_groups}," if task.split_groups else how
 
 
 def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
@@ -128,8 +129,20 @@ def _stratifiable(strata: np.ndarray | None, per_stratum: int, eval_size: int) -
     return counts.min() >= per_stratum and eval_size >= len(counts)
 
 
+def _groups(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
+    """Examples sharing the task's `split_groups` field (KLUE-NLI's premise) land on one side of every split.
+
+    Without this, a premise seen in training with its other two hypotheses is scored again in eval:
+    a frozen head then learns "this premise, those labels" and scores below chance.
+    """
+    if not task.split_groups:
+        return None
+    values = [str(ex.get(task.split_groups)) for ex in examples]
+    return np.unique(values, return_inverse=True)[1]
+
+
 def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
 
     indices = np.arange(len(examples))
     strata = _strata(task, examples)
@@ -137,15 +150,26 @@ def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
     if len(examples) < 2:
         raise DataError(f"{task.id}: {len(examples)} labelled example(s) cannot be split into train and eval")
     stratify = strata if _stratifiable(strata, 2, eval_size) else None  # else a plain seeded shuffle
-    return train_test_split(indices, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=stratify)
+    groups = _groups(task, examples)
+    if groups is None:
+        return train_test_split(indices, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=stratify)
+    if stratify is not None:  # the first of 1/HOLDOUT_FRACTION stratified group folds is the eval part
+        folds = StratifiedGroupKFold(n_splits=round(1 / HOLDOUT_FRACTION), shuffle=True, random_state=seed)
+        return next(folds.split(indices, stratify, groups))
+    return next(GroupShuffleSplit(n_splits=1, test_size=HOLDOUT_FRACTION, random_state=seed).split(indices, groups=groups))
 
 
 def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
     if len(examples) < KFOLD_K:
         raise DataError(f"{task.id}: {len(examples)} labelled examples are too few for {KFOLD_K}-fold")
     strata = _strata(task, examples)
+    groups = _groups(task, examples)
+    if groups is not None:
+        if _stratifiable(strata, KFOLD_K, len(examples) // KFOLD_K):
+            return StratifiedGroupKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(groups, strata, groups)
+        return GroupKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(groups, groups=groups)
     if _stratifiable(strata, KFOLD_K, len(examples) // KFOLD_K):
         return StratifiedKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(strata)), strata)
     return KFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(np.zeros(len(examples)))

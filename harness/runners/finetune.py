@@ -5,7 +5,8 @@ evaluation runs over length-sorted batches, so little compute goes to padding.
 
 FinetuneRunner fine-tunes N21 tasks (a sequence-classification head); FinetuneTokenRunner is the
 same machinery with N2N's pieces: a token-classification head, a per-token label collator, and
-decoding of token logits back to characters.
+decoding of token logits back to characters; FinetuneDependencyRunner trains a biaffine parser on
+the encoder's word vectors.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.config import RunConfig
-from harness.formats import n2n
+from harness.formats import dependency, n2n
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
 from harness.tasks import TaskSpec
@@ -83,11 +84,16 @@ class FinetuneRunner:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.tokenizer = load_tokenizer(model_ref)
         _seed(config.seed)  # the new head's initial weights are part of what the seed fixes
-        self.model = load_model(model_ref, self._auto_class(), **self._model_kwargs())
-        self.fingerprint = weights_fingerprint(model_ref, self.model)
+        self.model, pretrained = self._build_model()
+        self.fingerprint = weights_fingerprint(model_ref, pretrained)
         self.trainer = None
         self.resumed_from_step = None
         self.timings = {"training_s": 0.0, "evaluation_s": 0.0}  # no extraction phase when fine-tuning
+
+    def _build_model(self):
+        """The model to train, and the pretrained part of it (whose Hub commit the result records)."""
+        model = load_model(self.model_ref, self._auto_class(), **self._model_kwargs())
+        return model, model
 
     def _auto_class(self):
         from transformers import AutoModelForSequenceClassification
@@ -134,28 +140,35 @@ class FinetuneRunner:
         return get_last_checkpoint(str(self.checkpoint_dir)) if self.checkpoint_dir.is_dir() else None
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
-        return decode(self.task, self._logits(self._features(examples, with_labels=False)))
+        return decode(self.task, self._outputs(self._features(examples, with_labels=False)))
 
-    def _logits(self, features: list[dict]) -> np.ndarray:
+    def _outputs(self, features: list[dict]):
         """Predict over length-sorted batches, then restore the features' order."""
         trainer = self.trainer or self._trainer()
         order = [i for batch in length_buckets(features, self.config.eval_batch_size) for i in batch]
         start = time.perf_counter()
-        logits = trainer.predict([features[i] for i in order]).predictions
+        outputs = trainer.predict([features[i] for i in order]).predictions
         self.timings["evaluation_s"] += time.perf_counter() - start
-        restored = np.empty_like(logits)
-        restored[order] = logits
-        return restored
+        return _restore(outputs, order)
 
     @property
     def trainable_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
 
+def _restore(outputs, order: list[int]):
+    """Predictions made in `order` back in the features' order (each array, when the model returns several)."""
+    if isinstance(outputs, tuple):
+        return tuple(_restore(output, order) for output in outputs)
+    restored = np.empty_like(outputs)
+    restored[order] = outputs
+    return restored
+
+
 class FinetuneTokenRunner(FinetuneRunner):
     """N2N: a token-classification head trained on per-token labels; logits decoded back to characters."""
 
-    truncated_characters = 0  # in the last predict: characters max_length left without a token (scored as O)
+    truncated = 0  # in the last predict: characters max_length left without a token (scored as O)
 
     def _auto_class(self):
         from transformers import AutoModelForTokenClassification
@@ -175,6 +188,29 @@ class FinetuneTokenRunner(FinetuneRunner):
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
         features, alignments = n2n.encode(self.tokenizer, examples, self.config.max_length, with_labels=False)
-        logits = self._logits(features)
-        self.truncated_characters = sum(alignment.truncated for alignment in alignments)
+        logits = self._outputs(features)
+        self.truncated = sum(alignment.truncated for alignment in alignments)
         return n2n.decode_logits(self.task, logits, examples, alignments)
+
+
+class FinetuneDependencyRunner(FinetuneRunner):
+    """N2N dependency parsing: the encoder and a biaffine arc / relation scorer train together."""
+
+    truncated = 0  # in the last predict: words max_length left without a token (scored as wrong)
+
+    def _build_model(self):
+        encoder = load_model(self.model_ref)
+        return dependency.DependencyModel(encoder, len(self.task.labels)), encoder
+
+    def _collator(self):
+        return dependency.DependencyCollator(self.tokenizer)
+
+    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
+        relations = {label: i for i, label in enumerate(self.task.labels)} if with_labels else None
+        return dependency.encode(self.tokenizer, examples, self.config.max_length, relations)[0]
+
+    def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:
+        features, alignments = dependency.encode(self.tokenizer, examples, self.config.max_length)
+        heads, relations = self._outputs(features)
+        self.truncated = sum(alignment.truncated for alignment in alignments)
+        return dependency.decode(heads, relations, alignments)

@@ -1,7 +1,8 @@
 """Frozen mode: the encoder never trains; a light head (sklearn) learns on cached features.
 
-N21 tasks train the head on one pooled vector per example; N2N tasks train the same head on every
-token's vector (FrozenTokenRunner) and decode its token predictions back to characters.
+N21 tasks train the head on one pooled vector per example; N2N tagging tasks train the same head on
+every token's vector (FrozenTokenRunner) and decode its token predictions back to characters; DP
+trains the fine-tuning mode's biaffine parser, alone, on cached word vectors (FrozenDependencyRunner).
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 
 import numpy as np
 
-from harness.formats import n2n
+from harness.formats import dependency, n2n
 from harness.formats.n21 import single_texts
 from harness.runners.features import FeatureExtractor
 from harness.tasks import TaskSpec
@@ -84,7 +85,7 @@ class FrozenRunner:
 class FrozenTokenRunner(FrozenRunner):
     """N2N: the head learns on each labelled token's cached vector; predictions go back to characters."""
 
-    truncated_characters = 0  # in the last predict: characters max_length left without a token (scored as O)
+    truncated = 0  # in the last predict: characters max_length left without a token (scored as O)
 
     def fit(self, train: list[dict]) -> None:
         features, _, vectors, _ = self._tokens(train, "train", with_labels=True)
@@ -95,7 +96,7 @@ class FrozenTokenRunner(FrozenRunner):
     def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
         _, alignments, vectors, offsets = self._tokens(examples, split, with_labels=False)
         tokens = self._predict_head(vectors).astype(int)
-        self.truncated_characters = sum(alignment.truncated for alignment in alignments)
+        self.truncated = sum(alignment.truncated for alignment in alignments)
         return n2n.decode(self.task, np.split(tokens, offsets[1:-1]), examples, alignments)
 
     def _tokens(self, examples: list[dict], split: str, with_labels: bool):
@@ -104,3 +105,89 @@ class FrozenTokenRunner(FrozenRunner):
         inputs = [{key: value for key, value in feature.items() if key != "labels"} for feature in features]
         vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
         return features, alignments, vectors, offsets
+
+
+class FrozenDependencyRunner(FrozenRunner):
+    """DP: the biaffine parser trains on each word's cached first-token vector (the first token as root)."""
+
+    truncated = 0  # in the last predict: words max_length left without a token (scored as wrong)
+    batch_size = 32
+
+    def fit(self, train: list[dict]) -> None:
+        relations = {label: i for i, label in enumerate(self.task.labels)}
+        features, _ = dependency.encode(self.extractor.tokenizer, train, self.config.max_length, relations)
+        words = self._word_vectors(train, "train", features)
+        labels = [(f["head_labels"], f["relation_labels"]) for f in features]
+        self.head = dependency.BiaffineParser(words[0].shape[1], len(self.task.labels))
+        start = time.perf_counter()
+        train_torch_head(self.head, lambda order: (self._batch(words, order[i:i + self.batch_size], labels)
+                                                   for i in range(0, len(order), self.batch_size)),
+                         len(words), self.config)
+        self.timings["training_s"] += time.perf_counter() - start
+
+    def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:
+        import torch
+
+        features, alignments = dependency.encode(self.extractor.tokenizer, examples, self.config.max_length)
+        words = self._word_vectors(examples, split, features)
+        width = max((len(a.starts) for a in alignments), default=0)
+        heads = np.zeros((len(words), width), np.int64)
+        relations = np.zeros((len(words), width), np.int64)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for i in range(0, len(words), self.batch_size):
+                chunk = list(range(i, min(i + self.batch_size, len(words))))
+                output = self.head(**self._batch(words, chunk))
+                found = output["predicted_heads"].shape[1]
+                heads[chunk, :found] = output["predicted_heads"].numpy()
+                relations[chunk, :found] = output["predicted_relations"].numpy()
+        self.timings["evaluation_s"] += time.perf_counter() - start
+        self.truncated = sum(alignment.truncated for alignment in alignments)
+        return dependency.decode(heads, relations, alignments)
+
+    def _word_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
+        """Per sentence: (1 + words, width), the first token's vector as root, then each word's first token."""
+        inputs = [{"input_ids": f["input_ids"], "attention_mask": f["attention_mask"]} for f in features]
+        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        return [vectors[offsets[i] + np.array([0, *f["word_starts"]], dtype=np.int64)] for i, f in enumerate(features)]
+
+    @staticmethod
+    def _batch(words: list[np.ndarray], chunk, labels=None) -> dict:
+        import torch
+
+        width = max(len(words[i]) for i in chunk)
+        padded = np.zeros((len(chunk), width, words[chunk[0]].shape[1]), np.float32)
+        mask = np.zeros((len(chunk), width - 1), bool)
+        for row, i in enumerate(chunk):
+            padded[row, :len(words[i])] = words[i]
+            mask[row, :len(words[i]) - 1] = True
+        batch = {"words": torch.from_numpy(padded), "word_mask": torch.from_numpy(mask)}
+        if labels is not None:
+            for key, column in (("head_labels", 0), ("relation_labels", 1)):
+                values = np.full((len(chunk), width - 1), n2n.IGNORE, np.int64)
+                for row, i in enumerate(chunk):
+                    values[row, :len(labels[i][column])] = labels[i][column]
+                batch[key] = torch.from_numpy(values)
+        return batch
+
+    @property
+    def trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.head.parameters()) if self.head is not None else 0
+
+
+def train_torch_head(head, batches, size: int, config) -> None:
+    """AdamW over `config.head_epochs` shuffled passes; `batches(order)` yields the batches of one pass."""
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(config.seed)
+    generator = np.random.default_rng(config.seed)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=config.head_learning_rate)
+    head.train()
+    for _ in tqdm(range(config.head_epochs), desc="head", disable=config.quiet, leave=False):
+        for batch in batches(generator.permutation(size)):
+            loss = head(**batch)["loss"]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    head.eval()

@@ -1,0 +1,83 @@
+"""What each task head (TaskSpec.head) needs from a run: its two runners, its scoring, its prediction rows.
+
+A new kind of task plugs in here with one Shape; evaluate() itself never asks what a task looks like.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.config import RunConfig
+from harness.metrics import compute_scores
+from harness.metrics.klue import compute_dp_scores, compute_tagging_scores
+from harness.runners.finetune import FinetuneDependencyRunner, FinetuneRunner, FinetuneTokenRunner
+from harness.runners.frozen import FrozenDependencyRunner, FrozenRunner, FrozenTokenRunner
+from harness.tasks import TaskSpec
+
+
+@dataclass(frozen=True)
+class Shape:
+    frozen: type
+    finetune: type
+    score: Callable[[TaskSpec, list[dict], object, RunConfig], dict[str, float]]
+    rows: Callable[[TaskSpec, list[dict], object, int], list[dict]]
+    truncated_unit: str | None = None  # what the runners' `truncated` counts (the units max_length cut off)
+
+
+def score_values(metrics, examples: list[dict], predictions, config: RunConfig) -> dict[str, float]:
+    references = np.array([ex["label"] for ex in examples])
+    return compute_scores(list(metrics), predictions, references, device=config.torch_device())
+
+
+def _sequence_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    return score_values(task.metrics, examples, predictions, config)
+
+
+def _sequence_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
+    rows = []
+    for i, ex in enumerate(examples):
+        row = {"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": predictions[i].item()}
+        if task.kind == "classification":
+            row["label_name"] = task.labels[ex["label"]]
+            row["prediction_name"] = task.labels[int(predictions[i])]
+        rows.append(row)
+    return rows
+
+
+def _tag_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    return compute_tagging_scores(task.metrics, predictions, [ex["label"] for ex in examples],
+                                  [ex["chars"] for ex in examples], task.labels)
+
+
+def _tag_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
+    """One tag index per character, in the task's label order."""
+    return [{"id": ex["id"], "fold": fold, "text": ex["text"], "label": list(ex["label"]),
+             "prediction": predictions[i].tolist()} for i, ex in enumerate(examples)]
+
+
+def _arc_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    heads, relations = predictions
+    index = {label: i for i, label in enumerate(task.labels)}
+    return compute_dp_scores(task.metrics, heads, [ex["heads"] for ex in examples], relations,
+                             [[index[r] for r in ex["deprels"]] for ex in examples], task.labels)
+
+
+def _arc_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
+    """Per word: gold and predicted head (0 = root) and relation name."""
+    heads, relations = predictions
+    return [{"id": ex["id"], "fold": fold, "words": ex["words"], "heads": ex["heads"], "deprels": ex["deprels"],
+             "predicted_heads": heads[i].tolist(), "predicted_deprels": [task.labels[r] for r in relations[i]]}
+            for i, ex in enumerate(examples)]
+
+
+SHAPES: dict[str, Shape] = {
+    "sequence": Shape(FrozenRunner, FinetuneRunner, _sequence_scores, _sequence_rows),
+    "tags": Shape(FrozenTokenRunner, FinetuneTokenRunner, _tag_scores, _tag_rows, "characters"),
+    "arcs": Shape(FrozenDependencyRunner, FinetuneDependencyRunner, _arc_scores, _arc_rows, "words"),
+}
+
+
+def shape_of(task: TaskSpec) -> Shape:
+    return SHAPES[task.head]
