@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=defaults.batch_size)
     ev.add_argument("--eval-batch-size", type=int, default=defaults.eval_batch_size)
     ev.add_argument("--max-length", type=int, default=defaults.max_length)
+    ev.add_argument("--doc-stride", type=int, default=defaults.doc_stride,
+                    help="span extraction (MRC): tokens consecutive windows of a context share "
+                         "(default: a quarter of --max-length)")
     ev.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
     ev.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     seeding = ev.add_mutually_exclusive_group()
@@ -151,7 +154,8 @@ def _eval(args) -> int:
 
     config = RunConfig(
         learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
-        eval_batch_size=args.eval_batch_size, max_length=args.max_length, warmup_ratio=args.warmup_ratio,
+        eval_batch_size=args.eval_batch_size, max_length=args.max_length,
+        doc_stride=args.doc_stride, warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay, seed=args.seed, device=args.device, pooling=args.pooling,
         layers=args.layers, head=args.head, head_epochs=args.head_epochs,
         head_learning_rate=args.head_learning_rate, split_strategy=args.split_strategy,

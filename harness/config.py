@@ -22,6 +22,7 @@ class RunConfig:
     batch_size: int = 32
     eval_batch_size: int = 128
     max_length: int = 128
+    doc_stride: int | None = None  # span extraction: tokens shared by consecutive windows (None: max_length // 4)
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     seed: int = 42
@@ -49,6 +50,9 @@ class RunConfig:
         for name in ("learning_rate", "epochs", "batch_size", "max_length", "head_epochs", "head_learning_rate"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.doc_stride is not None and not 0 <= self.doc_stride < self.max_length // 2:
+            raise ConfigError(f"--doc-stride {self.doc_stride} must be at least 0 and below half of --max-length "
+                              f"({self.max_length}), or windows would barely advance")
         for name in ("max_train_samples", "max_eval_samples"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -11,9 +11,11 @@ import numpy as np
 
 from harness.config import RunConfig
 from harness.metrics import compute_scores
-from harness.metrics.klue import compute_dp_scores, compute_tagging_scores
-from harness.runners.finetune import FinetuneDependencyRunner, FinetuneRunner, FinetuneTokenRunner
-from harness.runners.frozen import FrozenDependencyRunner, FrozenRunner, FrozenTokenRunner
+from harness.metrics.klue import compute_dp_scores, compute_mrc_scores, compute_relation_scores, compute_tagging_scores
+from harness.runners.finetune import (FinetuneDependencyRunner, FinetuneProbabilityRunner, FinetuneRunner,
+                                      FinetuneSpanRunner, FinetuneTokenRunner)
+from harness.runners.frozen import (FrozenDependencyRunner, FrozenProbabilityRunner, FrozenRunner, FrozenSpanRunner,
+                                    FrozenTokenRunner)
 from harness.tasks import TaskSpec
 
 
@@ -46,6 +48,17 @@ def _sequence_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dic
     return rows
 
 
+def _probability_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    return compute_relation_scores(task.metrics, predictions, [ex["label"] for ex in examples], task.labels)
+
+
+def _probability_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
+    rows = _sequence_rows(task, examples, predictions.argmax(1), fold)
+    for row, probabilities in zip(rows, predictions):
+        row["probabilities"] = [round(float(p), 6) for p in probabilities]
+    return rows
+
+
 def _tag_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
     return compute_tagging_scores(task.metrics, predictions, [ex["label"] for ex in examples],
                                   [ex["chars"] for ex in examples], task.labels)
@@ -72,10 +85,22 @@ def _arc_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
             for i, ex in enumerate(examples)]
 
 
+def _span_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    return compute_mrc_scores(task.metrics, predictions, [ex["label"] for ex in examples])
+
+
+def _span_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
+    return [{"id": ex["id"], "fold": fold, "question": ex["question"], "question_type": ex["question_type"],
+             "answers": ex["label"], "prediction": predictions[i]} for i, ex in enumerate(examples)]
+
+
 SHAPES: dict[str, Shape] = {
     "sequence": Shape(FrozenRunner, FinetuneRunner, _sequence_scores, _sequence_rows),
+    "probabilities": Shape(FrozenProbabilityRunner, FinetuneProbabilityRunner, _probability_scores,
+                           _probability_rows),
     "tags": Shape(FrozenTokenRunner, FinetuneTokenRunner, _tag_scores, _tag_rows, "characters"),
     "arcs": Shape(FrozenDependencyRunner, FinetuneDependencyRunner, _arc_scores, _arc_rows, "words"),
+    "spans": Shape(FrozenSpanRunner, FinetuneSpanRunner, _span_scores, _span_rows),
 }
 
 

@@ -14,11 +14,12 @@ from harness.errors import TaskError
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 FORMATS = ("n21", "n2n", "n2m")
-KINDS = ("classification", "regression")
+KINDS = ("classification", "regression", "extraction")  # extraction: the answer is a span of the input
 # What a model predicts per example, and so which runners, decoding and metrics serve the task: one
-# label or score (sequence), a tag per character (tags), a head and relation per word (arcs), an answer
-# span of the context (spans). The format decides the default.
-HEADS = ("sequence", "tags", "arcs", "spans")
+# label or score (sequence), class probabilities kept for ranking metrics (probabilities), a tag per
+# character (tags), a head and relation per word (arcs), an answer span of the context (spans). The
+# format decides the default.
+HEADS = ("sequence", "probabilities", "tags", "arcs", "spans")
 DEFAULT_HEAD = {"n21": "sequence", "n2n": "tags"}
 
 
@@ -54,7 +55,6 @@ class TaskSpec:
     similarity: bool = False  # a sentence-pair similarity task: also gets a training-free cosine score
     head: str = "sequence"  # one of HEADS
     split_groups: str | None = None  # an example field whose equal values holdout / k-fold keep on one side
-    keep_probabilities: bool = False  # classification predictions are class probabilities (RE's AUPRC needs them)
     source: str = ""  # the YAML file it came from
 
     @property
@@ -123,7 +123,6 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         in_suite_score=bool(raw.get("in_suite_score", True)),
         similarity=bool(raw.get("similarity", False)),
         head=head,
-        keep_probabilities=bool(raw.get("keep_probabilities", False)),
         split_groups=raw.get("split_groups"),
         source=source,
     )

@@ -80,7 +80,7 @@ def test_reader_reads_sentences_words_and_arcs(tmp_path):
                      "pos": ["NNP+JKS", "MAG", "MM", "NNG+JKO", "VV+EP+EF+SF"],
                      "heads": [5, 5, 4, 5, 0], "deprels": ["NP_SBJ", "AP", "DP", "NP_OBJ", "VP"], "label": None}
     assert second["id"] == "klue-dp-v1_dev_00001_test" and second["heads"] == [3, 3, 0]
-    assert third["deprels"] == ["NP_SBJ", "VP_OBJ", "VP"] and not split.labelled
+    assert third["deprels"] == ["NP_SBJ", "VP_OBJ", "VP"] and split.labelled  # gold arcs are its labels
 
 
 def test_sentence_without_guid_tab_separator_and_no_final_blank_line(tmp_path):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from harness.data import DataSplit
-from harness.data.klue import read_klue_dp, read_klue_ner
+from harness.data.klue import read_klue_dp, read_klue_mrc, read_klue_ner, read_klue_wos
 from harness.data.labels import encode_label
 from harness.data.records import record_example
 from harness.errors import DataError, TaskError
@@ -118,4 +118,5 @@ def _read_json(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
 
 SUFFIX_READERS = {".tsv": _read_tsv, ".json": _read_json}
 # A task file picks one with `reader:` under files.<split> (KLUE's TSVs are not GLUE's).
-NAMED_READERS = {"klue_ner": read_klue_ner, "klue_dp": read_klue_dp}
+NAMED_READERS = {"klue_ner": read_klue_ner, "klue_dp": read_klue_dp, "klue_mrc": read_klue_mrc,
+                 "klue_wos": read_klue_wos}

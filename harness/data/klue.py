@@ -17,15 +17,27 @@ indices with 0 for the root, as in the file; `pos` is the file's whole POS colum
 baseline keeps only the last tag, which a format can take from it); the lemma is not kept. The arcs
 travel in `heads`/`deprels`, so `label` is None. Indices must run 1..n in order and every head must
 name a word of its sentence or 0; deprels are checked against the task's label set where it has one.
+
+KLUE-MRC (klue-mrc-v1.1_*.json): SQuAD 2.0's layout, {"data": [{"title", "paragraphs": [{"context",
+"qas": [{"guid", "question", "answers": [{"text", "answer_start"}], "is_impossible", "question_type"}]}]}]}.
+One example per question: {id, question, context, answers, question_type, label}; `label` is the
+answer texts (empty for an unanswerable question). Every answer must lie in its context at its
+answer_start.
+
+KLUE-WoS (wos-v1.1_*.json): a list of dialogues {"guid", "domains", "dialogue": [{"role": "user" |
+"sys", "text", "state": ["domain-slot-value", ...]}]}. One example per user turn: the dialogue so far
+(`history`, turns as "role: text"), the turn, and the belief state as {slot: value}, every slot and
+value checked against the ontology file beside it (ontology.json: {slot: [values]}).
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.data.labels import encode_label
-from harness.data.records import tagged_example
+from harness.data.records import span_example, tagged_example
 from harness.errors import DataError
 from harness.tasks import FileSplit, TaskSpec
 
@@ -140,3 +152,81 @@ def _integer(value: str, name: str, where: str) -> int:
         return int(value)
     except ValueError:
         raise DataError(f"{where}: {name} {value!r} is not an integer") from None
+
+
+def _json(path: Path, kind: str):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 {kind} JSON file?") from err
+
+
+def read_klue_mrc(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+    """Every question of the file, in file order; errors name the file and the question's guid."""
+    document = _json(path, "KLUE-MRC")
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise DataError(f"{path}: expected an object with a 'data' list of articles, as KLUE-MRC files have")
+    examples = []
+    for a, article in enumerate(document["data"]):
+        for p, paragraph in enumerate(article.get("paragraphs", [])):
+            for q, qa in enumerate(paragraph.get("qas", [])):
+                where = f"{path}: data[{a}].paragraphs[{p}].qas[{q}]" + (f" ({qa['guid']})" if "guid" in qa else "")
+                examples.append(span_example(qa.get("guid") or f"{entry.path}#{a}.{p}.{q}", paragraph.get("context"),
+                                             qa.get("question"), qa.get("answers"), qa.get("question_type"), where))
+    return examples
+
+
+def read_klue_wos(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+    """Every user turn of every dialogue; states are checked against ontology.json beside the file."""
+    ontology = read_wos_ontology(path.parent / "ontology.json")
+    dialogues = _json(path, "KLUE-WoS")
+    if not isinstance(dialogues, list):
+        raise DataError(f"{path}: expected a JSON array of dialogues, found a {type(dialogues).__name__}")
+    examples = []
+    for d, dialogue in enumerate(dialogues):
+        guid = dialogue.get("guid") if isinstance(dialogue, dict) else None
+        if not guid or not isinstance(dialogue.get("dialogue"), list):
+            raise DataError(f"{path}: dialogue {d} needs a guid and a 'dialogue' list of turns")
+        history: list[str] = []
+        for t, turn in enumerate(dialogue["dialogue"]):
+            where = f"{path}: {guid}, turn {t}"
+            role, text = turn.get("role"), turn.get("text")
+            if role not in ("user", "sys") or not isinstance(text, str):
+                raise DataError(f"{where}: a turn needs role 'user' or 'sys' and a text")
+            if role == "user":
+                state = wos_state(turn.get("state", []), ontology, where)
+                examples.append({"id": f"{guid}-{t}", "dialogue": guid, "history": list(history), "text": text,
+                                 "state": state, "label": [f"{slot}-{value}" for slot, value in state.items()]})
+            history.append(f"{role}: {text}")
+    return examples
+
+
+def read_wos_ontology(path: Path) -> dict[str, list[str]]:
+    """ontology.json: every slot ("domain-slot") with its values."""
+    if not path.is_file():
+        raise DataError(f"{path}: KLUE-WoS needs its ontology.json beside the dialogue files")
+    ontology = _json(path, "KLUE-WoS ontology")
+    if not isinstance(ontology, dict) or not all(isinstance(v, list) for v in ontology.values()):
+        raise DataError(f"{path}: expected an object mapping each slot to its list of values")
+    return ontology
+
+
+def wos_state(items, ontology: dict[str, list[str]], where: str) -> dict[str, str]:
+    """["domain-slot-value", ...] -> {"domain-slot": value}; slots and values must be in the ontology.
+
+    Slot names hold one hyphen (domain-slot) and values may hold more, so the split is at the second.
+    """
+    state = {}
+    for item in items:
+        parts = str(item).split("-", 2)
+        if len(parts) != 3:
+            raise DataError(f"{where}: state item {item!r} is not domain-slot-value")
+        slot, value = f"{parts[0]}-{parts[1]}", parts[2]
+        if slot not in ontology:
+            raise DataError(f"{where}: slot {slot!r} is not in the ontology; check the spelling or the ontology file")
+        if value not in ontology[slot]:
+            raise DataError(f"{where}: value {value!r} is not among the ontology's values for {slot!r}")
+        state[slot] = value
+    return state

@@ -38,11 +38,69 @@ def record_example(task: TaskSpec, record: dict, fields: dict, example_id: str, 
         return _tagged_record(task, values, example_id, where)
     if task.head == "arcs":
         return _arcs_record(task, values, example_id, where)
-    example = {"id": example_id, "text": values["text"]}
+    if task.head == "spans":
+        return _span_record(values, example_id, where)
+    text = mark_entities(values, where) if "subject" in values else values["text"]
+    example = {"id": example_id, "text": text}
     if "text_pair" in values:
         example["text_pair"] = values["text_pair"]
     example["label"] = encode_label(task, values["label"], where) if "label" in values else None
     return example
+
+
+# Typed entity markers in punctuation (Zhou & Chen, 2022): they need no new tokens, so a frozen encoder,
+# which cannot learn embeddings for added special tokens, reads them as well as a fine-tuned one.
+SUBJECT_MARKS, OBJECT_MARKS = ("@ * {type} * ", " @"), ("# ^ {type} ^ ", " #")
+
+
+def mark_entities(values: dict, where: str) -> str:
+    """The sentence with `@ * TYPE * subject @` and `# ^ TYPE ^ object #` around the two entities.
+
+    Entities are {word, start_idx, end_idx, type} with an inclusive end, as KLUE-RE stores them; each
+    span must lie inside the sentence and spell the entity's word.
+    """
+    text = values["text"]
+    spans = []
+    for role, marks in (("subject", SUBJECT_MARKS), ("object", OBJECT_MARKS)):
+        entity = values[role]
+        try:
+            start, end, word, kind = int(entity["start_idx"]), int(entity["end_idx"]), entity["word"], entity["type"]
+        except (TypeError, KeyError, ValueError) as err:
+            raise DataError(f"{where}: the {role} entity needs word, start_idx, end_idx (integers) and type; "
+                            f"found {entity!r}") from err
+        if not 0 <= start <= end < len(text):
+            raise DataError(f"{where}: {role} entity span {start}..{end} lies outside the sentence of {len(text)} "
+                            "characters (start_idx and end_idx are inclusive character offsets)")
+        if text[start:end + 1] != word:
+            raise DataError(f"{where}: {role} entity span {start}..{end} reads {text[start:end + 1]!r}, "
+                            f"not its word {word!r}; fix the offsets (inclusive end)")
+        spans.append((start, end + 1, marks[0].format(type=kind), marks[1]))
+    if spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]:
+        raise DataError(f"{where}: the subject and object entity spans overlap")
+    for start, end, opening, closing in sorted(spans, reverse=True):  # later span first: offsets stay valid
+        text = text[:start] + opening + text[start:end] + closing + text[end:]
+    return text
+
+
+def span_example(guid: str, context, question, answers, question_type, where: str) -> dict:
+    """An MRC question; each answer must be a string found in the context at its answer_start."""
+    if not isinstance(context, str) or not isinstance(question, str):
+        raise DataError(f"{where}: needs a context and a question (strings)")
+    checked = []
+    for n, answer in enumerate(answers or []):
+        try:
+            text, start = str(answer["text"]), int(answer["answer_start"])
+        except (TypeError, KeyError, ValueError):
+            raise DataError(f"{where}: answer {n} needs text and an integer answer_start, found {answer!r}") from None
+        if not 0 <= start <= len(context) - len(text):
+            raise DataError(f"{where}: answer {n} {text!r} at {start} lies outside the context of {len(context)} "
+                            "characters")
+        if context[start:start + len(text)] != text:
+            raise DataError(f"{where}: answer {n} is {text!r} but the context at {start} reads "
+                            f"{context[start:start + len(text)]!r}; fix answer_start")
+        checked.append({"text": text, "answer_start": start})
+    return {"id": guid, "question": question, "context": context, "answers": checked,
+            "question_type": question_type, "label": [a["text"] for a in checked]}
 
 
 def tagged_example(task: TaskSpec, example_id: str, chars: list[str], labels: list[int]) -> dict:
@@ -83,3 +141,11 @@ def _arcs_record(task: TaskSpec, values: dict, example_id: str, where: str) -> d
             raise DataError(f"{where}, word {position}: relation {deprel!r} is not in {task.id}'s label set")
     return {"id": example_id, "text": " ".join(words), "words": words, "pos": list(values.get("pos", [])),
             "heads": heads, "deprels": deprels, "label": None}
+
+
+def _span_record(values: dict, example_id: str, where: str) -> dict:
+    """A Hub row in SQuAD's columns: answers as {"text": [...], "answer_start": [...]}."""
+    answers = values["answers"]
+    if isinstance(answers, dict):
+        answers = [{"text": t, "answer_start": s} for t, s in zip(answers.get("text", []), answers.get("answer_start", []))]
+    return span_example(example_id, values["context"], values["question"], answers, values.get("question_type"), where)

@@ -102,7 +102,7 @@ def _cap(examples: list[dict], limit: int | None, rng: random.Random) -> list[di
 
 def _stratifies(task: TaskSpec) -> bool:
     """One label or score per example stratifies splits; tags, arcs and spans have no single class to stratify by."""
-    return task.head == "sequence"
+    return task.head in ("sequence", "probabilities")
 
 
 def _how(task: TaskSpec) -> str:

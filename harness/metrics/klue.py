@@ -61,7 +61,10 @@ pass a prediction for them (as the NER runner does), and the result should say w
 from __future__ import annotations
 
 import math
+import re
+import string
 import warnings
+from difflib import SequenceMatcher
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -70,8 +73,9 @@ import numpy as np
 
 from harness.errors import ConfigError, DataError
 
-__all__ = ["DP_METRICS", "KLUE_DP_LABELS", "TAGGING_METRICS", "Arcs", "baseline_arcs", "baseline_sentences",
-           "compute_dp_scores", "compute_tagging_scores"]
+__all__ = ["DP_METRICS", "KLUE_DP_LABELS", "MRC_METRICS", "RELATION_METRICS", "TAGGING_METRICS", "Arcs",
+           "baseline_arcs", "baseline_sentences", "compute_dp_scores", "compute_mrc_scores", "compute_relation_scores",
+           "compute_tagging_scores", "normalize_mrc_answer"]
 
 OUTSIDE = "O"
 SPACE = " "
@@ -277,3 +281,124 @@ def compute_dp_scores(metric_names: Sequence[str], head_predictions: Sequence, h
     if (gold.heads < 0).any():
         raise DataError("a gold head is negative; gold heads are 0 (root) or a word index, with no padding")
     return {name: DP_METRICS[name](predicted, gold) * 100.0 for name in metric_names}
+
+
+# --- KLUE-RE ---------------------------------------------------------------------------------------
+# re_micro_f1: scikit-learn's f1_score(gold, arg-max prediction, average="micro", labels=every relation but
+#   no_relation): pooled over the 29 relations, so a no_relation example predicted as a relation is a
+#   false positive, a relation predicted as no_relation a false negative, and no_relation itself
+#   never a true positive.
+# re_auprc: per class, the area under the precision-recall curve of that class's probability against
+#   "is this class" (precision_recall_curve, then auc(recall, precision): the trapezoidal area, not
+#   average precision), averaged over all classes, no_relation included. A class absent from the
+#   gold labels has no curve; the baseline's scikit-learn gave NaN there, the current one a precision
+#   of 0 at recall 1, which scores 0.5 whatever the probabilities. KLUE-RE's dev set holds every class.
+NO_RELATION = "no_relation"
+
+
+def re_micro_f1(probabilities: np.ndarray, references: np.ndarray, labels: Sequence[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    if NO_RELATION not in labels:
+        raise ConfigError(f"re_micro_f1 leaves out {NO_RELATION!r}, which is not among the task's labels")
+    relations = [i for i, label in enumerate(labels) if label != NO_RELATION]
+    return float(f1_score(references, probabilities.argmax(1), average="micro", labels=relations))
+
+
+def re_auprc(probabilities: np.ndarray, references: np.ndarray, labels: Sequence[str]) -> float:
+    from sklearn.metrics import auc, precision_recall_curve
+
+    gold = np.eye(len(labels), dtype=np.int64)[references]
+    areas = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No positive class found")
+        for c in range(len(labels)):
+            precision, recall, _ = precision_recall_curve(gold[:, c], probabilities[:, c])
+            areas.append(auc(recall, precision))
+    return float(np.mean(areas))
+
+
+RELATION_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, Sequence[str]], float]] = {
+    "re_micro_f1": re_micro_f1,
+    "re_auprc": re_auprc,
+}
+
+
+def compute_relation_scores(metric_names: Sequence[str], probabilities, references, labels: Sequence[str]
+                            ) -> dict[str, float]:
+    """Score class probabilities (examples, classes) against gold class indices, on a 0-100 scale."""
+    unknown = [name for name in metric_names if name not in RELATION_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown relation metric(s) {', '.join(map(repr, unknown))}; "
+                          f"known: {', '.join(sorted(RELATION_METRICS))}")
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    references = np.asarray(references, dtype=np.int64)
+    if probabilities.ndim != 2 or probabilities.shape != (len(references), len(labels)):
+        raise DataError(f"expected probabilities of shape ({len(references)}, {len(labels)}), "
+                        f"got {probabilities.shape}")
+    if not len(references):
+        raise DataError("no examples to score")
+    return {name: RELATION_METRICS[name](probabilities, references, labels) * 100.0 for name in metric_names}
+
+
+# --- KLUE-MRC --------------------------------------------------------------------------------------
+# Both metrics compare normalised strings and take, per question, the best over its gold answers (an
+# unanswerable question has the one gold answer ""), then average over questions (the baseline logs
+# per-question-type means but reports the mean over all questions).
+# Normalisation, as the baseline's: lower-case; replace what its pattern matches with a space; drop
+# ASCII punctuation (string.punctuation); collapse whitespace. Its pattern is a character class of
+# quotes and brackets *followed by* the literal text "()‘’" (the brackets and quotes meant as a class
+# sit outside it), so it almost never matches: 《》〈〉‘’ and other non-ASCII marks stay in the answer.
+# mrc_rouge_w is, despite its name, an F1 over the longest common *substring* (difflib's
+# find_longest_match, without its autojunk heuristic mattering at answer lengths): P = L / |pred|,
+# R = L / |gold|, 2PR / (P + R); against the gold "" it is 1 for the prediction "" and 0 otherwise.
+_MRC_PATTERN = re.compile(r"[\'\"《》<>〈〉]\(\)\‘\’")
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_mrc_answer(answer: str) -> str:
+    answer = _MRC_PATTERN.sub(" ", answer.lower())
+    answer = "".join(c for c in answer if c not in _PUNCTUATION)
+    return " ".join(answer.split())
+
+
+def _substring_f1(prediction: str, gold: str) -> float:
+    if gold == "":
+        return float(prediction == gold)
+    longest = SequenceMatcher(None, prediction, gold).find_longest_match(0, len(prediction), 0, len(gold)).size
+    precision = longest / len(prediction) if prediction else 0.0
+    recall = longest / len(gold)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _best_over_golds(score: Callable[[str, str], float], prediction: str, golds: Sequence[str]) -> float:
+    prediction = normalize_mrc_answer(prediction)
+    golds = [normalize_mrc_answer(g) for g in golds] or [""]
+    return max([0.0, *(score(prediction, gold) for gold in golds)])
+
+
+def mrc_exact_match(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    return float(np.mean([_best_over_golds(lambda p, g: float(p == g), p, r) for p, r in zip(predictions, references)]))
+
+
+def mrc_rouge_w(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    return float(np.mean([_best_over_golds(_substring_f1, p, r) for p, r in zip(predictions, references)]))
+
+
+MRC_METRICS: dict[str, Callable[[Sequence[str], Sequence[Sequence[str]]], float]] = {
+    "mrc_exact_match": mrc_exact_match,
+    "mrc_rouge_w": mrc_rouge_w,
+}
+
+
+def compute_mrc_scores(metric_names: Sequence[str], predictions: Sequence[str],
+                       references: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Score predicted answers against each question's gold answers ([] when unanswerable), on a 0-100 scale."""
+    unknown = [name for name in metric_names if name not in MRC_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown MRC metric(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(MRC_METRICS))}")
+    if len(predictions) != len(references):
+        raise DataError(f"{len(predictions)} predicted answers for {len(references)} questions")
+    if not references:
+        raise DataError("no questions to score")
+    return {name: MRC_METRICS[name](predictions, references) * 100.0 for name in metric_names}

@@ -29,10 +29,14 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("HARNESS_CACHE_DIR", Path.home() / ".cache" / "harness")) / "features"
 
 
+# What the encoder reads of an example, per task shape; labels never change features.
+INPUT_FIELDS = ("text", "text_pair", "words", "question", "context")
+
+
 def examples_fingerprint(examples: list[dict]) -> str:
     digest = hashlib.sha256()
     for ex in examples:
-        digest.update(json.dumps([ex["id"], ex["text"], ex.get("text_pair")], ensure_ascii=False).encode())
+        digest.update(json.dumps([ex["id"], *(ex.get(name) for name in INPUT_FIELDS)], ensure_ascii=False).encode())
     return digest.hexdigest()
 
 
@@ -163,7 +167,8 @@ class FeatureExtractor:
         return self.cache.key(
             model=model_key(self.fingerprint) if self.model_ref.is_local else self.model_ref.location,
             revision=self.model_ref.revision, task=task_id, version=task_version, split=split,
-            pooling=pooling, layers=cfg.layers, max_length=cfg.max_length, data=examples_fingerprint(examples),
+            pooling=pooling, layers=cfg.layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
+            data=examples_fingerprint(examples),
         )
 
     def _timed(self, count: int, extract, *args, **kwargs):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.config import RunConfig
-from harness.formats import dependency, n2n
+from harness.formats import dependency, n2n, spans
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
 from harness.tasks import TaskSpec
@@ -165,6 +165,15 @@ def _restore(outputs, order: list[int]):
     return restored
 
 
+class FinetuneProbabilityRunner(FinetuneRunner):
+    """Classification whose predictions are class probabilities (examples, classes), for ranking metrics."""
+
+    def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
+        logits = self._outputs(self._features(examples, with_labels=False)).astype(np.float64)
+        exponentials = np.exp(logits - logits.max(1, keepdims=True))
+        return exponentials / exponentials.sum(1, keepdims=True)
+
+
 class FinetuneTokenRunner(FinetuneRunner):
     """N2N: a token-classification head trained on per-token labels; logits decoded back to characters."""
 
@@ -191,6 +200,27 @@ class FinetuneTokenRunner(FinetuneRunner):
         logits = self._outputs(features)
         self.truncated = sum(alignment.truncated for alignment in alignments)
         return n2n.decode_logits(self.task, logits, examples, alignments)
+
+
+class FinetuneSpanRunner(FinetuneRunner):
+    """Span extraction: transformers' question-answering head over windows of each context."""
+
+    def _auto_class(self):
+        from transformers import AutoModelForQuestionAnswering
+
+        return AutoModelForQuestionAnswering
+
+    def _model_kwargs(self) -> dict:
+        return {}
+
+    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
+        return spans.encode(self.tokenizer, examples, self.config.max_length, self.config.doc_stride, with_labels)[0]
+
+    def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
+        features, windows = spans.encode(self.tokenizer, examples, self.config.max_length, self.config.doc_stride,
+                                         with_labels=False)
+        start_logits, end_logits = self._outputs(features)
+        return spans.decode(start_logits, end_logits, windows, examples)
 
 
 class FinetuneDependencyRunner(FinetuneRunner):

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from harness.formats import dependency, n2n
+from harness.formats import dependency, n2n, spans
 from harness.formats.n21 import single_texts
 from harness.runners.features import FeatureExtractor
 from harness.tasks import TaskSpec
@@ -80,6 +80,19 @@ class FrozenRunner:
     @property
     def trainable_parameters(self) -> int:
         return head_parameters(self.head) if self.head is not None else 0
+
+
+class FrozenProbabilityRunner(FrozenRunner):
+    """Classification whose predictions are class probabilities (examples, classes), for ranking metrics."""
+
+    def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
+        x = self.features(examples, split)
+        start = time.perf_counter()
+        seen = self.head.predict_proba(x)
+        self.timings["evaluation_s"] += time.perf_counter() - start
+        probabilities = np.zeros((len(x), len(self.task.labels)))
+        probabilities[:, self.head.classes_] = seen  # classes absent from training get probability 0
+        return probabilities
 
 
 class FrozenTokenRunner(FrozenRunner):
@@ -168,6 +181,68 @@ class FrozenDependencyRunner(FrozenRunner):
                 for row, i in enumerate(chunk):
                     values[row, :len(labels[i][column])] = labels[i][column]
                 batch[key] = torch.from_numpy(values)
+        return batch
+
+    @property
+    def trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.head.parameters()) if self.head is not None else 0
+
+
+class FrozenSpanRunner(FrozenRunner):
+    """Span extraction: a linear start/end scorer trains on every window's cached token vectors."""
+
+    batch_size = 32
+
+    def fit(self, train: list[dict]) -> None:
+        features, _ = spans.encode(self.extractor.tokenizer, train, self.config.max_length, self.config.doc_stride)
+        tokens = self._token_vectors(train, "train", features)
+        positions = [(f["start_positions"], f["end_positions"]) for f in features]
+        self.head = spans.SpanHead(tokens[0].shape[1])
+        start = time.perf_counter()
+        train_torch_head(self.head, lambda order: (self._batch(tokens, order[i:i + self.batch_size], positions)
+                                                   for i in range(0, len(order), self.batch_size)),
+                         len(tokens), self.config)
+        self.timings["training_s"] += time.perf_counter() - start
+
+    def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
+        import torch
+
+        features, windows = spans.encode(self.extractor.tokenizer, examples, self.config.max_length,
+                                         self.config.doc_stride, with_labels=False)
+        tokens = self._token_vectors(examples, split, features)
+        width = max(len(t) for t in tokens)
+        start_logits = np.full((len(tokens), width), -np.inf)
+        end_logits = np.full((len(tokens), width), -np.inf)
+        begin = time.perf_counter()
+        with torch.inference_mode():
+            for i in range(0, len(tokens), self.batch_size):
+                chunk = list(range(i, min(i + self.batch_size, len(tokens))))
+                output = self.head(**self._batch(tokens, chunk))
+                found = output["start_logits"].shape[1]
+                start_logits[chunk, :found] = output["start_logits"].numpy()
+                end_logits[chunk, :found] = output["end_logits"].numpy()
+        self.timings["evaluation_s"] += time.perf_counter() - begin
+        return spans.decode(start_logits, end_logits, windows, examples)
+
+    def _token_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
+        inputs = [{k: v for k, v in f.items() if k not in ("start_positions", "end_positions")} for f in features]
+        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        return [vectors[offsets[i]:offsets[i + 1]] for i in range(len(features))]
+
+    @staticmethod
+    def _batch(tokens: list[np.ndarray], chunk, positions=None) -> dict:
+        import torch
+
+        width = max(len(tokens[i]) for i in chunk)
+        padded = np.zeros((len(chunk), width, tokens[chunk[0]].shape[1]), np.float32)
+        mask = np.zeros((len(chunk), width), bool)
+        for row, i in enumerate(chunk):
+            padded[row, :len(tokens[i])] = tokens[i]
+            mask[row, :len(tokens[i])] = True
+        batch = {"tokens": torch.from_numpy(padded), "token_mask": torch.from_numpy(mask)}
+        if positions is not None:
+            batch["start_positions"] = torch.tensor([positions[i][0] for i in chunk])
+            batch["end_positions"] = torch.tensor([positions[i][1] for i in chunk])
         return batch
 
     @property
