@@ -3,8 +3,10 @@
 Words (eojeol) and subword tokens are tied by the fast tokenizer's word ids: a word is represented
 by its first subword's hidden state, as in Dozat & Manning's parser on top of BERT-style encoders,
 and the root by the first token ([CLS] / <s>). The parser scores every (dependent, head) pair with a
-biaffine product of two small MLP projections, and a relation for each dependent against its head
-with a bilinear layer per relation. Heads are each word's arg-max (no tree constraint), as KLUE's
+biaffine product of two small MLP projections plus a learnt bias per signed distance between the two
+words (Dozat & Manning read order from a BiLSTM; without either, a frozen encoder's vectors left the
+parser at 37% UAS on KLUE-DP, below the 67% of "attach every word to the next one"), and a relation
+for each dependent against its head with a bilinear layer per relation. Heads are each word's arg-max (no tree constraint), as KLUE's
 baseline decodes them.
 
 The same BiaffineParser trains in both modes: on top of the encoder when fine-tuning
@@ -28,6 +30,7 @@ from harness.formats.n2n import IGNORE
 ARC_SIZE = 256  # Dozat & Manning's projection sizes, scaled down for small encoders
 RELATION_SIZE = 128
 DROPOUT = 0.2
+MAX_DISTANCE = 32  # signed head - dependent distances beyond this share one bias
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class BiaffineParser(nn.Module):
         self.relation_dependent, self.relation_head = mlp(RELATION_SIZE), mlp(RELATION_SIZE)
         self.arc_weight = nn.Parameter(torch.zeros(ARC_SIZE, ARC_SIZE))
         self.arc_head_bias = nn.Linear(ARC_SIZE, 1, bias=False)  # how likely a word is to be anyone's head
+        self.distance_bias = nn.Embedding(2 * MAX_DISTANCE + 2, 1)  # every clipped distance, and the root
+        nn.init.zeros_(self.distance_bias.weight)
         self.relation_weight = nn.Parameter(torch.zeros(num_relations, RELATION_SIZE, RELATION_SIZE))
         self.relation_linear = nn.Linear(2 * RELATION_SIZE, num_relations)
 
@@ -114,7 +119,7 @@ class BiaffineParser(nn.Module):
         dependents = words[:, 1:]
         arc_dep, arc_head = self.arc_dependent(dependents), self.arc_head(words)
         arcs = torch.einsum("bid,de,bje->bij", arc_dep, self.arc_weight, arc_head)
-        arcs = arcs + self.arc_head_bias(arc_head).transpose(1, 2)
+        arcs = arcs + self.arc_head_bias(arc_head).transpose(1, 2) + self._distance_bias(arcs.shape[1], arcs.device)
         candidates = torch.cat([torch.ones_like(word_mask[:, :1]), word_mask], dim=1)  # the root and real words
         arcs = arcs.masked_fill(~candidates[:, None, :], torch.finfo(arcs.dtype).min)
         relation_dep, relation_head = self.relation_dependent(dependents), self.relation_head(words)
@@ -130,6 +135,14 @@ class BiaffineParser(nn.Module):
                                                           ignore_index=IGNORE)
             output["loss"] = loss
         return output
+
+    def _distance_bias(self, words: int, device) -> torch.Tensor:
+        """(words, 1 + words): the bias of word i + 1 taking position j (0 = root) as its head."""
+        dependent = torch.arange(1, words + 1, device=device)[:, None]
+        head = torch.arange(words + 1, device=device)[None, :]
+        bucket = (head - dependent).clamp(-MAX_DISTANCE, MAX_DISTANCE) + MAX_DISTANCE
+        bucket = torch.where(head == 0, 2 * MAX_DISTANCE + 1, bucket)
+        return self.distance_bias(bucket).squeeze(-1)
 
     def _relations(self, dependents: torch.Tensor, heads_side: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
         """Relation logits (batch, words, relations) of each dependent with the head it is given."""
