@@ -33,6 +33,29 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return folder
 
 
+def build_korean_bert(folder: Path, texts: list[str], merges: int = 40) -> Path:
+    """A 2-layer, 32-wide BERT with random weights and a WordPiece vocabulary learnt on `texts`: every
+    character they use, plus `merges` frequent pieces, so tokens cover one or several characters."""
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    def wordpiece(**limits):
+        trained = BertWordPieceTokenizer(lowercase=False, strip_accents=False, handle_chinese_chars=False)
+        trained.train_from_iterator(texts, **limits)
+        return trained
+
+    alphabet = wordpiece(vocab_size=1, min_frequency=len(texts) * 100).get_vocab_size()  # no merge is that frequent
+    vocab = wordpiece(vocab_size=alphabet + merges).get_vocab()
+    tokenizer = BertTokenizerFast(vocab=vocab, do_lower_case=False, strip_accents=False, tokenize_chinese_chars=False)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
 def _sentence(rng, positive: bool) -> str:
     mood = rng.choice(["good", "great", "fine"] if positive else ["bad", "awful", "poor"])
     return f"the {rng.choice(['movie', 'film', 'plot', 'acting'])} was {rng.choice(['very', 'really'])} {mood} ."

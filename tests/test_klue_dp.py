@@ -1,4 +1,4 @@
-"""KLUE-DP: the official TSV reader and KLUE's UAS/LAS macro F1 (the biaffine head and runs come later)."""
+"""KLUE-DP: the official TSV reader, KLUE's UAS/LAS macro F1, word alignment, the biaffine parser, both modes."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +18,8 @@ ALL = list(DP_METRICS)
 
 
 def dp_task(path: str = DEV, labels=LABELS):
-    """A KLUE-DP task as its future YAML would declare it (no tasks/klue/dp.yaml until it has a runner)."""
-    raw = {"suite": "klue", "name": "dp", "version": 1, "format": "n2n", "kind": "classification",
+    """A KLUE-DP task as tasks/klue/dp.yaml declares it, reading `path`, with `labels` as its relations."""
+    raw = {"suite": "klue", "name": "dp", "version": 1, "format": "n2n", "head": "arcs", "kind": "classification",
            "fields": {"words": "word_form", "heads": "head", "deprels": "deprel"}, "labels": labels,
            "metrics": ["dp_uas_macro_f1", "dp_las_macro_f1"], "main_score": ["dp_uas_macro_f1", "dp_las_macro_f1"],
            "files": {"validation": {"path": path, "reader": "klue_dp"}}}
@@ -149,7 +149,7 @@ def test_the_reader_is_registered_by_name(tmp_path):
     assert NAMED_READERS["klue_dp"].__name__ == "read_klue_dp"
     write_dp(tmp_path, f"{LAST}\n")
     other = dataclasses.replace(DP, files={"validation": dataclasses.replace(DP.files["validation"], reader="conllu")})
-    with pytest.raises(TaskError, match="reader 'conllu' is not one of klue_dp, klue_ner"):
+    with pytest.raises(TaskError, match="reader 'conllu' is not one of klue_dp, klue_mrc, klue_ner, klue_wos"):
         read_split(other, "validation", tmp_path)
 
 
@@ -306,3 +306,114 @@ def test_unknown_metric_and_foreign_labels_are_config_errors():
         compute_dp_scores(["dp_uas"], [[0]], [[0]], [[0]], [[0]])
     with pytest.raises(ConfigError, match=r"relation 'ROOT' is not one of KLUE-DP's 38 relations"):
         compute_dp_scores(ALL, [[0]], [[0]], [[0]], [[0]], labels=["ROOT"])
+
+
+# --- word alignment, the parser, and both modes ---------------------------------------------------
+
+NOUNS = ["민수", "지아", "고양이", "선생님", "동생"]
+OBJECTS = ["책", "사과", "편지", "우산"]
+PLACES = ["학교", "공원", "시장"]
+VERBS = ["샀다.", "읽었다.", "보았다.", "찾았다."]
+
+
+def template_sentences(count: int, seed: int = 0):
+    """Sentences with fixed structures (so arcs are learnable), in SENTENCES' shape."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        n, o, p, v = rng.choice(NOUNS), rng.choice(OBJECTS), rng.choice(PLACES), rng.choice(VERBS)
+        words = [
+            [(f"{n}가", "", "NNP+JKS", 3, "NP_SBJ"), (f"{o}을", "", "NNG+JKO", 3, "NP_OBJ"), (v, "", "VV+EF+SF", 0, "VP")],
+            [(f"{n}는", "", "NNG+JX", 4, "NP_SBJ"), ("어제", "", "MAG", 4, "AP"), (f"{p}에서", "", "NNG+JKB", 4, "NP_AJT"),
+             (v, "", "VV+EF+SF", 0, "VP")],
+            [("새", "", "MM", 2, "DP"), (f"{o}이", "", "NNG+JKS", 3, "NP_SBJ"), ("왔다.", "", "VV+EF+SF", 0, "VP")],
+        ][i % 3]
+        out.append((f"klue-dp-v1_dev_{i:05d}_test", " ".join(w[0] for w in words), words))
+    return out
+
+
+@pytest.fixture(scope="module")
+def korean_dp_model(tmp_path_factory) -> Path:
+    from conftest import build_korean_bert
+
+    texts = [text for _, text, _ in template_sentences(60)] + [text for _, text, _ in SENTENCES]
+    return build_korean_bert(tmp_path_factory.mktemp("tiny-korean-dp"), texts, merges=10)
+
+
+def _tokenizer(folder):
+    from harness.models import load_tokenizer, resolve_model
+
+    return load_tokenizer(resolve_model(str(folder)))
+
+
+def test_encode_points_each_word_at_its_first_token_and_keeps_its_arcs(korean_dp_model, tmp_path):
+    from harness.formats import dependency
+
+    examples = read_split(DP, "validation", write_dp(tmp_path, dp_file()).parents[2]).examples
+    tokenizer = _tokenizer(korean_dp_model)
+    features, alignments = dependency.encode(tokenizer, examples, 128, {label: i for i, label in enumerate(LABELS)})
+    for feature, alignment, example in zip(features, alignments, examples):
+        word_ids = tokenizer(example["words"], is_split_into_words=True).word_ids()
+        assert [word_ids.index(w) for w in range(len(example["words"]))] == feature["word_starts"]
+        assert feature["head_labels"] == example["heads"] and alignment.truncated == 0
+        assert feature["relation_labels"] == [LABELS.index(r) for r in example["deprels"]]
+
+
+def test_words_past_max_length_are_counted_and_decoded_as_root(korean_dp_model, tmp_path):
+    from harness.formats import dependency
+
+    (example,) = read_split(DP, "validation", write_dp(tmp_path, dp_file(SENTENCES[:1])).parents[2]).examples
+    tokenizer = _tokenizer(korean_dp_model)
+    kept = 3
+    length = tokenizer(example["words"][:kept], is_split_into_words=True)["input_ids"]
+    (feature,), (alignment,) = dependency.encode(tokenizer, [example], len(length), {r: i for i, r in enumerate(LABELS)})
+    assert len(feature["word_starts"]) == kept and alignment.truncated == 2
+    # 민수가 -> 5 and 어제 -> 5 lost their head to truncation; 새 -> 4 did too (word 4 is cut).
+    assert feature["head_labels"] == [dependency.IGNORE, dependency.IGNORE, dependency.IGNORE]
+    heads, relations = dependency.decode(np.array([[2, 0, 1]]), np.array([[3, 1, 10]]), [alignment])
+    assert heads[0].tolist() == [2, 0, 1, 0, 0] and relations[0].tolist() == [3, 1, 10, 0, 0]
+
+
+def test_the_parser_scores_only_the_root_and_real_words():
+    import torch
+
+    from harness.formats.dependency import BiaffineParser
+
+    torch.manual_seed(0)
+    parser = BiaffineParser(hidden_size=8, num_relations=5).eval()
+    words = torch.randn(2, 4, 8)  # root + up to 3 words
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    output = parser(words, mask)
+    assert output["predicted_heads"].shape == output["predicted_relations"].shape == (2, 3)
+    assert output["predicted_heads"][1, 0].item() in (0, 1)  # the one-word sentence: the root or itself
+    heads = torch.tensor([[2, 0, 2], [0, -100, -100]])
+    relations = torch.tensor([[1, 4, 0], [4, -100, -100]])
+    loss = parser(words, mask, heads, relations)["loss"]
+    loss.backward()
+    assert torch.isfinite(loss) and parser.distance_bias.weight.grad.abs().sum() > 0
+
+
+def test_both_modes_end_to_end_on_fixture_files(korean_dp_model, tmp_path):
+    from harness import evaluate
+    from harness.results import read_result
+
+    write_dp(tmp_path / "data", dp_file(template_sentences(60)))
+    evaluation = evaluate(str(korean_dp_model), tasks=["klue/dp"], mode="both", data_dir=tmp_path / "data",
+                          output_dir=tmp_path / "reports", split_strategy="holdout", epochs=10, learning_rate=1e-3,
+                          head_epochs=40, quiet=True, device="cpu", batch_size=8)
+    for result in evaluation.results:
+        folder = tmp_path / "reports" / korean_dp_model.name / "klue" / "dp" / f"{result.mode}-seed42"
+        written = read_result(folder / "result.json")
+        assert written.num_train == 48 and written.num_eval == 12 and written.timings["truncated_words"] == 0
+        assert set(written.scores) == set(DP_METRICS)
+        assert written.main_score == pytest.approx((written.scores["dp_uas_macro_f1"]
+                                                    + written.scores["dp_las_macro_f1"]) / 2)
+        import json
+
+        rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+        assert len(rows) == 12 and all(len(r["predicted_heads"]) == len(r["heads"]) == len(r["words"]) for r in rows)
+        assert all(set(r["predicted_deprels"]) <= set(LABELS) for r in rows)
+        # Three fixed structures: both parsers attach nearly every word right.
+        assert written.scores["dp_uas_micro_f1"] > 80, (result.mode, written.scores)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import build_korean_bert
 from harness import evaluate
 from harness.data.files import read_split
 from harness.data.splits import plan_splits
@@ -82,27 +83,7 @@ def write_ner(root: Path, sentences: list[str], relative: str = DEV) -> Path:
 def korean_model_dir(tmp_path_factory) -> Path:
     """A 2-layer BERT with a WordPiece vocabulary learnt on fixture sentences: every syllable, plus 40 merges
     (frequent words and pieces such as 김하늘, 광주, ##씨는), so tokens cover one or several characters."""
-    import torch
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-korean-bert")
-    texts = [plain(s) for s in fixture_sentences(200, seed=1)]
-
-    def wordpiece(**limits):
-        trained = BertWordPieceTokenizer(lowercase=False, strip_accents=False, handle_chinese_chars=False)
-        trained.train_from_iterator(texts, **limits)
-        return trained
-
-    alphabet = wordpiece(vocab_size=1, min_frequency=len(texts) * 100).get_vocab_size()  # no merge is that frequent
-    vocab = wordpiece(vocab_size=alphabet + 40).get_vocab()
-    tokenizer = BertTokenizerFast(vocab=vocab, do_lower_case=False, strip_accents=False, tokenize_chinese_chars=False)
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
-    BertModel(config).save_pretrained(folder)
-    return folder
+    return build_korean_bert(tmp_path_factory.mktemp("tiny-korean-bert"), [plain(s) for s in fixture_sentences(200, seed=1)])
 
 
 def _labels(tags: list[str]) -> list[int]:
