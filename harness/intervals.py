@@ -19,7 +19,7 @@ from harness.errors import DataError, HarnessError
 from harness.predictions import MAIN, Predictions, common_ids, read_predictions, score_distributions
 from harness.results import RunResult
 from harness.stats import Interval
-from harness.tasks import TaskRegistry
+from harness.tasks import SCALAR_HEADS, TaskRegistry
 
 log = logging.getLogger("harness")
 
@@ -39,6 +39,8 @@ def run_intervals(runs: list[tuple[Path, RunResult]], registry: TaskRegistry,
     tasks: dict[tuple[str, str, str], dict[str, list[tuple[RunResult, Predictions | None]]]] = defaultdict(
         lambda: defaultdict(list))
     for folder, result in runs:
+        if not _scalar(registry, result.suite, result.task):
+            continue  # tags, arcs and spans per example: no bootstrap for them yet
         try:
             sample = read_predictions(folder / result.predictions_file)
         except DataError as err:
@@ -63,6 +65,13 @@ def run_intervals(runs: list[tuple[Path, RunResult]], registry: TaskRegistry,
             if delta is not None:
                 out.deltas[(model, suite, task)] = delta
     return out
+
+
+def _scalar(registry: TaskRegistry, suite: str, task: str) -> bool:
+    try:
+        return registry.get(f"{suite}/{task}").head in SCALAR_HEADS
+    except HarnessError:
+        return True  # a task this checkout does not define: try its predictions as they are
 
 
 def _main_metrics(registry: TaskRegistry, suite: str, task: str) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
 class ModelRef:
     """What the user asked for and what it resolved to (recorded in every result)."""
 
-    name: str  # as given: alias, Hub id or path
+    name: str  # what results and leaderboards call it: the alias, the Hub id, or a local folder's own name
     location: str  # local folder or Hub id passed to from_pretrained
     hub_id: str | None  # the Hub id, when known
     revision: str | None = None
@@ -58,7 +58,7 @@ def resolve_model(name: str | None, revision: str | None = None, trust_remote_co
         folder = Path(name).expanduser().resolve()
         if not (folder / "config.json").is_file():
             raise ModelError(f"{folder} has no config.json; point --model at a transformers model folder")
-        return ModelRef(name, str(folder), None, revision, trust_remote_code)
+        return ModelRef(folder.name, str(folder), None, revision, trust_remote_code)  # the path is in `location`
     if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) and not name.startswith((".", "/")):
         return ModelRef(name, name, name, revision, trust_remote_code)
     raise ModelError(

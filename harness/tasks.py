@@ -20,6 +20,7 @@ KINDS = ("classification", "regression", "extraction")  # extraction: the answer
 # character (tags), a head and relation per word (arcs), an answer span of the context (spans). The
 # format decides the default.
 HEADS = ("sequence", "probabilities", "tags", "arcs", "spans")
+SCALAR_HEADS = ("sequence", "probabilities")  # one label or score per example: stratifiable, bootstrappable
 DEFAULT_HEAD = {"n21": "sequence", "n2n": "tags"}
 
 

@@ -17,6 +17,7 @@ from harness.errors import DataError, TaskError
 from harness.formats import n2n
 from harness.metrics.klue import compute_tagging_scores
 from harness.models import load_tokenizer, resolve_model
+from harness.report import write_report
 from harness.results import read_result
 from harness.runners.features import FeatureCache
 from harness.tasks import REGISTRY, parse_task
@@ -351,6 +352,12 @@ def test_both_modes_end_to_end_on_fixture_files(korean_model_dir, tmp_path):
         assert len(rows) == 8 and all(len(r["prediction"]) == len(r["label"]) == len(r["text"]) for r in rows)
         # The templates tie each entity to its words: both heads learn them well above chance.
         assert written.scores["ner_entity_macro_f1"] > 50, (result.mode, written.scores)
+        # The run's report lists entity scores per type; their macro mean is the entity macro F1.
+        report = write_report(folder).read_text(encoding="utf-8")
+        per_type = report.split("## Per entity type")[1].split("## Configuration")[0]
+        f1s = [float(line.split("|")[4]) for line in per_type.splitlines() if line.startswith("| ") and
+               line.split("|")[1].strip() in ("PS", "LC", "OG", "DT", "TI", "QT")]
+        assert len(f1s) >= 4 and np.mean(f1s) == pytest.approx(written.scores["ner_entity_macro_f1"], abs=0.01)
     frozen = evaluation.results[0]
     assert 0 < frozen.timings["trainable_parameters"] <= 13 * (32 + 1)  # at most a weight row and bias per tag
     # Token features are cached as flat float32 arrays beside their example offsets, never pickled.
