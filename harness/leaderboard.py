@@ -57,14 +57,22 @@ def results_frame(results: list[RunResult]) -> pd.DataFrame:
             "num_eval": r.num_eval, "trainable_parameters": r.timings.get("trainable_parameters"),
             "wall_s": r.timings.get("total_s"),
             "scores": r.scores,
-            "epochs": r.provenance.get("hyperparameters", {}).get("epochs"),
+            "recipe": _recipe(r.mode, r.provenance.get("hyperparameters", {})),
             "data": r.provenance.get("data") or {},
         }
         for r in results
     ]
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "split_note", "capped",
-               "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "epochs", "data"]
+               "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "data"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _recipe(mode: str, hyperparameters: dict) -> str:
+    """What trained: the fine-tuning recipe, or the frozen head."""
+    h = hyperparameters
+    if mode == "finetune":
+        return f"{h.get('epochs', 0):g} ep, lr {h.get('learning_rate', 0):g}, bs {h.get('batch_size')}"
+    return f"{h.get('head', '?')} head" if h else "–"
 
 
 def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
@@ -136,15 +144,15 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     run_rows = [
         [f"`{r.model}`", r.task, r.mode, str(r.seed), _fmt(r.main_score),
          ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.scores.items())),
-         r.split_strategy, str(r.num_train), str(r.num_eval), _fmt(r.epochs, 1) if r.mode == "finetune" else "–",
+         r.split_strategy, str(r.num_train), str(r.num_eval), r.recipe,
          _int(r.trainable_parameters), _fmt(r.wall_s, 1)]
         for r in detail.itertuples()
     ]
     lines += _markdown(["model", "task", "mode", "seed", "main", "all scores", "split", "train n", "eval n",
-                        "epochs", "trainable params", "wall s"], run_rows)
+                        "recipe", "trainable params", "wall s"], run_rows)
     lines += ["", "## Notes", "",
               f"- {title} score: mean of the tasks' main scores; multi-metric tasks average their metrics first, "
-              "MNLI matched and mismatched count as one task, diagnostics are left out. "
+              "tasks sharing a score group (MNLI matched and mismatched) count as one, diagnostics are left out. "
               "It covers only the tasks a model has results for.",
               "- † the train split was missing: trained and scored on a stratified holdout (or k-fold) of the "
               "labelled validation split, so not comparable with official dev scores.",

@@ -59,7 +59,7 @@ def make_result(model, task, mode, seed, score, strategy="official", capped=Fals
         suite=suite, task=task, task_version=1, model=model, mode=mode, seed=seed,
         scores={"accuracy": score}, main_score=score, split_strategy=strategy,
         num_train=0 if task in ("ax", "mnli_mismatched") else 100, num_eval=50,
-        provenance={"hyperparameters": {"epochs": 3.0}},
+        provenance={"hyperparameters": {"epochs": 3.0, "learning_rate": 1e-4, "batch_size": 32, "head": "linear"}},
         timings={"total_s": 10.0 if mode == "frozen" else 100.0,
                  "trainable_parameters": FROZEN_PARAMS if mode == "frozen" else TUNED_PARAMS},
         split_note="train missing" if strategy != "official" else "",
@@ -121,8 +121,8 @@ def test_runs_section_lists_every_result(reports, tmp_path):
     runs = text.split("## Runs", 1)[1].split("## Notes", 1)[0]
     rows = [line for line in runs.splitlines() if line.startswith("| `")]
     assert len(rows) == len(RUNS)
-    assert rows[0] == "| `alpha` | ax | finetune | 42 | 40.00 | accuracy 40.00 | official | 0 | 50 | 3.0 | 109,483,778 | 100.0 |"
-    assert "| `alpha` | mrpc | frozen | 42 | 70.00 | accuracy 70.00 | holdout | 100 | 50 | – | 1,538 | 10.0 |" in rows
+    assert rows[0] == "| `alpha` | ax | finetune | 42 | 40.00 | accuracy 40.00 | official | 0 | 50 | 3 ep, lr 0.0001, bs 32 | 109,483,778 | 100.0 |"
+    assert "| `alpha` | mrpc | frozen | 42 | 70.00 | accuracy 70.00 | holdout | 100 | 50 | linear head | 1,538 | 10.0 |" in rows
     beta_sst2 = [r for r in rows if r.startswith("| `beta` | sst2 | finetune")]
     assert [r.split(" | ")[3] for r in beta_sst2] == ["1", "2"]
 
