@@ -63,3 +63,13 @@ def test_the_real_ontology(shared_data):
     ontology = read_wos_ontology(path)
     assert len(ontology) == 45 and all(slot.count("-") == 1 for slot in ontology)
     assert all({"none", "dontcare"} <= set(values) for values in ontology.values())
+
+
+def test_joint_goal_accuracy_and_slot_f1_on_a_hand_computed_case():
+    from harness.metrics.klue import wos_joint_goal_accuracy, wos_slot_micro_f1
+
+    gold = [["관광-종류-박물관"], ["관광-종류-박물관", "숙소-가격대-저렴"], [], []]
+    predicted = [["관광-종류-박물관"], ["숙소-가격대-저렴", "숙소-지역-서울 중앙"], [], ["식당-이름-한강-분식"]]
+    assert wos_joint_goal_accuracy(predicted, gold) == pytest.approx(100 * 2 / 4)  # turns 1 and 3; order is ignored
+    # Per turn: 1; P 1/2 R 1/2 -> 1/2; empty vs empty 1; something vs empty 0.
+    assert wos_slot_micro_f1(predicted, gold) == pytest.approx(100 * (1 + 0.5 + 1 + 0) / 4)

@@ -75,7 +75,7 @@ from harness.errors import ConfigError, DataError
 
 __all__ = ["DP_METRICS", "KLUE_DP_LABELS", "MRC_METRICS", "RELATION_METRICS", "TAGGING_METRICS", "Arcs",
            "baseline_arcs", "baseline_sentences", "compute_dp_scores", "compute_mrc_scores", "compute_relation_scores",
-           "compute_tagging_scores", "normalize_mrc_answer"]
+           "compute_tagging_scores", "normalize_mrc_answer", "wos_joint_goal_accuracy", "wos_slot_micro_f1"]
 
 OUTSIDE = "O"
 SPACE = " "
@@ -402,3 +402,28 @@ def compute_mrc_scores(metric_names: Sequence[str], predictions: Sequence[str],
     if not references:
         raise DataError("no questions to score")
     return {name: MRC_METRICS[name](predictions, references) * 100.0 for name in metric_names}
+
+
+# --- KLUE-WoS --------------------------------------------------------------------------------------
+# A turn's state is a set of "domain-slot-value" strings. Joint goal accuracy: the share of turns whose
+# predicted set equals the gold set. Slot micro F1, as the baseline (after TRADE) computes it: per turn,
+# F1 of the predicted items against the gold ones (an empty gold state scores 1 for an empty prediction
+# and 0 otherwise), then the mean over turns; every turn counts once.
+
+
+def wos_joint_goal_accuracy(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
+    return float(np.mean([set(p) == set(g) for p, g in zip(predictions, references)])) * 100.0
+
+
+def _turn_f1(predicted: Sequence[str], gold: Sequence[str]) -> float:
+    if not gold:
+        return float(not predicted)
+    hits = sum(item in predicted for item in gold)
+    false_positives = sum(item not in gold for item in predicted)
+    precision = hits / (hits + false_positives) if hits + false_positives else 0.0
+    recall = hits / len(gold)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def wos_slot_micro_f1(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
+    return float(np.mean([_turn_f1(p, g) for p, g in zip(predictions, references)])) * 100.0
