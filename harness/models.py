@@ -6,8 +6,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:  # torch loads only where hidden states are pooled, so `harness list` stays instant
+    import torch
 
 DEFAULT_MODEL = "minilm"
 # Short names for the models people compare most; any Hub id or local folder works as well.

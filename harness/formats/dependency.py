@@ -69,9 +69,10 @@ def encode(tokenizer, examples: list[dict], max_length: int, relation_index: dic
     return features, alignments
 
 
-def pad_words(features: list[dict], key: str, fill: int) -> torch.Tensor:
-    width = max((len(f["word_starts"]) for f in features), default=0)
-    return torch.tensor([f[key] + [fill] * (width - len(f[key])) for f in features], dtype=torch.long)
+def pad_integers(lists: list[list[int]], fill: int) -> torch.Tensor:
+    """Per-word integer lists -> an (n, longest) long tensor padded with `fill`."""
+    longest = max((len(values) for values in lists), default=0)
+    return torch.tensor([list(values) + [fill] * (longest - len(values)) for values in lists], dtype=torch.long)
 
 
 class DependencyCollator:
@@ -83,12 +84,12 @@ class DependencyCollator:
     def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
         tokens = [{"input_ids": f["input_ids"], "attention_mask": f["attention_mask"]} for f in features]
         batch = dict(self.tokenizer.pad(tokens, return_tensors="pt"))
-        batch["word_starts"] = pad_words(features, "word_starts", 0)
+        batch["word_starts"] = pad_integers([f["word_starts"] for f in features], 0)
         lengths = torch.tensor([len(f["word_starts"]) for f in features])
         batch["word_mask"] = torch.arange(batch["word_starts"].size(1))[None, :] < lengths[:, None]
         for key in ("head_labels", "relation_labels"):
             if key in features[0]:
-                batch[key] = pad_words(features, key, IGNORE)
+                batch[key] = pad_integers([f[key] for f in features], IGNORE)
         return batch
 
 

@@ -120,43 +120,61 @@ class FrozenTokenRunner(FrozenRunner):
         return features, alignments, vectors, offsets
 
 
-class FrozenDependencyRunner(FrozenRunner):
+class TorchHeadRunner(FrozenRunner):
+    """A frozen runner whose head is a torch module trained on cached vectors, a variable-length array per item."""
+
+    batch_size = 32
+
+    def _batch(self, items: list[np.ndarray], chunk, targets: list[dict] | None = None) -> dict:
+        raise NotImplementedError
+
+    def _train(self, items: list[np.ndarray], targets: list[dict]) -> None:
+        start = time.perf_counter()
+        train_torch_head(self.head, lambda order: (self._batch(items, chunk, targets)
+                                                   for chunk in _chunks(order, self.batch_size)),
+                         len(items), self.config)
+        self.timings["training_s"] += time.perf_counter() - start
+
+    def _infer(self, items: list[np.ndarray], fills: dict[str, float]) -> dict[str, np.ndarray]:
+        """The head's outputs named in `fills`, each (items, positions), padded with its fill value."""
+        import torch
+
+        width = max((len(item) for item in items), default=0)
+        out = {key: np.full((len(items), width), fill) for key, fill in fills.items()}
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for chunk in _chunks(np.arange(len(items)), self.batch_size):
+                output = self.head(**self._batch(items, chunk))
+                for key in fills:
+                    values = output[key].numpy()
+                    out[key][chunk, :values.shape[1]] = values
+        self.timings["evaluation_s"] += time.perf_counter() - start
+        return out
+
+    @property
+    def trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.head.parameters()) if self.head is not None else 0
+
+
+class FrozenDependencyRunner(TorchHeadRunner):
     """DP: the biaffine parser trains on each word's cached first-token vector (the first token as root)."""
 
     truncated = 0  # in the last predict: words max_length left without a token (scored as wrong)
-    batch_size = 32
 
     def fit(self, train: list[dict]) -> None:
         relations = {label: i for i, label in enumerate(self.task.labels)}
         features, _ = dependency.encode(self.extractor.tokenizer, train, self.config.max_length, relations)
         words = self._word_vectors(train, "train", features)
-        labels = [(f["head_labels"], f["relation_labels"]) for f in features]
         self.head = dependency.BiaffineParser(words[0].shape[1], len(self.task.labels))
-        start = time.perf_counter()
-        train_torch_head(self.head, lambda order: (self._batch(words, order[i:i + self.batch_size], labels)
-                                                   for i in range(0, len(order), self.batch_size)),
-                         len(words), self.config)
-        self.timings["training_s"] += time.perf_counter() - start
+        self._train(words, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:
-        import torch
-
         features, alignments = dependency.encode(self.extractor.tokenizer, examples, self.config.max_length)
-        words = self._word_vectors(examples, split, features)
-        width = max((len(a.starts) for a in alignments), default=0)
-        heads = np.zeros((len(words), width), np.int64)
-        relations = np.zeros((len(words), width), np.int64)
-        start = time.perf_counter()
-        with torch.inference_mode():
-            for i in range(0, len(words), self.batch_size):
-                chunk = list(range(i, min(i + self.batch_size, len(words))))
-                output = self.head(**self._batch(words, chunk))
-                found = output["predicted_heads"].shape[1]
-                heads[chunk, :found] = output["predicted_heads"].numpy()
-                relations[chunk, :found] = output["predicted_relations"].numpy()
-        self.timings["evaluation_s"] += time.perf_counter() - start
+        output = self._infer(self._word_vectors(examples, split, features),
+                             {"predicted_heads": 0, "predicted_relations": 0})
         self.truncated = sum(alignment.truncated for alignment in alignments)
-        return dependency.decode(heads, relations, alignments)
+        return dependency.decode(output["predicted_heads"].astype(np.int64),
+                                 output["predicted_relations"].astype(np.int64), alignments)
 
     def _word_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
         """Per sentence: (1 + words, width), the first token's vector as root, then each word's first token."""
@@ -164,90 +182,62 @@ class FrozenDependencyRunner(FrozenRunner):
         vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
         return [vectors[offsets[i] + np.array([0, *f["word_starts"]], dtype=np.int64)] for i, f in enumerate(features)]
 
-    @staticmethod
-    def _batch(words: list[np.ndarray], chunk, labels=None) -> dict:
-        import torch
-
-        width = max(len(words[i]) for i in chunk)
-        padded = np.zeros((len(chunk), width, words[chunk[0]].shape[1]), np.float32)
-        mask = np.zeros((len(chunk), width - 1), bool)
-        for row, i in enumerate(chunk):
-            padded[row, :len(words[i])] = words[i]
-            mask[row, :len(words[i]) - 1] = True
-        batch = {"words": torch.from_numpy(padded), "word_mask": torch.from_numpy(mask)}
-        if labels is not None:
-            for key, column in (("head_labels", 0), ("relation_labels", 1)):
-                values = np.full((len(chunk), width - 1), n2n.IGNORE, np.int64)
-                for row, i in enumerate(chunk):
-                    values[row, :len(labels[i][column])] = labels[i][column]
-                batch[key] = torch.from_numpy(values)
+    def _batch(self, items, chunk, targets=None) -> dict:
+        words, mask = pad_vectors([items[i] for i in chunk])
+        batch = {"words": words, "word_mask": mask[:, 1:]}  # position 0 is the root, not a word
+        if targets is not None:
+            for key in ("head_labels", "relation_labels"):
+                batch[key] = dependency.pad_integers([targets[i][key] for i in chunk], n2n.IGNORE)
         return batch
 
-    @property
-    def trainable_parameters(self) -> int:
-        return sum(p.numel() for p in self.head.parameters()) if self.head is not None else 0
 
-
-class FrozenSpanRunner(FrozenRunner):
+class FrozenSpanRunner(TorchHeadRunner):
     """Span extraction: a linear start/end scorer trains on every window's cached token vectors."""
-
-    batch_size = 32
 
     def fit(self, train: list[dict]) -> None:
         features, _ = spans.encode(self.extractor.tokenizer, train, self.config.max_length, self.config.doc_stride)
         tokens = self._token_vectors(train, "train", features)
-        positions = [(f["start_positions"], f["end_positions"]) for f in features]
         self.head = spans.SpanHead(tokens[0].shape[1])
-        start = time.perf_counter()
-        train_torch_head(self.head, lambda order: (self._batch(tokens, order[i:i + self.batch_size], positions)
-                                                   for i in range(0, len(order), self.batch_size)),
-                         len(tokens), self.config)
-        self.timings["training_s"] += time.perf_counter() - start
+        self._train(tokens, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
-        import torch
-
         features, windows = spans.encode(self.extractor.tokenizer, examples, self.config.max_length,
                                          self.config.doc_stride, with_labels=False)
-        tokens = self._token_vectors(examples, split, features)
-        width = max(len(t) for t in tokens)
-        start_logits = np.full((len(tokens), width), -np.inf)
-        end_logits = np.full((len(tokens), width), -np.inf)
-        begin = time.perf_counter()
-        with torch.inference_mode():
-            for i in range(0, len(tokens), self.batch_size):
-                chunk = list(range(i, min(i + self.batch_size, len(tokens))))
-                output = self.head(**self._batch(tokens, chunk))
-                found = output["start_logits"].shape[1]
-                start_logits[chunk, :found] = output["start_logits"].numpy()
-                end_logits[chunk, :found] = output["end_logits"].numpy()
-        self.timings["evaluation_s"] += time.perf_counter() - begin
-        return spans.decode(start_logits, end_logits, windows, examples)
+        output = self._infer(self._token_vectors(examples, split, features),
+                             {"start_logits": -np.inf, "end_logits": -np.inf})
+        return spans.decode(output["start_logits"], output["end_logits"], windows, examples)
 
     def _token_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
         inputs = [{k: v for k, v in f.items() if k not in ("start_positions", "end_positions")} for f in features]
         vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
         return [vectors[offsets[i]:offsets[i + 1]] for i in range(len(features))]
 
-    @staticmethod
-    def _batch(tokens: list[np.ndarray], chunk, positions=None) -> dict:
+    def _batch(self, items, chunk, targets=None) -> dict:
         import torch
 
-        width = max(len(tokens[i]) for i in chunk)
-        padded = np.zeros((len(chunk), width, tokens[chunk[0]].shape[1]), np.float32)
-        mask = np.zeros((len(chunk), width), bool)
-        for row, i in enumerate(chunk):
-            padded[row, :len(tokens[i])] = tokens[i]
-            mask[row, :len(tokens[i])] = True
-        batch = {"tokens": torch.from_numpy(padded), "token_mask": torch.from_numpy(mask)}
-        if positions is not None:
-            batch["start_positions"] = torch.tensor([positions[i][0] for i in chunk])
-            batch["end_positions"] = torch.tensor([positions[i][1] for i in chunk])
+        tokens, mask = pad_vectors([items[i] for i in chunk])
+        batch = {"tokens": tokens, "token_mask": mask}
+        if targets is not None:
+            for key in ("start_positions", "end_positions"):
+                batch[key] = torch.tensor([targets[i][key] for i in chunk])
         return batch
 
-    @property
-    def trainable_parameters(self) -> int:
-        return sum(p.numel() for p in self.head.parameters()) if self.head is not None else 0
+
+def _chunks(indices, size: int):
+    return [indices[i:i + size] for i in range(0, len(indices), size)]
+
+
+def pad_vectors(arrays: list[np.ndarray]):
+    """(length, width) arrays -> a zero-padded (n, longest, width) float tensor and its (n, longest) mask."""
+    import torch
+
+    longest = max(len(a) for a in arrays)
+    padded = np.zeros((len(arrays), longest, arrays[0].shape[1]), np.float32)
+    mask = np.zeros((len(arrays), longest), bool)
+    for row, array in enumerate(arrays):
+        padded[row, :len(array)] = array
+        mask[row, :len(array)] = True
+    return torch.from_numpy(padded), torch.from_numpy(mask)
 
 
 def train_torch_head(head, batches, size: int, config) -> None:
