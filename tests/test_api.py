@@ -120,7 +120,7 @@ def test_cli_eval_then_leaderboard(tiny_model_dir, glue_dir, tmp_path, capsys):
     assert out.count("glue/sst2") == 2 and out.count("glue/mrpc") == 2
     assert main(["leaderboard", str(reports), "--out", str(boards)]) == 0
     board = (boards / "glue.md").read_text()
-    assert "mrpc ‡" in board and "sst2 ‡" in board and f"`{tiny_model_dir}`" in board
+    assert "mrpc ‡" in board and "sst2 ‡" in board and f"`{tiny_model_dir.name}`" in board
 
 
 def test_bad_label_in_a_file_names_file_and_line(tiny_model_dir, glue_dir, tmp_path, capsys):

@@ -144,7 +144,7 @@ def test_unknown_reader_name_is_a_task_error(tmp_path):
            "fields": {"chars": "tokens", "label": "ner_tags"}, "labels": LABELS, "metrics": ["ner_char_macro_f1"],
            "main_score": "ner_char_macro_f1", "files": {"validation": {"path": "x.tsv", "reader": "conll"}}}
     (tmp_path / "x.tsv").write_text("가\tO\n", encoding="utf-8")
-    with pytest.raises(TaskError, match="files.validation.reader 'conll' is not one of klue_dp, klue_ner"):
+    with pytest.raises(TaskError, match="files.validation.reader 'conll' is not one of klue_dp, klue_mrc, klue_ner, klue_wos"):
         read_split(parse_task(raw, "toy.yaml"), "validation", tmp_path)
 
 
