@@ -54,9 +54,11 @@ def plan_splits(
         raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
     train, validation = splits.get("train"), splits.get("validation")
     if validation is None or not validation.labelled:
+        entry = task.files.get("validation")
         raise DataError(
-            f"{task.id}: no labelled validation split found (looked for {task.files.get('validation')} "
-            f"in the data dir, or the Hub's {task.hub}); pass --data-dir with the official files"
+            f"{task.id}: no labelled validation split found (looked for {entry.path if entry else 'a file'} "
+            f"in the data dir, or the Hub's {task.hub.get('path')}/{task.hub.get('name')}); put the official "
+            "file under --data-dir"
         )
     sources = {name: split.source for name, split in splits.items() if split is not None}
     rng = random.Random(seed)
