@@ -23,6 +23,10 @@ MODE_NAMES = {"frozen": "frozen encoder", "finetune": "fine-tuned"}
 HUB_METRICS = {"accuracy": ("accuracy", {}), "f1": ("f1", {}), "macro_f1": ("f1", {"average": "macro"}),
                "mcc": ("matthews_correlation", {}), "r3": ("matthews_correlation", {}),
                "pearson": ("pearsonr", {}), "spearman": ("spearmanr", {})}
+# The Hub's task type per task head (what the model outputs)
+HUB_TASKS = {"tags": ("token-classification", "Token Classification"),
+             "arcs": ("token-classification", "Token Classification"),
+             "spans": ("question-answering", "Question Answering")}
 CSV_COLUMNS = ["model", "suite", "task", "mode", "seed", "metric", "value", "split_strategy", "num_train",
                "num_eval", "trainable_parameters", "total_s"]
 
@@ -62,16 +66,17 @@ def model_index(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> 
             names = spec.metrics if spec else sorted(runs[0].scores)
             for name in names:
                 values = [r.scores[name] for r in runs if name in r.scores]
-                if len(values) != len(runs) or name not in HUB_METRICS:
+                if len(values) != len(runs):
                     continue
-                hub_type, args = HUB_METRICS[name]
+                hub_type, args = HUB_METRICS.get(name, (name, {}))  # KLUE's own metrics keep their names
                 metric = {"type": hub_type, "value": round(float(np.mean(values)), 2),
                           "name": f"{name} ({_setting(mode, runs)})"}
                 if args:
                     metric["args"] = args
                 metrics.append(metric)
+        task_type, task_name = HUB_TASKS.get(spec.head if spec else "", ("text-classification", "Text Classification"))
         entries.append({
-            "task": {"type": "text-classification", "name": "Text Classification"},
+            "task": {"type": task_type, "name": task_name},
             "dataset": {"name": f"{SUITE_TITLES.get(suite, suite)} {task}", "type": hub.get("path", suite),
                         "config": hub.get("name", task),
                         "split": spec.hub_splits.get("validation", "validation") if spec else "validation"},

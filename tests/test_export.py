@@ -85,3 +85,18 @@ def test_cli_export_to_a_file_or_stdout(reports, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("model,suite,task,mode,seed,metric,value,")
     assert main(["export", str(reports), "--format", "model-index"]) == 2
     assert "pass --model" in capsys.readouterr().err
+
+
+def test_klue_results_in_the_repository_export_with_their_task_types_and_own_metric_names():
+    import yaml
+
+    from harness.export import export
+
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    entries = yaml.safe_load(export(reports, "model-index", model="multilingual-e5-small"))["model-index"][0]["results"]
+    by_task = {entry["dataset"]["config"]: entry for entry in entries}
+    assert by_task["dp"]["task"]["type"] == by_task["ner"]["task"]["type"] == "token-classification"
+    assert by_task["nli"]["task"]["type"] == "text-classification"
+    assert {m["type"] for m in by_task["dp"]["metrics"]} == {"dp_uas_macro_f1", "dp_las_macro_f1", "dp_uas_micro_f1",
+                                                             "dp_las_micro_f1"}
+    assert len(by_task["dp"]["metrics"]) == 8  # four metrics, frozen and fine-tuned
