@@ -55,6 +55,7 @@ class TaskSpec:
     in_suite_score: bool = True
     similarity: bool = False  # a sentence-pair similarity task: also gets a training-free cosine score
     head: str = "sequence"  # one of HEADS
+    label_map: dict[str, str] = field(default_factory=dict)  # raw label -> one of `labels` (AX-b's 3 -> 2 classes)
     split_groups: str | None = None  # an example field whose equal values holdout / k-fold keep on one side
     source: str = ""  # the YAML file it came from
 
@@ -97,6 +98,10 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
             raise TaskError(f"{source}: files.{split} needs a 'path'")
         files[split] = FileSplit(path=entry["path"], header=entry.get("header", True), fields=entry.get("fields"),
                                  reader=entry.get("reader"))
+    labels = [str(label) for label in raw.get("labels") or ()]
+    unmapped = [v for v in (raw.get("label_map") or {}).values() if str(v) not in labels]
+    if unmapped:
+        raise TaskError(f"{source}: label_map maps to {unmapped[0]!r}, which is not among its labels")
     head = raw.get("head", DEFAULT_HEAD.get(formats[0]))
     if head not in HEADS:
         raise TaskError(f"{source}: head {head!r} is not one of {', '.join(HEADS)}")
@@ -125,6 +130,7 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         similarity=bool(raw.get("similarity", False)),
         head=head,
         split_groups=raw.get("split_groups"),
+        label_map={str(k): str(v) for k, v in (raw.get("label_map") or {}).items()},
         source=source,
     )
 

@@ -63,3 +63,35 @@ def test_the_real_files(shared_data):
     cb = read_split(CB, "validation", shared_data).examples
     assert [sum(ex["label"] == i for ex in cb) for i in range(3)] == [23, 28, 5]  # entailment, contradiction, neutral
     assert len(read_split(RTE, "test", shared_data)) == 3000
+
+
+def test_axb_recasts_the_glue_diagnostic_to_two_classes(tmp_path):
+    axb = REGISTRY.get("superglue/axb")
+    header = "Lexical Semantics\tPredicate-Argument Structure\tLogic\tKnowledge\tDomain\tPremise\tHypothesis\tLabel"
+    rows = [header] + [f"\t\t\t\tNews\tA man sleeps.\tA man {verb}.\t{label}"
+                       for verb, label in (("rests", "entailment"), ("runs", "contradiction"), ("dreams", "neutral"))]
+    path = tmp_path / "glue/diagnostic/diagnostic-full.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    split = read_split(axb, "validation", tmp_path)
+    assert [axb.labels[ex["label"]] for ex in split.examples] == ["entailment", "not_entailment", "not_entailment"]
+    assert axb.model_from == "superglue/rte" and not axb.in_suite_score
+
+
+def test_a_label_map_into_an_unknown_label_is_a_task_error():
+    from harness.errors import TaskError
+    from harness.tasks import parse_task
+
+    raw = {"suite": "s", "name": "t", "version": 1, "format": "n21", "kind": "classification",
+           "fields": {"text": "a", "label": "b"}, "labels": ["yes", "no"], "label_map": {"maybe": "perhaps"},
+           "metrics": ["accuracy"], "main_score": "accuracy"}
+    with pytest.raises(TaskError, match="t.yaml: label_map maps to 'perhaps', which is not among its labels"):
+        parse_task(raw, "t.yaml")
+
+
+def test_the_real_diagnostic_file_as_axb(shared_data):
+    axb = REGISTRY.get("superglue/axb")
+    if not (shared_data / axb.files["validation"].path).is_file():
+        pytest.skip("no GLUE diagnostic file in the shared data")
+    labels = [ex["label"] for ex in read_split(axb, "validation", shared_data).examples]
+    assert (labels.count(0), labels.count(1)) == (460, 386 + 258)

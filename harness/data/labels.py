@@ -17,6 +17,7 @@ def encode_label(task: TaskSpec, raw, where: str):
             return float(raw)
         except (TypeError, ValueError):
             raise DataError(f"{where}: score {raw!r} is not a number") from None
+    raw = task.label_map.get(str(raw), raw) if isinstance(raw, str) else raw
     if isinstance(raw, int) and not isinstance(raw, bool):
         if 0 <= raw < len(task.labels):
             return raw
