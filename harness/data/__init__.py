@@ -1,7 +1,8 @@
 """Where examples come from: official files or the Hub, normalised into one schema per format.
 
 An N21 example is a dict with `text`, optional `text_pair`, and `label` (a class index, a float
-score, or None when unlabelled), plus `id` naming where it came from (file line or Hub row).
+score, or None when unlabelled), plus `id` naming where it came from (file line or Hub row). N2N
+examples add their units (harness/data/records.py lists every schema).
 """
 from __future__ import annotations
 
