@@ -165,8 +165,9 @@ class _Context:
         timings.update(_throughput(mode, plan, timings, self.config))
         results = [self._write(task, plan, mode, fold_scores, rows, timings, runner)]
         for spec, dplan, predictions in dependent_outputs:
-            scores = shape_of(spec).score(spec, dplan.folds[0].eval, predictions, self.config)
-            drows = shape_of(spec).rows(spec, dplan.folds[0].eval, predictions, 0)
+            dependent_shape = shape_of(spec)
+            scores = dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config)
+            drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
             results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner))
         if is_main_process():
             remove_checkpoints(directory)

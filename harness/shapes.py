@@ -72,7 +72,7 @@ def _tag_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
 
 def _arc_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
     heads, relations = predictions
-    index = {label: i for i, label in enumerate(task.labels)}
+    index = task.label_ids
     return compute_dp_scores(task.metrics, heads, [ex["heads"] for ex in examples], relations,
                              [[index[r] for r in ex["deprels"]] for ex in examples], task.labels)
 

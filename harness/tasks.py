@@ -64,6 +64,11 @@ class TaskSpec:
         return f"{self.suite}/{self.name}"
 
     @property
+    def label_ids(self) -> dict[str, int]:
+        """Each label's index."""
+        return {label: i for i, label in enumerate(self.labels)}
+
+    @property
     def num_labels(self) -> int:
         return 1 if self.kind == "regression" else len(self.labels)
 
@@ -118,7 +123,7 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         fields=dict(raw["fields"]),
         metrics=metrics,
         main_score=main,
-        labels=tuple(str(label) for label in raw.get("labels") or ()),
+        labels=tuple(labels),
         description=raw.get("description", ""),
         hub=dict(raw.get("hub") or {}),
         hub_fields=dict(raw.get("hub_fields") or raw["fields"]),

@@ -6,7 +6,21 @@ examples add their units (harness/data/records.py lists every schema).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import DataError
+
+
+def load_json(path: Path, kind: str):
+    """A whole JSON file; bad JSON names the file, line and column, an unreadable file says what it expected."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 {kind} JSON file?") from err
 
 
 @dataclass

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness.data import DataSplit
+from harness.data import DataSplit, load_json
 from harness.data.klue import read_klue_dp, read_klue_mrc, read_klue_ner, read_klue_wos
 from harness.data.labels import encode_label
 from harness.data.records import record_example
@@ -99,12 +99,7 @@ def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
 
 def _read_json(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
     """KLUE JSON: one array of objects; an example's id is its `guid` where the file has one."""
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 JSON file?") from err
+    records = load_json(path, "KLUE")
     if not isinstance(records, list):
         raise DataError(f"{path}: expected a JSON array of examples, found a {type(records).__name__}")
     fields = entry.fields or task.fields

@@ -31,11 +31,11 @@ value checked against the ontology file beside it (ontology.json: {slot: [values
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.data import load_json
 from harness.data.labels import encode_label
 from harness.data.records import span_example, tagged_example
 from harness.errors import DataError
@@ -154,18 +154,9 @@ def _integer(value: str, name: str, where: str) -> int:
         raise DataError(f"{where}: {name} {value!r} is not an integer") from None
 
 
-def _json(path: Path, kind: str):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 {kind} JSON file?") from err
-
-
 def read_klue_mrc(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
     """Every question of the file, in file order; errors name the file and the question's guid."""
-    document = _json(path, "KLUE-MRC")
+    document = load_json(path, "KLUE-MRC")
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DataError(f"{path}: expected an object with a 'data' list of articles, as KLUE-MRC files have")
     examples = []
@@ -181,7 +172,7 @@ def read_klue_mrc(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
 def read_klue_wos(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
     """Every user turn of every dialogue; states are checked against ontology.json beside the file."""
     ontology = read_wos_ontology(path.parent / "ontology.json")
-    dialogues = _json(path, "KLUE-WoS")
+    dialogues = load_json(path, "KLUE-WoS")
     if not isinstance(dialogues, list):
         raise DataError(f"{path}: expected a JSON array of dialogues, found a {type(dialogues).__name__}")
     examples = []
@@ -207,7 +198,7 @@ def read_wos_ontology(path: Path) -> dict[str, list[str]]:
     """ontology.json: every slot ("domain-slot") with its values."""
     if not path.is_file():
         raise DataError(f"{path}: KLUE-WoS needs its ontology.json beside the dialogue files")
-    ontology = _json(path, "KLUE-WoS ontology")
+    ontology = load_json(path, "KLUE-WoS ontology")
     if not isinstance(ontology, dict) or not all(isinstance(v, list) for v in ontology.values()):
         raise DataError(f"{path}: expected an object mapping each slot to its list of values")
     return ontology

@@ -24,8 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.errors import ConfigError
-from harness.formats.n2n import IGNORE
+from harness.formats.n2n import IGNORE, require_fast_tokenizer
 
 ARC_SIZE = 256  # Dozat & Manning's projection sizes, scaled down for small encoders
 RELATION_SIZE = 128
@@ -44,9 +43,7 @@ class WordAlignment:
 def encode(tokenizer, examples: list[dict], max_length: int, relation_index: dict[str, int] | None = None
            ) -> tuple[list[dict], list[WordAlignment]]:
     """Token ids per sentence with each word's first token, and (with `relation_index`) gold arcs."""
-    if not getattr(tokenizer, "is_fast", False):
-        raise ConfigError(f"{type(tokenizer).__name__} gives no word ids; dependency parsing needs a fast "
-                          "tokenizer (a tokenizer.json beside the model, as `tokenizers` writes it)")
+    require_fast_tokenizer(tokenizer, "word ids")
     encoded = tokenizer([ex["words"] for ex in examples], is_split_into_words=True, truncation=True,
                         max_length=max_length)
     features, alignments = [], []

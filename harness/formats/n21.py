@@ -37,7 +37,7 @@ def model_kwargs(task: TaskSpec) -> dict:
         "num_labels": task.num_labels,
         "problem_type": "single_label_classification",
         "id2label": dict(enumerate(task.labels)),
-        "label2id": {label: i for i, label in enumerate(task.labels)},
+        "label2id": task.label_ids,
     }
 
 

@@ -31,12 +31,17 @@ class Alignment:
     truncated: int  # characters (not spaces) that max_length left without a token
 
 
+def require_fast_tokenizer(tokenizer, needs: str) -> None:
+    """N2N encoders tie tokens to units through what only fast tokenizers give (offsets, word ids)."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise ConfigError(f"{type(tokenizer).__name__} gives no {needs}; N2N tasks need a fast "
+                          "tokenizer (a tokenizer.json beside the model, as `tokenizers` writes it)")
+
+
 def encode(tokenizer, examples: list[dict], max_length: int, with_labels: bool = True
            ) -> tuple[list[dict], list[Alignment]]:
     """Token ids per example (unpadded, with a label per token when asked) and each one's alignment."""
-    if not getattr(tokenizer, "is_fast", False):
-        raise ConfigError(f"{type(tokenizer).__name__} gives no character offsets; N2N tasks need a fast "
-                          "tokenizer (a tokenizer.json beside the model, as `tokenizers` writes it)")
+    require_fast_tokenizer(tokenizer, "character offsets")
     encoded = tokenizer([ex["text"] for ex in examples], truncation=True, max_length=max_length,
                         return_offsets_mapping=True)
     features, alignments = [], []
@@ -100,7 +105,7 @@ def model_kwargs(task: TaskSpec) -> dict:
     return {
         "num_labels": len(task.labels),
         "id2label": dict(enumerate(task.labels)),
-        "label2id": {label: i for i, label in enumerate(task.labels)},
+        "label2id": task.label_ids,
     }
 
 

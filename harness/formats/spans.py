@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.errors import ConfigError
+from harness.formats.n2n import require_fast_tokenizer
 
 MAX_ANSWER_TOKENS = 30
 TOP_K = 20  # start and end candidates per window
@@ -41,9 +41,7 @@ def doc_stride(max_length: int, stride: int | None) -> int:
 def encode(tokenizer, examples: list[dict], max_length: int, stride: int | None = None, with_labels: bool = True
            ) -> tuple[list[dict], list[Window]]:
     """Windows of every question with its context (unpadded), with start/end positions when asked."""
-    if not getattr(tokenizer, "is_fast", False):
-        raise ConfigError(f"{type(tokenizer).__name__} gives no character offsets; span extraction needs a fast "
-                          "tokenizer (a tokenizer.json beside the model, as `tokenizers` writes it)")
+    require_fast_tokenizer(tokenizer, "character offsets")
     encoded = tokenizer([ex["question"] for ex in examples], [ex["context"] for ex in examples],
                         truncation="only_second", max_length=max_length, stride=doc_stride(max_length, stride),
                         return_overflowing_tokens=True, return_offsets_mapping=True)

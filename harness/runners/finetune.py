@@ -174,9 +174,9 @@ class FinetuneProbabilityRunner(FinetuneRunner):
     """Classification whose predictions are class probabilities (examples, classes), for ranking metrics."""
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
-        logits = self._outputs(self._features(examples, with_labels=False)).astype(np.float64)
-        exponentials = np.exp(logits - logits.max(1, keepdims=True))
-        return exponentials / exponentials.sum(1, keepdims=True)
+        from scipy.special import softmax
+
+        return softmax(self._outputs(self._features(examples, with_labels=False)).astype(np.float64), axis=1)
 
 
 class FinetuneTokenRunner(FinetuneRunner):
@@ -250,7 +250,7 @@ class FinetuneDependencyRunner(FinetuneRunner):
         return torch.optim.AdamW(groups, weight_decay=self.config.weight_decay)
 
     def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
-        relations = {label: i for i, label in enumerate(self.task.labels)} if with_labels else None
+        relations = self.task.label_ids if with_labels else None
         return dependency.encode(self.tokenizer, examples, self.config.max_length, relations)[0]
 
     def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -162,8 +162,7 @@ class FrozenDependencyRunner(TorchHeadRunner):
     truncated = 0  # in the last predict: words max_length left without a token (scored as wrong)
 
     def fit(self, train: list[dict]) -> None:
-        relations = {label: i for i, label in enumerate(self.task.labels)}
-        features, _ = dependency.encode(self.extractor.tokenizer, train, self.config.max_length, relations)
+        features, _ = dependency.encode(self.extractor.tokenizer, train, self.config.max_length, self.task.label_ids)
         words = self._word_vectors(train, "train", features)
         self.head = dependency.BiaffineParser(words[0].shape[1], len(self.task.labels))
         self._train(words, features)
