@@ -12,10 +12,12 @@ import numpy as np
 from harness.config import RunConfig
 from harness.metrics import compute_scores
 from harness.metrics.klue import compute_dp_scores, compute_mrc_scores, compute_relation_scores, compute_tagging_scores
+from harness.metrics.text import compute_answer_scores
+from harness.runners.choices import FinetuneChoiceRunner, FrozenChoiceRunner
 from harness.runners.finetune import (FinetuneDependencyRunner, FinetuneProbabilityRunner, FinetuneRunner,
-                                      FinetuneSpanRunner, FinetuneTokenRunner)
-from harness.runners.frozen import (FrozenDependencyRunner, FrozenProbabilityRunner, FrozenRunner, FrozenSpanRunner,
-                                    FrozenTokenRunner)
+                                      FinetuneSpanPairRunner, FinetuneSpanRunner, FinetuneTokenRunner)
+from harness.runners.frozen import (FrozenDependencyRunner, FrozenProbabilityRunner, FrozenRunner,
+                                    FrozenSpanPairRunner, FrozenSpanRunner, FrozenTokenRunner)
 from harness.tasks import TaskSpec
 
 
@@ -30,7 +32,8 @@ class Shape:
 
 def score_values(metrics, examples: list[dict], predictions, config: RunConfig) -> dict[str, float]:
     references = np.array([ex["label"] for ex in examples])
-    return compute_scores(list(metrics), predictions, references, device=config.torch_device())
+    groups = [ex["group"] for ex in examples] if examples and "group" in examples[0] else None
+    return compute_scores(list(metrics), predictions, references, device=config.torch_device(), groups=groups)
 
 
 def _sequence_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
@@ -44,8 +47,26 @@ def _sequence_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dic
         if task.kind == "classification":
             row["label_name"] = task.labels[ex["label"]]
             row["prediction_name"] = task.labels[int(predictions[i])]
+        if "group" in ex:
+            row["group"] = ex["group"]
         rows.append(row)
     return rows
+
+
+def _choice_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    """Accuracy: the chosen candidate is a gold one; answer metrics: its text against the gold answers."""
+    chosen = [ex["choice_names"][p] for ex, p in zip(examples, predictions)]
+    golds = [ex.get("answers") or [ex["choice_names"][g] for g in ex["label"]] for ex in examples]
+    scores = compute_answer_scores([m for m in task.metrics if m != "accuracy"], chosen, golds)
+    if "accuracy" in task.metrics:
+        scores["accuracy"] = 100.0 * float(np.mean([int(p) in ex["label"] for ex, p in zip(examples, predictions)]))
+    return {m: scores[m] for m in task.metrics}
+
+
+def _choice_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
+    """Gold choice indices, the chosen index and what it says."""
+    return [{"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": int(p),
+             "prediction_name": ex["choice_names"][p]} for ex, p in zip(examples, predictions)]
 
 
 def _probability_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
@@ -98,6 +119,8 @@ SHAPES: dict[str, Shape] = {
     "sequence": Shape(FrozenRunner, FinetuneRunner, _sequence_scores, _sequence_rows),
     "probabilities": Shape(FrozenProbabilityRunner, FinetuneProbabilityRunner, _probability_scores,
                            _probability_rows),
+    "span_pair": Shape(FrozenSpanPairRunner, FinetuneSpanPairRunner, _sequence_scores, _sequence_rows, "spans"),
+    "choices": Shape(FrozenChoiceRunner, FinetuneChoiceRunner, _choice_scores, _choice_rows),
     "tags": Shape(FrozenTokenRunner, FinetuneTokenRunner, _tag_scores, _tag_rows, "characters"),
     "arcs": Shape(FrozenDependencyRunner, FinetuneDependencyRunner, _arc_scores, _arc_rows, "words"),
     "spans": Shape(FrozenSpanRunner, FinetuneSpanRunner, _span_scores, _span_rows),

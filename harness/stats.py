@@ -189,5 +189,5 @@ def _spearman_resampled(predictions: np.ndarray, references: np.ndarray, indices
     return _pearson(_resampled_ranks(predictions, indices), _resampled_ranks(references, indices))
 
 
-_CONFUSION_METRICS = {"accuracy": _accuracy, "f1": _f1, "macro_f1": _macro_f1, "mcc": _mcc, "r3": _mcc}
+_CONFUSION_METRICS = {"accuracy": _accuracy, "f1": _f1, "f1a": _f1, "macro_f1": _macro_f1, "mcc": _mcc, "r3": _mcc}
 _CORRELATION_METRICS = {"pearson": _pearson_resampled, "spearman": _spearman_resampled}

@@ -16,11 +16,13 @@ TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 FORMATS = ("n21", "n2n", "n2m")
 KINDS = ("classification", "regression", "extraction")  # extraction: the answer is a span of the input
 # What a model predicts per example, and so which runners, decoding and metrics serve the task: one
-# label or score (sequence), class probabilities kept for ranking metrics (probabilities), a tag per
+# label or score (sequence), class probabilities kept for ranking metrics (probabilities), one label
+# from two spans' pooled vectors (span_pair), the best of several candidates (choices), a tag per
 # character (tags), a head and relation per word (arcs), an answer span of the context (spans). The
 # format decides the default.
-HEADS = ("sequence", "probabilities", "tags", "arcs", "spans")
-SCALAR_HEADS = ("sequence", "probabilities")  # one label or score per example: stratifiable, bootstrappable
+HEADS = ("sequence", "probabilities", "span_pair", "choices", "tags", "arcs", "spans")
+# One label or score per example: stratifiable, bootstrappable.
+SCALAR_HEADS = ("sequence", "probabilities", "span_pair")
 DEFAULT_HEAD = {"n21": "sequence", "n2n": "tags"}
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from harness.data import DataSplit, load_json
 from harness.data.klue import read_klue_dp, read_klue_mrc, read_klue_ner, read_klue_wos
 from harness.data.labels import encode_label
 from harness.data.records import record_example
+from harness.data.superglue import jsonl_records, read_multirc, read_record
 from harness.errors import DataError, TaskError
 from harness.tasks import FileSplit, TaskSpec
 
@@ -114,26 +114,11 @@ def _read_json(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
 def _read_jsonl(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
     """SuperGLUE JSONL: one object per line; an example's id is its `idx`, else its file and line."""
     fields = entry.fields or task.fields
-    examples = []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise DataError(f"{path}:{number}:{err.colno}: not valid JSON ({err.msg}); "
-                                    "a JSONL file holds one object per line") from err
-                idx = record.get("idx") if isinstance(record, dict) else None
-                examples.append(record_example(task, record, fields, f"{entry.path}#{idx if idx is not None else number}",
-                                               f"{path}:{number}"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 JSONL file?") from err
-    return examples
+    return [record_example(task, record, fields, f"{entry.path}#{record.get('idx', where.rsplit(':', 1)[1])}",
+                           where) for where, record in jsonl_records(path)]
 
 
 SUFFIX_READERS = {".tsv": _read_tsv, ".json": _read_json, ".jsonl": _read_jsonl}
 # A task file picks one with `reader:` under files.<split> (KLUE's TSVs are not GLUE's).
 NAMED_READERS = {"klue_ner": read_klue_ner, "klue_dp": read_klue_dp, "klue_mrc": read_klue_mrc,
-                 "klue_wos": read_klue_wos}
+                 "klue_wos": read_klue_wos, "superglue_multirc": read_multirc, "superglue_record": read_record}

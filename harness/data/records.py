@@ -1,11 +1,19 @@
 """Mapping records (JSON objects, Hub rows) -> examples, through the task's (dotted) field names.
 
-N21 examples hold `text`, optional `text_pair` and `label`; N2N (character tagging) examples hold the
-sentence as `text`, its `chars`, and one tag per character as names (`tags`) and indices (`label`);
-dependency examples hold `words`, `pos`, `heads` (0 = root) and `deprels` (names), as KLUE-DP's reader
-makes them.
+N21 examples hold `text`, optional `text_pair` and `label`, and `group` where decisions are scored
+together (MultiRC's answers per question, AX-g's gendered pairs); span-pair examples add `spans`, two
+[segment, start, end) character spans (segment 0 = text, 1 = text_pair); choice examples hold `text`,
+`choices` (the second segment of each candidate pair), `choice_names`, and the gold choice indices as
+`label` (and ReCoRD's gold `answers`). N2N (character tagging) examples hold the sentence as `text`, its
+`chars`, and one tag per character as names (`tags`) and indices (`label`); dependency examples hold
+`words`, `pos`, `heads` (0 = root) and `deprels` (names), as KLUE-DP's reader makes them.
+
+A task field given as a list of record fields reads their values joined by a space (MultiRC's
+question and answer option as one second segment).
 """
 from __future__ import annotations
+
+import re
 
 from harness.data.labels import encode_label
 from harness.errors import DataError
@@ -29,23 +37,94 @@ def record_example(task: TaskSpec, record: dict, fields: dict, example_id: str, 
     if not isinstance(record, dict):
         raise DataError(f"{where}: expected an object with fields {sorted(fields.values())}, got {type(record).__name__}")
     values = {}
-    for key, name in fields.items():
-        value = lookup(record, name)
-        if value is _MISSING:
-            raise DataError(f"{where}: field {name!r} is missing (needed for {key!r} of {task.id})")
-        values[key] = value
+    for key, names in fields.items():
+        parts = []
+        for name in names if isinstance(names, list) else [names]:
+            value = lookup(record, name)
+            if value is _MISSING:
+                raise DataError(f"{where}: field {name!r} is missing (needed for {key!r} of {task.id})")
+            parts.append(value)
+        values[key] = " ".join(map(str, parts)) if isinstance(names, list) else parts[0]
     if task.head == "tags":
         return _tagged_record(task, values, example_id, where)
     if task.head == "arcs":
         return _arcs_record(task, values, example_id, where)
     if task.head == "spans":
         return _span_record(values, example_id, where)
+    if task.head == "choices":
+        return _choice_record(values, example_id, where)
     text = mark_entities(values, where) if "subject" in values else values["text"]
     example = {"id": example_id, "text": text}
     if "text_pair" in values:
         example["text_pair"] = values["text_pair"]
+    if task.head == "span_pair":
+        example["spans"] = _span_pair(values, where)
     example["label"] = encode_label(task, values["label"], where) if "label" in values else None
+    if "group" in values:
+        example["group"] = str(values["group"])
     return example
+
+
+def _span_pair(values: dict, where: str) -> list[list[int]]:
+    """Two [segment, start, end) character spans, from WiC's offsets or WSC's word indices, each checked."""
+    if "start1" in values:  # WiC: the target word in each sentence, exclusive character ends
+        spans = [[0, values["start1"], values["end1"]], [1, values["start2"], values["end2"]]]
+    else:  # WSC: a candidate span and the pronoun, each as the index of its first word and its text
+        spans = [[0, *_word_span(values["text"], values[f"span{n}_index"], values[f"span{n}_text"], f"span{n}",
+                                 where)] for n in (1, 2)]
+    for n, (segment, start, end) in enumerate(spans, start=1):
+        text = values["text" if segment == 0 else "text_pair"]
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            raise DataError(f"{where}: span {n} ({start}..{end}) is not a non-empty character range inside its "
+                            f"sentence of {len(text)} characters (start{n} and end{n}, end exclusive)")
+    return spans
+
+
+def _word_span(text: str, index, span_text, name: str, where: str) -> tuple[int, int]:
+    """Characters of the words [index, index + words in span_text) of the whitespace-split text.
+
+    The offsets are what counts: the official WSC files hold span texts that differ from the words at
+    their index in case or attached punctuation ('The lawyer' at 'the lawyer', 'him' at 'him,"').
+    """
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    length = len(str(span_text).split()) or 1
+    if not isinstance(index, int) or not 0 <= index <= len(words) - length:
+        raise DataError(f"{where}: {name}_index {index!r} with {length} word(s) ({span_text!r}) lies outside the "
+                        f"text of {len(words)} words; the index counts whitespace-separated words from 0")
+    return words[index][0], words[index + length - 1][1]
+
+
+# COPA's question, appended to the premise so that each choice reads as its answer.
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+
+
+def _choice_record(values: dict, example_id: str, where: str) -> dict:
+    """Candidates for the second segment: COPA's alternatives, or ReCoRD's query with each entity in its
+    @placeholder (gold: every entity spelt like a gold answer)."""
+    if "entities" in values:
+        query, answers = str(values["query"]), [str(a) for a in values.get("answers") or []]
+        names = list(dict.fromkeys(str(e) for e in values["entities"]))
+        if "@placeholder" not in query or not names:
+            raise DataError(f"{where}: a ReCoRD query needs an @placeholder and the passage needs entities")
+        missing = [a for a in answers if a not in names]
+        if missing:
+            raise DataError(f"{where}: answer {missing[0]!r} is not among the passage's entities {names}")
+        # Highlights (the article's summary bullets) follow the story on lines of their own.
+        text = str(values["text"]).replace("@highlight\n", "- ")
+        return {"id": example_id, "text": text, "choices": [query.replace("@placeholder", e) for e in names],
+                "choice_names": names, "answers": answers,
+                "label": [names.index(a) for a in dict.fromkeys(answers)] or None}
+    keys = sorted((k for k in values if k.startswith("choice")), key=lambda k: int(k[len("choice"):]))
+    question = values.get("question")
+    if question is not None and question not in COPA_QUESTIONS:
+        raise DataError(f"{where}: question {question!r} is not one of {', '.join(COPA_QUESTIONS)}")
+    text = values["text"] if question is None else f"{values['text']} {COPA_QUESTIONS[question]}"
+    choices = [str(values[k]) for k in keys]
+    label = values.get("label")
+    if label is not None and not (isinstance(label, int) and 0 <= label < len(choices)):
+        raise DataError(f"{where}: label {label!r} is not the index of one of the {len(choices)} choices")
+    return {"id": example_id, "text": text, "choices": choices, "choice_names": choices,
+            "label": None if label is None else [label]}
 
 
 # Typed entity markers in punctuation (Zhou & Chen, 2022): they need no new tokens, so a frozen encoder,

@@ -156,15 +156,51 @@ def sts_binary_f1(predictions: torch.Tensor, references: torch.Tensor) -> float:
     return f1((predictions >= KLUE_STS_THRESHOLD).long(), (references >= KLUE_STS_THRESHOLD).long())
 
 
+def _group_index(groups: torch.Tensor, predictions: torch.Tensor) -> tuple[torch.Tensor, int]:
+    if groups.shape != predictions.shape:
+        raise DataError(f"{tuple(groups.shape)} group ids for {tuple(predictions.shape)} predictions; every "
+                        "example needs its group (the question of a MultiRC answer, the pair of an AX-g example)")
+    _, index = torch.unique(groups, return_inverse=True)
+    return index, int(index.max()) + 1
+
+
+def group_exact_match(predictions: torch.Tensor, references: torch.Tensor, groups: torch.Tensor) -> float:
+    """MultiRC EM: the fraction of groups (questions) whose every decision (answer option) is right."""
+    _check_pair(predictions, references)
+    index, count = _group_index(groups, predictions)
+    wrong = torch.zeros(count, dtype=torch.float64, device=predictions.device)
+    wrong.index_add_(0, index, (predictions.long() != references.long()).double())
+    return float((wrong == 0).double().mean())
+
+
+def gender_parity(predictions: torch.Tensor, references: torch.Tensor, groups: torch.Tensor) -> float:
+    """AX-g: the fraction of groups (pairs that differ only in the pronoun's gender) predicted alike."""
+    _check_pair(predictions, references)
+    index, count = _group_index(groups, predictions)
+    values = predictions.long()
+    low = torch.full((count,), torch.iinfo(torch.long).max, device=values.device).scatter_reduce(
+        0, index, values, "amin")
+    high = torch.full((count,), torch.iinfo(torch.long).min, device=values.device).scatter_reduce(
+        0, index, values, "amax")
+    return float((low == high).double().mean())
+
+
 METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {
     "accuracy": accuracy,
     "f1": f1,
+    "f1a": f1,  # SuperGLUE's name for MultiRC's binary F1 over every answer option
     "macro_f1": macro_f1,
     "mcc": mcc,
     "r3": r3,
     "pearson": pearson,
     "spearman": spearman,
     "sts_binary_f1": sts_binary_f1,
+}
+
+# Scores over groups of examples: compute_scores needs each example's group for these.
+GROUP_METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]] = {
+    "em": group_exact_match,
+    "gender_parity": gender_parity,
 }
 
 # Correlations need real-valued input; everything else compares class ids.
@@ -182,26 +218,42 @@ def compute_scores(
     predictions: Any,
     references: Any,
     device: str | torch.device = "cpu",
+    groups: Sequence | None = None,
 ) -> dict[str, float]:
     """Score predictions against references with each named metric, on a 0-100 scale.
 
     Inputs may be lists, numpy arrays or tensors; they are placed on ``device``
-    as int64 (classification) or float64 (correlations) tensors.
+    as int64 (classification) or float64 (correlations) tensors. ``groups`` (any
+    hashable id per example) serve the GROUP_METRICS.
     """
-    unknown = [name for name in metric_names if name not in METRICS]
+    unknown = [name for name in metric_names if name not in METRICS and name not in GROUP_METRICS]
     if unknown:
         raise ConfigError(
-            f"unknown metric(s) {', '.join(map(repr, unknown))}; known metrics: {', '.join(sorted(METRICS))}"
+            f"unknown metric(s) {', '.join(map(repr, unknown))}; known metrics: "
+            f"{', '.join(sorted([*METRICS, *GROUP_METRICS]))}"
         )
     device = torch.device(device)
+    grouped = [name for name in metric_names if name in GROUP_METRICS]
+    if grouped and groups is None:
+        raise ConfigError(f"{', '.join(grouped)} score groups of examples; the task's examples need a 'group' field")
     converted: dict[torch.dtype, tuple[torch.Tensor, torch.Tensor]] = {}
     scores: dict[str, float] = {}
     for name in metric_names:
         dtype = torch.float64 if name in _FLOAT_METRICS else torch.int64
         if dtype not in converted:
             converted[dtype] = (_to_tensor(predictions, dtype, device), _to_tensor(references, dtype, device))
-        scores[name] = float(METRICS[name](*converted[dtype]) * 100.0)
+        if name in GROUP_METRICS:
+            group_ids = torch.as_tensor(_factorize(groups), device=device)
+            scores[name] = float(GROUP_METRICS[name](*converted[dtype], group_ids) * 100.0)
+        else:
+            scores[name] = float(METRICS[name](*converted[dtype]) * 100.0)
     return scores
+
+
+def _factorize(groups: Sequence) -> list[int]:
+    """Any hashable group ids -> consecutive integers, in order of first appearance."""
+    index: dict = {}
+    return [index.setdefault(group, len(index)) for group in groups]
 
 
 def main_score(scores: dict[str, float], main: Sequence[str]) -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.config import RunConfig
-from harness.formats import dependency, n2n, spans
+from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
 from harness.tasks import TaskSpec
@@ -226,6 +226,23 @@ class FinetuneSpanRunner(FinetuneRunner):
                                          with_labels=False)
         start_logits, end_logits = self._outputs(features)
         return spans.decode(start_logits, end_logits, windows, examples)
+
+
+class FinetuneSpanPairRunner(FinetuneRunner):
+    """WiC / WSC: the encoder and a linear classifier on its pooled span pair train together."""
+
+    truncated = 0  # in the last encoding: spans max_length left without a token
+
+    def _build_model(self):
+        encoder = load_model(self.model_ref)
+        return span_pairs.SpanPairModel(encoder, self.task.num_labels), encoder
+
+    def _collator(self):
+        return span_pairs.SpanPairCollator(self.tokenizer)
+
+    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
+        features, self.truncated = span_pairs.encode(self.tokenizer, examples, self.config.max_length, with_labels)
+        return features
 
 
 class FinetuneDependencyRunner(FinetuneRunner):

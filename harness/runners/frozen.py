@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from harness.formats import dependency, n2n, spans
+from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import single_texts
 from harness.runners.features import FeatureExtractor
 from harness.tasks import TaskSpec
@@ -118,6 +118,27 @@ class FrozenTokenRunner(FrozenRunner):
         inputs = [{key: value for key, value in feature.items() if key != "labels"} for feature in features]
         vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
         return features, alignments, vectors, offsets
+
+
+class FrozenSpanPairRunner(FrozenRunner):
+    """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token vectors."""
+
+    truncated = 0  # in the last features(): spans max_length left without a token
+
+    def features(self, examples: list[dict], split: str) -> np.ndarray:
+        import torch
+
+        features, self.truncated = span_pairs.encode(self.extractor.tokenizer, examples, self.config.max_length,
+                                                     with_labels=False)
+        inputs = [{k: v for k, v in f.items() if k != "span_positions"} for f in features]
+        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        pooled = []
+        with torch.inference_mode():
+            for chunk in _chunks(np.arange(len(features)), 256):
+                tokens, _ = pad_vectors([vectors[offsets[i]:offsets[i + 1]] for i in chunk])
+                positions = torch.tensor([features[i]["span_positions"] for i in chunk])
+                pooled.append(span_pairs.pool_spans(tokens, positions).numpy())
+        return np.concatenate(pooled)
 
 
 class TorchHeadRunner(FrozenRunner):
