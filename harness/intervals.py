@@ -3,7 +3,9 @@
 With several seeds the interval is that of the seed mean: every seed's predictions are resampled
 with the same example indices and the metric is averaged across seeds within each resample. The
 fine-tuned-minus-frozen interval is paired: it uses only the examples every run of the task
-evaluated, so each resample holds the same examples for both modes.
+evaluated, so each resample holds the same examples for both modes. Tasks scored over groups
+(MultiRC's questions, AX-g's pairs) resample whole groups, and tasks whose scores are not one label
+per example resample their units through harness.resampling.
 """
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ import numpy as np
 
 from harness import stats
 from harness.errors import DataError, HarnessError
-from harness.predictions import MAIN, Predictions, common_ids, read_predictions, score_distributions
+from harness.predictions import MAIN, Predictions, common_ids, read_sample, score_distributions
 from harness.results import RunResult
 from harness.stats import Interval
-from harness.tasks import SCALAR_HEADS, TaskRegistry
+from harness.resampling import UnitSample
+from harness.tasks import TaskRegistry, TaskSpec
 
 log = logging.getLogger("harness")
 
@@ -36,13 +39,11 @@ def run_intervals(runs: list[tuple[Path, RunResult]], registry: TaskRegistry,
                   resamples: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED) -> Intervals:
     """Intervals of every score the runs' predictions files let us recompute; unreadable files are logged."""
     out = Intervals()
-    tasks: dict[tuple[str, str, str], dict[str, list[tuple[RunResult, Predictions | None]]]] = defaultdict(
+    tasks: dict[tuple[str, str, str], dict[str, list[tuple[RunResult, Predictions | UnitSample | None]]]] = defaultdict(
         lambda: defaultdict(list))
     for folder, result in runs:
-        if not _scalar(registry, result.suite, result.task):
-            continue  # tags, arcs and spans per example: no bootstrap for them yet
         try:
-            sample = read_predictions(folder / result.predictions_file)
+            sample = read_sample(folder / result.predictions_file, _spec(registry, result.suite, result.task))
         except DataError as err:
             log.warning("no intervals for %s: %s", folder, err)
             sample = None
@@ -67,11 +68,11 @@ def run_intervals(runs: list[tuple[Path, RunResult]], registry: TaskRegistry,
     return out
 
 
-def _scalar(registry: TaskRegistry, suite: str, task: str) -> bool:
+def _spec(registry: TaskRegistry, suite: str, task: str) -> TaskSpec | None:
     try:
-        return registry.get(f"{suite}/{task}").head in SCALAR_HEADS
+        return registry.get(f"{suite}/{task}")
     except HarnessError:
-        return True  # a task this checkout does not define: try its predictions as they are
+        return None  # a task this checkout does not define: try its predictions as one label per example
 
 
 def _main_metrics(registry: TaskRegistry, suite: str, task: str) -> tuple[str, ...]:

@@ -15,6 +15,10 @@ import numpy as np
 from harness import stats
 from harness.errors import DataError
 from harness.metrics import METRICS
+from harness.resampling import UnitSample, unit_distributions, unit_sample
+from harness.tasks import TaskSpec
+
+ONE_LABEL_HEADS = ("sequence", "span_pair")  # a number per example in "label" and "prediction"
 
 MAIN = "main"  # the key of the main score (mean of the task's main metrics) among the distributions
 
@@ -67,11 +71,44 @@ def read_predictions(path: Path) -> Predictions:
     return Predictions(ids, np.array([row[1] for row in rows]), columns)
 
 
+def read_sample(path: Path, task: TaskSpec | None) -> Predictions | UnitSample:
+    """What the bootstrap resamples: one label and prediction per example (read_predictions), or, for
+    tasks scored otherwise (tags, arcs, spans, choices, RE's probabilities, groups), per-unit statistics."""
+    if task is None or task.head in ONE_LABEL_HEADS and not _grouped(path):
+        return read_predictions(path)
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise DataError(f"{path}:{number}: not a JSON prediction row ({err})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read the predictions ({err}); rerun the evaluation to rewrite it") from err
+    if not rows:
+        raise DataError(f"{path}: no predictions; rerun the evaluation to rewrite it")
+    try:
+        return unit_sample(task, rows)
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise DataError(f"{path}: prediction rows do not fit {task.id}'s shape ({type(err).__name__}: {err}); "
+                        "rerun the evaluation to rewrite them") from err
+
+
+def _grouped(path: Path) -> bool:
+    """Whether the rows name groups (the first row tells: a run writes them all alike)."""
+    try:
+        with open(path, encoding="utf-8") as lines:
+            return "group" in json.loads(lines.readline() or "{}")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # read_predictions reports what is wrong with the file
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def common_ids(samples: Sequence[Predictions]) -> np.ndarray:
+def common_ids(samples: Sequence[Predictions | UnitSample]) -> np.ndarray:
     """The ids every sample evaluated, sorted."""
     ids = samples[0].ids
     for sample in samples[1:]:
@@ -88,10 +125,21 @@ def score_source(score: str) -> tuple[str, str] | None:
     return None
 
 
-def score_distributions(sample: Predictions, scores: Sequence[str], main: Sequence[str] = (),
+def score_distributions(sample: Predictions | UnitSample, scores: Sequence[str], main: Sequence[str] = (),
                         resamples: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED,
                         ) -> dict[str, np.ndarray]:
     """Bootstrap distribution of every score this sample can recompute, plus MAIN when `main` is given."""
+    if isinstance(sample, UnitSample):
+        out = unit_distributions(sample, scores, resamples, seed)
+    else:
+        out = _label_distributions(sample, scores, resamples, seed)
+    if main and all(m in out for m in main):
+        out[MAIN] = np.mean([out[m] for m in main], axis=0)
+    return out
+
+
+def _label_distributions(sample: Predictions, scores: Sequence[str], resamples: int, seed: int
+                         ) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     by_column: dict[str, list[tuple[str, str]]] = {}
     for score in scores:
@@ -102,6 +150,4 @@ def score_distributions(sample: Predictions, scores: Sequence[str], main: Sequen
         spread = stats.distributions([metric for _, metric in pairs], sample.columns[column], sample.labels,
                                      resamples, seed)
         out.update({score: spread[metric] for score, metric in pairs})
-    if main and all(m in out for m in main):
-        out[MAIN] = np.mean([out[m] for m in main], axis=0)
     return out

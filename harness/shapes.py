@@ -56,16 +56,20 @@ def _sequence_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dic
 def _choice_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
     """Accuracy: the chosen candidate is a gold one; answer metrics: its text against the gold answers."""
     chosen = [ex["choice_names"][p] for ex, p in zip(examples, predictions)]
-    golds = [ex.get("answers") or [ex["choice_names"][g] for g in ex["label"]] for ex in examples]
-    scores = compute_answer_scores([m for m in task.metrics if m != "accuracy"], chosen, golds)
+    scores = compute_answer_scores([m for m in task.metrics if m != "accuracy"], chosen, [_golds(ex) for ex in examples])
     if "accuracy" in task.metrics:
         scores["accuracy"] = 100.0 * float(np.mean([int(p) in ex["label"] for ex, p in zip(examples, predictions)]))
     return {m: scores[m] for m in task.metrics}
 
 
+def _golds(example: dict) -> list[str]:
+    """The gold answers as text: ReCoRD's own, else the names of the gold choices."""
+    return example.get("answers") or [example["choice_names"][g] for g in example["label"]]
+
+
 def _choice_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
-    """Gold choice indices, the chosen index and what it says."""
-    return [{"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": int(p),
+    """Gold choice indices and answers, the chosen index and what it says."""
+    return [{"id": ex["id"], "fold": fold, "label": ex["label"], "answers": _golds(ex), "prediction": int(p),
              "prediction_name": ex["choice_names"][p]} for ex, p in zip(examples, predictions)]
 
 

@@ -58,15 +58,15 @@ def distributions(metrics: Sequence[str], predictions, references, resamples: in
         raise DataError(f"predictions {predictions.shape} and references {references.shape} must be 1-D and "
                         "of one length; check that every example has one prediction and one label")
     chunks = resample_chunks(len(predictions), resamples, seed)
-    classes = _class_cells(predictions, references) if set(metrics) & _CONFUSION_METRICS.keys() else None
+    classes = _class_cells(predictions, references) if set(metrics) & CONFUSION_METRICS.keys() else None
     parts: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     for indices in chunks:
         if classes is not None:
             cells, k = classes
             confusion = _batched_confusion(cells[indices], k)
         for metric in metrics:
-            if metric in _CONFUSION_METRICS:
-                values = _CONFUSION_METRICS[metric](confusion) * 100.0
+            if metric in CONFUSION_METRICS:
+                values = CONFUSION_METRICS[metric](confusion) * 100.0
             elif metric in _CORRELATION_METRICS:
                 values = _CORRELATION_METRICS[metric](predictions, references, indices) * 100.0
             else:
@@ -189,5 +189,5 @@ def _spearman_resampled(predictions: np.ndarray, references: np.ndarray, indices
     return _pearson(_resampled_ranks(predictions, indices), _resampled_ranks(references, indices))
 
 
-_CONFUSION_METRICS = {"accuracy": _accuracy, "f1": _f1, "f1a": _f1, "macro_f1": _macro_f1, "mcc": _mcc, "r3": _mcc}
+CONFUSION_METRICS = {"accuracy": _accuracy, "f1": _f1, "f1a": _f1, "macro_f1": _macro_f1, "mcc": _mcc, "r3": _mcc}
 _CORRELATION_METRICS = {"pearson": _pearson_resampled, "spearman": _spearman_resampled}

@@ -12,7 +12,7 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from harness.errors import ConfigError, DataError
-from harness.metrics import METRICS, compute_scores, main_score, suite_score
+from harness.metrics import GROUP_METRICS, METRICS, compute_scores, main_score, suite_score
 
 TOL = 1e-6  # absolute, on the 0-100 scale
 
@@ -233,7 +233,8 @@ def test_results_are_plain_floats():
 
 
 def test_metric_registry_names():
-    assert set(METRICS) == {"accuracy", "f1", "macro_f1", "mcc", "r3", "pearson", "spearman", "sts_binary_f1"}
+    assert set(METRICS) == {"accuracy", "f1", "f1a", "macro_f1", "mcc", "r3", "pearson", "spearman", "sts_binary_f1"}
+    assert set(GROUP_METRICS) == {"em", "gender_parity"}
 
 
 def test_unknown_metric_names_it_and_lists_known():

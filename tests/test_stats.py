@@ -127,7 +127,7 @@ def test_vectorised_metrics_equal_harness_metrics_on_every_resample(metric, n):
         labels = rng.integers(0, 4, n).astype(float)  # ties, as STS-B's rounded labels have
         predictions = labels + rng.normal(0, 1, n).round(1)
     else:
-        classes = 2 if metric == "f1" else 3
+        classes = 2 if metric in ("f1", "f1a") else 3
         labels = rng.integers(0, classes, n)
         predictions = np.where(rng.random(n) < 0.6, labels, rng.integers(0, classes, n))
     vectorised = stats.distributions([metric], predictions, labels, resamples=50, seed=1)[metric]
