@@ -11,7 +11,7 @@ from harness.errors import HarnessError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from harness.config import DEVICES, HEADS, MODES, RunConfig
+    from harness.config import DEVICES, FINETUNE_POOLINGS, HEADS, MODES, RunConfig
     from harness.data.splits import STRATEGIES
     from harness.models import ALIASES, DEFAULT_MODEL, POOLINGS
 
@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: a quarter of --max-length)")
     ev.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
     ev.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    ev.add_argument("--finetune-pooling", choices=FINETUNE_POOLINGS, default=defaults.finetune_pooling,
+                    help="fine-tuning a sequence classifier: the checkpoint's pooler head (default), or the last "
+                         "layer's first token or mean under a linear layer, as frozen mode pools it")
     seeding = ev.add_mutually_exclusive_group()
     seeding.add_argument("--seed", type=int, default=defaults.seed)
     seeding.add_argument("--seeds", type=_seed_list,
@@ -156,7 +159,7 @@ def _eval(args) -> int:
         learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
         eval_batch_size=args.eval_batch_size, max_length=args.max_length,
         doc_stride=args.doc_stride, warmup_ratio=args.warmup_ratio,
-        weight_decay=args.weight_decay, seed=args.seed, device=args.device, pooling=args.pooling,
+        weight_decay=args.weight_decay, finetune_pooling=args.finetune_pooling, seed=args.seed, device=args.device, pooling=args.pooling,
         layers=args.layers, head=args.head, head_epochs=args.head_epochs,
         head_learning_rate=args.head_learning_rate, split_strategy=args.split_strategy,
         max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,

@@ -9,6 +9,10 @@ from harness.errors import ConfigError
 MODES = ("frozen", "finetune", "both")
 HEADS = ("linear", "mlp")
 DEVICES = ("auto", "cpu", "cuda")
+# What a fine-tuned sequence classifier reads: the checkpoint's own head (transformers' pooler over the
+# first token), or the last layer pooled as the frozen mode pools it (first token or mean) under a linear
+# layer, so that frozen and fine-tuned differ only in whether the encoder trains.
+FINETUNE_POOLINGS = ("pooler", "cls", "mean")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class RunConfig:
     doc_stride: int | None = None  # span extraction: tokens shared by consecutive windows (None: max_length // 4)
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
+    finetune_pooling: str = "pooler"  # one of FINETUNE_POOLINGS
     seed: int = 42
     device: str = "auto"
     # Frozen features and the head trained on them.
@@ -45,6 +50,8 @@ class RunConfig:
     def __post_init__(self):
         if self.device not in DEVICES:
             raise ConfigError(f"--device {self.device!r} is not one of {', '.join(DEVICES)}")
+        if self.finetune_pooling not in FINETUNE_POOLINGS:
+            raise ConfigError(f"--finetune-pooling {self.finetune_pooling!r} is not one of {', '.join(FINETUNE_POOLINGS)}")
         if self.head not in HEADS:
             raise ConfigError(f"--head {self.head!r} is not one of {', '.join(HEADS)}")
         for name in ("learning_rate", "epochs", "batch_size", "max_length", "head_epochs", "head_learning_rate"):

@@ -71,7 +71,9 @@ def _recipe(mode: str, hyperparameters: dict) -> str:
     """What trained: the fine-tuning recipe, or the frozen head."""
     h = hyperparameters
     if mode == "finetune":
-        return f"{h.get('epochs', 0):g} ep, lr {h.get('learning_rate', 0):g}, bs {h.get('batch_size')}"
+        pooled = h.get("finetune_pooling", "pooler")
+        return (f"{h.get('epochs', 0):g} ep, lr {h.get('learning_rate', 0):g}, bs {h.get('batch_size')}"
+                + ("" if pooled == "pooler" else f", {pooled}-pooled"))
     return f"{h.get('head', '?')} head" if h else "–"
 
 

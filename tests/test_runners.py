@@ -146,3 +146,24 @@ def test_same_seed_gives_the_same_initial_head(tiny_model_dir, tmp_path):
     second = FinetuneRunner(task, ref, RunConfig(seed=7, quiet=True), tmp_path / "b").model.classifier.weight
     other = FinetuneRunner(task, ref, RunConfig(seed=8, quiet=True), tmp_path / "c").model.classifier.weight
     assert _torch.equal(first, second) and not _torch.equal(first, other)
+
+
+@pytest.mark.parametrize("pooling, kind", [("mean", "glue/sst2"), ("cls", "glue/stsb")])
+def test_finetune_pooling_trains_the_frozen_modes_pooling_under_a_linear_layer(tiny_model_dir, glue_dir, tmp_path,
+                                                                               pooling, kind):
+    from harness.formats.n21 import PooledClassifier
+
+    task = REGISTRY.get(kind)
+    plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1)
+    config = RunConfig(epochs=8, learning_rate=3e-3, batch_size=8, eval_batch_size=5, quiet=True, device="cpu",
+                       finetune_pooling=pooling)
+    runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), config, tmp_path / "checkpoints")
+    assert isinstance(runner.model, PooledClassifier) and runner.model.pooling == pooling
+    assert runner.model.classifier.out_features == task.num_labels
+    runner.fit(plan.folds[0].train)
+    predictions = runner.predict(plan.folds[0].eval)
+    labels = np.array([ex["label"] for ex in plan.folds[0].eval])
+    if task.kind == "classification":
+        assert (predictions == labels).mean() >= 0.9
+    else:
+        assert predictions.dtype == float and predictions.shape == labels.shape

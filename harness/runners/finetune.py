@@ -18,7 +18,7 @@ import numpy as np
 
 from harness.config import RunConfig
 from harness.formats import dependency, n2n, span_pairs, spans
-from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
+from harness.formats.n21 import PooledClassifier, decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
 from harness.tasks import TaskSpec
 
@@ -78,6 +78,7 @@ def _seed(seed: int) -> None:
 
 class FinetuneRunner:
     mode = "finetune"
+    sequence_head = True  # one label or score per input: --finetune-pooling applies
 
     def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, checkpoint_dir: Path):
         self.task, self.model_ref, self.config = task, model_ref, config
@@ -92,6 +93,9 @@ class FinetuneRunner:
 
     def _build_model(self):
         """The model to train, and the pretrained part of it (whose Hub commit the result records)."""
+        if self.sequence_head and self.config.finetune_pooling != "pooler":
+            encoder = load_model(self.model_ref)
+            return PooledClassifier(encoder, self.task, self.config.finetune_pooling), encoder
         model = load_model(self.model_ref, self._auto_class(), **self._model_kwargs())
         return model, model
 
@@ -182,6 +186,7 @@ class FinetuneProbabilityRunner(FinetuneRunner):
 class FinetuneTokenRunner(FinetuneRunner):
     """N2N: a token-classification head trained on per-token labels; logits decoded back to characters."""
 
+    sequence_head = False
     truncated = 0  # in the last predict: characters max_length left without a token (scored as O)
 
     def _auto_class(self):
@@ -209,6 +214,8 @@ class FinetuneTokenRunner(FinetuneRunner):
 
 class FinetuneSpanRunner(FinetuneRunner):
     """Span extraction: transformers' question-answering head over windows of each context."""
+
+    sequence_head = False
 
     def _auto_class(self):
         from transformers import AutoModelForQuestionAnswering
