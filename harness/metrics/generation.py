@@ -1,0 +1,178 @@
+"""Generation metrics on a 0-100 scale, each recorded with what produced it (its signature).
+
+- BLEU and chrF: sacrebleu's corpus scores. Tokenisation: 13a, except for Korean, where sacrebleu's
+  `ko-mecab` needs MeCab-ko (`pip install harness[ko]`); without it, `char` with a note saying so.
+- ROUGE-L: rouge-score's F-measure of the longest common subsequence, best over the references,
+  averaged. Its default tokenizer keeps only [a-z0-9] (Korean would vanish), so languages other than
+  English are split on whitespace.
+- BERTScore: bert-score's BERTScorer, one per (model, layer, idf, device, batch size), loaded once and
+  reused (bert_score.score loads the model on every call); pairs are never scrambled, whatever the
+  batch (torchmetrics' BERTScore is, for batches of three or more). Baseline rescaling only from a
+  baseline file that exists locally; otherwise the unrescaled score is reported with a note.
+
+Several references per example are allowed; sacrebleu needs equally many per example, so shorter
+lists are padded with their first reference (a repeated reference changes neither BLEU nor chrF).
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import ConfigError, DataError
+
+BLEU_TOKENIZERS = {"ko": "ko-mecab"}  # sacrebleu's tokenizer per language; others get 13a
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How generated text is scored: its language, and BERTScore's model and options."""
+
+    language: str = "en"
+    bertscore_model: str | None = None  # Hub id or local folder; None leaves BERTScore out
+    bertscore_layer: int | None = None  # None: bert-score's default layer for a model it knows
+    bertscore_idf: bool = False
+    bertscore_baseline: str | None = None  # a baseline .tsv to rescale with; else bert-score's own, if it has one
+    bertscore_rescale: bool = False
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+@dataclass
+class GenerationScores:
+    scores: dict[str, float]
+    signatures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _check(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> list[list[str]]:
+    if len(predictions) != len(references) or not predictions:
+        raise DataError(f"{len(predictions)} generations for {len(references)} examples; need one per example")
+    refs = [[r] if isinstance(r, str) else list(r) for r in references]
+    empty = [i for i, r in enumerate(refs) if not r]
+    if empty:
+        raise DataError(f"example {empty[0]} has no reference text to score its generation against")
+    return refs
+
+
+def _streams(references: list[list[str]]) -> list[list[str]]:
+    """sacrebleu's layout: one stream per reference position, shorter lists padded with their first."""
+    width = max(len(r) for r in references)
+    return [[r[k] if k < len(r) else r[0] for r in references] for k in range(width)]
+
+
+def bleu_tokenizer(language: str) -> tuple[str, list[str]]:
+    """sacrebleu's tokenizer for the language, and a note when the preferred one is not installed."""
+    preferred = BLEU_TOKENIZERS.get(language, "13a")
+    if preferred == "ko-mecab" and importlib.util.find_spec("mecab_ko") is None:
+        return "char", ["BLEU tokenised by characters: ko-mecab needs MeCab-ko (pip install 'harness[ko]')"]
+    return preferred, []
+
+
+def bleu(predictions, references, language: str = "en") -> GenerationScores:
+    from sacrebleu.metrics import BLEU
+
+    refs = _check(predictions, references)
+    tokenizer, notes = bleu_tokenizer(language)
+    metric = BLEU(tokenize=tokenizer)
+    value = metric.corpus_score(list(predictions), _streams(refs)).score
+    return GenerationScores({"bleu": value}, {"bleu": str(metric.get_signature())}, notes)
+
+
+def chrf(predictions, references) -> GenerationScores:
+    from sacrebleu.metrics import CHRF
+
+    metric = CHRF()
+    value = metric.corpus_score(list(predictions), _streams(_check(predictions, references))).score
+    return GenerationScores({"chrf": value}, {"chrf": str(metric.get_signature())})
+
+
+class _WhitespaceTokenizer:
+    """rouge-score's tokenizer interface, splitting on whitespace (for scripts its default would drop)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return text.lower().split()
+
+
+def rouge_l(predictions, references, language: str = "en") -> GenerationScores:
+    from importlib.metadata import version
+
+    from rouge_score.rouge_scorer import RougeScorer
+
+    refs = _check(predictions, references)
+    english = language == "en"
+    scorer = RougeScorer(["rougeL"], tokenizer=None if english else _WhitespaceTokenizer())
+    values = [scorer.score_multi(r, p)["rougeL"].fmeasure for p, r in zip(predictions, refs)]
+    tokenizer = "rouge-score default ([a-z0-9] words)" if english else "lower-cased whitespace"
+    return GenerationScores({"rouge_l": 100.0 * sum(values) / len(values)},
+                            {"rouge_l": f"rouge-score {version('rouge-score')}, LCS F-measure, best reference, "
+                                        f"tokenizer {tokenizer}"})
+
+
+@functools.lru_cache(maxsize=4)
+def _scorer(model: str, layer: int | None, idf: bool, device: str, batch_size: int, language: str,
+            baseline: str | None):
+    from bert_score import BERTScorer
+
+    return BERTScorer(model_type=model, num_layers=layer, idf=idf, device=device,
+                      batch_size=batch_size, lang=language, rescale_with_baseline=baseline is not None,
+                      baseline_path=baseline)
+
+
+def bertscore_baseline(settings: GenerationSettings) -> tuple[str | None, list[str]]:
+    """The baseline file to rescale with, if rescaling is asked for and one exists locally."""
+    if not settings.bertscore_rescale:
+        return None, []
+    import bert_score
+
+    path = (Path(settings.bertscore_baseline) if settings.bertscore_baseline else
+            Path(bert_score.__file__).parent / "rescale_baseline" / settings.language / f"{settings.bertscore_model}.tsv")
+    if path.is_file():
+        return str(path), []
+    return None, [f"BERTScore not rescaled: no baseline file at {path} (pass one with --bertscore-baseline); "
+                  "the scores are raw cosine-based F1"]
+
+
+def bertscore(predictions, references, settings: GenerationSettings) -> GenerationScores:
+    """Precision, recall and F1, each the mean over examples (best reference per example, as bert-score)."""
+    if not settings.bertscore_model:
+        raise ConfigError("BERTScore needs a model: pass --bertscore-model (a Hub id or a local folder)")
+    refs = _check(predictions, references)
+    baseline, notes = bertscore_baseline(settings)
+    scorer = _scorer(str(settings.bertscore_model), settings.bertscore_layer, settings.bertscore_idf, settings.device,
+                     settings.batch_size, settings.language, baseline)
+    if settings.bertscore_idf:
+        scorer.compute_idf([r for group in refs for r in group])
+    precision, recall, f1 = scorer.score(list(predictions), refs)
+    scores = {"bertscore_precision": 100.0 * float(precision.mean()), "bertscore_recall": 100.0 * float(recall.mean()),
+              "bertscore_f1": 100.0 * float(f1.mean())}
+    signature = scorer.hash + ("" if baseline else "_not-rescaled")
+    return GenerationScores(scores, dict.fromkeys(scores, signature), notes)
+
+
+GENERATION_METRICS = ("bleu", "chrf", "rouge_l", "bertscore_precision", "bertscore_recall", "bertscore_f1")
+
+
+def compute_generation_scores(metric_names: Sequence[str], predictions: Sequence[str],
+                              references: Sequence[Sequence[str]], settings: GenerationSettings) -> GenerationScores:
+    """Each named generation metric, with the signatures and notes of what computed it."""
+    unknown = [m for m in metric_names if m not in GENERATION_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown generation metric(s) {', '.join(unknown)}; known: {', '.join(GENERATION_METRICS)}")
+    out = GenerationScores({})
+    parts = []
+    if "bleu" in metric_names:
+        parts.append(bleu(predictions, references, settings.language))
+    if "chrf" in metric_names:
+        parts.append(chrf(predictions, references))
+    if "rouge_l" in metric_names:
+        parts.append(rouge_l(predictions, references, settings.language))
+    if any(m.startswith("bertscore_") for m in metric_names):
+        parts.append(bertscore(predictions, references, settings))
+    for part in parts:
+        out.scores.update({k: v for k, v in part.scores.items() if k in metric_names})
+        out.signatures.update({k: v for k, v in part.signatures.items() if k in metric_names})
+        out.notes.extend(part.notes)
+    return out
