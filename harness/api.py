@@ -22,7 +22,7 @@ from harness.results import RESULT_FILE, RunResult, device_info, environment, re
 from harness.runners import is_main_process
 from harness.runners.features import FeatureCache, FeatureExtractor
 from harness.shapes import score_values, shape_of
-from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
+from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 
 log = logging.getLogger("harness")
 CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold
@@ -63,6 +63,10 @@ def evaluate(
     config = (config or RunConfig()).replace(**overrides)
     model_ref = resolve_model(model, revision, trust_remote_code)
     specs = registry.select(suite, tasks)
+    if config.format == "n2m":
+        specs = [generation_view(spec) for spec in specs]
+        if config.bertscore_model is None:  # BERTScore with the evaluated model, recorded as such
+            config = config.replace(bertscore_model=model_ref.location)
     source_dir = resolve_data_dir(data_dir)
     modes = ["frozen", "finetune"] if mode == "both" else [mode]
     context = _Context(model_ref, config, Path(output_dir), source_dir, cache)
@@ -96,7 +100,8 @@ def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tupl
     """Pair each trained task with the tasks scored by its model (MNLI with MNLI-mm and AX)."""
     groups: dict[str, tuple[TaskSpec, list[TaskSpec]]] = {}
     for spec in specs:
-        base = registry.get(spec.model_from) if spec.model_from else spec
+        view = GENERATION_SUFFIX if spec.name.endswith(GENERATION_SUFFIX) else ""  # a view is scored by a view
+        base = registry.get(spec.model_from + view) if spec.model_from else spec
         groups.setdefault(base.id, (base, []))
         if spec.model_from:
             groups[base.id][1].append(spec)
@@ -187,7 +192,7 @@ class _Context:
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path):
         if mode == "frozen":
-            return shape_of(task).frozen(task, self.extractor)
+            return shape_of(task).frozen(task, self.extractor, checkpoints)
         return shape_of(task).finetune(task, self.model_ref, self.config, checkpoints)
 
     def _write(self, task, plan, mode, fold_scores, rows, timings, runner) -> RunResult:
@@ -195,6 +200,10 @@ class _Context:
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
         fingerprint = self.extractor.fingerprint if mode == "frozen" else runner.fingerprint
         capped = {k: getattr(self.config, k) for k in ("max_train_samples", "max_eval_samples") if getattr(self.config, k)}
+        signed = getattr(fold_scores[0], "signatures", None) is not None  # what computed them, where known
+        if signed:
+            for note in fold_scores[0].notes:
+                log.warning("%s %s: %s", task.id, mode, note)
         result = RunResult(
             suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name, mode=mode,
             seed=self.config.seed, scores=scores, main_score=main_score(scores, task.main_score),
@@ -211,6 +220,8 @@ class _Context:
                 "seed": self.config.seed,
                 "hyperparameters": self.config.as_dict(),
                 "device": device_info(self.config.torch_device()),
+                **({"metrics": {"signatures": fold_scores[0].signatures, "notes": fold_scores[0].notes}}
+                   if signed else {}),
             },
         )
         if is_main_process():

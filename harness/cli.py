@@ -64,6 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="frozen mode: epochs of the torch-trained heads (biaffine DP, MRC spans)")
     ev.add_argument("--head-learning-rate", type=float, default=defaults.head_learning_rate,
                     help="frozen mode: AdamW learning rate of the torch-trained heads")
+    ev.add_argument("--format", choices=["n2m"], help="run each task's text-to-text view (generation)")
+    ev.add_argument("--max-target-length", type=int, default=defaults.max_target_length,
+                    help="text to text: target tokens trained on")
+    ev.add_argument("--num-beams", type=int, default=defaults.num_beams, help="text to text: beam size (1: greedy)")
+    ev.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens,
+                    help="text to text: tokens generated at most")
+    ev.add_argument("--length-penalty", type=float, default=defaults.length_penalty,
+                    help="text to text: beam search length penalty")
+    ev.add_argument("--bertscore-model", help="BERTScore's model, a Hub id or folder (default: the evaluated model)")
+    ev.add_argument("--bertscore-layer", type=int, help="BERTScore's layer (default: the model's last)")
+    ev.add_argument("--bertscore-idf", action="store_true", help="BERTScore with idf weights from the references")
+    ev.add_argument("--bertscore-rescale", action="store_true",
+                    help="rescale BERTScore with a baseline file (bert-score's own, or --bertscore-baseline)")
+    ev.add_argument("--bertscore-baseline", help="a local baseline .tsv for --bertscore-rescale")
     ev.add_argument("--resume", action="store_true", help="keep finished results and continue interrupted fine-tunes")
     ev.add_argument("--trust-remote-code", action="store_true", help="allow code from the model's repository (off by default)")
     ev.add_argument("--leaderboard-dir", help="also regenerate leaderboards from --output-dir into this folder")
@@ -163,6 +177,10 @@ def _eval(args) -> int:
         layers=args.layers, head=args.head, head_epochs=args.head_epochs,
         head_learning_rate=args.head_learning_rate, split_strategy=args.split_strategy,
         max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
+        format=args.format, max_target_length=args.max_target_length, num_beams=args.num_beams,
+        max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty, bertscore_model=args.bertscore_model,
+        bertscore_layer=args.bertscore_layer, bertscore_idf=args.bertscore_idf,
+        bertscore_rescale=args.bertscore_rescale, bertscore_baseline=args.bertscore_baseline,
         resume=args.resume, quiet=args.quiet,
     )
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None

@@ -39,6 +39,17 @@ class RunConfig:
     # Frozen heads trained with torch (biaffine DP, MRC spans): AdamW epochs and learning rate.
     head_epochs: int = 30
     head_learning_rate: float = 1e-3
+    # Text to text (N2M): which view, generation, and BERTScore's model (None: the evaluated model).
+    format: str | None = None  # None: each task's own format; "n2m": its text-to-text view
+    max_target_length: int = 32
+    num_beams: int = 1  # 1: greedy
+    max_new_tokens: int = 16
+    length_penalty: float = 1.0
+    bertscore_model: str | None = None
+    bertscore_layer: int | None = None  # None: the last layer
+    bertscore_idf: bool = False
+    bertscore_rescale: bool = False
+    bertscore_baseline: str | None = None  # a local baseline .tsv for rescaling
     # Which examples.
     split_strategy: str = "official"
     max_train_samples: int | None = None
@@ -54,7 +65,11 @@ class RunConfig:
             raise ConfigError(f"--finetune-pooling {self.finetune_pooling!r} is not one of {', '.join(FINETUNE_POOLINGS)}")
         if self.head not in HEADS:
             raise ConfigError(f"--head {self.head!r} is not one of {', '.join(HEADS)}")
-        for name in ("learning_rate", "epochs", "batch_size", "max_length", "head_epochs", "head_learning_rate"):
+        if self.format not in (None, "n2m"):
+            raise ConfigError(f"--format {self.format!r}: only n2m (the text-to-text view) can be chosen; "
+                              "leave it out for each task's own format")
+        for name in ("learning_rate", "epochs", "batch_size", "max_length", "head_epochs", "head_learning_rate",
+                     "max_target_length", "num_beams", "max_new_tokens"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.doc_stride is not None and not 0 <= self.doc_stride < self.max_length // 2:

@@ -12,13 +12,16 @@ import numpy as np
 from harness.config import RunConfig
 from harness.metrics import compute_scores
 from harness.metrics.klue import compute_dp_scores, compute_mrc_scores, compute_relation_scores, compute_tagging_scores
+from harness.formats import n2m
+from harness.metrics.generation import GenerationSettings, SignedScores, compute_generation_scores, last_layer
 from harness.metrics.text import compute_answer_scores
 from harness.runners.choices import FinetuneChoiceRunner, FrozenChoiceRunner
 from harness.runners.finetune import (FinetuneDependencyRunner, FinetuneProbabilityRunner, FinetuneRunner,
                                       FinetuneSpanPairRunner, FinetuneSpanRunner, FinetuneTokenRunner)
+from harness.runners.generation import FinetuneGenerationRunner, FrozenGenerationRunner
 from harness.runners.frozen import (FrozenDependencyRunner, FrozenProbabilityRunner, FrozenRunner,
                                     FrozenSpanPairRunner, FrozenSpanRunner, FrozenTokenRunner)
-from harness.tasks import TaskSpec
+from harness.tasks import VIEW_METRICS, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,46 @@ def _span_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
              "answers": ex["label"], "prediction": predictions[i]} for i, ex in enumerate(examples)]
 
 
+def generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSettings:
+    model = config.bertscore_model
+    return GenerationSettings(
+        language=task.language, bertscore_model=model,
+        bertscore_layer=config.bertscore_layer or (last_layer(model) if model else None),
+        bertscore_idf=config.bertscore_idf, bertscore_rescale=config.bertscore_rescale,
+        bertscore_baseline=config.bertscore_baseline, batch_size=config.eval_batch_size, device=config.torch_device())
+
+
+def _generation_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    """The task's own metrics on the generations read back as labels (an unreadable one counts as wrong, and
+    `unparseable` is their share), then exact match and the generation metrics against the label texts."""
+    read = [n2m.read_label(task, text) for text in predictions]
+    golds = [ex["label"] for ex in examples]
+    low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
+    labels = np.array([value if value is not None else n2m.wrong_label(task, gold, low, high)
+                       for value, gold in zip(read, golds)])
+    own = [m for m in task.metrics if m not in VIEW_METRICS]
+    scores = SignedScores(score_values(own, examples, labels, config))
+    references = [[n2m.label_text(task, gold)] for gold in golds]
+    if "exact_match" in task.metrics:
+        scores.update(compute_answer_scores(["exact_match"], predictions, references))
+    generated = [m for m in task.metrics if m in VIEW_METRICS and m != "exact_match"]
+    scores.merge(compute_generation_scores(generated, predictions, references, generation_settings(task, config)))
+    scores["unparseable"] = 100.0 * sum(value is None for value in read) / len(read)
+    return scores
+
+
+def _generation_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
+    """The gold label and its text, the generation and the label read from it (None: unreadable)."""
+    rows = []
+    for ex, text in zip(examples, predictions):
+        row = {"id": ex["id"], "fold": fold, "label": ex["label"], "target": n2m.label_text(task, ex["label"]),
+               "generation": text, "prediction": n2m.read_label(task, text)}
+        if "group" in ex:
+            row["group"] = ex["group"]
+        rows.append(row)
+    return rows
+
+
 SHAPES: dict[str, Shape] = {
     "sequence": Shape(FrozenRunner, FinetuneRunner, _sequence_scores, _sequence_rows),
     "probabilities": Shape(FrozenProbabilityRunner, FinetuneProbabilityRunner, _probability_scores,
@@ -128,6 +171,7 @@ SHAPES: dict[str, Shape] = {
     "tags": Shape(FrozenTokenRunner, FinetuneTokenRunner, _tag_scores, _tag_rows, "characters"),
     "arcs": Shape(FrozenDependencyRunner, FinetuneDependencyRunner, _arc_scores, _arc_rows, "words"),
     "spans": Shape(FrozenSpanRunner, FinetuneSpanRunner, _span_scores, _span_rows),
+    "generation": Shape(FrozenGenerationRunner, FinetuneGenerationRunner, _generation_scores, _generation_rows),
 }
 
 

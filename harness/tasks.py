@@ -4,6 +4,7 @@ Listing names only globs file names; a YAML is parsed the first time its task is
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,12 @@ KINDS = ("classification", "regression", "extraction")  # extraction: the answer
 # from two spans' pooled vectors (span_pair), the best of several candidates (choices), a tag per
 # character (tags), a head and relation per word (arcs), an answer span of the context (spans). The
 # format decides the default.
-HEADS = ("sequence", "probabilities", "span_pair", "choices", "tags", "arcs", "spans")
+HEADS = ("sequence", "probabilities", "span_pair", "choices", "tags", "arcs", "spans", "generation")
 # One label or score per example: stratifiable, bootstrappable.
 SCALAR_HEADS = ("sequence", "probabilities", "span_pair")
-DEFAULT_HEAD = {"n21": "sequence", "n2n": "tags"}
+DEFAULT_HEAD = {"n21": "sequence", "n2n": "tags", "n2m": "generation"}
+GENERATION_SUFFIX = "-n2m"  # the text-to-text view of a task is named <task>-n2m
+LANGUAGES = {"klue": "ko"}  # the language of a suite's texts, where it is not English
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class TaskSpec:
     head: str = "sequence"  # one of HEADS
     label_map: dict[str, str] = field(default_factory=dict)  # raw label -> one of `labels` (AX-b's 3 -> 2 classes)
     split_groups: str | None = None  # an example field whose equal values holdout / k-fold keep on one side
+    label_words: tuple[str, ...] = ()  # what a text-to-text model writes for each label (default: the labels)
     source: str = ""  # the YAML file it came from
 
     @property
@@ -74,6 +78,30 @@ class TaskSpec:
     def num_labels(self) -> int:
         return 1 if self.kind == "regression" else len(self.labels)
 
+    @property
+    def language(self) -> str:
+        return LANGUAGES.get(self.suite, "en")
+
+
+# What a text-to-text view reports beside the task's own metrics.
+VIEW_METRICS = ("exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1")
+
+
+def generation_view(task: TaskSpec) -> TaskSpec:
+    """The task as text to text (`--format n2m`): a one-label task's inputs -> its label word or score.
+
+    Scored by its own metrics after the generation is read back as a label, and by exact match,
+    BLEU, chrF, ROUGE-L and BERTScore against the label word; outside the suite score.
+    """
+    if task.head == "generation":
+        return task
+    if task.head != "sequence":
+        raise TaskError(f"{task.id} has no text-to-text view yet (its shape is {task.head!r}); "
+                        "text-to-text covers one-label tasks")
+    return dataclasses.replace(
+        task, name=task.name + GENERATION_SUFFIX, formats=("n2m",), head="generation",
+        metrics=(*task.metrics, *VIEW_METRICS), in_suite_score=False, score_group=None,
+        label_words=task.label_words or tuple(label.replace("_", " ").lower() for label in task.labels))
 
 _REQUIRED = ("suite", "name", "version", "format", "kind", "fields", "metrics", "main_score")
 
@@ -106,6 +134,9 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         files[split] = FileSplit(path=entry["path"], header=entry.get("header", True), fields=entry.get("fields"),
                                  reader=entry.get("reader"))
     labels = [str(label) for label in raw.get("labels") or ()]
+    label_words = [str(word) for word in raw.get("label_words") or ()]
+    if label_words and len(label_words) != len(labels):
+        raise TaskError(f"{source}: label_words has {len(label_words)} entries for {len(labels)} labels; give one per label")
     unmapped = [v for v in (raw.get("label_map") or {}).values() if str(v) not in labels]
     if unmapped:
         raise TaskError(f"{source}: label_map maps to {unmapped[0]!r}, which is not among its labels")
@@ -138,6 +169,7 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         head=head,
         split_groups=raw.get("split_groups"),
         label_map={str(k): str(v) for k, v in (raw.get("label_map") or {}).items()},
+        label_words=tuple(label_words),
         source=source,
     )
 
@@ -164,7 +196,10 @@ class TaskRegistry:
         return sorted({n.split("/")[0] for n in self._paths})
 
     def resolve(self, name: str) -> str:
-        """`glue/sst2` stays as it is; a bare `sst2` is accepted where one suite has it."""
+        """`glue/sst2` stays as it is; a bare `sst2` is accepted where one suite has it; `sst2-n2m` is its
+        text-to-text view."""
+        if name.endswith(GENERATION_SUFFIX):
+            return self.resolve(name[:-len(GENERATION_SUFFIX)]) + GENERATION_SUFFIX
         if name in self._paths:
             return name
         if "/" not in name:
@@ -176,7 +211,10 @@ class TaskRegistry:
         raise TaskError(f"unknown task {name!r}; `harness list tasks` shows the known ones")
 
     def get(self, name: str) -> TaskSpec:
-        return _load(self._paths[self.resolve(name)])
+        resolved = self.resolve(name)
+        if resolved.endswith(GENERATION_SUFFIX):
+            return generation_view(_load(self._paths[resolved[:-len(GENERATION_SUFFIX)]]))
+        return _load(self._paths[resolved])
 
     def select(self, suite: str | None = None, tasks: list[str] | None = None) -> list[TaskSpec]:
         """The tasks a run asks for: a whole suite, or a list of (possibly bare) task names."""

@@ -26,9 +26,9 @@ def _pairs(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
 
 def test_bleu_and_chrf_equal_sacrebleu_corpus_scores():
     predictions, references = _pairs(200)
-    assert bleu(predictions, references).scores["bleu"] == pytest.approx(
+    assert bleu(predictions, references)["bleu"] == pytest.approx(
         sacrebleu.corpus_bleu(predictions, [references]).score, abs=1e-12)
-    assert chrf(predictions, references).scores["chrf"] == pytest.approx(
+    assert chrf(predictions, references)["chrf"] == pytest.approx(
         sacrebleu.corpus_chrf(predictions, [references]).score, abs=1e-12)
     assert bleu(predictions, references).signatures["bleu"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
 
@@ -37,16 +37,16 @@ def test_several_references_pad_with_the_first_which_changes_nothing():
     predictions = ["the cat sat on the mat", "a dog ran"]
     ragged = [["the cat sat on a mat", "a cat sat on the mat"], ["the dog ran"]]
     padded_streams = [["the cat sat on a mat", "the dog ran"], ["a cat sat on the mat", "the dog ran"]]
-    assert bleu(predictions, ragged).scores["bleu"] == pytest.approx(
+    assert bleu(predictions, ragged)["bleu"] == pytest.approx(
         sacrebleu.corpus_bleu(predictions, padded_streams).score, abs=1e-12)
 
 
 def test_rouge_l_by_hand_and_for_korean_by_whitespace():
     # LCS of "the cat sat" and "the cat on the mat" is "the cat": P 2/3, R 2/5, F 2PR/(P+R) = 0.5
-    assert rouge_l(["the cat sat"], ["the cat on the mat"]).scores["rouge_l"] == pytest.approx(50.0)
+    assert rouge_l(["the cat sat"], ["the cat on the mat"])["rouge_l"] == pytest.approx(50.0)
     # rouge-score's own tokenizer drops Hangul; split on whitespace it scores the shared word
     korean = rouge_l(["서울 에 간다"], [["부산 에 간다", "서울"]], language="ko")
-    assert korean.scores["rouge_l"] == pytest.approx(100 * 2 / 3)  # best reference: 2 of 3 words both ways
+    assert korean["rouge_l"] == pytest.approx(100 * 2 / 3)  # best reference: 2 of 3 words both ways
     assert "whitespace" in korean.signatures["rouge_l"]
 
 
@@ -68,7 +68,7 @@ def test_korean_bleu_with_mecab_equals_sacrebleu_ko_mecab():
     predictions, references = ["서울에 갑니다", "오늘 날씨가 좋다"], ["서울에 갔습니다", "오늘은 날씨가 좋다"]
     result = bleu(predictions, references, language="ko")
     assert "tok:ko-mecab" in result.signatures["bleu"] and result.notes == []
-    assert result.scores["bleu"] == pytest.approx(
+    assert result["bleu"] == pytest.approx(
         sacrebleu.corpus_bleu(predictions, [references], tokenize="ko-mecab").score, abs=1e-12)
 
 
@@ -94,11 +94,11 @@ def test_bertscore_equals_bert_score_on_shuffled_pairs_of_very_different_lengths
     ours = bertscore(predictions, references, settings)
     precision, recall, f1 = score(predictions, references, model_type=str(tiny_model_dir), num_layers=2,
                                   batch_size=16, device="cpu")
-    assert ours.scores["bertscore_f1"] == pytest.approx(100 * float(f1.mean()), abs=1e-5)
-    assert ours.scores["bertscore_precision"] == pytest.approx(100 * float(precision.mean()), abs=1e-5)
-    assert ours.scores["bertscore_recall"] == pytest.approx(100 * float(recall.mean()), abs=1e-5)
+    assert ours["bertscore_f1"] == pytest.approx(100 * float(f1.mean()), abs=1e-5)
+    assert ours["bertscore_precision"] == pytest.approx(100 * float(precision.mean()), abs=1e-5)
+    assert ours["bertscore_recall"] == pytest.approx(100 * float(recall.mean()), abs=1e-5)
     # every pair keeps its own score: alone, pair 7 scores what it scored among the 120
-    alone = bertscore(predictions[7:8], references[7:8], settings).scores["bertscore_f1"]
+    alone = bertscore(predictions[7:8], references[7:8], settings)["bertscore_f1"]
     assert alone == pytest.approx(100 * float(f1[7]), abs=1e-4)
 
 
@@ -110,11 +110,11 @@ def test_bertscore_without_a_baseline_file_says_it_is_not_rescaled(tiny_model_di
 
 def test_bertscore_rescales_with_a_local_baseline_file(tiny_model_dir, tmp_path):
     plain = GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=1)
-    raw = bertscore(["the cat sat"], ["a cat sat"], plain).scores["bertscore_f1"] / 100
+    raw = bertscore(["the cat sat"], ["a cat sat"], plain)["bertscore_f1"] / 100
     baseline = tmp_path / "baseline.tsv"
     baseline.write_text("LAYER,P,R,F\n0,0.5,0.5,0.5\n1,0.6,0.6,0.6\n2,0.7,0.7,0.7\n", encoding="utf-8")
     rescaled = bertscore(["the cat sat"], ["a cat sat"], GenerationSettings(
         bertscore_model=str(tiny_model_dir), bertscore_layer=1, bertscore_rescale=True,
         bertscore_baseline=str(baseline)))
     assert rescaled.notes == []
-    assert rescaled.scores["bertscore_f1"] == pytest.approx(100 * (raw - 0.6) / (1 - 0.6), abs=1e-4)
+    assert rescaled["bertscore_f1"] == pytest.approx(100 * (raw - 0.6) / (1 - 0.6), abs=1e-4)

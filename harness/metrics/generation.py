@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigError, DataError
@@ -40,11 +40,20 @@ class GenerationSettings:
     device: str = "cpu"
 
 
-@dataclass
-class GenerationScores:
-    scores: dict[str, float]
-    signatures: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+class SignedScores(dict):
+    """Scores (metric -> 0-100) that also say what computed them (`signatures`) and what could not be done
+    as asked (`notes`); runs record both in their provenance."""
+
+    def __init__(self, scores=(), signatures: dict[str, str] | None = None, notes: list[str] | None = None):
+        super().__init__(scores)
+        self.signatures = dict(signatures or {})
+        self.notes = list(notes or [])
+
+    def merge(self, other: SignedScores, names: Sequence[str] | None = None) -> None:
+        """Take another's scores (those in `names`, if given), their signatures and its notes."""
+        self.update({k: v for k, v in other.items() if names is None or k in names})
+        self.signatures.update({k: v for k, v in other.signatures.items() if names is None or k in names})
+        self.notes.extend(other.notes)
 
 
 def _check(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -71,22 +80,26 @@ def bleu_tokenizer(language: str) -> tuple[str, list[str]]:
     return preferred, []
 
 
-def bleu(predictions, references, language: str = "en") -> GenerationScores:
+def _bleu_metric(language: str):
     from sacrebleu.metrics import BLEU
 
-    refs = _check(predictions, references)
     tokenizer, notes = bleu_tokenizer(language)
-    metric = BLEU(tokenize=tokenizer)
+    return BLEU(tokenize=tokenizer), notes
+
+
+def bleu(predictions, references, language: str = "en") -> SignedScores:
+    refs = _check(predictions, references)
+    metric, notes = _bleu_metric(language)
     value = metric.corpus_score(list(predictions), _streams(refs)).score
-    return GenerationScores({"bleu": value}, {"bleu": str(metric.get_signature())}, notes)
+    return SignedScores({"bleu": value}, {"bleu": str(metric.get_signature())}, notes)
 
 
-def chrf(predictions, references) -> GenerationScores:
+def chrf(predictions, references) -> SignedScores:
     from sacrebleu.metrics import CHRF
 
     metric = CHRF()
     value = metric.corpus_score(list(predictions), _streams(_check(predictions, references))).score
-    return GenerationScores({"chrf": value}, {"chrf": str(metric.get_signature())})
+    return SignedScores({"chrf": value}, {"chrf": str(metric.get_signature())})
 
 
 class _WhitespaceTokenizer:
@@ -96,19 +109,21 @@ class _WhitespaceTokenizer:
         return text.lower().split()
 
 
-def rouge_l(predictions, references, language: str = "en") -> GenerationScores:
-    from importlib.metadata import version
-
+def rouge_l(predictions, references, language: str = "en") -> SignedScores:
     from rouge_score.rouge_scorer import RougeScorer
 
     refs = _check(predictions, references)
     english = language == "en"
     scorer = RougeScorer(["rougeL"], tokenizer=None if english else _WhitespaceTokenizer())
     values = [scorer.score_multi(r, p)["rougeL"].fmeasure for p, r in zip(predictions, refs)]
-    tokenizer = "rouge-score default ([a-z0-9] words)" if english else "lower-cased whitespace"
-    return GenerationScores({"rouge_l": 100.0 * sum(values) / len(values)},
-                            {"rouge_l": f"rouge-score {version('rouge-score')}, LCS F-measure, best reference, "
-                                        f"tokenizer {tokenizer}"})
+    return SignedScores({"rouge_l": 100.0 * sum(values) / len(values)}, {"rouge_l": _rouge_signature(language)})
+
+
+def _rouge_signature(language: str) -> str:
+    from importlib.metadata import version
+
+    tokenizer = "rouge-score default ([a-z0-9] words)" if language == "en" else "lower-cased whitespace"
+    return f"rouge-score {version('rouge-score')}, LCS F-measure, best reference, tokenizer {tokenizer}"
 
 
 @functools.lru_cache(maxsize=4)
@@ -135,7 +150,7 @@ def bertscore_baseline(settings: GenerationSettings) -> tuple[str | None, list[s
                   "the scores are raw cosine-based F1"]
 
 
-def bertscore(predictions, references, settings: GenerationSettings) -> GenerationScores:
+def bertscore(predictions, references, settings: GenerationSettings) -> SignedScores:
     """Precision, recall and F1, each the mean over examples (best reference per example, as bert-score)."""
     if not settings.bertscore_model:
         raise ConfigError("BERTScore needs a model: pass --bertscore-model (a Hub id or a local folder)")
@@ -148,20 +163,28 @@ def bertscore(predictions, references, settings: GenerationSettings) -> Generati
     precision, recall, f1 = scorer.score(list(predictions), refs)
     scores = {"bertscore_precision": 100.0 * float(precision.mean()), "bertscore_recall": 100.0 * float(recall.mean()),
               "bertscore_f1": 100.0 * float(f1.mean())}
-    signature = scorer.hash + ("" if baseline else "_not-rescaled")
-    return GenerationScores(scores, dict.fromkeys(scores, signature), notes)
+    signature = scorer.hash + ("_not-rescaled" if settings.bertscore_rescale and not baseline else "")
+    return SignedScores(scores, dict.fromkeys(scores, signature), notes)
+
+
+def last_layer(model: str) -> int:
+    """BERTScore's default layer here: the model's last (bert-score knows good layers only for models it lists)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model)
+    return int(getattr(config, "num_hidden_layers", None) or config.num_layers)
 
 
 GENERATION_METRICS = ("bleu", "chrf", "rouge_l", "bertscore_precision", "bertscore_recall", "bertscore_f1")
 
 
 def compute_generation_scores(metric_names: Sequence[str], predictions: Sequence[str],
-                              references: Sequence[Sequence[str]], settings: GenerationSettings) -> GenerationScores:
+                              references: Sequence[Sequence[str]], settings: GenerationSettings) -> SignedScores:
     """Each named generation metric, with the signatures and notes of what computed it."""
     unknown = [m for m in metric_names if m not in GENERATION_METRICS]
     if unknown:
         raise ConfigError(f"unknown generation metric(s) {', '.join(unknown)}; known: {', '.join(GENERATION_METRICS)}")
-    out = GenerationScores({})
+    out = SignedScores()
     parts = []
     if "bleu" in metric_names:
         parts.append(bleu(predictions, references, settings.language))
@@ -172,7 +195,5 @@ def compute_generation_scores(metric_names: Sequence[str], predictions: Sequence
     if any(m.startswith("bertscore_") for m in metric_names):
         parts.append(bertscore(predictions, references, settings))
     for part in parts:
-        out.scores.update({k: v for k, v in part.scores.items() if k in metric_names})
-        out.signatures.update({k: v for k, v in part.signatures.items() if k in metric_names})
-        out.notes.extend(part.notes)
+        out.merge(part, metric_names)
     return out

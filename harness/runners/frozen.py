@@ -44,7 +44,8 @@ def head_parameters(pipeline) -> int:
 class FrozenRunner:
     mode = "frozen"
 
-    def __init__(self, task: TaskSpec, extractor: FeatureExtractor):
+    def __init__(self, task: TaskSpec, extractor: FeatureExtractor, checkpoint_dir=None):
+        # checkpoint_dir: unused by heads that train in one call (the torch heads retrain from scratch)
         self.task, self.extractor, self.config = task, extractor, extractor.config
         self.head = None
         self.timings = {"training_s": 0.0, "evaluation_s": 0.0}

@@ -1,0 +1,165 @@
+"""N2M: source text -> target text. Models, tokenization, teacher-forced training batches, generation.
+
+Any AutoModelForSeq2SeqLM checkpoint (T5, mT5, BART, Marian...) is used as it is. An encoder-only
+checkpoint is warm-started as an EncoderDecoderModel (Rothe et al., 2020): encoder and decoder both
+from the checkpoint, the decoder's cross-attention new, [CLS] starting and [SEP] ending the target,
+so every encoder of the other suites runs here too. In frozen mode the encoder's weights never
+train: the decoder and its cross-attention learn on top of it.
+
+Generation examples hold `source` (and `source_pair`, a second segment), the `target` to train on,
+and `references`, the texts a generation is scored against.
+"""
+from __future__ import annotations
+
+import torch
+
+from harness.models import ModelRef, load_model
+from harness.tasks import GENERATION_SUFFIX, TaskSpec
+
+IGNORE = -100  # label padding that the loss skips
+
+
+def load_seq2seq(ref: ModelRef, tokenizer):
+    """The checkpoint's own seq2seq model, or an encoder-decoder warm-started from an encoder-only one."""
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, EncoderDecoderModel
+
+    config = AutoConfig.from_pretrained(ref.location, revision=ref.revision, trust_remote_code=ref.trust_remote_code,
+                                        local_files_only=ref.is_local)
+    if config.is_encoder_decoder:
+        return load_model(ref, AutoModelForSeq2SeqLM)
+    encoder = load_model(ref)
+    decoder = load_model(ref, _causal_lm_class(), is_decoder=True, add_cross_attention=True)
+    model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
+    start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    model.config.decoder_start_token_id = model.generation_config.decoder_start_token_id = start
+    model.config.eos_token_id = model.generation_config.eos_token_id = end
+    model.config.pad_token_id = model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def _causal_lm_class():
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM
+
+
+def warm_started(model) -> bool:
+    """An EncoderDecoderModel built here: its targets are wrapped by hand (no special tokens, then [SEP])."""
+    return type(model).__name__ == "EncoderDecoderModel"
+
+
+def encode(tokenizer, examples: list[dict], max_length: int, max_target_length: int, model,
+           with_targets: bool = True) -> list[dict]:
+    """Source token ids per example and, when asked, target ids as `labels` (unpadded)."""
+    pairs = [ex["source_pair"] for ex in examples] if examples and "source_pair" in examples[0] else None
+    encoded = tokenizer([ex["source"] for ex in examples], pairs, truncation=True, max_length=max_length)
+    features = [{key: encoded[key][i] for key in ("input_ids", "attention_mask")} for i in range(len(examples))]
+    if with_targets:
+        targets = [ex["target"] for ex in examples]
+        if warm_started(model):
+            ids = tokenizer(targets, add_special_tokens=False, truncation=True, max_length=max_target_length - 1)
+            labels = [row + [model.config.eos_token_id] for row in ids["input_ids"]]
+        else:
+            labels = tokenizer(text_target=targets, truncation=True, max_length=max_target_length)["input_ids"]
+        for feature, row in zip(features, labels):
+            feature["labels"] = row
+    return features
+
+
+class Seq2SeqCollator:
+    """Pads sources with the tokenizer and targets with IGNORE, to each batch's longest."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        batch = dict(self.tokenizer.pad([{k: f[k] for k in ("input_ids", "attention_mask")} for f in features],
+                                        return_tensors="pt"))
+        if "labels" in features[0]:
+            longest = max(len(f["labels"]) for f in features)
+            batch["labels"] = torch.tensor([f["labels"] + [IGNORE] * (longest - len(f["labels"])) for f in features])
+        return batch
+
+
+@torch.inference_mode()
+def generate(model, tokenizer, features: list[dict], *, batch_size: int, num_beams: int, max_new_tokens: int,
+             length_penalty: float, device: str, quiet: bool = True) -> list[str]:
+    """Decoded generations in the features' order, generated over length-sorted batches."""
+    from tqdm.auto import tqdm
+
+    from harness.formats.n21 import length_buckets
+
+    model.eval().to(device)
+    out: list[str] = [""] * len(features)
+    for indices in tqdm(length_buckets(features, batch_size), desc="generate", disable=quiet, leave=False):
+        batch = tokenizer.pad([{k: features[i][k] for k in ("input_ids", "attention_mask")} for i in indices],
+                              return_tensors="pt").to(device)
+        generated = model.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens,
+                                   length_penalty=length_penalty, early_stopping=num_beams > 1)
+        for i, text in zip(indices, tokenizer.batch_decode(generated, skip_special_tokens=True)):
+            out[i] = text.strip()
+    return out
+
+
+def freeze_encoder(model) -> int:
+    """Stop the encoder's weights from training (frozen mode); returns how many were frozen.
+
+    A warm-started decoder shares no weights with the encoder, so it keeps learning in full; a
+    checkpoint's own seq2seq model may tie its input embeddings to the decoder's, and those stay
+    trainable with the decoder.
+    """
+    decoder_weights = {id(p) for p in model.get_decoder().parameters()} | {
+        id(p) for p in model.get_output_embeddings().parameters()}
+    frozen = 0
+    for parameter in model.get_encoder().parameters():
+        if id(parameter) not in decoder_weights:
+            parameter.requires_grad_(False)
+            frozen += parameter.numel()
+    return frozen
+
+
+# --- the text-to-text view of one-label tasks ------------------------------------------------------
+
+
+def base_name(task: TaskSpec) -> str:
+    return task.name.removesuffix(GENERATION_SUFFIX)
+
+
+def label_text(task: TaskSpec, label) -> str:
+    """What the model should write for a label: its label word, or a score to one decimal."""
+    return f"{float(label):.1f}" if task.kind == "regression" else task.label_words[int(label)]
+
+
+def read_label(task: TaskSpec, text: str):
+    """A generation read back as a label (class index or score), or None when it is none of them."""
+    cleaned = " ".join(text.lower().split()).strip(" .")
+    if task.kind == "regression":
+        try:
+            return float(cleaned)
+        except ValueError:
+            return None
+    words = [" ".join(w.lower().split()) for w in task.label_words]
+    return words.index(cleaned) if cleaned in words else None
+
+
+def text_to_text(task: TaskSpec, examples: list[dict]) -> list[dict]:
+    """One-label examples as generation examples: "<task>: text" (and the pair) -> the label's text."""
+    out = []
+    for ex in examples:
+        item = {"id": ex["id"], "source": f"{base_name(task)}: {ex['text']}"}
+        if "text_pair" in ex:
+            item["source_pair"] = ex["text_pair"]
+        if ex["label"] is not None:
+            item["target"] = label_text(task, ex["label"])
+            item["references"] = [item["target"]]
+        out.append(item)
+    return out
+
+
+def wrong_label(task: TaskSpec, gold, low: float, high: float):
+    """What an unreadable generation counts as: a wrong class (the next one), or for a score the end of
+    the gold range farther from the gold score."""
+    if task.kind == "regression":
+        return low if gold >= (low + high) / 2 else high
+    return (int(gold) + 1) % len(task.labels)

@@ -1,0 +1,102 @@
+"""N2M: the text-to-text view of one-label tasks, the warm-started encoder-decoder, generation in both modes,
+and scoring of generations (label words read back, unreadable ones counted as wrong)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import WORDS, write_glue_dir
+from harness import evaluate
+from harness.config import RunConfig
+from harness.errors import ConfigError, TaskError
+from harness.formats import n2m
+from harness.models import load_tokenizer, resolve_model
+from harness.shapes import shape_of
+from harness.tasks import REGISTRY, generation_view
+
+SST2 = REGISTRY.get("glue/sst2")
+CONFIG = RunConfig(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_words_model(tmp_path_factory) -> Path:
+    """The tiny test BERT with SST-2's label words in its vocabulary, so targets are real tokens."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert-words")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "negative", "positive"]
+    BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True,
+                      model_max_length=64).save_pretrained(folder)
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=64)).save_pretrained(folder)
+    return folder
+
+
+def test_the_view_of_a_one_label_task():
+    view = REGISTRY.get("sst2-n2m")
+    assert view == REGISTRY.get("glue/sst2-n2m")
+    assert (view.id, view.head, view.formats, view.in_suite_score) == ("glue/sst2-n2m", "generation", ("n2m",), False)
+    assert view.metrics == ("accuracy", "exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1")
+    assert view.main_score == ("accuracy",) and view.label_words == ("negative", "positive")
+    assert REGISTRY.get("glue/rte-n2m").label_words == ("entailment", "not entailment")  # from the labels
+    with pytest.raises(TaskError, match="klue/ner has no text-to-text view"):
+        generation_view(REGISTRY.get("klue/ner"))
+    with pytest.raises(ConfigError, match="--format 'n21'"):
+        RunConfig(format="n21")
+
+
+def test_labels_to_text_and_back():
+    view, stsb = REGISTRY.get("sst2-n2m"), REGISTRY.get("stsb-n2m")
+    assert n2m.text_to_text(view, [{"id": "a", "text": "fine film", "label": 1}]) == [
+        {"id": "a", "source": "sst2: fine film", "target": "positive", "references": ["positive"]}]
+    assert [n2m.read_label(view, t) for t in ("Positive.", " negative", "positive!", "")] == [1, 0, None, None]
+    assert n2m.label_text(stsb, 3.25) == "3.2" and n2m.read_label(stsb, "4.0") == 4.0
+    assert n2m.read_label(stsb, "four") is None
+    assert n2m.wrong_label(view, 1, 0, 0) == 0 and n2m.wrong_label(stsb, 4.5, 0.0, 5.0) == 0.0
+
+
+def test_unreadable_generations_count_as_wrong_and_are_reported():
+    task = dataclasses.replace(REGISTRY.get("sst2-n2m"), metrics=("accuracy", "exact_match", "chrf"))
+    examples = [{"id": str(i), "text": "x", "label": label} for i, label in enumerate([1, 0, 1, 0])]
+    scores = shape_of(task).score(task, examples, ["positive", "banana", "negative", "negative"], CONFIG)
+    assert scores["unparseable"] == 25.0
+    assert scores["accuracy"] == 50.0 and scores["exact_match"] == 50.0  # "banana" is wrong, not skipped
+    assert scores.signatures["chrf"].startswith("nrefs:1")
+
+
+def test_warm_started_targets_end_with_sep_and_the_encoder_freezes(tiny_words_model):
+    ref = resolve_model(str(tiny_words_model))
+    tokenizer = load_tokenizer(ref)
+    model = n2m.load_seq2seq(ref, tokenizer)
+    assert n2m.warm_started(model) and model.config.decoder_start_token_id == tokenizer.cls_token_id
+    (feature,) = n2m.encode(tokenizer, [{"source": "sst2: good film", "target": "positive"}], 32, 8, model)
+    assert tokenizer.convert_ids_to_tokens(feature["labels"]) == ["positive", "[SEP]"]
+    frozen = n2m.freeze_encoder(model)
+    assert frozen == sum(p.numel() for p in model.get_encoder().parameters())
+    assert all(p.requires_grad for p in model.get_decoder().parameters())
+
+
+def test_text_to_text_in_both_modes_on_a_tiny_model(tiny_words_model, tmp_path):
+    data = write_glue_dir(tmp_path / "data")
+    results = evaluate(str(tiny_words_model), tasks=["glue/sst2"], mode="both", data_dir=data, format="n2m",
+                       output_dir=tmp_path / "out", quiet=True, device="cpu", epochs=6, learning_rate=3e-3,
+                       batch_size=8, max_length=32, max_new_tokens=4).results
+    assert [(r.task, r.mode) for r in results] == [("sst2-n2m", "frozen"), ("sst2-n2m", "finetune")]
+    frozen, tuned = results
+    assert frozen.timings["trainable_parameters"] < tuned.timings["trainable_parameters"]
+    for result in results:
+        assert set(result.scores) == {"accuracy", "exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1", "unparseable"}
+        assert set(result.provenance["metrics"]["signatures"]) == {"bleu", "chrf", "rouge_l", "bertscore_f1"}
+        assert result.provenance["hyperparameters"]["bertscore_model"] == str(tiny_words_model)
+    rows = [json.loads(line) for line in next((tmp_path / "out").rglob("finetune-seed42/predictions.jsonl")).open()]
+    assert {"target", "generation", "prediction"} <= set(rows[0])
+    readable = [r for r in rows if r["prediction"] is not None]
+    assert len(rows) - len(readable) == round(tuned.scores["unparseable"] * len(rows) / 100)
+    accuracy = np.mean([r["prediction"] == r["label"] for r in rows]) * 100
+    assert tuned.scores["accuracy"] == pytest.approx(accuracy)
