@@ -57,6 +57,18 @@ def build_korean_bert(folder: Path, texts: list[str], merges: int = 40) -> Path:
     return folder
 
 
+def serve_hub_rows(monkeypatch, rows: list[dict]) -> None:
+    """datasets.load_dataset answers with these rows, as the Hub would serve them."""
+    import datasets
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: datasets.Dataset.from_list(rows))
+
+
+def without_ids(examples: list[dict]) -> list[dict]:
+    """Examples less their ids (a file's and the Hub's name their rows differently)."""
+    return [{k: v for k, v in ex.items() if k != "id"} for ex in examples]
+
+
 def _sentence(rng, positive: bool) -> str:
     mood = rng.choice(["good", "great", "fine"] if positive else ["bad", "awful", "poor"])
     return f"the {rng.choice(['movie', 'film', 'plot', 'acting'])} was {rng.choice(['very', 'really'])} {mood} ."

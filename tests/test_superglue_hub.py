@@ -4,21 +4,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import serve_hub_rows, without_ids
+
 from harness.data.files import read_split
 from harness.data.hub import load_hub_split
 from harness.tasks import REGISTRY
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _serve(monkeypatch, rows: list[dict]):
-    import datasets
-
-    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: datasets.Dataset.from_list(rows))
-
-
-def _without_ids(examples):
-    return [{k: v for k, v in ex.items() if k != "id"} for ex in examples]
 
 
 def test_record_rows(monkeypatch):
@@ -35,9 +27,9 @@ def test_record_rows(monkeypatch):
                                           "start": [s["start"] for s in spans], "end": [s["end"] for s in spans]},
                          "answers": [a["text"] for a in qa["answers"]],
                          "idx": {"passage": record["idx"], "query": qa["idx"]}})
-    _serve(monkeypatch, rows)
-    assert _without_ids(load_hub_split(task, "validation").examples) == \
-        _without_ids(read_split(task, "validation", FIXTURES).examples)
+    serve_hub_rows(monkeypatch, rows)
+    assert without_ids(load_hub_split(task, "validation").examples) == \
+        without_ids(read_split(task, "validation", FIXTURES).examples)
 
 
 def test_multirc_and_wsc_rows(monkeypatch, tmp_path):
@@ -47,13 +39,13 @@ def test_multirc_and_wsc_rows(monkeypatch, tmp_path):
     path = tmp_path / "superglue/MultiRC/val.jsonl"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(passage) + "\n", encoding="utf-8")
-    _serve(monkeypatch, [{"paragraph": "Tom has a red bike.", "question": "What colour?", "answer": "Red",
+    serve_hub_rows(monkeypatch, [{"paragraph": "Tom has a red bike.", "question": "What colour?", "answer": "Red",
                           "idx": {"paragraph": 0, "question": 5, "answer": 9}, "label": 1}])
-    assert _without_ids(load_hub_split(multirc, "validation").examples) == \
-        _without_ids(read_split(multirc, "validation", tmp_path).examples)
+    assert without_ids(load_hub_split(multirc, "validation").examples) == \
+        without_ids(read_split(multirc, "validation", tmp_path).examples)
 
     wsc = REGISTRY.get("superglue/wsc")
-    _serve(monkeypatch, [{"text": "Ann thanked Bo because she won .", "span1_index": 0, "span1_text": "Ann",
+    serve_hub_rows(monkeypatch, [{"text": "Ann thanked Bo because she won .", "span1_index": 0, "span1_text": "Ann",
                           "span2_index": 4, "span2_text": "she", "idx": 0, "label": 1}])
     (example,) = load_hub_split(wsc, "validation").examples
     assert example["spans"] == [[0, 0, 3], [0, 23, 26]] and example["label"] == 1

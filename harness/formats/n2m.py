@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import torch
 
+from harness.formats.n2n import IGNORE
 from harness.models import ModelRef, load_model
 from harness.tasks import GENERATION_SUFFIX, TaskSpec
-
-IGNORE = -100  # label padding that the loss skips
 
 
 def load_seq2seq(ref: ModelRef, tokenizer):
     """The checkpoint's own seq2seq model, or an encoder-decoder warm-started from an encoder-only one."""
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM, EncoderDecoderModel
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, EncoderDecoderModel
 
     config = AutoConfig.from_pretrained(ref.location, revision=ref.revision, trust_remote_code=ref.trust_remote_code,
                                         local_files_only=ref.is_local)
     if config.is_encoder_decoder:
         return load_model(ref, AutoModelForSeq2SeqLM)
     encoder = load_model(ref)
-    decoder = load_model(ref, _causal_lm_class(), is_decoder=True, add_cross_attention=True)
+    decoder = load_model(ref, AutoModelForCausalLM, is_decoder=True, add_cross_attention=True)
     model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
     start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
     end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
@@ -36,12 +35,6 @@ def load_seq2seq(ref: ModelRef, tokenizer):
     model.config.eos_token_id = model.generation_config.eos_token_id = end
     model.config.pad_token_id = model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model
-
-
-def _causal_lm_class():
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM
 
 
 def warm_started(model) -> bool:
