@@ -280,4 +280,68 @@ def _groups(task: TaskSpec, rows):
     return ids, statistics, metrics, {}, {}
 
 
-BUILDERS = {"tags": _tags, "arcs": _arcs, "spans": _spans, "choices": _choices, "probabilities": _relations}
+def _generation(task: TaskSpec, rows):
+    """Per example of a text-to-text view: its confusion cell (the generation read as a label, an unreadable
+    one as a wrong label) or its score products for Pearson, exact match and ROUGE-L, and sacrebleu's
+    sufficient statistics for BLEU and chrF. BERTScore is left without an interval (its per-example
+    values are not kept)."""
+    from sacrebleu.metrics import CHRF
+
+    from harness.formats import n2m
+    from harness.metrics.generation import _bleu_metric, rouge_l
+
+    if "group" in rows[0]:
+        raise DataError(f"{task.id}: intervals for grouped text-to-text runs are not computed yet")
+    golds = [row["label"] for row in rows]
+    low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
+    read = [row["prediction"] if row["prediction"] is not None else n2m.wrong_label(task, row["label"], low, high)
+            for row in rows]
+    generations, references = [row["generation"] for row in rows], [[row["target"]] for row in rows]
+    # sacrebleu's per-sentence statistics add up to its corpus statistics (a private but stable method)
+    bleu_metric, _ = _bleu_metric(task.language)
+    chrf_metric = CHRF()
+    bleu_stats = np.array(bleu_metric._extract_corpus_statistics(generations, list(zip(*references))), float)
+    chrf_stats = np.array(chrf_metric._extract_corpus_statistics(generations, list(zip(*references))), float)
+    columns, weighted = {}, {}
+    if task.kind == "regression":
+        x, y = np.array(read, float), np.array(golds, float)
+        own = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+        own_metrics = {"pearson": _pearson_from_sums}
+        columns, weighted = {"predictions": x, "labels": y}, {"spearman": _spearman_drawn}
+    else:
+        k = len(task.labels)
+        own = np.eye(k * k)[np.array(golds) * k + np.array(read)]
+        own_metrics = {name: _confusion_metric(f, k) for name, f in stats.CONFUSION_METRICS.items()}
+    exact = [best_over_golds(ANSWER_METRICS["exact_match"], g, r) for g, r in zip(generations, references)]
+    rouge = [rouge_l([g], [r], task.language)["rouge_l"] / 100 for g, r in zip(generations, references)]
+    a, b, c = own.shape[1], bleu_stats.shape[1], chrf_stats.shape[1]
+    statistics = np.concatenate([own, np.array([exact, rouge, np.ones(len(rows))]).T, bleu_stats, chrf_stats], axis=1)
+    metrics = {**own_metrics, "exact_match": _ratio(a, a + 2), "rouge_l": _ratio(a + 1, a + 2),
+               "bleu": _sacrebleu_from_sums(bleu_metric, a + 3, b), "chrf": _sacrebleu_from_sums(chrf_metric, a + 3 + b, c)}
+    return [row["id"] for row in rows], statistics, metrics, columns, weighted
+
+
+def _spearman_drawn(draws: np.ndarray, columns: dict) -> np.ndarray:
+    """stats' resampled Spearman (ranks within each resample), from draw counts turned back into indices."""
+    units = np.arange(draws.shape[1])
+    indices = np.stack([np.repeat(units, row.astype(np.int64)) for row in draws])
+    return 100.0 * stats.CORRELATION_METRICS["spearman"](columns["predictions"], columns["labels"], indices)
+
+
+def _pearson_from_sums(sums: np.ndarray) -> np.ndarray:
+    """Pearson r from n, sum x, sum y, sum x^2, sum y^2, sum xy (0.0 where a side is constant)."""
+    n, x, y, xx, yy, xy = sums[:, :6].T
+    covariance, vx, vy = n * xy - x * y, n * xx - x * x, n * yy - y * y
+    denominator = np.sqrt(np.maximum(vx, 0) * np.maximum(vy, 0))
+    defined = denominator > 1e-12 * np.maximum(n * n, 1)
+    return 100.0 * np.where(defined, covariance / np.where(defined, denominator, 1), 0.0)
+
+
+def _sacrebleu_from_sums(metric, offset: int, width: int) -> Sums:
+    def score(sums):
+        return np.array([metric._compute_score_from_stats(list(row[offset:offset + width])).score for row in sums])
+    return score
+
+
+BUILDERS = {"tags": _tags, "arcs": _arcs, "spans": _spans, "choices": _choices, "probabilities": _relations,
+            "generation": _generation}

@@ -67,8 +67,8 @@ def distributions(metrics: Sequence[str], predictions, references, resamples: in
         for metric in metrics:
             if metric in CONFUSION_METRICS:
                 values = CONFUSION_METRICS[metric](confusion) * 100.0
-            elif metric in _CORRELATION_METRICS:
-                values = _CORRELATION_METRICS[metric](predictions, references, indices) * 100.0
+            elif metric in CORRELATION_METRICS:
+                values = CORRELATION_METRICS[metric](predictions, references, indices) * 100.0
             else:
                 values = np.array([compute_scores([metric], predictions[row], references[row])[metric]
                                    for row in indices])
@@ -190,4 +190,4 @@ def _spearman_resampled(predictions: np.ndarray, references: np.ndarray, indices
 
 
 CONFUSION_METRICS = {"accuracy": _accuracy, "f1": _f1, "f1a": _f1, "macro_f1": _macro_f1, "mcc": _mcc, "r3": _mcc}
-_CORRELATION_METRICS = {"pearson": _pearson_resampled, "spearman": _spearman_resampled}
+CORRELATION_METRICS = {"pearson": _pearson_resampled, "spearman": _spearman_resampled}
