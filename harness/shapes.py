@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.config import RunConfig
-from harness.metrics import compute_scores
-from harness.metrics.klue import compute_dp_scores, compute_mrc_scores, compute_relation_scores, compute_tagging_scores
+from harness.metrics import GROUP_METRICS, METRICS, compute_scores
+from harness.metrics.klue import (MRC_METRICS, WOS_METRICS, compute_dp_scores, compute_mrc_scores,
+                                  compute_relation_scores, compute_tagging_scores, compute_wos_scores)
 from harness.formats import n2m
 from harness.metrics.generation import GenerationSettings, SignedScores, compute_generation_scores, last_layer
-from harness.metrics.text import compute_answer_scores
+from harness.metrics.text import ANSWER_METRICS, compute_answer_scores
 from harness.runners.choices import FinetuneChoiceRunner, FrozenChoiceRunner
 from harness.runners.finetune import (FinetuneDependencyRunner, FinetuneProbabilityRunner, FinetuneRunner,
                                       FinetuneSpanPairRunner, FinetuneSpanRunner, FinetuneTokenRunner)
@@ -131,31 +132,64 @@ def generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSettings
         bertscore_baseline=config.bertscore_baseline, batch_size=config.eval_batch_size, device=config.torch_device())
 
 
-def _generation_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
-    """The task's own metrics on the generations read back as labels (an unreadable one counts as wrong, and
-    `unparseable` is their share), then exact match and the generation metrics against the label texts."""
-    read = [n2m.read_label(task, text) for text in predictions]
+def _labels_read_back(task: TaskSpec, examples, generations, config: RunConfig) -> tuple[dict, int]:
+    """A one-label task's own metrics on the generations read back as labels; an unreadable one counts as
+    a wrong label (scores: the far end of the gold range)."""
+    read = [n2m.read_label(task, text) for text in generations]
     golds = [ex["label"] for ex in examples]
     low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
     labels = np.array([value if value is not None else n2m.wrong_label(task, gold, low, high)
                        for value, gold in zip(read, golds)])
-    own = [m for m in task.metrics if m not in VIEW_METRICS]
-    scores = SignedScores(score_values(own, examples, labels, config))
-    references = [[n2m.label_text(task, gold)] for gold in golds]
-    if "exact_match" in task.metrics:
+    own = [m for m in task.metrics if m in METRICS or m in GROUP_METRICS]
+    return score_values(own, examples, labels, config), sum(value is None for value in read)
+
+
+def _answers(task: TaskSpec, examples, generations, config: RunConfig) -> tuple[dict, int]:
+    """MRC: KLUE's exact match and ROUGE-W of the generated answers."""
+    own = [m for m in task.metrics if m in MRC_METRICS]
+    return compute_mrc_scores(own, generations, [ex["label"] for ex in examples]), 0
+
+
+def _entities(task: TaskSpec, examples, generations, config: RunConfig) -> tuple[dict, int]:
+    """ReCoRD: token F1 and exact match of the generated entity, best over the gold answers."""
+    own = [m for m in task.metrics if m in ANSWER_METRICS]
+    return compute_answer_scores(own, generations, [ex["answers"] for ex in examples]), 0
+
+
+def _states(task: TaskSpec, examples, generations, config: RunConfig) -> tuple[dict, int]:
+    """WoS: joint goal accuracy and slot micro F1 of the generated states; an unreadable one is empty."""
+    read = [n2m.read_state(text) for text in generations]
+    states = [items if items is not None else [] for items in read]
+    own = [m for m in task.metrics if m in WOS_METRICS]
+    return compute_wos_scores(own, states, [ex["label"] for ex in examples]), read.count(None)
+
+
+# Each kind's own metrics, on what its generations read back as. Keyed as n2m.kind_of keys tasks.
+_OWN_SCORES = {"sequence": _labels_read_back, "spans": _answers, "choices": _entities, "dialogue_state": _states}
+
+
+def _generation_scores(task: TaskSpec, examples, predictions, config: RunConfig) -> dict[str, float]:
+    """The task's own metrics, then exact match and the generation metrics against the reference texts, and
+    `unparseable`: the share of generations that read as no label or state (counted as wrong)."""
+    own, unreadable = _OWN_SCORES[n2m.kind_of(task)](task, examples, predictions, config)
+    scores = SignedScores(own)
+    references = [item["references"] for item in n2m.generation_examples(task, examples)]
+    if "exact_match" in task.metrics and "exact_match" not in scores:
         scores.update(compute_answer_scores(["exact_match"], predictions, references))
     generated = [m for m in task.metrics if m in VIEW_METRICS and m != "exact_match"]
     scores.merge(compute_generation_scores(generated, predictions, references, generation_settings(task, config)))
-    scores["unparseable"] = 100.0 * sum(value is None for value in read) / len(read)
+    scores["unparseable"] = 100.0 * unreadable / len(predictions)
     return scores
 
 
 def _generation_rows(task: TaskSpec, examples, predictions, fold: int) -> list[dict]:
-    """The gold label and its text, the generation and the label read from it (None: unreadable)."""
+    """The references and the generation; a one-label task's gold label and the label read back (None: unreadable)."""
     rows = []
-    for ex, text in zip(examples, predictions):
-        row = {"id": ex["id"], "fold": fold, "label": ex["label"], "target": n2m.label_text(task, ex["label"]),
-               "generation": text, "prediction": n2m.read_label(task, text)}
+    for ex, item, text in zip(examples, n2m.generation_examples(task, examples), predictions):
+        row = {"id": ex["id"], "fold": fold, "target": item["target"], "references": item["references"],
+               "generation": text}
+        if n2m.kind_of(task) == "sequence":
+            row.update(label=ex["label"], prediction=n2m.read_label(task, text))
         if "group" in ex:
             row["group"] = ex["group"]
         rows.append(row)

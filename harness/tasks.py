@@ -15,7 +15,8 @@ from harness.errors import TaskError
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 FORMATS = ("n21", "n2n", "n2m")
-KINDS = ("classification", "regression", "extraction")  # extraction: the answer is a span of the input
+# extraction: the answer is a span of the input; dialogue_state: the answer is a set of domain-slot-value items
+KINDS = ("classification", "regression", "extraction", "dialogue_state")
 # What a model predicts per example, and so which runners, decoding and metrics serve the task: one
 # label or score (sequence), class probabilities kept for ranking metrics (probabilities), one label
 # from two spans' pooled vectors (span_pair), the best of several candidates (choices), a tag per
@@ -63,6 +64,7 @@ class TaskSpec:
     label_map: dict[str, str] = field(default_factory=dict)  # raw label -> one of `labels` (AX-b's 3 -> 2 classes)
     split_groups: str | None = None  # an example field whose equal values holdout / k-fold keep on one side
     label_words: tuple[str, ...] = ()  # what a text-to-text model writes for each label (default: the labels)
+    view_of: str | None = None  # a text-to-text view: the head of the task it views (its examples' schema)
     source: str = ""  # the YAML file it came from
 
     @property
@@ -82,26 +84,36 @@ class TaskSpec:
     def language(self) -> str:
         return LANGUAGES.get(self.suite, "en")
 
+    @property
+    def schema(self) -> str:
+        """The head whose example schema the task's data is read into (a view reads its task's)."""
+        return self.view_of or self.head
+
 
 # What a text-to-text view reports beside the task's own metrics.
 VIEW_METRICS = ("exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1")
 
 
-def generation_view(task: TaskSpec) -> TaskSpec:
-    """The task as text to text (`--format n2m`): a one-label task's inputs -> its label word or score.
+VIEWED_HEADS = ("sequence", "spans", "choices")  # what has a text-to-text view
 
-    Scored by its own metrics after the generation is read back as a label, and by exact match,
-    BLEU, chrF, ROUGE-L and BERTScore against the label word; outside the suite score.
+
+def generation_view(task: TaskSpec) -> TaskSpec:
+    """The task as text to text (`--format n2m`): a one-label task's inputs -> its label word or score; an
+    MRC question and passage -> the answer; a ReCoRD query and passage -> the entity.
+
+    Scored by its own metrics (on the labels read back from one-label generations), and by exact match,
+    BLEU, chrF, ROUGE-L and BERTScore against the reference texts; outside the suite score.
     """
     if task.head == "generation":
         return task
-    if task.head != "sequence":
+    if task.head not in VIEWED_HEADS:
         raise TaskError(f"{task.id} has no text-to-text view yet (its shape is {task.head!r}); "
-                        "text-to-text covers one-label tasks")
+                        f"views exist for {', '.join(VIEWED_HEADS)} tasks")
+    words = task.label_words or tuple(label.replace("_", " ").lower() for label in task.labels)
     return dataclasses.replace(
-        task, name=task.name + GENERATION_SUFFIX, formats=("n2m",), head="generation",
-        metrics=(*task.metrics, *VIEW_METRICS), in_suite_score=False, score_group=None,
-        label_words=task.label_words or tuple(label.replace("_", " ").lower() for label in task.labels))
+        task, name=task.name + GENERATION_SUFFIX, formats=("n2m",), head="generation", view_of=task.head,
+        metrics=(*task.metrics, *(m for m in VIEW_METRICS if m not in task.metrics)), in_suite_score=False,
+        score_group=None, label_words=words if task.head == "sequence" else ())
 
 _REQUIRED = ("suite", "name", "version", "format", "kind", "fields", "metrics", "main_score")
 

@@ -118,3 +118,12 @@ def test_bertscore_rescales_with_a_local_baseline_file(tiny_model_dir, tmp_path)
         bertscore_baseline=str(baseline)))
     assert rescaled.notes == []
     assert rescaled["bertscore_f1"] == pytest.approx(100 * (raw - 0.6) / (1 - 0.6), abs=1e-4)
+
+
+def test_bertscore_scores_pairs_with_an_empty_side_zero_as_bert_score_does(tiny_model_dir):
+    settings = GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=2)
+    full = bertscore(["the cat sat", "", "a dog", "the mat"], [["a cat sat"], ["the dog"], [""], ["", "the mat"]],
+                     settings)["bertscore_f1"]
+    alone = [bertscore(["the cat sat"], ["a cat sat"], settings)["bertscore_f1"],
+             bertscore(["the mat"], ["the mat"], settings)["bertscore_f1"]]
+    assert full == pytest.approx((alone[0] + 0 + 0 + alone[1]) / 4, abs=1e-4)  # empty refs beside others drop out

@@ -53,7 +53,7 @@ def test_the_view_of_a_one_label_task():
 
 def test_labels_to_text_and_back():
     view, stsb = REGISTRY.get("sst2-n2m"), REGISTRY.get("stsb-n2m")
-    assert n2m.text_to_text(view, [{"id": "a", "text": "fine film", "label": 1}]) == [
+    assert n2m.generation_examples(view, [{"id": "a", "text": "fine film", "label": 1}]) == [
         {"id": "a", "source": "sst2: fine film", "target": "positive", "references": ["positive"]}]
     assert [n2m.read_label(view, t) for t in ("Positive.", " negative", "positive!", "")] == [1, 0, None, None]
     assert n2m.label_text(stsb, 3.25) == "3.2" and n2m.read_label(stsb, "4.0") == 4.0
@@ -100,3 +100,61 @@ def test_text_to_text_in_both_modes_on_a_tiny_model(tiny_words_model, tmp_path):
     assert len(rows) - len(readable) == round(tuned.scores["unparseable"] * len(rows) / 100)
     accuracy = np.mean([r["prediction"] == r["label"] for r in rows]) * 100
     assert tuned.scores["accuracy"] == pytest.approx(accuracy)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_views_of_mrc_and_record_and_the_wos_state_as_text():
+    from harness.data.files import read_split
+
+    mrc = REGISTRY.get("klue/mrc-n2m")
+    assert mrc.view_of == "spans" and mrc.metrics[:2] == ("mrc_exact_match", "mrc_rouge_w")
+    questions = read_split(mrc, "validation", FIXTURES).examples  # read as MRC examples
+    items = n2m.generation_examples(mrc, questions)
+    answerable = next(i for i, q in zip(items, questions) if q["label"])
+    assert answerable["target"] in answerable["source_pair"] and answerable["source"].startswith("mrc: ")
+    assert any(i["references"] == [""] for i in items)  # an unanswerable question: generate nothing
+    record = REGISTRY.get("superglue/record-n2m")
+    (first, *_) = n2m.generation_examples(record, read_split(record, "validation", FIXTURES).examples)
+    assert first["source"] == "record: @placeholder said fans would get their money back."
+    assert first["target"] == "Sven Ekdal"
+    wos = REGISTRY.get("klue/wos")
+    turns = read_split(wos, "validation", FIXTURES).examples
+    (last,) = [n2m.generation_examples(wos, turns)[2]]
+    assert last["target"] == "식당-이름=한강-분식" and n2m.read_state(last["target"]) == turns[2]["label"]
+    assert n2m.read_state("식당 이름 한강") is None and n2m.read_state("") == []
+
+
+def test_generated_states_and_answers_are_scored_by_the_tasks_own_metrics():
+    from harness.data.files import read_split
+
+    wos = dataclasses.replace(REGISTRY.get("klue/wos"), metrics=("wos_joint_goal_accuracy", "wos_slot_micro_f1"))
+    turns = read_split(wos, "validation", FIXTURES).examples
+    generations = ["관광-종류=박물관, 관광-지역=서울 중앙", "관광-종류=박물관", "no idea"]
+    scores = shape_of(wos).score(wos, turns, generations, CONFIG)
+    assert scores["wos_joint_goal_accuracy"] == pytest.approx(100 / 3)  # only the first turn is exact
+    assert scores["unparseable"] == pytest.approx(100 / 3)
+    # turn 2: 1 of 4 gold items, precision 1 -> F1 0.4; turn 3: unreadable -> empty -> 0
+    assert scores["wos_slot_micro_f1"] == pytest.approx(100 * (1 + 0.4 + 0) / 3)
+
+
+def test_mrc_and_wos_generation_run_end_to_end_on_the_fixture_files(tmp_path):
+    from conftest import build_korean_bert
+    from harness.data.files import read_split
+
+    texts = [ex["context"] + ex["question"] for ex in read_split(REGISTRY.get("klue/mrc"), "validation",
+                                                                 FIXTURES).examples]
+    texts += [ex["text"] + "=, " + ", ".join(ex["label"]) for ex in read_split(REGISTRY.get("klue/wos"), "validation",
+                                                                                FIXTURES).examples]
+    model = build_korean_bert(tmp_path / "model", texts)
+    for task, mode in (("klue/mrc", "both"), ("klue/wos", "both")):
+        results = evaluate(str(model), tasks=[task], mode=mode, data_dir=FIXTURES, format="n2m",
+                           output_dir=tmp_path / "out", split_strategy="holdout", quiet=True, device="cpu",
+                           epochs=1, batch_size=4, max_length=64, max_new_tokens=8).results
+        assert [r.mode for r in results] == ["frozen", "finetune"]
+        for result in results:
+            own = REGISTRY.get(task).main_score
+            assert set(own) <= set(result.scores) and "bertscore_f1" in result.scores
+            bleu = result.provenance["metrics"]["signatures"]["bleu"]
+            assert "|tok:ko-mecab" in bleu or "|tok:char|" in bleu  # Korean: MeCab-ko, or characters with a note

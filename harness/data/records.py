@@ -45,19 +45,19 @@ def record_example(task: TaskSpec, record: dict, fields: dict, example_id: str, 
                 raise DataError(f"{where}: field {name!r} is missing (needed for {key!r} of {task.id})")
             parts.append(value)
         values[key] = " ".join(map(str, parts)) if isinstance(names, list) else parts[0]
-    if task.head == "tags":
+    if task.schema == "tags":
         return _tagged_record(task, values, example_id, where)
-    if task.head == "arcs":
+    if task.schema == "arcs":
         return _arcs_record(task, values, example_id, where)
-    if task.head == "spans":
+    if task.schema == "spans":
         return _span_record(values, example_id, where)
-    if task.head == "choices":
+    if task.schema == "choices":
         return _choice_record(values, example_id, where)
     text = mark_entities(values, where) if "subject" in values else values["text"]
     example = {"id": example_id, "text": text}
     if "text_pair" in values:
         example["text_pair"] = values["text_pair"]
-    if task.head == "span_pair":
+    if task.schema == "span_pair":
         example["spans"] = _span_pair(values, where)
     example["label"] = encode_label(task, values["label"], where) if "label" in values else None
     if "group" in values:
@@ -111,8 +111,8 @@ def _choice_record(values: dict, example_id: str, where: str) -> dict:
             raise DataError(f"{where}: answer {missing[0]!r} is not among the passage's entities {names}")
         # Highlights (the article's summary bullets) follow the story on lines of their own.
         text = str(values["text"]).replace("@highlight\n", "- ")
-        return {"id": example_id, "text": text, "choices": [query.replace("@placeholder", e) for e in names],
-                "choice_names": names, "answers": answers,
+        return {"id": example_id, "text": text, "query": query,
+                "choices": [query.replace("@placeholder", e) for e in names], "choice_names": names, "answers": answers,
                 "label": [names.index(a) for a in dict.fromkeys(answers)] or None}
     keys = sorted((k for k in values if k.startswith("choice")), key=lambda k: int(k[len("choice"):]))
     question = values.get("question")

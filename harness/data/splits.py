@@ -11,7 +11,7 @@ from harness.data import DataSplit
 from harness.data.files import read_split
 from harness.data.hub import load_hub_split
 from harness.errors import ConfigError, DataError
-from harness.tasks import GENERATION_SUFFIX, SCALAR_HEADS, TaskSpec
+from harness.tasks import SCALAR_HEADS, TaskSpec
 
 STRATEGIES = ("official", "holdout", "kfold")
 HOLDOUT_FRACTION = 0.2
@@ -105,7 +105,7 @@ def _cap(examples: list[dict], limit: int | None, rng: random.Random) -> list[di
 def _stratifies(task: TaskSpec) -> bool:
     """One label or score per example stratifies splits (a text-to-text view splits as its task does);
     tags, arcs and spans have no single class to stratify by."""
-    return task.head in SCALAR_HEADS or task.name.endswith(GENERATION_SUFFIX)
+    return task.schema in SCALAR_HEADS
 
 
 def _how(task: TaskSpec) -> str:

@@ -112,7 +112,7 @@ def freeze_encoder(model) -> int:
     return frozen
 
 
-# --- the text-to-text view of one-label tasks ------------------------------------------------------
+# --- what each kind of task generates --------------------------------------------------------------
 
 
 def base_name(task: TaskSpec) -> str:
@@ -136,18 +136,70 @@ def read_label(task: TaskSpec, text: str):
     return words.index(cleaned) if cleaned in words else None
 
 
-def text_to_text(task: TaskSpec, examples: list[dict]) -> list[dict]:
-    """One-label examples as generation examples: "<task>: text" (and the pair) -> the label's text."""
+def _one_label(task: TaskSpec, ex: dict) -> dict:
+    """"<task>: text" (and the pair) -> the label's text."""
+    item = {"source": f"{base_name(task)}: {ex['text']}"}
+    if "text_pair" in ex:
+        item["source_pair"] = ex["text_pair"]
+    if ex["label"] is not None:
+        item["references"] = [label_text(task, ex["label"])]
+    return item
+
+
+def _answer(task: TaskSpec, ex: dict) -> dict:
+    """MRC: "<task>: question" and the passage -> the first gold answer ("" for an unanswerable question)."""
+    return {"source": f"{base_name(task)}: {ex['question']}", "source_pair": ex["context"],
+            "references": list(ex["label"]) or [""]}
+
+
+def _entity(task: TaskSpec, ex: dict) -> dict:
+    """ReCoRD: "<task>: query" and the passage -> the first gold entity."""
+    item = {"source": f"{base_name(task)}: {ex['query']}", "source_pair": ex["text"]}
+    if ex.get("answers"):
+        item["references"] = list(ex["answers"])
+    return item
+
+
+def _state(task: TaskSpec, ex: dict) -> dict:
+    """WoS: "<task>: user turn" and the history, latest turn first (truncation drops the oldest) -> the state."""
+    return {"source": f"{base_name(task)}: {ex['text']}", "source_pair": " | ".join(reversed(ex["history"])),
+            "references": [state_text(ex["label"])]}
+
+
+# Keyed by the head a view reads (TaskSpec.view_of), or for a task that is text to text by itself, its kind.
+_EXAMPLES = {"sequence": _one_label, "spans": _answer, "choices": _entity, "dialogue_state": _state}
+
+
+def kind_of(task: TaskSpec) -> str:
+    return task.view_of or task.kind
+
+
+def generation_examples(task: TaskSpec, examples: list[dict]) -> list[dict]:
+    """The examples as source -> target (the first reference), with every reference kept for scoring."""
     out = []
     for ex in examples:
-        item = {"id": ex["id"], "source": f"{base_name(task)}: {ex['text']}"}
-        if "text_pair" in ex:
-            item["source_pair"] = ex["text_pair"]
-        if ex["label"] is not None:
-            item["target"] = label_text(task, ex["label"])
-            item["references"] = [item["target"]]
+        item = {"id": ex["id"], **_EXAMPLES[kind_of(task)](task, ex)}
+        if "references" in item:
+            item["target"] = item["references"][0]
         out.append(item)
     return out
+
+
+def state_text(items: list[str]) -> str:
+    """["관광-종류-박물관", ...] -> "관광-종류=박물관, ..." (the slot is domain-slot, the value the rest)."""
+    parts = [item.split("-", 2) for item in items]  # the reader checked every item has three parts
+    return ", ".join(f"{domain}-{slot}={value}" for domain, slot, value in parts)
+
+
+def read_state(text: str) -> list[str] | None:
+    """A generated state back as domain-slot-value items; None when an item is not domain-slot=value."""
+    items = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        slot, sep, value = part.partition("=")
+        if not sep or slot.count("-") != 1 or not value.strip():
+            return None
+        items.append(f"{slot.strip()}-{value.strip()}")
+    return items
 
 
 def wrong_label(task: TaskSpec, gold, low: float, high: float):

@@ -131,9 +131,14 @@ def _scorer(model: str, layer: int | None, idf: bool, device: str, batch_size: i
             baseline: str | None):
     from bert_score import BERTScorer
 
-    return BERTScorer(model_type=model, num_layers=layer, idf=idf, device=device,
-                      batch_size=batch_size, lang=language, rescale_with_baseline=baseline is not None,
-                      baseline_path=baseline)
+    scorer = BERTScorer(model_type=model, num_layers=layer, idf=idf, device=device, batch_size=batch_size,
+                        lang=language, rescale_with_baseline=baseline is not None, baseline_path=baseline)
+    # bert-score truncates at the tokenizer's model_max_length, which a tokenizer saved without one sets to
+    # a huge sentinel that tokenizers refuses: cap it at the model's positions.
+    positions = getattr(scorer._model.config, "max_position_embeddings", None)
+    if positions and scorer._tokenizer.model_max_length > positions:
+        scorer._tokenizer.model_max_length = positions
+    return scorer
 
 
 def bertscore_baseline(settings: GenerationSettings) -> tuple[str | None, list[str]]:
@@ -154,13 +159,24 @@ def bertscore(predictions, references, settings: GenerationSettings) -> SignedSc
     """Precision, recall and F1, each the mean over examples (best reference per example, as bert-score)."""
     if not settings.bertscore_model:
         raise ConfigError("BERTScore needs a model: pass --bertscore-model (a Hub id or a local folder)")
+    import torch
+
     refs = _check(predictions, references)
     baseline, notes = bertscore_baseline(settings)
     scorer = _scorer(str(settings.bertscore_model), settings.bertscore_layer, settings.bertscore_idf, settings.device,
                      settings.batch_size, settings.language, baseline)
     if settings.bertscore_idf:
         scorer.compute_idf([r for group in refs for r in group])
-    precision, recall, f1 = scorer.score(list(predictions), refs)
+    # bert-score scores a pair with an empty side 0 (after rescaling, the baseline's floor); its own code
+    # path for empty text calls a tokenizer method transformers 5 removed, so those pairs are set here.
+    refs = [[r for r in group if r.strip()] for group in refs]
+    scored = [i for i, (p, group) in enumerate(zip(predictions, refs)) if p.strip() and group]
+    values = torch.zeros(3, len(predictions), dtype=torch.float64)
+    if baseline is not None:
+        values[:] = ((0 - scorer.baseline_vals) / (1 - scorer.baseline_vals)).double()[:, None]
+    if scored:
+        values[:, scored] = torch.stack(scorer.score([predictions[i] for i in scored], [refs[i] for i in scored])).double()
+    precision, recall, f1 = values
     scores = {"bertscore_precision": 100.0 * float(precision.mean()), "bertscore_recall": 100.0 * float(recall.mean()),
               "bertscore_f1": 100.0 * float(f1.mean())}
     signature = scorer.hash + ("_not-rescaled" if settings.bertscore_rescale and not baseline else "")

@@ -75,7 +75,8 @@ from harness.errors import ConfigError, DataError
 
 __all__ = ["DP_METRICS", "KLUE_DP_LABELS", "MRC_METRICS", "RELATION_METRICS", "TAGGING_METRICS", "Arcs",
            "baseline_arcs", "baseline_sentences", "compute_dp_scores", "compute_mrc_scores", "compute_relation_scores",
-           "compute_tagging_scores", "normalize_mrc_answer", "wos_joint_goal_accuracy", "wos_slot_micro_f1"]
+           "compute_tagging_scores", "compute_wos_scores", "normalize_mrc_answer", "WOS_METRICS",
+           "wos_joint_goal_accuracy", "wos_slot_micro_f1"]
 
 OUTSIDE = "O"
 SPACE = " "
@@ -427,3 +428,20 @@ def _turn_f1(predicted: Sequence[str], gold: Sequence[str]) -> float:
 
 def wos_slot_micro_f1(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
     return float(np.mean([_turn_f1(p, g) for p, g in zip(predictions, references)])) * 100.0
+
+
+WOS_METRICS: dict[str, Callable[[Sequence[Sequence[str]], Sequence[Sequence[str]]], float]] = {
+    "wos_joint_goal_accuracy": wos_joint_goal_accuracy,
+    "wos_slot_micro_f1": wos_slot_micro_f1,
+}
+
+
+def compute_wos_scores(metric_names: Sequence[str], predictions: Sequence[Sequence[str]],
+                       references: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Score each turn's predicted state (domain-slot-value items) against the gold one, on a 0-100 scale."""
+    unknown = [name for name in metric_names if name not in WOS_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown WoS metric(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(WOS_METRICS))}")
+    if len(predictions) != len(references) or not references:
+        raise DataError(f"{len(predictions)} predicted states for {len(references)} turns; need one per turn")
+    return {name: WOS_METRICS[name](predictions, references) for name in metric_names}

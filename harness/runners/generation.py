@@ -24,7 +24,7 @@ class FinetuneGenerationRunner(FinetuneRunner):
         return n2m.Seq2SeqCollator(self.tokenizer)
 
     def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
-        return n2m.encode(self.tokenizer, n2m.text_to_text(self.task, examples), self.config.max_length,
+        return n2m.encode(self.tokenizer, n2m.generation_examples(self.task, examples), self.config.max_length,
                           self.config.max_target_length, self.model, with_targets=with_labels)
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
