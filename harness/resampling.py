@@ -290,8 +290,9 @@ def _generation(task: TaskSpec, rows):
     from harness.formats import n2m
     from harness.metrics.generation import _bleu_metric, rouge_l
 
-    if "group" in rows[0]:
-        raise DataError(f"{task.id}: intervals for grouped text-to-text runs are not computed yet")
+    if "group" in rows[0] or "prediction" not in rows[0]:
+        raise DataError(f"{task.id}: intervals are computed for one-label text-to-text views only so far "
+                        "(not grouped ones, answers or dialogue states)")
     golds = [row["label"] for row in rows]
     low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
     read = [row["prediction"] if row["prediction"] is not None else n2m.wrong_label(task, row["label"], low, high)
