@@ -7,7 +7,9 @@ so every encoder of the other suites runs here too. In frozen mode the encoder's
 train: the decoder and its cross-attention learn on top of it.
 
 Generation examples hold `source` (and `source_pair`, a second segment), the `target` to train on,
-and `references`, the texts a generation is scored against.
+and `references`, the texts a generation is scored against. They are made from a task's own examples
+by its kind: a one-label task's inputs -> its label word or score (read back for its metrics), an MRC
+question -> the answer, a ReCoRD query -> the entity, a WoS user turn -> the dialogue state.
 """
 from __future__ import annotations
 
