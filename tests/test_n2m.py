@@ -158,3 +158,44 @@ def test_mrc_and_wos_generation_run_end_to_end_on_the_fixture_files(tmp_path):
             assert set(own) <= set(result.scores) and "bertscore_f1" in result.scores
             bleu = result.provenance["metrics"]["signatures"]["bleu"]
             assert "|tok:ko-mecab" in bleu or "|tok:char|" in bleu  # Korean: MeCab-ko, or characters with a note
+
+
+@pytest.fixture(scope="module")
+def tiny_bart(tmp_path_factory) -> Path:
+    """A 1-layer BART with random weights and a byte-level BPE learnt on the test words: a checkpoint's own
+    seq2seq model, used as it is."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import BartConfig, BartForConditionalGeneration, BartTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bart")
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([" ".join(WORDS + ["negative", "positive", "sst2:"])] * 4, vocab_size=300,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    merges = [tuple(line.split()) for line in Path(bpe.save_model(str(folder))[1]).read_text().splitlines()[1:]
+              if line]
+    tokenizer = BartTokenizerFast(vocab=bpe.get_vocab(), merges=merges, model_max_length=64)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BartConfig(vocab_size=len(tokenizer), d_model=32, encoder_layers=1, decoder_layers=1,
+                        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
+                        max_position_embeddings=64)
+    BartForConditionalGeneration(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_seq2seq_checkpoint_is_used_as_it_is_and_its_shared_embeddings_keep_training(tiny_bart, tmp_path):
+    ref = resolve_model(str(tiny_bart))
+    tokenizer = load_tokenizer(ref)
+    model = n2m.load_seq2seq(ref, tokenizer)
+    assert not n2m.warm_started(model) and model.config.is_encoder_decoder
+    (feature,) = n2m.encode(tokenizer, [{"source": "sst2: good film", "target": "positive"}], 32, 8, model)
+    assert tokenizer.decode(feature["labels"], skip_special_tokens=True) == "positive"
+    assert feature["labels"][-1] == tokenizer.eos_token_id
+    n2m.freeze_encoder(model)
+    assert model.get_encoder().embed_tokens.weight.requires_grad  # shared with the decoder: it trains there
+    assert not any(p.requires_grad for p in model.get_encoder().layers.parameters())
+    data = write_glue_dir(tmp_path / "data", n_train=16, n_dev=8)
+    results = evaluate(str(tiny_bart), tasks=["glue/sst2"], mode="both", data_dir=data, format="n2m",
+                       output_dir=tmp_path / "out", quiet=True, device="cpu", epochs=1, batch_size=8, max_length=32,
+                       max_new_tokens=4, bertscore_layer=1).results
+    assert [r.num_eval for r in results] == [8, 8]
