@@ -43,6 +43,6 @@ class FrozenGenerationRunner(FinetuneGenerationRunner):
 
     mode = "frozen"
 
-    def __init__(self, task, extractor, checkpoint_dir: Path | None = None):
-        super().__init__(task, extractor.model_ref, extractor.config, checkpoint_dir or Path("checkpoints"))
+    def __init__(self, task, extractor, checkpoint_dir: Path):
+        super().__init__(task, extractor.model_ref, extractor.config, checkpoint_dir)
         n2m.freeze_encoder(self.model)
