@@ -47,6 +47,8 @@ def render_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
     lines += _scores(result, sample, spec, resamples)
     if spec is not None and spec.head == "tags":
         lines += _per_entity_type(folder / result.predictions_file, spec)
+    elif spec is not None and spec.head == "generation":
+        lines += _worst_generations(folder / result.predictions_file)
     elif isinstance(sample, Predictions):
         if spec.kind == "classification" if spec else _integral(sample):
             lines += _per_class(sample, spec)
@@ -137,6 +139,23 @@ def _worst(sample: Predictions) -> list[str]:
     rows = [[f"`{sample.ids[i]}`", f"{sample.labels[i]:.4f}", f"{predicted[i]:.4f}", f"{errors[i]:.4f}"] for i in order]
     return ["", "## Worst predictions", "", f"The {len(rows)} largest absolute errors.", ""] + _table(
         ["id", "label", "prediction", "absolute error"], rows)
+
+
+def _worst_generations(path: Path) -> list[str]:
+    """The generations farthest from their references by sentence chrF (ties in id order)."""
+    from sacrebleu import sentence_chrf
+
+    rows = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()), key=lambda r: r["id"])
+    scored = sorted(((sentence_chrf(r["generation"], r["references"]).score, r) for r in rows), key=lambda x: x[0])
+    table = [[f"`{r['id']}`", _cell(" / ".join(r["references"])), _cell(r["generation"]), f"{score:.2f}"]
+             for score, r in scored[:WORST]]
+    return ["", "## Worst generations", "", f"The {len(table)} generations with the lowest sentence chrF against "
+            "their references.", ""] + _table(["id", "references", "generation", "chrF"], table)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ") or "(empty)"
 
 
 def _configuration(result: RunResult) -> list[str]:

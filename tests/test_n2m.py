@@ -100,6 +100,12 @@ def test_text_to_text_in_both_modes_on_a_tiny_model(tiny_words_model, tmp_path):
     assert len(rows) - len(readable) == round(tuned.scores["unparseable"] * len(rows) / 100)
     accuracy = np.mean([r["prediction"] == r["label"] for r in rows]) * 100
     assert tuned.scores["accuracy"] == pytest.approx(accuracy)
+    from harness.report import render_report
+
+    page = render_report(next((tmp_path / "out").rglob("finetune-seed42")), resamples=50)
+    assert "## Worst generations" in page and "| bertscore_f1 |" in page
+    accuracy_row = next(line for line in page.splitlines() if line.startswith("| accuracy |"))
+    assert "[" in accuracy_row  # an interval, from the labels read back
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
