@@ -141,6 +141,9 @@ class _Context:
             truncated += getattr(runner, "truncated", 0)
             scores = shape.score(task, fold.eval, predictions, self.config)
             fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
+            for name, values in getattr(scores, "per_example", {}).items():  # for the bootstrap of mean scores
+                for row, value in zip(fold_rows, values):
+                    row[name] = value
             if mode == "frozen" and task.similarity:
                 cosine = runner.cosine_similarity(fold.eval)
                 scores.update({f"cosine_{k}": v for k, v in score_values(

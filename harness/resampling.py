@@ -281,45 +281,74 @@ def _groups(task: TaskSpec, rows):
 
 
 def _generation(task: TaskSpec, rows):
-    """Per example of a text-to-text view: its confusion cell (the generation read as a label, an unreadable
-    one as a wrong label) or its score products for Pearson, exact match and ROUGE-L, and sacrebleu's
-    sufficient statistics for BLEU and chrF. BERTScore is left without an interval (its per-example
-    values are not kept)."""
+    """Per example of a text-to-text run: the task's own statistics (one-label views: the confusion cell of
+    the label read back, an unreadable one as a wrong label, or Pearson's sums; answers and states: the
+    example's own scores, each metric being a mean over examples), exact match, ROUGE-L and BERTScore F1
+    per example, and sacrebleu's sufficient statistics for BLEU and chrF."""
     from sacrebleu.metrics import CHRF
 
-    from harness.formats import n2m
-    from harness.metrics.generation import _bleu_metric, rouge_l
+    from harness.metrics.generation import _bleu_metric, _streams, rouge_l
 
-    if "group" in rows[0] or "prediction" not in rows[0]:
-        raise DataError(f"{task.id}: intervals are computed for one-label text-to-text views only so far "
-                        "(not grouped ones, answers or dialogue states)")
+    if "group" in rows[0]:
+        raise DataError(f"{task.id}: intervals for grouped text-to-text views are not computed yet")
+    generations, references = [row["generation"] for row in rows], [row["references"] for row in rows]
+    own, own_metrics, columns, weighted = (_read_back(task, rows) if "prediction" in rows[0]
+                                           else _own_means(task, generations, references))
+    # sacrebleu's per-sentence statistics add up to its corpus statistics (a private but stable method)
+    bleu_metric, _ = _bleu_metric(task.language)
+    chrf_metric = CHRF()
+    bleu_stats = np.array(bleu_metric._extract_corpus_statistics(generations, _streams(references)), float)
+    chrf_stats = np.array(chrf_metric._extract_corpus_statistics(generations, _streams(references)), float)
+    means = {"exact_match": [best_over_golds(ANSWER_METRICS["exact_match"], g, r) for g, r in zip(generations, references)],
+             "rouge_l": [rouge_l([g], [r], task.language)["rouge_l"] / 100 for g, r in zip(generations, references)]}
+    if "bertscore_f1" in rows[0]:  # kept per example by runs since the rows carry it
+        means["bertscore_f1"] = [row["bertscore_f1"] / 100 for row in rows]
+    a, b, c = own.shape[1], bleu_stats.shape[1], chrf_stats.shape[1]
+    count = a + len(means)
+    statistics = np.concatenate([own, np.array([*means.values(), np.ones(len(rows))]).T, bleu_stats, chrf_stats],
+                                axis=1)
+    metrics = {**own_metrics, **{name: _ratio(a + i, count) for i, name in enumerate(means)},
+               "bleu": _sacrebleu_from_sums(bleu_metric, count + 1, b),
+               "chrf": _sacrebleu_from_sums(chrf_metric, count + 1 + b, c)}
+    return [row["id"] for row in rows], statistics, metrics, columns, weighted
+
+
+def _read_back(task: TaskSpec, rows):
+    """A one-label view's own statistics: confusion cells, or Pearson's sums (and Spearman by resampled ranks)."""
+    from harness.formats import n2m
+
     golds = [row["label"] for row in rows]
     low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
     read = [row["prediction"] if row["prediction"] is not None else n2m.wrong_label(task, row["label"], low, high)
             for row in rows]
-    generations, references = [row["generation"] for row in rows], [[row["target"]] for row in rows]
-    # sacrebleu's per-sentence statistics add up to its corpus statistics (a private but stable method)
-    bleu_metric, _ = _bleu_metric(task.language)
-    chrf_metric = CHRF()
-    bleu_stats = np.array(bleu_metric._extract_corpus_statistics(generations, list(zip(*references))), float)
-    chrf_stats = np.array(chrf_metric._extract_corpus_statistics(generations, list(zip(*references))), float)
-    columns, weighted = {}, {}
     if task.kind == "regression":
         x, y = np.array(read, float), np.array(golds, float)
         own = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
-        own_metrics = {"pearson": _pearson_from_sums}
-        columns, weighted = {"predictions": x, "labels": y}, {"spearman": _spearman_drawn}
-    else:
-        k = len(task.labels)
-        own = np.eye(k * k)[np.array(golds) * k + np.array(read)]
-        own_metrics = {name: _confusion_metric(f, k) for name, f in stats.CONFUSION_METRICS.items()}
-    exact = [best_over_golds(ANSWER_METRICS["exact_match"], g, r) for g, r in zip(generations, references)]
-    rouge = [rouge_l([g], [r], task.language)["rouge_l"] / 100 for g, r in zip(generations, references)]
-    a, b, c = own.shape[1], bleu_stats.shape[1], chrf_stats.shape[1]
-    statistics = np.concatenate([own, np.array([exact, rouge, np.ones(len(rows))]).T, bleu_stats, chrf_stats], axis=1)
-    metrics = {**own_metrics, "exact_match": _ratio(a, a + 2), "rouge_l": _ratio(a + 1, a + 2),
-               "bleu": _sacrebleu_from_sums(bleu_metric, a + 3, b), "chrf": _sacrebleu_from_sums(chrf_metric, a + 3 + b, c)}
-    return [row["id"] for row in rows], statistics, metrics, columns, weighted
+        return own, {"pearson": _pearson_from_sums}, {"predictions": x, "labels": y}, {"spearman": _spearman_drawn}
+    k = len(task.labels)
+    own = np.eye(k * k)[np.array(golds) * k + np.array(read)]
+    return own, {name: _confusion_metric(f, k) for name, f in stats.CONFUSION_METRICS.items()}, {}, {}
+
+
+def _own_means(task: TaskSpec, generations, references):
+    """Answers and states: each own metric is a mean over examples, so an example's own value is its share."""
+    from harness.formats import n2m
+    from harness.metrics.klue import MRC_METRICS, WOS_METRICS, compute_wos_scores
+    from harness.metrics.text import compute_answer_scores
+
+    values = []
+    for generation, refs in zip(generations, references):
+        if task.view_of == "spans":
+            names = [m for m in task.metrics if m in MRC_METRICS]
+            scores = compute_mrc_scores(names, [generation], [[r for r in refs if r]])
+        elif task.kind == "dialogue_state":
+            names = [m for m in task.metrics if m in WOS_METRICS]
+            scores = compute_wos_scores(names, [n2m.read_state(generation) or []], [n2m.read_state(refs[0])])
+        else:
+            names = [m for m in task.metrics if m in ANSWER_METRICS]
+            scores = compute_answer_scores(names, [generation], [refs])
+        values.append([scores[m] / 100 for m in names] + [1.0])
+    return (np.array(values), {m: _ratio(i, len(names)) for i, m in enumerate(names)}, {}, {})
 
 
 def _spearman_drawn(draws: np.ndarray, columns: dict) -> np.ndarray:

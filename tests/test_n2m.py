@@ -102,7 +102,14 @@ def test_text_to_text_in_both_modes_on_a_tiny_model(tiny_words_model, tmp_path):
     assert tuned.scores["accuracy"] == pytest.approx(accuracy)
     from harness.report import render_report
 
-    page = render_report(next((tmp_path / "out").rglob("finetune-seed42")), resamples=50)
+    from harness.predictions import read_sample
+
+    folder = next((tmp_path / "out").rglob("finetune-seed42"))
+    sample = read_sample(folder / "predictions.jsonl", REGISTRY.get("glue/sst2-n2m"))
+    full = sample.values(np.ones((1, len(sample))))
+    for metric in ("accuracy", "bertscore_f1", "chrf", "bleu"):  # BERTScore per example, kept in the rows
+        assert full[metric][0] == pytest.approx(tuned.scores[metric], abs=1e-9)
+    page = render_report(folder, resamples=50)
     assert "## Worst generations" in page and "| bertscore_f1 |" in page
     accuracy_row = next(line for line in page.splitlines() if line.startswith("| accuracy |"))
     assert "[" in accuracy_row  # an interval, from the labels read back

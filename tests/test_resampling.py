@@ -106,7 +106,34 @@ def _stsb_view(n=16):
     return _view("glue/stsb-n2m", golds, [f"{g + RNG.normal(0, 1):.1f}" for g in golds])
 
 
-CASES = {"generation": _sst2_view, "generation-regression": _stsb_view, "tags": _ner, "arcs": _dp, "spans": _mrc, "choices": _record, "probabilities": _re, "multirc": _multirc,
+def _mrc_view(n=10):
+    task, examples, _ = _mrc(n)
+    task = dataclasses.replace(REGISTRY.get("klue/mrc-n2m"), metrics=("mrc_exact_match", "mrc_rouge_w", "exact_match",
+                                                                      "bleu", "chrf", "rouge_l"))
+    for ex in examples:
+        ex["context"] = "서울 부산 한강 공원"
+    return task, examples, [str(RNG.choice(["서울", "부산", "", "한강 공원"])) for _ in range(n)]
+
+
+def _record_view(n=10):
+    task, examples, chosen = _record(n)
+    task = dataclasses.replace(REGISTRY.get("superglue/record-n2m"), metrics=("token_f1", "exact_match", "bleu", "chrf",
+                                                                              "rouge_l"))
+    for ex in examples:
+        ex.update(query="@placeholder went home.", text="Ida Rask went home to Mars.")
+    return task, examples, [ex["choice_names"][c] for ex, c in zip(examples, chosen)]
+
+
+def _wos(n=10):
+    task = dataclasses.replace(REGISTRY.get("klue/wos"), metrics=("wos_joint_goal_accuracy", "wos_slot_micro_f1", "bleu",
+                                                                  "chrf", "rouge_l"))
+    items = ["관광-종류-박물관", "관광-지역-서울 중앙", "숙소-가격대-저렴"]
+    examples = [{"id": f"w{i}", "text": "안녕", "history": [], "label": items[:i % 4]} for i in range(n)]
+    generations = ["관광-종류=박물관", "", "관광-종류=박물관, 관광-지역=서울 중앙", "nonsense", "숙소-가격대=저렴"]
+    return task, examples, [generations[i % 5] for i in range(n)]
+
+
+CASES = {"generation": _sst2_view, "mrc-view": _mrc_view, "record-view": _record_view, "wos": _wos, "generation-regression": _stsb_view, "tags": _ner, "arcs": _dp, "spans": _mrc, "choices": _record, "probabilities": _re, "multirc": _multirc,
          "axg": _axg}
 
 

@@ -41,18 +41,25 @@ class GenerationSettings:
 
 
 class SignedScores(dict):
-    """Scores (metric -> 0-100) that also say what computed them (`signatures`) and what could not be done
-    as asked (`notes`); runs record both in their provenance."""
+    """Scores (metric -> 0-100) that also say what computed them (`signatures`), what could not be done as
+    asked (`notes`), and, for scores that are means over examples, each example's value (`per_example`,
+    kept in the predictions file for the bootstrap). Runs record signatures and notes in their provenance."""
 
-    def __init__(self, scores=(), signatures: dict[str, str] | None = None, notes: list[str] | None = None):
+    def __init__(self, scores=(), signatures: dict[str, str] | None = None, notes: list[str] | None = None,
+                 per_example: dict[str, list[float]] | None = None):
         super().__init__(scores)
         self.signatures = dict(signatures or {})
         self.notes = list(notes or [])
+        self.per_example = dict(per_example or {})
 
     def merge(self, other: SignedScores, names: Sequence[str] | None = None) -> None:
-        """Take another's scores (those in `names`, if given), their signatures and its notes."""
-        self.update({k: v for k, v in other.items() if names is None or k in names})
-        self.signatures.update({k: v for k, v in other.signatures.items() if names is None or k in names})
+        """Take another's scores (those in `names`, if given), their signatures, per-example values and notes."""
+        def kept(mapping):
+            return {k: v for k, v in mapping.items() if names is None or k in names}
+
+        self.update(kept(other))
+        self.signatures.update(kept(other.signatures))
+        self.per_example.update(kept(other.per_example))
         self.notes.extend(other.notes)
 
 
@@ -180,7 +187,8 @@ def bertscore(predictions, references, settings: GenerationSettings) -> SignedSc
     scores = {"bertscore_precision": 100.0 * float(precision.mean()), "bertscore_recall": 100.0 * float(recall.mean()),
               "bertscore_f1": 100.0 * float(f1.mean())}
     signature = scorer.hash + ("_not-rescaled" if settings.bertscore_rescale and not baseline else "")
-    return SignedScores(scores, dict.fromkeys(scores, signature), notes)
+    return SignedScores(scores, dict.fromkeys(scores, signature), notes,
+                        {"bertscore_f1": [100.0 * float(v) for v in f1]})
 
 
 def last_layer(model: str) -> int:
