@@ -15,7 +15,7 @@ import numpy as np
 from harness.config import MODES, RunConfig
 from harness.data.files import resolve_data_dir
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
-from harness.errors import ConfigError, DataError, HarnessError
+from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.models import ModelRef, resolve_model
 from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
@@ -63,15 +63,15 @@ def evaluate(
     config = (config or RunConfig()).replace(**overrides)
     model_ref = resolve_model(model, revision, trust_remote_code)
     specs = registry.select(suite, tasks)
+    evaluation = Evaluation()
     if config.format == "n2m":
-        specs = [generation_view(spec) for spec in specs]
+        specs = _views(specs, evaluation, named=bool(tasks))
         if config.bertscore_model is None:  # BERTScore with the evaluated model, recorded as such
             config = config.replace(bertscore_model=model_ref.location)
     source_dir = resolve_data_dir(data_dir)
     modes = ["frozen", "finetune"] if mode == "both" else [mode]
     context = _Context(model_ref, config, Path(output_dir), source_dir, cache)
 
-    evaluation = Evaluation()
     for base, dependents in _training_groups(specs, registry):
         try:
             plan = plan_splits(base, load_splits(base, source_dir), config.split_strategy, config.seed,
@@ -94,6 +94,19 @@ def evaluate(
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
     return evaluation
+
+
+def _views(specs: list[TaskSpec], evaluation: Evaluation, named: bool) -> list[TaskSpec]:
+    """Each task's text-to-text view; in a whole suite, a task without one is skipped with the reason."""
+    views = []
+    for spec in specs:
+        try:
+            views.append(generation_view(spec))
+        except TaskError as err:
+            if named:
+                raise
+            evaluation.skipped[spec.id] = str(err)
+    return views
 
 
 def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tuple[TaskSpec, list[TaskSpec]]]:

@@ -212,3 +212,19 @@ def test_a_seq2seq_checkpoint_is_used_as_it_is_and_its_shared_embeddings_keep_tr
                        output_dir=tmp_path / "out", quiet=True, device="cpu", epochs=1, batch_size=8, max_length=32,
                        max_new_tokens=4, bertscore_layer=1).results
     assert [r.num_eval for r in results] == [8, 8]
+
+
+def test_a_suite_as_text_to_text_skips_the_tasks_without_a_view(tiny_words_model, tmp_path):
+    from harness.tasks import TaskRegistry
+
+    root = tmp_path / "tasks" / "glue"
+    root.mkdir(parents=True)
+    for name in ("sst2", "ner"):
+        source = REGISTRY.get("glue/sst2" if name == "sst2" else "klue/ner").source
+        text = Path(source).read_text(encoding="utf-8")
+        (root / f"{name}.yaml").write_text(text.replace("suite: klue", "suite: glue"), encoding="utf-8")
+    evaluation = evaluate(str(tiny_words_model), suite="glue", mode="frozen", data_dir=write_glue_dir(tmp_path / "d"),
+                          format="n2m", registry=TaskRegistry(tmp_path / "tasks"), output_dir=tmp_path / "out",
+                          quiet=True, device="cpu", epochs=1, max_length=32, max_new_tokens=2)
+    assert [r.task for r in evaluation.results] == ["sst2-n2m"]
+    assert "no text-to-text view" in evaluation.skipped["glue/ner"]
