@@ -60,3 +60,20 @@ def test_frozen_dp_learns_arcs_from_400_real_sentences(e5_dir, shared_data, tmp_
     # uniform guess among a sentence's words and the root (about 10% for KLUE's 11-word sentences).
     assert result.scores["dp_uas_micro_f1"] > 50, result.scores
     assert result.num_train == 400 and result.num_eval == 200 and result.timings["truncated_words"] == 0
+
+
+def test_mrc_and_wos_generation_with_a_warm_started_e5_on_the_fixture_files(e5_dir, tmp_path):
+    """multilingual-e5-small as encoder and decoder (cross-attention new) generates MRC answers and WoS states."""
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    results = evaluate(str(e5_dir), tasks=["klue/mrc", "klue/wos"], mode="both", data_dir=fixtures, format="n2m",
+                       output_dir=tmp_path, split_strategy="holdout", quiet=True, device="cpu", epochs=2,
+                       batch_size=4, max_length=128, max_new_tokens=24).results
+    assert sorted((r.task, r.mode) for r in results) == [
+        ("mrc-n2m", "finetune"), ("mrc-n2m", "frozen"), ("wos", "finetune"), ("wos", "frozen")]
+    for result in results:
+        assert {"bleu", "chrf", "rouge_l", "bertscore_f1"} <= set(result.scores)
+        assert result.provenance["metrics"]["signatures"]["bertscore_f1"].startswith(str(e5_dir))
+        frozen_params = next(r for r in results if r.task == result.task and r.mode == "frozen")
+        assert frozen_params.timings["trainable_parameters"] <= result.timings["trainable_parameters"]
