@@ -118,10 +118,10 @@ class _WhitespaceTokenizer:
 
 def rouge_l(predictions, references, language: str = "en") -> SignedScores:
     from rouge_score.rouge_scorer import RougeScorer
+    from rouge_score.tokenizers import DefaultTokenizer
 
     refs = _check(predictions, references)
-    english = language == "en"
-    scorer = RougeScorer(["rougeL"], tokenizer=None if english else _WhitespaceTokenizer())
+    scorer = RougeScorer(["rougeL"], tokenizer=DefaultTokenizer() if language == "en" else _WhitespaceTokenizer())
     values = [scorer.score_multi(r, p)["rougeL"].fmeasure for p, r in zip(predictions, refs)]
     return SignedScores({"rouge_l": 100.0 * sum(values) / len(values)}, {"rouge_l": _rouge_signature(language)})
 
