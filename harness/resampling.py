@@ -291,7 +291,9 @@ def _generation(task: TaskSpec, rows):
 
     if "group" in rows[0]:
         raise DataError(f"{task.id}: intervals for grouped text-to-text views are not computed yet")
-    generations, references = [row["generation"] for row in rows], [row["references"] for row in rows]
+    # rows written before they carried every reference hold only the target (one-label views have one)
+    generations = [row["generation"] for row in rows]
+    references = [row.get("references") or [row["target"]] for row in rows]
     own, own_metrics, columns, weighted = (_read_back(task, rows) if "prediction" in rows[0]
                                            else _own_means(task, generations, references))
     # sacrebleu's per-sentence statistics add up to its corpus statistics (a private but stable method)
