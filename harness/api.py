@@ -21,7 +21,8 @@ from harness.models import ModelRef, resolve_model
 from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
 from harness.runners import is_main_process
 from harness.runners.features import FeatureCache, FeatureExtractor
-from harness.shapes import score_values, shape_of
+from harness.shapes import shape_of
+from harness.shapes.base import score_labels
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 
 log = logging.getLogger("harness")
@@ -159,7 +160,7 @@ class _Context:
                     row[name] = value
             if mode == "frozen" and task.similarity:
                 cosine = runner.cosine_similarity(fold.eval)
-                scores.update({f"cosine_{k}": v for k, v in score_values(
+                scores.update({f"cosine_{k}": v for k, v in score_labels(
                     ("pearson", "spearman"), fold.eval, cosine, self.config).items()})
                 for row, value in zip(fold_rows, cosine):
                     row["cosine"] = float(value)
@@ -207,9 +208,9 @@ class _Context:
         return result
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path):
-        if mode == "frozen":
-            return shape_of(task).frozen(task, self.extractor, checkpoints)
-        return shape_of(task).finetune(task, self.model_ref, self.config, checkpoints)
+        extractor = self.extractor if mode == "frozen" else None  # the frozen encoder loads only when used
+        return shape_of(task).runner(task, mode, extractor=extractor, model_ref=self.model_ref, config=self.config,
+                                     checkpoints=checkpoints)
 
     def _write(self, task, plan, mode, fold_scores, rows, timings, runner) -> RunResult:
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}

@@ -15,6 +15,8 @@ import yaml
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.leaderboard import SUITE_TITLES, load_results
 from harness.results import RunResult
+from harness.shapes import shape_of
+from harness.shapes.base import Shape
 from harness.tasks import REGISTRY, TaskRegistry
 
 FORMATS = ("model-index", "csv")
@@ -23,10 +25,6 @@ MODE_NAMES = {"frozen": "frozen encoder", "finetune": "fine-tuned"}
 HUB_METRICS = {"accuracy": ("accuracy", {}), "f1": ("f1", {}), "macro_f1": ("f1", {"average": "macro"}),
                "mcc": ("matthews_correlation", {}), "r3": ("matthews_correlation", {}),
                "pearson": ("pearsonr", {}), "spearman": ("spearmanr", {})}
-# The Hub's task type per task head (what the model outputs)
-HUB_TASKS = {"tags": ("token-classification", "Token Classification"),
-             "arcs": ("token-classification", "Token Classification"),
-             "spans": ("question-answering", "Question Answering")}
 CSV_COLUMNS = ["model", "suite", "task", "mode", "seed", "metric", "value", "split_strategy", "num_train",
                "num_eval", "trainable_parameters", "total_s"]
 
@@ -74,7 +72,7 @@ def model_index(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> 
                 if args:
                     metric["args"] = args
                 metrics.append(metric)
-        task_type, task_name = HUB_TASKS.get(spec.head if spec else "", ("text-classification", "Text Classification"))
+        task_type, task_name = shape_of(spec).hub_task if spec else Shape.hub_task
         entries.append({
             "task": {"type": task_type, "name": task_name},
             "dataset": {"name": f"{SUITE_TITLES.get(suite, suite)} {task}", "type": hub.get("path", suite),

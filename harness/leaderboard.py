@@ -19,7 +19,8 @@ from harness.intervals import Intervals, run_intervals
 from harness.predictions import MAIN
 from harness.results import RESULT_FILE, RunResult, atomic_write_text, read_result
 from harness.stats import Interval
-from harness.tasks import REGISTRY, TaskRegistry
+from harness.shapes import shape_of
+from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 log = logging.getLogger("harness")
 SUITE_TITLES = {"glue": "GLUE", "superglue": "SuperGLUE", "klue": "KLUE"}
@@ -49,8 +50,7 @@ def load_results(reports: str | Path) -> tuple[list[RunResult], list[str]]:
 
 def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> pd.DataFrame:
     """One row per result; seeds are averaged later, per (model, task, mode)."""
-    generates = {(r.suite, r.task): getattr(_spec(registry, r.suite, r.task), "head", None) == "generation"
-                 for r in results}
+    generates = {(r.suite, r.task): _generates(_spec(registry, r.suite, r.task)) for r in results}
     rows = [
         {
             "suite": r.suite, "task": r.task, "model": r.model, "mode": r.mode, "seed": r.seed,
@@ -67,6 +67,11 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "split_note", "capped",
                "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "data"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _generates(spec: TaskSpec | None) -> bool:
+    """Whether the task trains a decoder (its frozen recipe is the decoder's); unknown tasks do not."""
+    return spec is not None and shape_of(spec).generates
 
 
 def _recipe(mode: str, hyperparameters: dict, generates: bool = False) -> str:

@@ -16,9 +16,8 @@ from harness import stats
 from harness.errors import DataError
 from harness.metrics import METRICS
 from harness.resampling import UnitSample, unit_distributions, unit_sample
+from harness.shapes import shape_of
 from harness.tasks import TaskSpec
-
-ONE_LABEL_HEADS = ("sequence", "span_pair")  # a number per example in "label" and "prediction"
 
 MAIN = "main"  # the key of the main score (mean of the task's main metrics) among the distributions
 
@@ -74,7 +73,7 @@ def read_predictions(path: Path) -> Predictions:
 def read_sample(path: Path, task: TaskSpec | None) -> Predictions | UnitSample:
     """What the bootstrap resamples: one label and prediction per example (read_predictions), or, for
     tasks scored otherwise (tags, arcs, spans, choices, RE's probabilities, groups), per-unit statistics."""
-    if task is None or task.head in ONE_LABEL_HEADS and not _grouped(path):
+    if task is None or shape_of(task).label_rows and not _grouped(path):
         return read_predictions(path)
     rows = []
     try:

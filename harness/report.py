@@ -14,10 +14,10 @@ import numpy as np
 
 from harness import stats
 from harness.errors import DataError, HarnessError
-from harness.metrics.klue import baseline_sentences
 from harness.predictions import MAIN, Predictions, read_sample, score_distributions
 from harness.resampling import UnitSample
 from harness.results import RESULT_FILE, RunResult, atomic_write_text, read_result
+from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 REPORT_FILE = "report.md"
@@ -45,10 +45,10 @@ def render_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
              "Scores on a 0-100 scale.", ""]
     sample = read_sample(folder / result.predictions_file, spec)
     lines += _scores(result, sample, spec, resamples)
-    if spec is not None and spec.head == "tags":
-        lines += _per_entity_type(folder / result.predictions_file, spec)
-    elif spec is not None and spec.head == "generation":
-        lines += _worst_generations(folder / result.predictions_file)
+    tables = shape_of(spec).report_tables(spec, _rows(folder / result.predictions_file)) if spec else []
+    if tables:
+        for table in tables:
+            lines += ["", f"## {table.title}", "", table.note, ""] + _table(table.header, table.rows)
     elif isinstance(sample, Predictions):
         if spec.kind == "classification" if spec else _integral(sample):
             lines += _per_class(sample, spec)
@@ -96,20 +96,8 @@ def _scores(result: RunResult, sample: Predictions | UnitSample, spec: TaskSpec 
     return ["## Scores", ""] + _table(header, rows) + ["", note]
 
 
-def _per_entity_type(path: Path, spec: TaskSpec) -> list[str]:
-    """Entity precision / recall / F1 per type, scored as the task's entity F1 is (strict IOB2, KLUE's sequences)."""
-    from seqeval.metrics import classification_report
-    from seqeval.scheme import IOB2
-
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    characters = [list(row["text"]) for row in rows]
-    gold = baseline_sentences([row["label"] for row in rows], characters, spec.labels)
-    predicted = baseline_sentences([row["prediction"] for row in rows], characters, spec.labels)
-    report = classification_report(gold, predicted, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
-    table = [[kind, f"{100 * v['precision']:.2f}", f"{100 * v['recall']:.2f}", f"{100 * v['f1-score']:.2f}",
-              str(int(v["support"]))] for kind, v in report.items() if not kind.endswith(" avg")]
-    return ["", "## Per entity type", "", "Strict IOB2 entities, as ner_entity_macro_f1 counts them.", ""] + _table(
-        ["type", "precision", "recall", "F1", "support"], table)
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def _per_class(sample: Predictions, spec: TaskSpec | None) -> list[str]:
@@ -139,23 +127,6 @@ def _worst(sample: Predictions) -> list[str]:
     rows = [[f"`{sample.ids[i]}`", f"{sample.labels[i]:.4f}", f"{predicted[i]:.4f}", f"{errors[i]:.4f}"] for i in order]
     return ["", "## Worst predictions", "", f"The {len(rows)} largest absolute errors.", ""] + _table(
         ["id", "label", "prediction", "absolute error"], rows)
-
-
-def _worst_generations(path: Path) -> list[str]:
-    """The generations farthest from their references by sentence chrF (ties in id order)."""
-    from sacrebleu import sentence_chrf
-
-    rows = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()), key=lambda r: r["id"])
-    scored = sorted(((sentence_chrf(r["generation"], r["references"]).score, r) for r in rows), key=lambda x: x[0])
-    table = [[f"`{r['id']}`", _cell(" / ".join(r["references"])), _cell(r["generation"]), f"{score:.2f}"]
-             for score, r in scored[:WORST]]
-    return ["", "## Worst generations", "", f"The {len(table)} generations with the lowest sentence chrF against "
-            "their references.", ""] + _table(["id", "references", "generation", "chrF"], table)
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ") or "(empty)"
 
 
 def _configuration(result: RunResult) -> list[str]:

@@ -12,20 +12,12 @@ from pathlib import Path
 import yaml
 
 from harness.errors import TaskError
+from harness.shapes import DEFAULT_SHAPES, shape_names, shape_of
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 FORMATS = ("n21", "n2n", "n2m")
 # extraction: the answer is a span of the input; dialogue_state: the answer is a set of domain-slot-value items
 KINDS = ("classification", "regression", "extraction", "dialogue_state")
-# What a model predicts per example, and so which runners, decoding and metrics serve the task: one
-# label or score (sequence), class probabilities kept for ranking metrics (probabilities), one label
-# from two spans' pooled vectors (span_pair), the best of several candidates (choices), a tag per
-# character (tags), a head and relation per word (arcs), an answer span of the context (spans). The
-# format decides the default.
-HEADS = ("sequence", "probabilities", "span_pair", "choices", "tags", "arcs", "spans", "generation")
-# One label or score per example: stratifiable, bootstrappable.
-SCALAR_HEADS = ("sequence", "probabilities", "span_pair")
-DEFAULT_HEAD = {"n21": "sequence", "n2n": "tags", "n2m": "generation"}
 GENERATION_SUFFIX = "-n2m"  # the text-to-text view of a task is named <task>-n2m
 LANGUAGES = {"klue": "ko"}  # the language of a suite's texts, where it is not English
 
@@ -60,11 +52,11 @@ class TaskSpec:
     score_group: str | None = None  # tasks sharing a group are averaged before the suite mean (MNLI m/mm)
     in_suite_score: bool = True
     similarity: bool = False  # a sentence-pair similarity task: also gets a training-free cosine score
-    head: str = "sequence"  # one of HEADS
+    shape: str = ""  # what the model predicts per example: a module of harness/shapes (default: by format)
     label_map: dict[str, str] = field(default_factory=dict)  # raw label -> one of `labels` (AX-b's 3 -> 2 classes)
     split_groups: str | None = None  # an example field whose equal values holdout / k-fold keep on one side
     label_words: tuple[str, ...] = ()  # what a text-to-text model writes for each label (default: the labels)
-    view_of: str | None = None  # a text-to-text view: the head of the task it views (its examples' schema)
+    view_of: str | None = None  # a text-to-text view: the shape of the task it views (its examples' schema)
     source: str = ""  # the YAML file it came from
 
     @property
@@ -86,34 +78,14 @@ class TaskSpec:
 
     @property
     def schema(self) -> str:
-        """The head whose example schema the task's data is read into (a view reads its task's)."""
-        return self.view_of or self.head
-
-
-# What a text-to-text view reports beside the task's own metrics.
-VIEW_METRICS = ("exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1")
-
-
-VIEWED_HEADS = ("sequence", "spans", "choices")  # what has a text-to-text view
+        """The shape whose example schema the task's data is read into (a view reads its task's)."""
+        return self.view_of or self.shape
 
 
 def generation_view(task: TaskSpec) -> TaskSpec:
-    """The task as text to text (`--format n2m`): a one-label task's inputs -> its label word or score; an
-    MRC question and passage -> the answer; a ReCoRD query and passage -> the entity.
+    """The task as text to text (`--format n2m`); a task that is text to text already is its own view."""
+    return task if shape_of(task).generates else shape_of(task).view(task)
 
-    Scored by its own metrics (on the labels read back from one-label generations), and by exact match,
-    BLEU, chrF, ROUGE-L and BERTScore against the reference texts; outside the suite score.
-    """
-    if task.head == "generation":
-        return task
-    if task.head not in VIEWED_HEADS:
-        raise TaskError(f"{task.id} has no text-to-text view yet (its shape is {task.head!r}); "
-                        f"views exist for {', '.join(VIEWED_HEADS)} tasks")
-    words = task.label_words or tuple(label.replace("_", " ").lower() for label in task.labels)
-    return dataclasses.replace(
-        task, name=task.name + GENERATION_SUFFIX, formats=("n2m",), head="generation", view_of=task.head,
-        metrics=(*task.metrics, *(m for m in VIEW_METRICS if m not in task.metrics)), in_suite_score=False,
-        score_group=None, label_words=words if task.head == "sequence" else ())
 
 _REQUIRED = ("suite", "name", "version", "format", "kind", "fields", "metrics", "main_score")
 
@@ -152,9 +124,9 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
     unmapped = [v for v in (raw.get("label_map") or {}).values() if str(v) not in labels]
     if unmapped:
         raise TaskError(f"{source}: label_map maps to {unmapped[0]!r}, which is not among its labels")
-    head = raw.get("head", DEFAULT_HEAD.get(formats[0]))
-    if head not in HEADS:
-        raise TaskError(f"{source}: head {head!r} is not one of {', '.join(HEADS)}")
+    shape = raw.get("shape", DEFAULT_SHAPES.get(formats[0]))
+    if shape not in shape_names():
+        raise TaskError(f"{source}: shape {shape!r} is not one of {', '.join(shape_names())}")
     try:
         version = int(raw["version"])
     except (TypeError, ValueError):
@@ -178,7 +150,7 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         score_group=raw.get("score_group"),
         in_suite_score=bool(raw.get("in_suite_score", True)),
         similarity=bool(raw.get("similarity", False)),
-        head=head,
+        shape=shape,
         split_groups=raw.get("split_groups"),
         label_map={str(k): str(v) for k, v in (raw.get("label_map") or {}).items()},
         label_words=tuple(label_words),

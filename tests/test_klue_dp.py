@@ -19,7 +19,7 @@ ALL = list(DP_METRICS)
 
 def dp_task(path: str = DEV, labels=LABELS):
     """A KLUE-DP task as tasks/klue/dp.yaml declares it, reading `path`, with `labels` as its relations."""
-    raw = {"suite": "klue", "name": "dp", "version": 1, "format": "n2n", "head": "arcs", "kind": "classification",
+    raw = {"suite": "klue", "name": "dp", "version": 1, "format": "n2n", "shape": "arcs", "kind": "classification",
            "fields": {"words": "word_form", "heads": "head", "deprels": "deprel"}, "labels": labels,
            "metrics": ["dp_uas_macro_f1", "dp_las_macro_f1"], "main_score": ["dp_uas_macro_f1", "dp_las_macro_f1"],
            "files": {"validation": {"path": path, "reader": "klue_dp"}}}

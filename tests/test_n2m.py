@@ -41,7 +41,7 @@ def tiny_words_model(tmp_path_factory) -> Path:
 def test_the_view_of_a_one_label_task():
     view = REGISTRY.get("sst2-n2m")
     assert view == REGISTRY.get("glue/sst2-n2m")
-    assert (view.id, view.head, view.formats, view.in_suite_score) == ("glue/sst2-n2m", "generation", ("n2m",), False)
+    assert (view.id, view.shape, view.formats, view.in_suite_score) == ("glue/sst2-n2m", "generation", ("n2m",), False)
     assert view.metrics == ("accuracy", "exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1")
     assert view.main_score == ("accuracy",) and view.label_words == ("negative", "positive")
     assert REGISTRY.get("glue/rte-n2m").label_words == ("entailment", "not entailment")  # from the labels

@@ -49,18 +49,18 @@ def test_second_identical_extraction_is_served_from_cache(tiny_model_dir, tmp_pa
     ref = resolve_model(str(tiny_model_dir))
     config = RunConfig(quiet=True)
     first = FeatureExtractor(ref, config, FeatureCache(tmp_path))
-    a = first.features("glue/sst2", 1, EXAMPLES, "train")
+    a = first.features(REGISTRY.get("glue/sst2"), EXAMPLES, "train")
     assert first.extracted == len(EXAMPLES) and first.cache_hits == 0
     assert len(list(tmp_path.glob("*.npy"))) == 1
 
     second = FeatureExtractor(ref, config, FeatureCache(tmp_path))
-    b = second.features("glue/sst2", 1, EXAMPLES, "train")
+    b = second.features(REGISTRY.get("glue/sst2"), EXAMPLES, "train")
     assert second.extracted == 0 and second.cache_hits == 1
     assert second._encoder is None  # weights never loaded
     np.testing.assert_array_equal(a, b)
 
     other = FeatureExtractor(ref, config.replace(pooling="cls"), FeatureCache(tmp_path))
-    other.features("glue/sst2", 1, EXAMPLES, "train")
+    other.features(REGISTRY.get("glue/sst2"), EXAMPLES, "train")
     assert other.extracted == len(EXAMPLES)  # a different pooling is a different key
 
 

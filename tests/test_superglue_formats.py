@@ -14,7 +14,7 @@ from harness import evaluate
 from harness.data.files import read_split
 from harness.errors import ConfigError, DataError
 from harness.formats import span_pairs
-from harness.formats.n21 import candidate_pairs, pick_choices
+from harness.shapes.choices import candidate_pairs, pick_choices
 from harness.metrics import compute_scores
 from harness.metrics.text import compute_answer_scores, normalize_answer, token_f1
 from harness.results import read_result

@@ -11,7 +11,8 @@ from harness.data import DataSplit
 from harness.data.files import read_split
 from harness.data.hub import load_hub_split
 from harness.errors import ConfigError, DataError
-from harness.tasks import SCALAR_HEADS, TaskSpec
+from harness.shapes import schema_of
+from harness.tasks import TaskSpec
 
 STRATEGIES = ("official", "holdout", "kfold")
 HOLDOUT_FRACTION = 0.2
@@ -105,7 +106,7 @@ def _cap(examples: list[dict], limit: int | None, rng: random.Random) -> list[di
 def _stratifies(task: TaskSpec) -> bool:
     """One label or score per example stratifies splits (a text-to-text view splits as its task does);
     tags, arcs and spans have no single class to stratify by."""
-    return task.schema in SCALAR_HEADS
+    return schema_of(task).label_per_example
 
 
 def _how(task: TaskSpec) -> str:
@@ -115,13 +116,7 @@ def _how(task: TaskSpec) -> str:
 
 def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
     """Classes (or score quintiles) to stratify by; None where the task's labels cannot stratify."""
-    if not _stratifies(task):
-        return None
-    labels = np.array([ex["label"] for ex in examples], dtype=float)
-    if task.kind == "regression":  # stratify scores by quintile
-        edges = np.quantile(labels, [0.2, 0.4, 0.6, 0.8])
-        return np.digitize(labels, edges)
-    return labels.astype(int)
+    return schema_of(task).strata(task, examples)
 
 
 def _stratifiable(strata: np.ndarray | None, per_stratum: int, eval_size: int) -> bool:

@@ -84,24 +84,3 @@ def decode(task: TaskSpec, logits: np.ndarray) -> np.ndarray:
 
 def references(examples: list[dict]) -> np.ndarray:
     return np.array([ex["label"] for ex in examples])
-
-
-RIGHT = 1  # the class of a candidate pair that holds a gold choice
-
-
-def candidate_task(task: TaskSpec) -> TaskSpec:
-    """The pair classification a choice task trains: two classes, predicted as probabilities."""
-    return dataclasses.replace(task, kind="classification", head="probabilities", labels=("wrong", "right"))
-
-
-def candidate_pairs(examples: list[dict]) -> list[dict]:
-    """One (text, candidate) pair per choice of each example, labelled RIGHT for a gold one."""
-    return [{"id": f"{ex['id']}/{k}", "text": ex["text"], "text_pair": choice,
-             "label": None if ex["label"] is None else int(k in ex["label"])}
-            for ex in examples for k, choice in enumerate(ex["choices"])]
-
-
-def pick_choices(right: np.ndarray, examples: list[dict]) -> np.ndarray:
-    """Each example's best candidate, from every pair's probability of RIGHT in candidate_pairs' order."""
-    ends = np.cumsum([len(ex["choices"]) for ex in examples])
-    return np.array([int(np.argmax(scores)) for scores in np.split(right, ends[:-1])], dtype=np.int64)

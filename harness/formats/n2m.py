@@ -8,8 +8,9 @@ train: the decoder and its cross-attention learn on top of it.
 
 Generation examples hold `source` (and `source_pair`, a second segment), the `target` to train on,
 and `references`, the texts a generation is scored against. They are made from a task's own examples
-by its kind: a one-label task's inputs -> its label word or score (read back for its metrics), an MRC
-question -> the answer, a ReCoRD query -> the entity, a WoS user turn -> the dialogue state.
+by the shape whose schema it reads (its `generation_item`): a one-label task's inputs -> its label word
+or score (read back for its metrics), an MRC question -> the answer, a ReCoRD query -> the entity, a WoS
+user turn -> the dialogue state.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import torch
 
 from harness.formats.n2n import IGNORE
 from harness.models import ModelRef, load_model
+from harness.shapes import schema_of
 from harness.tasks import GENERATION_SUFFIX, TaskSpec
 
 
@@ -114,7 +116,7 @@ def freeze_encoder(model) -> int:
     return frozen
 
 
-# --- what each kind of task generates --------------------------------------------------------------
+# --- what generations read back as --------------------------------------------------------------------
 
 
 def base_name(task: TaskSpec) -> str:
@@ -138,49 +140,11 @@ def read_label(task: TaskSpec, text: str):
     return words.index(cleaned) if cleaned in words else None
 
 
-def _one_label(task: TaskSpec, ex: dict) -> dict:
-    """"<task>: text" (and the pair) -> the label's text."""
-    item = {"source": f"{base_name(task)}: {ex['text']}"}
-    if "text_pair" in ex:
-        item["source_pair"] = ex["text_pair"]
-    if ex["label"] is not None:
-        item["references"] = [label_text(task, ex["label"])]
-    return item
-
-
-def _answer(task: TaskSpec, ex: dict) -> dict:
-    """MRC: "<task>: question" and the passage -> the first gold answer ("" for an unanswerable question)."""
-    return {"source": f"{base_name(task)}: {ex['question']}", "source_pair": ex["context"],
-            "references": list(ex["label"]) or [""]}
-
-
-def _entity(task: TaskSpec, ex: dict) -> dict:
-    """ReCoRD: "<task>: query" and the passage -> the first gold entity."""
-    item = {"source": f"{base_name(task)}: {ex['query']}", "source_pair": ex["text"]}
-    if ex.get("answers"):
-        item["references"] = list(ex["answers"])
-    return item
-
-
-def _state(task: TaskSpec, ex: dict) -> dict:
-    """WoS: "<task>: user turn" and the history, latest turn first (truncation drops the oldest) -> the state."""
-    return {"source": f"{base_name(task)}: {ex['text']}", "source_pair": " | ".join(reversed(ex["history"])),
-            "references": [state_text(ex["label"])]}
-
-
-# Keyed by the head a view reads (TaskSpec.view_of), or for a task that is text to text by itself, its kind.
-_EXAMPLES = {"sequence": _one_label, "spans": _answer, "choices": _entity, "dialogue_state": _state}
-
-
-def kind_of(task: TaskSpec) -> str:
-    return task.view_of or task.kind
-
-
 def generation_examples(task: TaskSpec, examples: list[dict]) -> list[dict]:
     """The examples as source -> target (the first reference), with every reference kept for scoring."""
     out = []
     for ex in examples:
-        item = {"id": ex["id"], **_EXAMPLES[kind_of(task)](task, ex)}
+        item = {"id": ex["id"], **schema_of(task).generation_item(task, ex)}
         if "references" in item:
             item["target"] = item["references"][0]
         out.append(item)

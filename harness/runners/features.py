@@ -22,6 +22,8 @@ from tqdm.auto import tqdm
 
 from harness.formats.n21 import length_buckets, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, model_key, pool, token_states, weights_fingerprint
+from harness.shapes import shape_of
+from harness.tasks import TaskSpec
 
 
 def default_cache_dir() -> Path:
@@ -29,14 +31,11 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("HARNESS_CACHE_DIR", Path.home() / ".cache" / "harness")) / "features"
 
 
-# What the encoder reads of an example, per task shape; labels never change features.
-INPUT_FIELDS = ("text", "text_pair", "words", "question", "context")
-
-
-def examples_fingerprint(examples: list[dict]) -> str:
+def examples_fingerprint(examples: list[dict], fields: tuple[str, ...]) -> str:
+    """What the encoder reads of the examples: their ids and the fields named (labels never change features)."""
     digest = hashlib.sha256()
     for ex in examples:
-        digest.update(json.dumps([ex["id"], *(ex.get(name) for name in INPUT_FIELDS)], ensure_ascii=False).encode())
+        digest.update(json.dumps([ex["id"], *(ex.get(name) for name in fields)], ensure_ascii=False).encode())
     return digest.hexdigest()
 
 
@@ -132,10 +131,10 @@ class FeatureExtractor:
                 self.fingerprint = weights_fingerprint(self.model_ref, self._encoder)
         return self._encoder
 
-    def features(self, task_id: str, task_version: int, examples: list[dict], split: str) -> np.ndarray:
+    def features(self, task: TaskSpec, examples: list[dict], split: str) -> np.ndarray:
         """One pooled vector per example (N21)."""
         cfg = self.config
-        key = self._key(task_id, task_version, examples, split, cfg.pooling)
+        key = self._key(task, examples, split, cfg.pooling)
         cached = self.cache.get(key)
         if cached is not None:
             self.cache_hits += 1
@@ -146,11 +145,11 @@ class FeatureExtractor:
         self.cache.put(key, array)
         return array
 
-    def token_features(self, task_id: str, task_version: int, examples: list[dict], split: str,
+    def token_features(self, task: TaskSpec, examples: list[dict], split: str,
                        features: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         """Every token's vector and each example's first row (N2N); `features` are the examples' tokens."""
         cfg = self.config
-        key = self._key(task_id, task_version, examples, split, "token")
+        key = self._key(task, examples, split, "token")
         vectors, offsets = self.cache.get(key), self.cache.get(f"{key}-offsets")
         if vectors is not None and offsets is not None:
             self.cache_hits += 1
@@ -162,13 +161,14 @@ class FeatureExtractor:
         self.cache.put(key, vectors)
         return vectors, offsets
 
-    def _key(self, task_id: str, task_version: int, examples: list[dict], split: str, pooling: str) -> str:
+    def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str) -> str:
+        """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads."""
         cfg = self.config
         return self.cache.key(
             model=model_key(self.fingerprint) if self.model_ref.is_local else self.model_ref.location,
-            revision=self.model_ref.revision, task=task_id, version=task_version, split=split,
+            revision=self.model_ref.revision, task=task.id, version=task.version, split=split,
             pooling=pooling, layers=cfg.layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
-            data=examples_fingerprint(examples),
+            data=examples_fingerprint(examples, shape_of(task).input_fields),
         )
 
     def _timed(self, count: int, extract, *args, **kwargs):

@@ -51,7 +51,7 @@ class FrozenRunner:
         self.timings = {"training_s": 0.0, "evaluation_s": 0.0}
 
     def features(self, examples: list[dict], split: str) -> np.ndarray:
-        return self.extractor.features(self.task.id, self.task.version, examples, split)
+        return self.extractor.features(self.task, examples, split)
 
     def fit(self, train: list[dict]) -> None:
         self._fit_head(self.features(train, "train"), np.array([ex["label"] for ex in train]))
@@ -117,7 +117,7 @@ class FrozenTokenRunner(FrozenRunner):
         """The examples' tokens and alignments (cheap, always recomputed) and their vectors (cached)."""
         features, alignments = n2n.encode(self.extractor.tokenizer, examples, self.config.max_length, with_labels)
         inputs = [{key: value for key, value in feature.items() if key != "labels"} for feature in features]
-        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
         return features, alignments, vectors, offsets
 
 
@@ -132,7 +132,7 @@ class FrozenSpanPairRunner(FrozenRunner):
         features, self.truncated = span_pairs.encode(self.extractor.tokenizer, examples, self.config.max_length,
                                                      with_labels=False)
         inputs = [{k: v for k, v in f.items() if k != "span_positions"} for f in features]
-        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
         pooled = []
         with torch.inference_mode():
             for chunk in _chunks(np.arange(len(features)), 256):
@@ -200,7 +200,7 @@ class FrozenDependencyRunner(TorchHeadRunner):
     def _word_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
         """Per sentence: (1 + words, width), the first token's vector as root, then each word's first token."""
         inputs = [{"input_ids": f["input_ids"], "attention_mask": f["attention_mask"]} for f in features]
-        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
         return [vectors[offsets[i] + np.array([0, *f["word_starts"]], dtype=np.int64)] for i, f in enumerate(features)]
 
     def _batch(self, items, chunk, targets=None) -> dict:
@@ -230,7 +230,7 @@ class FrozenSpanRunner(TorchHeadRunner):
 
     def _token_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
         inputs = [{k: v for k, v in f.items() if k not in ("start_positions", "end_positions")} for f in features]
-        vectors, offsets = self.extractor.token_features(self.task.id, self.task.version, examples, split, inputs)
+        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
         return [vectors[offsets[i]:offsets[i + 1]] for i in range(len(features))]
 
     def _batch(self, items, chunk, targets=None) -> dict:

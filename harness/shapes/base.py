@@ -1,0 +1,121 @@
+"""The contract every shape fulfils, with the defaults most shapes share."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from harness.errors import DataError, TaskError
+from harness.tasks import TaskSpec
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A section a shape adds to a run's report: a title, a sentence saying what it shows, a table of text cells."""
+
+    title: str
+    note: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+def score_labels(metrics, examples: list[dict], predictions, config) -> dict[str, float]:
+    """One-label metrics of predictions against the examples' labels (and groups, where they have them)."""
+    from harness.metrics import compute_scores  # imports torch: only when a run scores
+
+    references = np.array([ex["label"] for ex in examples])
+    groups = [ex["group"] for ex in examples] if examples and "group" in examples[0] else None
+    return compute_scores(list(metrics), predictions, references, device=config.torch_device(), groups=groups)
+
+
+class Shape:
+    """What a task of one shape needs, from its records to its run report.
+
+    Subclasses set the class attributes and implement the methods that raise NotImplementedError; the
+    rest are defaults a shape overrides where it differs.
+    """
+
+    name: ClassVar[str] = ""
+    # The example fields the encoder reads: exactly these (and the example id) key the feature cache.
+    input_fields: ClassVar[tuple[str, ...]] = ("text", "text_pair")
+    # Examples carry one class or score in "label": holdout and k-fold stratify by it.
+    label_per_example: ClassVar[bool] = False
+    # Prediction rows hold one number in "label" and one in "prediction": the bootstrap reads them as such.
+    label_rows: ClassVar[bool] = False
+    # What the runners' `truncated` counts: the units --max-length cut off (scored as wrong), or None.
+    truncated_unit: ClassVar[str | None] = None
+    # The Hub's task type (model-index `task.type`, `task.name`) of what the model outputs.
+    hub_task: ClassVar[tuple[str, str]] = ("text-classification", "Text Classification")
+    # Trains a decoder that writes text (frozen mode trains it alone on the frozen encoder).
+    generates: ClassVar[bool] = False
+    frozen_runner: ClassVar[type]
+    finetune_runner: ClassVar[type]
+
+    # --- data ------------------------------------------------------------------------------------
+
+    def read(self, task: TaskSpec, values: dict, example_id: str, where: str) -> dict:
+        """One example of this shape's schema from a record's task fields (`where` names it in errors)."""
+        raise NotImplementedError
+
+    def strata(self, task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
+        """Classes (or score quintiles) holdout and k-fold stratify by; None where labels cannot stratify."""
+        if not self.label_per_example:
+            return None
+        labels = np.array([ex["label"] for ex in examples], dtype=float)
+        if task.kind == "regression":  # stratify scores by quintile
+            return np.digitize(labels, np.quantile(labels, [0.2, 0.4, 0.6, 0.8]))
+        return labels.astype(int)
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    def runner(self, task: TaskSpec, mode: str, *, extractor, model_ref, config, checkpoints: Path):
+        """The frozen runner (on the shared feature extractor) or the fine-tuning one."""
+        if mode == "frozen":
+            return self.frozen_runner(task, extractor, checkpoints)
+        return self.finetune_runner(task, model_ref, config, checkpoints)
+
+    def score(self, task: TaskSpec, examples: list[dict], predictions, config) -> dict[str, float]:
+        """The task's metrics (0-100) of the predictions on these examples."""
+        raise NotImplementedError
+
+    def rows(self, task: TaskSpec, examples: list[dict], predictions, fold: int) -> list[dict]:
+        """One JSON-ready prediction row per example: what the bootstrap and the run report read back."""
+        raise NotImplementedError
+
+    # --- reading runs back -----------------------------------------------------------------------
+
+    def units(self, task: TaskSpec, rows: list[dict]):
+        """The bootstrap's units of a run's prediction rows: (ids, statistics, metrics, columns, weighted),
+        as harness.resampling.unit_sample takes them."""
+        raise DataError(f"{task.id}: its predictions are one label per example; read them with read_predictions")
+
+    def report_tables(self, task: TaskSpec, rows: list[dict]) -> list[ReportTable]:
+        """What this shape adds to a run's report from its prediction rows (one-label rows get the report's
+        per-class or worst-prediction tables without asking)."""
+        return []
+
+    # --- text to text ----------------------------------------------------------------------------
+
+    def view(self, task: TaskSpec) -> TaskSpec:
+        """The task as text to text (`--format n2m`), named <task>-n2m."""
+        raise TaskError(f"{task.id} has no text-to-text view yet (its shape is {self.name!r})")
+
+    def generation_item(self, task: TaskSpec, example: dict) -> dict:
+        """What a text-to-text model reads (`source`, `source_pair`) and may write (`references`)."""
+        raise NotImplementedError
+
+    def generation_scores(self, task: TaskSpec, examples: list[dict], generations: list[str], config
+                          ) -> tuple[dict[str, float], int]:
+        """The task's own metrics on what the generations read back as, and how many were unreadable."""
+        raise NotImplementedError
+
+    def generation_units(self, task: TaskSpec, rows: list[dict], generations: list[str], references: list[list[str]]):
+        """Per-example statistics of the task's own metrics for the bootstrap of a text-to-text run:
+        (statistics, metrics, columns, weighted), as `units` gives them."""
+        raise NotImplementedError
+
+    def generation_row(self, task: TaskSpec, example: dict, generation: str) -> dict:
+        """Fields a text-to-text prediction row adds for this shape (a one-label view: the label read back)."""
+        return {}

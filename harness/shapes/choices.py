@@ -1,0 +1,159 @@
+"""The best of several candidates (`choices`): COPA, and ReCoRD's entities.
+
+Examples hold `text`, `choices` (the second segment of each candidate pair), `choice_names`, and the
+gold choice indices as `label` (ReCoRD adds its gold `answers`). Both modes rank candidates by pair
+classification: every candidate becomes a (context, candidate) pair labelled right or wrong, the
+probabilities shape's runners score the pairs, and the candidate most likely right is the prediction.
+ReCoRD's text-to-text view generates the entity.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from harness.errors import DataError
+from harness.formats import n2m
+from harness.metrics.text import ANSWER_METRICS, best_over_golds, compute_answer_scores
+from harness.resampling import ratio
+from harness.runners.finetune import FinetuneProbabilityRunner
+from harness.runners.frozen import FrozenProbabilityRunner
+from harness.shapes import register
+from harness.shapes.base import Shape
+from harness.shapes.generation import own_means, view_task
+from harness.shapes.probabilities import ProbabilitiesShape
+from harness.tasks import TaskSpec
+
+
+class ChoiceRanking:
+    """Trains the wrapped runner on candidate pairs; predicts each example's best candidate index."""
+
+    def __init__(self, task: TaskSpec, *args, **kwargs):
+        super().__init__(candidate_task(task), *args, **kwargs)
+
+    def fit(self, train: list[dict]) -> None:
+        super().fit(candidate_pairs(train))
+
+    def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
+        return pick_choices(super().predict(candidate_pairs(examples), split)[:, RIGHT], examples)
+
+
+class FrozenChoiceRunner(ChoiceRanking, FrozenProbabilityRunner):
+    """Candidate pairs' pooled features, a logistic regression of right vs wrong on them."""
+
+
+class FinetuneChoiceRunner(ChoiceRanking, FinetuneProbabilityRunner):
+    """A fine-tuned sequence classifier of right vs wrong candidate pairs."""
+
+
+class ChoicesShape(Shape):
+    name = "choices"
+    frozen_runner = FrozenChoiceRunner
+    finetune_runner = FinetuneChoiceRunner
+
+    def read(self, task, values, example_id, where):
+        """Candidates for the second segment: COPA's alternatives, or ReCoRD's query with each entity in its
+        @placeholder (gold: every entity spelt like a gold answer)."""
+        if "entities" in values:
+            query, answers = str(values["query"]), [str(a) for a in values.get("answers") or []]
+            names = list(dict.fromkeys(str(e) for e in values["entities"]))
+            if "@placeholder" not in query or not names:
+                raise DataError(f"{where}: a ReCoRD query needs an @placeholder and the passage needs entities")
+            missing = [a for a in answers if a not in names]
+            if missing:
+                raise DataError(f"{where}: answer {missing[0]!r} is not among the passage's entities {names}")
+            # Highlights (the article's summary bullets) follow the story on lines of their own.
+            text = str(values["text"]).replace("@highlight\n", "- ")
+            return {"id": example_id, "text": text, "query": query,
+                    "choices": [query.replace("@placeholder", e) for e in names], "choice_names": names, "answers": answers,
+                    "label": [names.index(a) for a in dict.fromkeys(answers)] or None}
+        keys = sorted((k for k in values if k.startswith("choice")), key=lambda k: int(k[len("choice"):]))
+        question = values.get("question")
+        if question is not None and question not in COPA_QUESTIONS:
+            raise DataError(f"{where}: question {question!r} is not one of {', '.join(COPA_QUESTIONS)}")
+        text = values["text"] if question is None else f"{values['text']} {COPA_QUESTIONS[question]}"
+        choices = [str(values[k]) for k in keys]
+        label = values.get("label")
+        if label is not None and not (isinstance(label, int) and 0 <= label < len(choices)):
+            raise DataError(f"{where}: label {label!r} is not the index of one of the {len(choices)} choices")
+        return {"id": example_id, "text": text, "choices": choices, "choice_names": choices,
+                "label": None if label is None else [label]}
+
+    def score(self, task, examples, predictions, config):
+        """Accuracy: the chosen candidate is a gold one; answer metrics: its text against the gold answers."""
+        chosen = [ex["choice_names"][p] for ex, p in zip(examples, predictions)]
+        scores = compute_answer_scores([m for m in task.metrics if m != "accuracy"], chosen,
+                                       [_golds(ex) for ex in examples])
+        if "accuracy" in task.metrics:
+            scores["accuracy"] = 100.0 * float(np.mean([int(p) in ex["label"] for ex, p in zip(examples, predictions)]))
+        return {m: scores[m] for m in task.metrics}
+
+    def rows(self, task, examples, predictions, fold):
+        """Gold choice indices and answers, the chosen index and what it says."""
+        return [{"id": ex["id"], "fold": fold, "label": ex["label"], "answers": _golds(ex), "prediction": int(p),
+                 "prediction_name": ex["choice_names"][p]} for ex, p in zip(examples, predictions)]
+
+    def units(self, task, rows):
+        """Per example: whether the chosen candidate is a gold one, and its answer scores against the gold answers."""
+        answer_metrics = [m for m in task.metrics if m in ANSWER_METRICS and all("answers" in row for row in rows)]
+        statistics = [[float(row["prediction"] in row["label"]),
+                       *(best_over_golds(ANSWER_METRICS[m], row["prediction_name"], row["answers"]) for m in answer_metrics),
+                       1.0] for row in rows]
+        count = 1 + len(answer_metrics)
+        metrics = {"accuracy": ratio(0, count), **{m: ratio(1 + i, count) for i, m in enumerate(answer_metrics)}}
+        return [row["id"] for row in rows], statistics, metrics, {}, {}
+
+    # --- text to text (ReCoRD) -------------------------------------------------------------------
+
+    def view(self, task):
+        return view_task(task, self, label_words=())
+
+    def generation_item(self, task, example):
+        """"<task>: query" and the passage -> the first gold entity."""
+        item = {"source": f"{n2m.base_name(task)}: {example['query']}", "source_pair": example["text"]}
+        if example.get("answers"):
+            item["references"] = list(example["answers"])
+        return item
+
+    def generation_scores(self, task, examples, generations, config):
+        """Token F1 and exact match of the generated entity, best over the gold answers."""
+        own = [m for m in task.metrics if m in ANSWER_METRICS]
+        return compute_answer_scores(own, generations, [ex["answers"] for ex in examples]), 0
+
+    def generation_units(self, task, rows, generations, references):
+        names = [m for m in task.metrics if m in ANSWER_METRICS]
+        return own_means(names, (compute_answer_scores(names, [generation], [refs])
+                                 for generation, refs in zip(generations, references)))
+
+
+def _golds(example: dict) -> list[str]:
+    """The gold answers as text: ReCoRD's own, else the names of the gold choices."""
+    return example.get("answers") or [example["choice_names"][g] for g in example["label"]]
+
+
+# COPA's question, appended to the premise so that each choice reads as its answer.
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+
+
+RIGHT = 1  # the class of a candidate pair that holds a gold choice
+
+
+def candidate_task(task: TaskSpec) -> TaskSpec:
+    """The pair classification a choice task trains: two classes, predicted as probabilities."""
+    return dataclasses.replace(task, kind="classification", shape=ProbabilitiesShape.name, labels=("wrong", "right"))
+
+
+def candidate_pairs(examples: list[dict]) -> list[dict]:
+    """One (text, candidate) pair per choice of each example, labelled RIGHT for a gold one."""
+    return [{"id": f"{ex['id']}/{k}", "text": ex["text"], "text_pair": choice,
+             "label": None if ex["label"] is None else int(k in ex["label"])}
+            for ex in examples for k, choice in enumerate(ex["choices"])]
+
+
+def pick_choices(right: np.ndarray, examples: list[dict]) -> np.ndarray:
+    """Each example's best candidate, from every pair's probability of RIGHT in candidate_pairs' order."""
+    ends = np.cumsum([len(ex["choices"]) for ex in examples])
+    return np.array([int(np.argmax(scores)) for scores in np.split(right, ends[:-1])], dtype=np.int64)
+
+
+register(ChoicesShape())

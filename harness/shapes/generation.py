@@ -1,0 +1,134 @@
+"""Text to text (`generation`): a task's text-to-text view (`--format n2m`, named <task>-n2m).
+
+A view reads its task's examples (TaskSpec.view_of names the viewed shape, whose `generation_item`
+says what the model reads and writes, and whose `generation_scores` reads the generations back for
+the task's own metrics); exact match, BLEU, chrF, ROUGE-L and BERTScore score the generations against
+the reference texts. A task that is text to text by itself (KLUE-WoS) has a shape subclassing this one.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from harness.errors import DataError
+from harness.formats import n2m
+from harness.metrics.generation import GenerationSettings, SignedScores, compute_generation_scores, last_layer
+from harness.metrics.text import ANSWER_METRICS, best_over_golds, compute_answer_scores
+from harness.resampling import ratio, sacrebleu_from_sums
+from harness.runners.generation import FinetuneGenerationRunner, FrozenGenerationRunner
+from harness.shapes import register, schema_of
+from harness.shapes.base import ReportTable, Shape
+from harness.tasks import GENERATION_SUFFIX, TaskSpec
+
+WORST_GENERATIONS = 10  # listed in a run's report
+
+# What a text-to-text view reports beside the task's own metrics.
+VIEW_METRICS = ("exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1")
+
+
+class GenerationShape(Shape):
+    name = "generation"
+    generates = True
+    frozen_runner = FrozenGenerationRunner
+    finetune_runner = FinetuneGenerationRunner
+
+    def score(self, task, examples, predictions, config):
+        """The task's own metrics, then exact match and the generation metrics against the reference texts,
+        and `unparseable`: the share of generations that read as no label or state (counted as wrong)."""
+        own, unreadable = schema_of(task).generation_scores(task, examples, predictions, config)
+        scores = SignedScores(own)
+        references = [item["references"] for item in n2m.generation_examples(task, examples)]
+        if "exact_match" in task.metrics and "exact_match" not in scores:
+            scores.update(compute_answer_scores(["exact_match"], predictions, references))
+        generated = [m for m in task.metrics if m in VIEW_METRICS and m != "exact_match"]
+        scores.merge(compute_generation_scores(generated, predictions, references, generation_settings(task, config)))
+        scores["unparseable"] = 100.0 * unreadable / len(predictions)
+        return scores
+
+    def rows(self, task, examples, predictions, fold):
+        """The references and the generation, and what the viewed shape adds (a label read back)."""
+        rows = []
+        for ex, item, text in zip(examples, n2m.generation_examples(task, examples), predictions):
+            row = {"id": ex["id"], "fold": fold, "target": item["target"], "references": item["references"],
+                   "generation": text, **schema_of(task).generation_row(task, ex, text)}
+            if "group" in ex:
+                row["group"] = ex["group"]
+            rows.append(row)
+        return rows
+
+    def units(self, task, rows):
+        """Per example: the task's own statistics (the viewed shape's), exact match, ROUGE-L and BERTScore F1
+        per example, and sacrebleu's sufficient statistics for BLEU and chrF."""
+        from sacrebleu.metrics import CHRF
+
+        from harness.metrics.generation import _bleu_metric, _streams, rouge_l
+
+        if "group" in rows[0]:
+            raise DataError(f"{task.id}: intervals for grouped text-to-text views are not computed yet")
+        # rows written before they carried every reference hold only the target (one-label views have one)
+        generations = [row["generation"] for row in rows]
+        references = [row.get("references") or [row["target"]] for row in rows]
+        own, own_metrics, columns, weighted = schema_of(task).generation_units(task, rows, generations, references)
+        # sacrebleu's per-sentence statistics add up to its corpus statistics (a private but stable method)
+        bleu_metric, _ = _bleu_metric(task.language)
+        chrf_metric = CHRF()
+        bleu_stats = np.array(bleu_metric._extract_corpus_statistics(generations, _streams(references)), float)
+        chrf_stats = np.array(chrf_metric._extract_corpus_statistics(generations, _streams(references)), float)
+        means = {"exact_match": [best_over_golds(ANSWER_METRICS["exact_match"], g, r)
+                                 for g, r in zip(generations, references)],
+                 "rouge_l": [rouge_l([g], [r], task.language)["rouge_l"] / 100 for g, r in zip(generations, references)]}
+        if "bertscore_f1" in rows[0]:  # kept per example by runs since the rows carry it
+            means["bertscore_f1"] = [row["bertscore_f1"] / 100 for row in rows]
+        a, b, c = own.shape[1], bleu_stats.shape[1], chrf_stats.shape[1]
+        count = a + len(means)
+        statistics = np.concatenate([own, np.array([*means.values(), np.ones(len(rows))]).T, bleu_stats, chrf_stats],
+                                    axis=1)
+        metrics = {**own_metrics, **{name: ratio(a + i, count) for i, name in enumerate(means)},
+                   "bleu": sacrebleu_from_sums(bleu_metric, count + 1, b),
+                   "chrf": sacrebleu_from_sums(chrf_metric, count + 1 + b, c)}
+        return [row["id"] for row in rows], statistics, metrics, columns, weighted
+
+    def report_tables(self, task, rows):
+        """The generations farthest from their references by sentence chrF (ties in id order)."""
+        from sacrebleu import sentence_chrf
+
+        rows = sorted(rows, key=lambda r: r["id"])
+        scored = sorted(((sentence_chrf(r["generation"], r["references"]).score, r) for r in rows), key=lambda x: x[0])
+        table = [[f"`{r['id']}`", _cell(" / ".join(r["references"])), _cell(r["generation"]), f"{score:.2f}"]
+                 for score, r in scored[:WORST_GENERATIONS]]
+        return [ReportTable("Worst generations", f"The {len(table)} generations with the lowest sentence chrF against "
+                            "their references.", ["id", "references", "generation", "chrF"], table)]
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ") or "(empty)"
+
+
+def generation_settings(task: TaskSpec, config) -> GenerationSettings:
+    model = config.bertscore_model
+    return GenerationSettings(
+        language=task.language, bertscore_model=model,
+        bertscore_layer=config.bertscore_layer or (last_layer(model) if model else None),
+        bertscore_idf=config.bertscore_idf, bertscore_rescale=config.bertscore_rescale,
+        bertscore_baseline=config.bertscore_baseline, batch_size=config.eval_batch_size, device=config.torch_device())
+
+
+def view_task(task: TaskSpec, shape: Shape, **changes) -> TaskSpec:
+    """A task's text-to-text view: this shape reading examples of `shape`'s schema, scored by the task's
+    own metrics and by exact match, BLEU, chrF, ROUGE-L and BERTScore; outside the suite score."""
+    return dataclasses.replace(
+        task, name=task.name + GENERATION_SUFFIX, formats=("n2m",), shape=GenerationShape.name, view_of=shape.name,
+        metrics=(*task.metrics, *(m for m in VIEW_METRICS if m not in task.metrics)), in_suite_score=False,
+        score_group=None, **changes)
+
+
+def own_means(names: list[str], per_example_scores) -> tuple:
+    """Generation units of own metrics that are means over examples: each example's own value is its
+    share. `per_example_scores` yields each example's scores (0-100) by metric name."""
+    values = [[scores[m] / 100 for m in names] + [1.0] for scores in per_example_scores]
+    return np.array(values), {m: ratio(i, len(names)) for i, m in enumerate(names)}, {}, {}
+
+
+register(GenerationShape())

@@ -1,0 +1,141 @@
+"""One label or score per example (`sequence`): GLUE, KLUE-NLI/STS, BoolQ, CB, RTE, MultiRC, AX-b/g.
+
+Examples hold `text`, optional `text_pair` and `label` (a class index, a float score, or None when
+unlabelled), and `group` where decisions are scored together (MultiRC's answer options per question,
+AX-g's gendered pairs). Frozen mode trains a linear / MLP head on pooled features; fine-tuning trains a
+sequence classifier. The text-to-text view writes the label's word (or the score to one decimal) and
+reads it back for the task's own metrics.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness import stats
+from harness.data.labels import encode_label
+from harness.data.records import mark_entities
+from harness.formats import n2m
+from harness.metrics import GROUP_METRICS, METRICS
+from harness.resampling import confusion_metric, pearson_from_sums, ratio, spearman_drawn
+from harness.runners.finetune import FinetuneRunner
+from harness.runners.frozen import FrozenRunner
+from harness.shapes import register
+from harness.shapes.base import Shape, score_labels
+from harness.shapes.generation import view_task
+from harness.tasks import TaskSpec
+
+
+class SequenceShape(Shape):
+    name = "sequence"
+    label_per_example = True
+    label_rows = True
+    frozen_runner = FrozenRunner
+    finetune_runner = FinetuneRunner
+
+    def read(self, task, values, example_id, where):
+        return one_label_example(task, values, example_id, where)
+
+    def score(self, task, examples, predictions, config):
+        return score_labels(task.metrics, examples, predictions, config)
+
+    def rows(self, task, examples, predictions, fold):
+        return one_label_rows(task, examples, predictions, fold)
+
+    def units(self, task, rows):
+        """Grouped tasks (MultiRC, AX-g) resample whole groups; ungrouped rows are read as labels."""
+        if "group" not in rows[0]:
+            return super().units(task, rows)
+        return group_units(rows)
+
+    # --- text to text ----------------------------------------------------------------------------
+
+    def view(self, task):
+        words = task.label_words or tuple(label.replace("_", " ").lower() for label in task.labels)
+        return view_task(task, self, label_words=words)
+
+    def generation_item(self, task, example):
+        """"<task>: text" (and the pair) -> the label's text."""
+        item = {"source": f"{n2m.base_name(task)}: {example['text']}"}
+        if "text_pair" in example:
+            item["source_pair"] = example["text_pair"]
+        if example["label"] is not None:
+            item["references"] = [n2m.label_text(task, example["label"])]
+        return item
+
+    def generation_scores(self, task, examples, generations, config):
+        """The task's own metrics on the generations read back as labels; an unreadable one counts as a
+        wrong label (scores: the far end of the gold range)."""
+        read = [n2m.read_label(task, text) for text in generations]
+        golds = [ex["label"] for ex in examples]
+        low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
+        labels = np.array([value if value is not None else n2m.wrong_label(task, gold, low, high)
+                           for value, gold in zip(read, golds)])
+        own = [m for m in task.metrics if m in METRICS or m in GROUP_METRICS]
+        return score_labels(own, examples, labels, config), sum(value is None for value in read)
+
+    def generation_units(self, task, rows, generations, references):
+        """Confusion cells of the labels read back (an unreadable one as a wrong label), or Pearson's sums
+        (and Spearman by resampled ranks)."""
+        golds = [row["label"] for row in rows]
+        low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
+        read = [row["prediction"] if row["prediction"] is not None else n2m.wrong_label(task, row["label"], low, high)
+                for row in rows]
+        if task.kind == "regression":
+            x, y = np.array(read, float), np.array(golds, float)
+            own = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+            return own, {"pearson": pearson_from_sums}, {"predictions": x, "labels": y}, {"spearman": spearman_drawn}
+        k = len(task.labels)
+        own = np.eye(k * k)[np.array(golds) * k + np.array(read)]
+        return own, {name: confusion_metric(f, k) for name, f in stats.CONFUSION_METRICS.items()}, {}, {}
+
+    def generation_row(self, task, example, generation):
+        return {"label": example["label"], "prediction": n2m.read_label(task, generation)}
+
+
+def one_label_example(task: TaskSpec, values: dict, example_id: str, where: str) -> dict:
+    """text, text_pair (KLUE-RE's sentence with its entities marked), label and group, as the task has them."""
+    text = mark_entities(values, where) if "subject" in values else values["text"]
+    example = {"id": example_id, "text": text}
+    if "text_pair" in values:
+        example["text_pair"] = values["text_pair"]
+    example["label"] = encode_label(task, values["label"], where) if "label" in values else None
+    if "group" in values:
+        example["group"] = str(values["group"])
+    return example
+
+
+def one_label_rows(task: TaskSpec, examples: list[dict], predictions, fold: int) -> list[dict]:
+    """Gold and predicted label (and their names for a classification), and the group where there is one."""
+    rows = []
+    for i, ex in enumerate(examples):
+        row = {"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": predictions[i].item()}
+        if task.kind == "classification":
+            row["label_name"] = task.labels[ex["label"]]
+            row["prediction_name"] = task.labels[int(predictions[i])]
+        if "group" in ex:
+            row["group"] = ex["group"]
+        rows.append(row)
+    return rows
+
+
+def group_units(rows: list[dict]):
+    """Per group (MultiRC question, AX-g pair): its confusion counts, whether all its decisions are right,
+    whether its predictions all agree; the classification metrics read the summed confusion matrix."""
+    k = max(2, max(max(int(r["label"]), int(r["prediction"])) for r in rows) + 1)
+    members: dict[str, list[dict]] = {}
+    for row in rows:
+        members.setdefault(str(row["group"]), []).append(row)
+    ids, statistics = [], []
+    for group, items in members.items():
+        gold = np.array([int(r["label"]) for r in items])
+        predicted = np.array([int(r["prediction"]) for r in items])
+        ids.append(group)
+        statistics.append(np.concatenate([np.bincount(gold * k + predicted, minlength=k * k),
+                                          [float((gold == predicted).all()), float((predicted == predicted[0]).all()),
+                                           1.0]]))
+    cells = k * k
+    metrics = {name: confusion_metric(f, k) for name, f in stats.CONFUSION_METRICS.items()}
+    metrics.update({"em": ratio(cells, cells + 2), "gender_parity": ratio(cells + 1, cells + 2)})
+    return ids, statistics, metrics, {}, {}
+
+
+register(SequenceShape())

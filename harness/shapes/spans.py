@@ -1,0 +1,91 @@
+"""An answer span of a context (`spans`): KLUE-MRC.
+
+Examples hold `question`, `context`, `answers` ({text, answer_start}), `question_type`, and the gold
+answer texts as `label` (empty for an unanswerable question). Both modes score a start and an end per
+token over windows of the context (formats/spans); scored by KLUE's exact match and ROUGE-W. The
+text-to-text view generates the answer.
+"""
+from __future__ import annotations
+
+from harness.errors import DataError
+from harness.formats import n2m
+from harness.metrics.klue import MRC_METRICS, compute_mrc_scores
+from harness.resampling import ratio
+from harness.runners.finetune import FinetuneSpanRunner
+from harness.runners.frozen import FrozenSpanRunner
+from harness.shapes import register
+from harness.shapes.base import Shape
+from harness.shapes.generation import own_means, view_task
+
+
+class SpansShape(Shape):
+    name = "spans"
+    input_fields = ("question", "context")
+    hub_task = ("question-answering", "Question Answering")
+    frozen_runner = FrozenSpanRunner
+    finetune_runner = FinetuneSpanRunner
+
+    def read(self, task, values, example_id, where):
+        """A Hub row in SQuAD's columns: answers as {"text": [...], "answer_start": [...]}."""
+        answers = values["answers"]
+        if isinstance(answers, dict):
+            answers = [{"text": t, "answer_start": s} for t, s in zip(answers.get("text", []), answers.get("answer_start", []))]
+        return span_example(example_id, values["context"], values["question"], answers, values.get("question_type"), where)
+
+    def score(self, task, examples, predictions, config):
+        return compute_mrc_scores(task.metrics, predictions, [ex["label"] for ex in examples])
+
+    def rows(self, task, examples, predictions, fold):
+        return [{"id": ex["id"], "fold": fold, "question": ex["question"], "question_type": ex["question_type"],
+                 "answers": ex["label"], "prediction": predictions[i]} for i, ex in enumerate(examples)]
+
+    def units(self, task, rows):
+        """Per question: its MRC scores (each metric is a mean over questions)."""
+        names = list(task.metrics)
+        statistics = [[value / 100.0 for value in compute_mrc_scores(names, [row["prediction"]], [row["answers"]]).values()]
+                      + [1.0] for row in rows]
+        return [row["id"] for row in rows], statistics, {m: ratio(i, len(names)) for i, m in enumerate(names)}, {}, {}
+
+    # --- text to text ----------------------------------------------------------------------------
+
+    def view(self, task):
+        return view_task(task, self, label_words=())
+
+    def generation_item(self, task, example):
+        """"<task>: question" and the passage -> the first gold answer ("" for an unanswerable question)."""
+        return {"source": f"{n2m.base_name(task)}: {example['question']}", "source_pair": example["context"],
+                "references": list(example["label"]) or [""]}
+
+    def generation_scores(self, task, examples, generations, config):
+        """KLUE's exact match and ROUGE-W of the generated answers."""
+        own = [m for m in task.metrics if m in MRC_METRICS]
+        return compute_mrc_scores(own, generations, [ex["label"] for ex in examples]), 0
+
+    def generation_units(self, task, rows, generations, references):
+        names = [m for m in task.metrics if m in MRC_METRICS]
+        return own_means(names, (compute_mrc_scores(names, [generation], [[r for r in refs if r]])
+                                 for generation, refs in zip(generations, references)))
+
+
+def span_example(guid: str, context, question, answers, question_type, where: str) -> dict:
+    """An MRC question; each answer must be a string found in the context at its answer_start."""
+    if not isinstance(context, str) or not isinstance(question, str):
+        raise DataError(f"{where}: needs a context and a question (strings)")
+    checked = []
+    for n, answer in enumerate(answers or []):
+        try:
+            text, start = str(answer["text"]), int(answer["answer_start"])
+        except (TypeError, KeyError, ValueError):
+            raise DataError(f"{where}: answer {n} needs text and an integer answer_start, found {answer!r}") from None
+        if not 0 <= start <= len(context) - len(text):
+            raise DataError(f"{where}: answer {n} {text!r} at {start} lies outside the context of {len(context)} "
+                            "characters")
+        if context[start:start + len(text)] != text:
+            raise DataError(f"{where}: answer {n} is {text!r} but the context at {start} reads "
+                            f"{context[start:start + len(text)]!r}; fix answer_start")
+        checked.append({"text": text, "answer_start": start})
+    return {"id": guid, "question": question, "context": context, "answers": checked,
+            "question_type": question_type, "label": [a["text"] for a in checked]}
+
+
+register(SpansShape())

@@ -1,0 +1,104 @@
+"""A tag per character (`tags`): KLUE-NER.
+
+Examples hold the sentence as `text`, its `chars`, and one tag per character as names (`tags`) and
+indices (`label`). Both modes tag tokens (formats/n2n aligns characters to tokens and back); scored by
+KLUE's entity-level (strict IOB2) and character-level macro F1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.data.labels import encode_label
+from harness.errors import DataError
+from harness.metrics.klue import baseline_sentences, compute_tagging_scores
+from harness.resampling import class_counts, f1_from
+from harness.runners.finetune import FinetuneTokenRunner
+from harness.runners.frozen import FrozenTokenRunner
+from harness.shapes import register
+from harness.shapes.base import ReportTable, Shape
+from harness.tasks import TaskSpec
+
+
+class TagsShape(Shape):
+    name = "tags"
+    truncated_unit = "characters"
+    hub_task = ("token-classification", "Token Classification")
+    frozen_runner = FrozenTokenRunner
+    finetune_runner = FinetuneTokenRunner
+
+    def read(self, task, values, example_id, where):
+        """A Hub row with characters and one tag per character (ClassLabel indices or names)."""
+        chars, tags = list(values["chars"]), list(values["label"])
+        if len(chars) != len(tags):
+            raise DataError(f"{where}: {len(chars)} characters but {len(tags)} tags; every character needs exactly one tag")
+        labels = []
+        for position, (char, tag) in enumerate(zip(chars, tags)):
+            here = f"{where}, character {position} ({char!r})"
+            if len(char) != 1:
+                raise DataError(f"{here}: expected one character per position, found {len(char)}")
+            label = encode_label(task, tag, here)
+            if label is None:
+                raise DataError(f"{here}: no tag; every character needs one (O outside entities)")
+            labels.append(label)
+        return tagged_example(task, example_id, chars, labels)
+
+    def score(self, task, examples, predictions, config):
+        return compute_tagging_scores(task.metrics, predictions, [ex["label"] for ex in examples],
+                                      [ex["chars"] for ex in examples], task.labels)
+
+    def rows(self, task, examples, predictions, fold):
+        """One tag index per character, in the task's label order."""
+        return [{"id": ex["id"], "fold": fold, "text": ex["text"], "label": list(ex["label"]),
+                 "prediction": predictions[i].tolist()} for i, ex in enumerate(examples)]
+
+    def units(self, task, rows):
+        """Per sentence: entity TP/FP/FN per type (strict IOB2, as seqeval), character TP/FP/FN per tag."""
+        from seqeval.scheme import IOB2, Entities
+
+        labels = list(task.labels)
+        types = sorted({label.split("-", 1)[1] for label in labels if "-" in label})
+        chars = [list(row["text"]) for row in rows]
+        gold = baseline_sentences([row["label"] for row in rows], chars, labels)
+        predicted = baseline_sentences([row["prediction"] for row in rows], chars, labels)
+        gold_entities, predicted_entities = (Entities(s, IOB2).entities for s in (gold, predicted))
+        index = {label: i for i, label in enumerate(labels)}
+        statistics = []
+        for g_tags, p_tags, g_ents, p_ents in zip(gold, predicted, gold_entities, predicted_entities):
+            g_set = {(e.tag, e.start, e.end) for e in g_ents}
+            p_set = {(e.tag, e.start, e.end) for e in p_ents}
+            entity = np.array([[sum(e[0] == t for e in g_set & p_set), sum(e[0] == t for e in p_set - g_set),
+                                sum(e[0] == t for e in g_set - p_set)] for t in types]).T.ravel()
+            characters = class_counts(np.array([index[t] for t in g_tags]), np.array([index[t] for t in p_tags]), len(labels))
+            statistics.append(np.concatenate([entity, characters]))
+        t, k = len(types), len(labels)
+        kept = [i for i, label in enumerate(labels) if label != "O"]
+        without_o = [3 * t + c + i for c in (0, k, 2 * k) for i in kept]
+        metrics = {
+            "ner_entity_macro_f1": f1_from(0, t),
+            "ner_char_macro_f1": f1_from(3 * t, k, empty=1.0),
+            "ner_char_macro_f1_without_o": lambda sums: f1_from(0, len(kept), empty=1.0)(sums[:, without_o]),
+        }
+        return [row["id"] for row in rows], statistics, metrics, {}, {}
+
+    def report_tables(self, task, rows):
+        """Entity precision / recall / F1 per type, scored as the task's entity F1 is (strict IOB2, KLUE's sequences)."""
+        from seqeval.metrics import classification_report
+        from seqeval.scheme import IOB2
+
+        characters = [list(row["text"]) for row in rows]
+        gold = baseline_sentences([row["label"] for row in rows], characters, task.labels)
+        predicted = baseline_sentences([row["prediction"] for row in rows], characters, task.labels)
+        report = classification_report(gold, predicted, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+        table = [[kind, f"{100 * v['precision']:.2f}", f"{100 * v['recall']:.2f}", f"{100 * v['f1-score']:.2f}",
+                  str(int(v["support"]))] for kind, v in report.items() if not kind.endswith(" avg")]
+        return [ReportTable("Per entity type", "Strict IOB2 entities, as ner_entity_macro_f1 counts them.",
+                            ["type", "precision", "recall", "F1", "support"], table)]
+
+
+def tagged_example(task: TaskSpec, example_id: str, chars: list[str], labels: list[int]) -> dict:
+    """The N2N schema, from characters and their (already validated) tag indices."""
+    return {"id": example_id, "text": "".join(chars), "chars": list(chars),
+            "tags": [task.labels[label] for label in labels], "label": list(labels)}
+
+
+register(TagsShape())
