@@ -55,13 +55,17 @@ def _add_options(parser: argparse.ArgumentParser, settings: tuple[type, ...]) ->
               for name, required in EXCLUSIVE_GROUPS.items()}
     for declared in (declared for kind in settings for declared in options_of(kind)):
         target = groups[declared.group] if declared.group else parser
-        shown = declared.default_text()
-        described = declared.help.replace("%", "%%")  # argparse formats help with %
-        if declared.kind is bool:
-            target.add_argument(declared.flag, action="store_true", help=described)
-            continue
-        target.add_argument(declared.flag, type=declared.parse or declared.kind, default=declared.default,
-                            choices=declared.choices, help=f"{described} (default: {shown})" if shown else described)
+        target.add_argument(declared.flag, **_argparse_keywords(declared))
+
+
+def _argparse_keywords(declared) -> dict:
+    """A switch for a bool field; otherwise a value converted, defaulted and limited as declared."""
+    described = declared.help.replace("%", "%%")  # argparse formats help with %
+    if declared.kind is bool:
+        return {"action": "store_true", "help": described}
+    shown = declared.default_text()
+    return {"type": declared.parse or declared.kind, "default": declared.default, "choices": declared.choices,
+            "help": f"{described} (default: {shown})" if shown else described}
 
 
 def _positive_int(text: str) -> int:

