@@ -16,8 +16,8 @@ from harness.shapes import DEFAULT_SHAPES, shape_names, shape_of
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 FORMATS = ("n21", "n2n", "n2m")
-# extraction: the answer is a span of the input; dialogue_state: the answer is a set of domain-slot-value items
-KINDS = ("classification", "regression", "extraction", "dialogue_state")
+# extraction: the answer is a span of the input; state: the answer is a set of domain-slot-value items
+KINDS = ("classification", "regression", "extraction", "state")
 GENERATION_SUFFIX = "-n2m"  # the text-to-text view of a task is named <task>-n2m
 LANGUAGES = {"klue": "ko"}  # the language of a suite's texts, where it is not English
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from harness.data import DataSplit, load_json
 from harness.data.klue import read_klue_dp, read_klue_mrc, read_klue_ner, read_klue_wos
-from harness.data.labels import encode_label
 from harness.data.records import record_example
 from harness.data.superglue import jsonl_records, read_multirc, read_record
 from harness.errors import DataError, TaskError
+from harness.shapes import schema_of
 from harness.tasks import FileSplit, TaskSpec
 
 csv.field_size_limit(sys.maxsize)  # QNLI and MNLI rows hold long passages
@@ -88,12 +88,8 @@ def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
                 f"{path}:{line}: expected at least {width} tab-separated columns, found {len(row)}; "
                 "the line may be truncated or use spaces instead of tabs"
             )
-        where = f"{path}:{line}"
-        example = {"id": f"{entry.path}:{line}", "text": row[columns["text"]]}
-        if "text_pair" in columns:
-            example["text_pair"] = row[columns["text_pair"]]
-        example["label"] = encode_label(task, row[columns["label"]], where) if "label" in columns else None
-        examples.append(example)
+        values = {key: row[index] for key, index in columns.items()}
+        examples.append(schema_of(task).read(task, values, f"{entry.path}:{line}", f"{path}:{line}"))
     return examples
 
 
