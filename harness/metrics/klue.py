@@ -72,6 +72,7 @@ from itertools import chain
 import numpy as np
 
 from harness.errors import ConfigError, DataError
+from harness.metrics import Scores, flag
 
 __all__ = ["DP_METRICS", "KLUE_DP_LABELS", "MRC_METRICS", "RELATION_METRICS", "TAGGING_METRICS", "Arcs",
            "baseline_arcs", "baseline_sentences", "compute_dp_scores", "compute_mrc_scores", "compute_relation_scores",
@@ -293,7 +294,9 @@ def compute_dp_scores(metric_names: Sequence[str], head_predictions: Sequence, h
 #   "is this class" (precision_recall_curve, then auc(recall, precision): the trapezoidal area, not
 #   average precision), averaged over all classes, no_relation included. A class absent from the
 #   gold labels has no curve; the baseline's scikit-learn gave NaN there, the current one a precision
-#   of 0 at recall 1, which scores 0.5 whatever the probabilities. KLUE-RE's dev set holds every class.
+#   of 0 at recall 1, which scores 0.5 whatever the probabilities. KLUE-RE's dev set holds every class;
+#   a holdout or capped eval may not, so the score keeps that fixed 0.5 per absent class (the baseline's
+#   definition) and is flagged (`absent_gold_classes`) saying how many classes it covers.
 NO_RELATION = "no_relation"
 
 
@@ -326,8 +329,9 @@ RELATION_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, Sequence[str]], fl
 
 
 def compute_relation_scores(metric_names: Sequence[str], probabilities, references, labels: Sequence[str]
-                            ) -> dict[str, float]:
-    """Score class probabilities (examples, classes) against gold class indices, on a 0-100 scale."""
+                            ) -> Scores:
+    """Score class probabilities (examples, classes) against gold class indices, on a 0-100 scale;
+    AUPRC over classes absent from the gold labels is flagged."""
     unknown = [name for name in metric_names if name not in RELATION_METRICS]
     if unknown:
         raise ConfigError(f"unknown relation metric(s) {', '.join(map(repr, unknown))}; "
@@ -339,7 +343,19 @@ def compute_relation_scores(metric_names: Sequence[str], probabilities, referenc
                         f"got {probabilities.shape}")
     if not len(references):
         raise DataError("no examples to score")
-    return {name: RELATION_METRICS[name](probabilities, references, labels) * 100.0 for name in metric_names}
+    scores = {name: RELATION_METRICS[name](probabilities, references, labels) * 100.0 for name in metric_names}
+    return Scores(scores, _absent_gold_classes(metric_names, references, labels))
+
+
+def _absent_gold_classes(metric_names: Sequence[str], references: np.ndarray, labels: Sequence[str]) -> list[dict]:
+    """One flag when re_auprc averages in classes that no gold example holds (each a fixed 0.5)."""
+    present = set(references.tolist())
+    absent = [label for index, label in enumerate(labels) if index not in present]
+    if "re_auprc" not in metric_names or not absent:
+        return []
+    return [flag("absent_gold_classes", f"{len(absent)} of {len(labels)} classes never occur in the gold labels "
+                 f"({', '.join(absent)}); each adds a fixed 0.5 to re_auprc's class mean, as KLUE's baseline "
+                 "defines it")]
 
 
 # --- KLUE-MRC --------------------------------------------------------------------------------------
