@@ -24,7 +24,7 @@ from harness.tasks import REGISTRY, TaskRegistry
 log = logging.getLogger("harness")
 SUITE_TITLES = {"glue": "GLUE", "superglue": "SuperGLUE", "klue": "KLUE"}
 MODES = ("frozen", "finetune")
-FLAG_MARK = "§"  # beside a score that scoring flagged (RunResult.flags)
+FLAG_MARK = "§"  # beside a score whose run carries caveats (RunResult.flags)
 
 
 def load_runs(reports: str | Path) -> tuple[list[tuple[Path, RunResult]], list[str]]:
@@ -265,12 +265,12 @@ def _task_notes(frame: pd.DataFrame, column: str) -> list[str]:
 
 
 def _flag_legend(frame: pd.DataFrame) -> list[str]:
-    """The legend of FLAG_MARK and what each flagged run's scoring said; nothing when no run is flagged,
+    """The legend of FLAG_MARK and each flagged run's caveats; nothing when no run is flagged,
     so leaderboards without flags keep their bytes."""
     if not frame["flagged"].any():
         return []
-    return [f"- {FLAG_MARK} scoring flagged the run: a score there is set by a convention, not measured "
-            "(the run's result.json lists its `flags`).", *_task_notes(frame, "flag_note")]
+    return [f"- {FLAG_MARK} the run's scores carry a caveat, e.g. a score set by a convention rather than "
+            "measured (the run's result.json lists its `flags`):", *_task_notes(frame, "flag_note")]
 
 
 def _describe(value) -> str:
@@ -329,7 +329,7 @@ def _delta(frozen, tuned) -> str:
 
 
 def _pair(frozen, tuned, flagged: set[str] = frozenset()) -> str:
-    """The overview cell; a mode whose score scoring flagged gets FLAG_MARK."""
+    """The overview cell; a mode whose run carries flags gets FLAG_MARK."""
     marks = {mode: FLAG_MARK if mode in flagged else "" for mode in MODES}
     return f"{_fmt(frozen)}{marks['frozen']} / {_fmt(tuned)}{marks['finetune']} ({_delta(frozen, tuned)})"
 

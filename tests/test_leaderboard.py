@@ -126,7 +126,7 @@ def test_flagged_runs_get_a_mark_on_their_cell_and_a_legend_line(reports, tmp_pa
     assert "| `m` | 0.00§ / 80.00 (+80.00) |" in text
     assert "| `m` | stsb | frozen | 42 | 0.00§ | accuracy 0.00 |" in text
     notes = text.split("## Notes", 1)[1]
-    assert "- § scoring flagged the run" in notes
+    assert "- § the run's scores carry a caveat" in notes
     assert "  - `stsb`: frozen seed 42: the predictions are constant" in notes
 
 

@@ -40,8 +40,9 @@ __all__ = ["METRICS", "Scores", "compute_scores", "flag", "main_score", "suite_s
 
 
 def flag(code: str, message: str) -> dict:
-    """A score set by a convention rather than measured: a short machine-readable code and a sentence
-    saying why. Runs record them (RunResult.flags) and leaderboards mark the flagged cells."""
+    """A caveat about a run's scores (one set by a convention rather than measured, say): a short
+    machine-readable code and a sentence saying why. Runs record them (RunResult.flags) and leaderboards
+    mark the flagged cells."""
     return {"code": code, "message": message}
 
 
