@@ -225,6 +225,7 @@ class _Context:
             suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name, mode=mode,
             seed=self.config.seed, scores=scores, main_score=main_score(scores, task.main_score),
             split_strategy=plan.strategy, split_note=plan.note, capped=capped, scores_std=std,
+            flags=_flags(fold_scores),
             num_train=sum(len(f.train) for f in plan.folds) // len(plan.folds),
             num_eval=sum(len(f.eval) for f in plan.folds),
             timings=timings,
@@ -246,6 +247,15 @@ class _Context:
             path = write_run(directory, result, rows)
             log.info("%s %s: %s -> %s", task.id, mode, _summary(result), path)
         return result
+
+
+def _flags(fold_scores: list[dict]) -> list[dict]:
+    """What scoring flagged (Scores.flags) in any fold, each flag once."""
+    found = {}
+    for scores in fold_scores:
+        for item in getattr(scores, "flags", []):
+            found.setdefault((item["code"], item["message"]), item)
+    return list(found.values())
 
 
 def remove_checkpoints(directory: Path) -> None:

@@ -25,6 +25,7 @@ from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 log = logging.getLogger("harness")
 SUITE_TITLES = {"glue": "GLUE", "superglue": "SuperGLUE", "klue": "KLUE"}
 MODES = ("frozen", "finetune")
+FLAG_MARK = "§"  # beside a score whose run carries caveats (RunResult.flags)
 
 
 def load_runs(reports: str | Path) -> tuple[list[tuple[Path, RunResult]], list[str]]:
@@ -61,11 +62,14 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "scores": r.scores,
             "recipe": _recipe(r.mode, r.provenance.get("hyperparameters", {}), generates[(r.suite, r.task)]),
             "data": r.provenance.get("data") or {},
+            "flagged": bool(r.flags),
+            "flag_note": "; ".join(f"{r.mode} seed {r.seed}: {item['message']}" for item in r.flags),
         }
         for r in results
     ]
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "split_note", "capped",
-               "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "data"]
+               "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "data",
+               "flagged", "flag_note"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -117,7 +121,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     agg = (frame.groupby(["model", "task", "mode"], sort=True)
            .agg(main_score=("main_score", "mean"), seeds=("seed", "nunique"),
                 split_strategy=("split_strategy", "first"), capped=("capped", "any"),
-                trainable_parameters=("trainable_parameters", "max"), wall_s=("wall_s", "sum"))
+                trainable_parameters=("trainable_parameters", "max"), wall_s=("wall_s", "sum"),
+                flagged=("flagged", "any"))
            .reset_index())
     tasks = sorted(agg["task"].unique())
     models = sorted(agg["model"].unique())
@@ -140,8 +145,9 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
         cells = [f"`{model}`"]
         per_model = agg[agg["model"] == model]
         for task in tasks:
-            by_mode = per_model[per_model["task"] == task].set_index("mode")["main_score"].to_dict()
-            cells.append(_pair(by_mode.get("frozen"), by_mode.get("finetune")))
+            by_mode = per_model[per_model["task"] == task].set_index("mode")
+            scores, marked = by_mode["main_score"].to_dict(), by_mode["flagged"].to_dict()
+            cells.append(_pair(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
         frozen, tuned = overall.get((model, "frozen")), overall.get((model, "finetune"))
         cells += [_fmt(frozen), _fmt(tuned), _delta(frozen, tuned)]
         in_suite = per_model[per_model["task"].isin(counted)]  # views and diagnostics are outside the suite
@@ -156,7 +162,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     lines += ["", "## Runs", ""]
     detail = frame.sort_values(["model", "task", "mode", "seed"], kind="stable")
     run_rows = [
-        [f"`{r.model}`", r.task, r.mode, str(r.seed), _fmt(r.main_score),
+        [f"`{r.model}`", r.task, r.mode, str(r.seed), _fmt(r.main_score) + (FLAG_MARK if r.flagged else ""),
          ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.scores.items())),
          r.split_strategy, str(r.num_train), str(r.num_eval), r.recipe,
          _int(r.trainable_parameters), _fmt(r.wall_s, 1)]
@@ -174,6 +180,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               *_task_notes(frame, "split_note"),
               "- ‡ sample caps (--max-train-samples / --max-eval-samples) were in force.",
               *_task_notes(frame, "caps"),
+              *_flag_legend(frame),
               "- Seeds: a cell is the mean over the seeds run; where a task has several, the task tables show "
               "mean ± sample standard deviation across seeds.",
               f"- Intervals: [low, high] is a 95% percentile bootstrap interval over evaluation examples "
@@ -262,6 +269,15 @@ def _task_notes(frame: pd.DataFrame, column: str) -> list[str]:
     return lines
 
 
+def _flag_legend(frame: pd.DataFrame) -> list[str]:
+    """The legend of FLAG_MARK and each flagged run's caveats; nothing when no run is flagged,
+    so leaderboards without flags keep their bytes."""
+    if not frame["flagged"].any():
+        return []
+    return [f"- {FLAG_MARK} the run's scores carry a caveat, e.g. a score set by a convention rather than "
+            "measured (the run's result.json lists its `flags`):", *_task_notes(frame, "flag_note")]
+
+
 def _describe(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key}={value[key]}" for key in sorted(value))
@@ -317,8 +333,10 @@ def _delta(frozen, tuned) -> str:
     return f"{tuned - frozen:+.2f}"
 
 
-def _pair(frozen, tuned) -> str:
-    return f"{_fmt(frozen)} / {_fmt(tuned)} ({_delta(frozen, tuned)})"
+def _pair(frozen, tuned, flagged: set[str] = frozenset()) -> str:
+    """The overview cell; a mode whose run carries flags gets FLAG_MARK."""
+    marks = {mode: FLAG_MARK if mode in flagged else "" for mode in MODES}
+    return f"{_fmt(frozen)}{marks['frozen']} / {_fmt(tuned)}{marks['finetune']} ({_delta(frozen, tuned)})"
 
 
 def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,

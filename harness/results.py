@@ -42,6 +42,7 @@ class RunResult:
     split_note: str = ""
     capped: dict = field(default_factory=dict)  # sample caps in force, e.g. {"max_train_samples": 2000}
     scores_std: dict[str, float] = field(default_factory=dict)  # across k folds (kfold only)
+    flags: list[dict] = field(default_factory=list)  # {"code", "message"}: caveats about the scores
     predictions_file: str = PREDICTIONS_FILE
     schema: str = SCHEMA
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from harness import evaluate
@@ -39,6 +40,16 @@ def test_both_modes_write_one_result_each_with_provenance(tiny_model_dir, glue_d
     tuned, folder = _result(out, "stsb", "finetune")
     assert tuned.timings["trainable_parameters"] > 10_000 and tuned.timings["train_examples_per_s"] > 0
     assert not (folder / "checkpoints").exists()  # removed once the result is written
+
+
+def test_a_run_with_constant_predictions_is_flagged_in_its_result(tiny_model_dir, glue_dir, tmp_path, monkeypatch):
+    from harness.runners.frozen import FrozenRunner
+
+    monkeypatch.setattr(FrozenRunner, "predict", lambda self, examples, split="eval": np.full(len(examples), 2.5))
+    evaluate(str(tiny_model_dir), tasks=["glue/stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    result, _ = _result(tmp_path, "stsb", "frozen")
+    assert result.scores["pearson"] == result.scores["spearman"] == 0.0
+    assert [item["code"] for item in result.flags] == ["undefined_correlation"]
 
 
 def test_holdout_when_train_is_missing_and_official_refuses(tiny_model_dir, glue_dir, tmp_path):

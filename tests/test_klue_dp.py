@@ -361,7 +361,7 @@ def test_encode_points_each_word_at_its_first_token_and_keeps_its_arcs(korean_dp
         assert feature["relation_labels"] == [LABELS.index(r) for r in example["deprels"]]
 
 
-def test_words_past_max_length_are_counted_and_decoded_as_root(korean_dp_model, tmp_path):
+def test_words_past_max_length_are_counted_and_decoded_with_a_head_no_gold_word_has(korean_dp_model, tmp_path):
     from harness.formats import dependency
 
     (example,) = read_split(DP, "validation", write_dp(tmp_path, dp_file(SENTENCES[:1])).parents[2]).examples
@@ -373,7 +373,25 @@ def test_words_past_max_length_are_counted_and_decoded_as_root(korean_dp_model, 
     # 민수가 -> 5 and 어제 -> 5 lost their head to truncation; 새 -> 4 did too (word 4 is cut).
     assert feature["head_labels"] == [dependency.IGNORE, dependency.IGNORE, dependency.IGNORE]
     heads, relations = dependency.decode(np.array([[2, 0, 1]]), np.array([[3, 1, 10]]), [alignment])
-    assert heads[0].tolist() == [2, 0, 1, 0, 0] and relations[0].tolist() == [3, 1, 10, 0, 0]
+    assert heads[0].tolist() == [2, 0, 1, dependency.CUT_OFF_HEAD, dependency.CUT_OFF_HEAD]
+    assert relations[0].tolist() == [3, 1, 10, 0, 0]
+
+
+def test_a_perfect_parser_with_the_last_word_cut_off_scores_below_100_uas():
+    from harness.formats import dependency
+
+    gold_heads, gold_relations = [[2, 3, 0]], [[LABELS.index(r) for r in ("NP_SBJ", "NP_OBJ", "VP")]]
+    # Every kept word parsed right; max_length cut the last word (whose gold head is the root, as in every
+    # KLUE-DP dev sentence).
+    alignment = dependency.WordAlignment(starts=(1, 2), truncated=1)
+    heads, relations = dependency.decode(np.array([[2, 3]]), np.array(gold_relations)[:, :2], [alignment])
+    scores = compute_dp_scores(ALL, heads, gold_heads, relations, gold_relations, LABELS)
+    # By the baseline's rules: UAS (micro) 2 of 3 words. UAS macro F1 over the head classes seen on either
+    # side {2, 3, 0, -1}: 2 and 3 score 1, the root (gold once, never predicted) 0, -1 (predicted once, never
+    # gold) 0 -> 2 / 4.
+    assert scores["dp_uas_micro_f1"] == pytest.approx(100 * 2 / 3)
+    assert scores["dp_uas_macro_f1"] == pytest.approx(100 * 2 / 4)
+    assert scores["dp_las_micro_f1"] == pytest.approx(100 * 2 / 3)
 
 
 def test_the_parser_scores_only_the_root_and_real_words():

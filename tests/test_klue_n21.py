@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import serve_hub_rows
 
 from harness import evaluate
 from harness.data.files import read_split
+from harness.data.hub import load_hub_split
 from harness.errors import DataError
 from harness.metrics import compute_scores
 from harness.tasks import REGISTRY
@@ -19,10 +21,10 @@ def _write(path, records):
     path.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def _sts_record(i, score):
+def _sts_record(i, score, real=None):
     return {"guid": f"klue-sts-v1_dev_{i:05d}", "source": "airbnb-rtt", "sentence1": f"문장 {i}",
             "sentence2": f"다른 문장 {i}",
-            "labels": {"label": score, "real-label": score, "binary-label": int(score >= 3)}}
+            "labels": {"label": score, "real-label": score if real is None else real, "binary-label": int(score >= 3)}}
 
 
 def test_sts_reads_the_nested_score_and_guid(tmp_path):
@@ -31,6 +33,16 @@ def test_sts_reads_the_nested_score_and_guid(tmp_path):
     assert [ex["label"] for ex in split.examples] == [4.9, 0.2]
     assert split.examples[0]["id"] == "klue-sts-v1_dev_00000" and split.examples[0]["text_pair"] == "다른 문장 0"
     assert len(split.source["sha256"]) == 64
+
+
+def test_sts_gold_is_the_unrounded_real_label_from_files_and_hub(tmp_path, monkeypatch):
+    # KLUE's baseline reads labels["real-label"] (the annotators' mean), not the rounded labels["label"].
+    record = _sts_record(0, 4.9, real=4.857142857142857)
+    _write(tmp_path / "klue/sts/klue-sts-v1.1_dev.json", [record])
+    task = REGISTRY.get("klue/sts")
+    assert [ex["label"] for ex in read_split(task, "validation", tmp_path).examples] == [4.857142857142857]
+    serve_hub_rows(monkeypatch, [record])  # the Hub's rows nest the same {label, real-label, binary-label}
+    assert [ex["label"] for ex in load_hub_split(task, "validation").examples] == [4.857142857142857]
 
 
 def test_malformed_json_names_file_line_and_column(tmp_path):

@@ -92,6 +92,20 @@ def test_micro_f1_and_auprc_on_a_hand_computed_case():
     assert scores["re_auprc"] == pytest.approx(100 * (1 + (0.5 + 0.5 * (0.5 + 2 / 3) / 2) + 1) / 3)
 
 
+def test_auprc_keeps_the_baselines_half_for_a_class_absent_from_gold_and_flags_it():
+    labels = ["no_relation", "per:a", "per:b"]
+    gold = np.array([0, 1])  # per:b never occurs in gold, as on a small holdout or capped eval
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.5, 0.3]])
+    scores = compute_relation_scores(["re_micro_f1", "re_auprc"], probabilities, gold, labels)
+    # KLUE baseline's definition: each class's precision_recall_curve -> auc. no_relation and per:a are
+    # ranked perfectly (area 1 each); per:b has no positive, so its curve is (recall 1, precision 0) to
+    # (0, 1): area 0.5 whatever the probabilities. Mean (1 + 1 + 0.5) / 3.
+    assert scores["re_auprc"] == pytest.approx(100 * 2.5 / 3)
+    assert [item["code"] for item in scores.flags] == ["absent_gold_classes"]
+    assert "1 of 3 classes" in scores.flags[0]["message"] and "per:b" in scores.flags[0]["message"]
+    assert compute_relation_scores(["re_micro_f1"], probabilities, gold, labels).flags == []  # no AUPRC asked
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_metrics_match_sklearn_called_as_the_baseline_calls_them(seed):
     from sklearn.metrics import auc, f1_score, precision_recall_curve

@@ -32,6 +32,11 @@ def test_a_value_may_hold_hyphens():
     assert wos_state(["식당-이름-한강-분식"], ONTOLOGY, "here") == {"식당-이름": "한강-분식"}
 
 
+def test_an_unset_slot_is_not_part_of_the_gold_state():
+    # KLUE's baseline: a slot whose value is "none" is unset, so it is no item of the state.
+    assert wos_state(["관광-종류-박물관", "숙소-지역-none"], ONTOLOGY, "here") == {"관광-종류": "박물관"}
+
+
 @pytest.mark.parametrize("item, message", [
     ("관광-입장료-무료", "slot '관광-입장료' is not in the ontology"),
     ("숙소-가격대-공짜", "value '공짜' is not among the ontology's values for '숙소-가격대'"),

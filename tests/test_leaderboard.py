@@ -116,6 +116,20 @@ def test_both_marks_on_one_task(tmp_path):
     assert "| `m` | 60.00 / 70.00 (+10.00) | 60.00 | 70.00 | +10.00 |" in text
 
 
+def test_flagged_runs_get_a_mark_on_their_cell_and_a_legend_line(reports, tmp_path):
+    assert "§" not in _board(reports, tmp_path / "plain")  # no flags: no mark, no legend
+    frozen = make_result("m", "stsb", "frozen", 42, 0.0)
+    frozen.flags = [{"code": "undefined_correlation", "message": "the predictions are constant"}]
+    for result in (frozen, make_result("m", "stsb", "finetune", 42, 80.0)):
+        write_run(run_dir(tmp_path / "r", "m", "glue", "stsb", result.mode, 42), result, [{"id": "x", "prediction": 0}])
+    text = _board(tmp_path / "r", tmp_path / "b")
+    assert "| `m` | 0.00§ / 80.00 (+80.00) |" in text
+    assert "| `m` | stsb | frozen | 42 | 0.00§ | accuracy 0.00 |" in text
+    notes = text.split("## Notes", 1)[1]
+    assert "- § the run's scores carry a caveat" in notes
+    assert "  - `stsb`: frozen seed 42: the predictions are constant" in notes
+
+
 def test_runs_section_lists_every_result(reports, tmp_path):
     text = _board(reports, tmp_path / "boards")
     runs = text.split("## Runs", 1)[1].split("## Notes", 1)[0]

@@ -171,6 +171,16 @@ def test_constant_correlations_are_zero_not_nan():
     assert scores == {"pearson": 0.0, "spearman": 0.0}
 
 
+def test_constant_predictions_are_flagged_not_silently_scored_zero():
+    # Pearson / Spearman of a constant column are undefined (scipy: NaN); the score stays 0 and says why.
+    scores = compute_scores([*REGRESSION, "sts_binary_f1"], [2.5, 2.5, 2.5], [1.0, 2.0, 3.0])
+    assert scores["pearson"] == scores["spearman"] == 0.0
+    assert [item["code"] for item in scores.flags] == ["undefined_correlation"]
+    assert "predictions are constant" in scores.flags[0]["message"]
+    assert compute_scores(REGRESSION, [1.0, 2.0, 2.5], [1.0, 2.0, 3.0]).flags == []
+    assert compute_scores(["accuracy"], [1, 1, 1], [0, 1, 1]).flags == []  # only correlations are undefined
+
+
 # --- hand-computed -----------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from harness import evaluate
 from harness.config import RunConfig
 from harness.errors import ConfigError, TaskError
 from harness.formats import n2m
+from harness.metrics.klue import compute_wos_scores
 from harness.models import load_tokenizer, resolve_model
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, generation_view
@@ -137,6 +138,14 @@ def test_views_of_mrc_and_record_and_the_wos_state_as_text():
     (last,) = [n2m.generation_examples(wos, turns)[2]]
     assert last["target"] == "식당-이름=한강-분식" and n2m.read_state(last["target"]) == turns[2]["label"]
     assert n2m.read_state("식당 이름 한강") is None and n2m.read_state("") == []
+
+
+def test_a_generated_slot_none_is_dropped_when_the_state_is_read_back():
+    # KLUE's baseline drops a slot predicted "none": the state below is exactly its gold one.
+    read = n2m.read_state("관광-종류=박물관, 숙소-지역=none")
+    assert read == ["관광-종류-박물관"]
+    assert compute_wos_scores(["wos_joint_goal_accuracy"], [read], [["관광-종류-박물관"]]) == {
+        "wos_joint_goal_accuracy": 100.0}
 
 
 def test_generated_states_and_answers_are_scored_by_the_tasks_own_metrics():

@@ -11,6 +11,7 @@ import pytest
 from harness import stats
 from harness.config import RunConfig
 from harness.intervals import run_intervals
+from harness.metrics.klue import CUT_OFF_HEAD
 from harness.predictions import MAIN, read_sample, score_distributions
 from harness.resampling import UnitSample, unit_sample
 from harness.results import RunResult
@@ -44,6 +45,12 @@ def _dp(n=10):
         heads.append(np.where(RNG.random(length) < 0.6, gold_heads, RNG.integers(0, length + 1, length)))
         relations.append(RNG.integers(0, 20, length))
     return task, examples, (heads, relations)
+
+
+def _dp_cut_off(n=10):
+    """As _dp, with some words' heads the CUT_OFF_HEAD that decoding gives words max_length cut off."""
+    task, examples, (heads, relations) = _dp(n)
+    return task, examples, ([np.where(RNG.random(len(h)) < 0.3, CUT_OFF_HEAD, h) for h in heads], relations)
 
 
 def _mrc(n=10):
@@ -133,7 +140,7 @@ def _wos(n=10):
     return task, examples, [generations[i % 5] for i in range(n)]
 
 
-CASES = {"generation": _sst2_view, "mrc-view": _mrc_view, "record-view": _record_view, "wos": _wos, "generation-regression": _stsb_view, "tags": _ner, "arcs": _dp, "spans": _mrc, "choices": _record, "probabilities": _re, "multirc": _multirc,
+CASES = {"generation": _sst2_view, "mrc-view": _mrc_view, "record-view": _record_view, "wos": _wos, "generation-regression": _stsb_view, "tags": _ner, "arcs": _dp, "arcs-cut-off": _dp_cut_off, "spans": _mrc, "choices": _record, "probabilities": _re, "multirc": _multirc,
          "axg": _axg}
 
 

@@ -148,6 +148,16 @@ def test_written_files_respect_umask(tmp_path):
 
 # --- reading bad files ---------------------------------------------------------------------------
 
+def test_flags_round_trip_and_results_written_before_them_read_with_none(tmp_path):
+    flagged = make_result(flags=[{"code": "undefined_correlation", "message": "the predictions are constant"}])
+    path = write_run(run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 42), flagged, PREDICTIONS)
+    assert read_result(path).flags == flagged.flags
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    del raw["flags"]  # as in result.json files written before runs carried flags
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    assert read_result(path).flags == []
+
+
 def test_truncated_json(tmp_path):
     path = write_run(tmp_path, make_result(), PREDICTIONS)
     text = path.read_text(encoding="utf-8")

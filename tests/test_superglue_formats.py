@@ -66,6 +66,13 @@ def test_answer_metrics_normalise_like_squad_and_take_the_best_gold():
     assert scores["token_f1"] == pytest.approx(100 * (1 + 2 / 3) / 2)  # "Mars" vs "planet Mars": P 1, R 1/2
 
 
+def test_answers_that_share_no_token_score_f1_zero_even_when_both_normalise_to_nothing():
+    # The official ReCoRD / SQuAD v1.1 rule: F1 is 0 whenever the token bags share no token, so "The"
+    # against "a" (both "" after dropping articles) is an exact match with F1 0.
+    scores = compute_answer_scores(["exact_match", "token_f1"], ["The"], [["a"]])
+    assert scores == {"exact_match": 100.0, "token_f1": 0.0}
+
+
 # --- readers -----------------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,9 @@ answer_start.
 KLUE-WoS (wos-v1.1_*.json): a list of dialogues {"guid", "domains", "dialogue": [{"role": "user" |
 "sys", "text", "state": ["domain-slot-value", ...]}]}. One example per user turn: the dialogue so far
 (`history`, turns as "role: text"), the turn, and the belief state as {slot: value}, every slot and
-value checked against the ontology file beside it (ontology.json: {slot: [values]}).
+value checked against the ontology file beside it (ontology.json: {slot: [values]}). The ontology lists
+"none" (UNSET) for every slot: a slot with that value is unset, and, as in KLUE's baseline, not part of
+the state.
 """
 from __future__ import annotations
 
@@ -172,6 +174,9 @@ def read_klue_mrc(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
     return examples
 
 
+UNSET = "none"  # the ontology's value for a slot that has none
+
+
 def read_klue_wos(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
     """Every user turn of every dialogue; states are checked against ontology.json beside the file."""
     ontology = read_wos_ontology(path.parent / "ontology.json")
@@ -208,7 +213,8 @@ def read_wos_ontology(path: Path) -> dict[str, list[str]]:
 
 
 def wos_state(items, ontology: dict[str, list[str]], where: str) -> dict[str, str]:
-    """["domain-slot-value", ...] -> {"domain-slot": value}; slots and values must be in the ontology.
+    """["domain-slot-value", ...] -> {"domain-slot": value}; slots and values must be in the ontology, and
+    an UNSET slot is left out, as KLUE's baseline leaves it out of the gold state.
 
     Slot names hold one hyphen (domain-slot) and values may hold more, so the split is at the second.
     """
@@ -222,5 +228,6 @@ def wos_state(items, ontology: dict[str, list[str]], where: str) -> dict[str, st
             raise DataError(f"{where}: slot {slot!r} is not in the ontology; check the spelling or the ontology file")
         if value not in ontology[slot]:
             raise DataError(f"{where}: value {value!r} is not among the ontology's values for {slot!r}")
-        state[slot] = value
+        if value != UNSET:
+            state[slot] = value
     return state

@@ -12,9 +12,10 @@ baseline decodes them.
 The same BiaffineParser trains in both modes: on top of the encoder when fine-tuning
 (DependencyModel), and alone on cached token vectors when the encoder is frozen.
 
-Words that max_length leaves without a token cannot be parsed; decoding gives them the root as head
-and the first relation, so they count as errors (the baseline silently drops them), and the runner
-reports how many there were.
+Words that max_length leaves without a token cannot be parsed; decoding gives them CUT_OFF_HEAD (-1, a
+head no gold word has) and the first relation, so they count as errors for UAS and LAS (the baseline
+silently drops them; the root, 0, would be the right head of every sentence's last word), and the
+runner reports how many there were.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 
 from harness.formats.n2n import IGNORE, require_fast_tokenizer
+from harness.metrics.klue import CUT_OFF_HEAD
 
 ARC_SIZE = 256  # Dozat & Manning's projection sizes, scaled down for small encoders
 RELATION_SIZE = 128
@@ -171,11 +173,12 @@ class DependencyModel(nn.Module):
 
 def decode(predicted_heads: np.ndarray, predicted_relations: np.ndarray, alignments: list[WordAlignment]
            ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Padded per-sentence predictions -> heads and relations per word; words cut off get root and relation 0."""
+    """Padded per-sentence predictions -> heads and relations per word; words cut off get CUT_OFF_HEAD and
+    relation 0."""
     heads, relations = [], []
     for i, alignment in enumerate(alignments):
         kept, total = len(alignment.starts), len(alignment.starts) + alignment.truncated
-        sentence_heads, sentence_relations = np.zeros(total, np.int64), np.zeros(total, np.int64)
+        sentence_heads, sentence_relations = np.full(total, CUT_OFF_HEAD, np.int64), np.zeros(total, np.int64)
         sentence_heads[:kept] = predicted_heads[i, :kept]
         sentence_relations[:kept] = predicted_relations[i, :kept]
         heads.append(sentence_heads)

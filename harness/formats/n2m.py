@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from harness.data.klue import UNSET
 from harness.formats.n2n import IGNORE
 from harness.models import ModelRef, load_model
 from harness.shapes import schema_of
@@ -158,13 +159,18 @@ def state_text(items: list[str]) -> str:
 
 
 def read_state(text: str) -> list[str] | None:
-    """A generated state back as domain-slot-value items; None when an item is not domain-slot=value."""
+    """A generated state back as domain-slot-value items; None when an item is not domain-slot=value.
+
+    An item `slot=none` says the slot is unset: it is dropped, as KLUE's baseline drops a slot predicted
+    "none", so it matches a gold state without that slot.
+    """
     items = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         slot, sep, value = part.partition("=")
         if not sep or slot.count("-") != 1 or not value.strip():
             return None
-        items.append(f"{slot.strip()}-{value.strip()}")
+        if value.strip() != UNSET:
+            items.append(f"{slot.strip()}-{value.strip()}")
     return items
 
 

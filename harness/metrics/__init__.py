@@ -20,6 +20,8 @@ prediction or reference column (sklearn's convention), F1 with no positive
 predictions or references (sklearn's zero_division default), and Pearson /
 Spearman with constant input (scipy returns NaN there). A NaN would poison
 every average it enters, and "no measurable correlation" is the honest reading.
+A correlation scored 0 that way is flagged (``Scores.flags``), so the result and
+the leaderboard say it was undefined rather than measured.
 """
 
 from __future__ import annotations
@@ -34,7 +36,23 @@ from torchmetrics.functional.classification import multiclass_confusion_matrix
 
 from harness.errors import ConfigError, DataError
 
-__all__ = ["METRICS", "compute_scores", "main_score", "suite_score"]
+__all__ = ["METRICS", "Scores", "compute_scores", "flag", "main_score", "suite_score"]
+
+
+def flag(code: str, message: str) -> dict:
+    """A caveat about a run's scores (one set by a convention rather than measured, say): a short
+    machine-readable code and a sentence saying why. Runs record them (RunResult.flags) and leaderboards
+    mark the flagged cells."""
+    return {"code": code, "message": message}
+
+
+class Scores(dict):
+    """Scores (metric -> 0-100) and the flags raised while computing them; a Scores built from another
+    keeps its flags."""
+
+    def __init__(self, scores=(), flags: list[dict] | None = None):
+        super().__init__(scores)
+        self.flags = list(flags if flags is not None else getattr(scores, "flags", []))
 
 
 def _check_pair(predictions: torch.Tensor, references: torch.Tensor) -> None:
@@ -205,6 +223,7 @@ GROUP_METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], fl
 
 # Correlations need real-valued input; everything else compares class ids.
 _FLOAT_METRICS = frozenset({"pearson", "spearman", "sts_binary_f1"})
+_CORRELATIONS = ("pearson", "spearman")
 
 
 def _to_tensor(values: Any, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -219,12 +238,13 @@ def compute_scores(
     references: Any,
     device: str | torch.device = "cpu",
     groups: Sequence | None = None,
-) -> dict[str, float]:
+) -> Scores:
     """Score predictions against references with each named metric, on a 0-100 scale.
 
     Inputs may be lists, numpy arrays or tensors; they are placed on ``device``
     as int64 (classification) or float64 (correlations) tensors. ``groups`` (any
-    hashable id per example) serve the GROUP_METRICS.
+    hashable id per example) serve the GROUP_METRICS. Correlations of constant
+    input are flagged.
     """
     unknown = [name for name in metric_names if name not in METRICS and name not in GROUP_METRICS]
     if unknown:
@@ -247,7 +267,21 @@ def compute_scores(
             scores[name] = float(GROUP_METRICS[name](*converted[dtype], group_ids) * 100.0)
         else:
             scores[name] = float(METRICS[name](*converted[dtype]) * 100.0)
-    return scores
+    return Scores(scores, _undefined_correlations(metric_names, *converted.get(torch.float64, (None, None))))
+
+
+def _undefined_correlations(metric_names: Sequence[str], predictions: torch.Tensor | None,
+                            references: torch.Tensor | None) -> list[dict]:
+    """One flag when a correlation was asked of constant predictions or gold: undefined, so scored 0."""
+    asked = [name for name in metric_names if name in _CORRELATIONS]
+    if not asked:
+        return []
+    constant = [side for side, values in (("predictions", predictions), ("gold scores", references))
+                if bool((values == values[0]).all())]
+    if not constant:
+        return []
+    return [flag("undefined_correlation", f"the {' and the '.join(constant)} are constant, so "
+                 f"{' and '.join(asked)} are undefined and scored 0")]
 
 
 def _factorize(groups: Sequence) -> list[int]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigError, DataError
+from harness.metrics import Scores
 
 BLEU_TOKENIZERS = {"ko": "ko-mecab"}  # sacrebleu's tokenizer per language; others get 13a
 
@@ -40,10 +41,11 @@ class GenerationSettings:
     device: str = "cpu"
 
 
-class SignedScores(dict):
+class SignedScores(Scores):
     """Scores (metric -> 0-100) that also say what computed them (`signatures`), what could not be done as
     asked (`notes`), and, for scores that are means over examples, each example's value (`per_example`,
-    kept in the predictions file for the bootstrap). Runs record signatures and notes in their provenance."""
+    kept in the predictions file for the bootstrap). Runs record signatures and notes in their provenance,
+    and the flags (Scores) of the scores they were built from or merged in."""
 
     def __init__(self, scores=(), signatures: dict[str, str] | None = None, notes: list[str] | None = None,
                  per_example: dict[str, list[float]] | None = None):
@@ -61,6 +63,7 @@ class SignedScores(dict):
         self.signatures.update(kept(other.signatures))
         self.per_example.update(kept(other.per_example))
         self.notes.extend(other.notes)
+        self.flags.extend(other.flags)
 
 
 def _check(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -41,7 +41,9 @@ in the baseline's own label order (KLUE_DP_LABELS below, not the task's), which 
   the root, to word 1 or to word 37 each counts toward its own class, so the rare far positions and the
   root (about one word per sentence) weigh as much as the crowded near ones, and positions are taken
   across sentences (head 3 of one sentence and head 3 of another are the same class). A predicted head
-  that no gold word has (past the end of every sentence, say) adds a class scoring 0.
+  that no gold word has (past the end of every sentence, say) adds a class scoring 0; so does
+  CUT_OFF_HEAD (-1), the head decoding gives every word max_length cut off: never gold, so such a word is
+  wrong for UAS, and -1 joins the class set as one more class with F1 0 (0 hits over its predicted count).
 - dp_las_macro_f1: relations are classes, after two rewrites of the flattened labels. (1) Relations
   from the 16th of the baseline's order on (VP_CMP ... NP_SVJ: 23 rare ones) become one "others"
   class, on both sides, so mistaking one rare relation for another counts as correct. (2) Where the
@@ -55,8 +57,9 @@ in the baseline's own label order (KLUE_DP_LABELS below, not the task's), which 
   relation after the "others" merge.
 
 No departures: the functions score exactly the words they are given. The baseline never scores words
-that max_length cut off (they never reach its word positions); a runner that wants them counted must
-pass a prediction for them (as the NER runner does), and the result should say which it did.
+that max_length cut off (they never reach its word positions); the DP runners pass CUT_OFF_HEAD for
+them, so they count as wrong for UAS and LAS alike (the root would be right for the last word of every
+KLUE-DP dev sentence), and the result counts them (timings.truncated_words).
 """
 from __future__ import annotations
 
@@ -72,8 +75,9 @@ from itertools import chain
 import numpy as np
 
 from harness.errors import ConfigError, DataError
+from harness.metrics import Scores, flag
 
-__all__ = ["DP_METRICS", "KLUE_DP_LABELS", "MRC_METRICS", "RELATION_METRICS", "TAGGING_METRICS", "Arcs",
+__all__ = ["CUT_OFF_HEAD", "DP_METRICS", "KLUE_DP_LABELS", "MRC_METRICS", "RELATION_METRICS", "TAGGING_METRICS", "Arcs",
            "baseline_arcs", "baseline_sentences", "compute_dp_scores", "compute_mrc_scores", "compute_relation_scores",
            "compute_tagging_scores", "compute_wos_scores", "normalize_mrc_answer", "WOS_METRICS",
            "wos_joint_goal_accuracy", "wos_slot_micro_f1"]
@@ -164,6 +168,7 @@ KLUE_DP_LABELS = (
 KEPT_RELATIONS = 15  # relations before this rank in KLUE_DP_LABELS stay classes of their own
 OTHERS = KEPT_RELATIONS  # the class every later relation becomes
 WRONG_HEAD = -2  # the class a predicted relation becomes where its head is wrong (never a gold class)
+CUT_OFF_HEAD = -1  # the predicted head of a word max_length cut off: no gold head is negative, so always wrong
 
 
 @dataclass(frozen=True)
@@ -261,8 +266,8 @@ def baseline_arcs(heads: Sequence, relations: Sequence, labels: Sequence[str], s
 def compute_dp_scores(metric_names: Sequence[str], head_predictions: Sequence, head_references: Sequence,
                       relation_predictions: Sequence, relation_references: Sequence,
                       labels: Sequence[str] = KLUE_DP_LABELS) -> dict[str, float]:
-    """Score per-sentence heads (0 = root, i = word i) and relations (indices into `labels`, any order of
-    KLUE-DP's relations) with each named metric, on a 0-100 scale. Lists, numpy arrays and torch tensors
+    """Score per-sentence heads (0 = root, i = word i; a predicted head may be CUT_OFF_HEAD) and relations
+    (indices into `labels`, any order of KLUE-DP's relations) with each named metric, on a 0-100 scale. Lists, numpy arrays and torch tensors
     all work; every word of every sentence needs a prediction."""
     unknown = [name for name in metric_names if name not in DP_METRICS]
     if unknown:
@@ -293,7 +298,9 @@ def compute_dp_scores(metric_names: Sequence[str], head_predictions: Sequence, h
 #   "is this class" (precision_recall_curve, then auc(recall, precision): the trapezoidal area, not
 #   average precision), averaged over all classes, no_relation included. A class absent from the
 #   gold labels has no curve; the baseline's scikit-learn gave NaN there, the current one a precision
-#   of 0 at recall 1, which scores 0.5 whatever the probabilities. KLUE-RE's dev set holds every class.
+#   of 0 at recall 1, which scores 0.5 whatever the probabilities. KLUE-RE's dev set holds every class;
+#   a holdout or capped eval may not, so the score keeps that fixed 0.5 per absent class (the baseline's
+#   definition) and is flagged (`absent_gold_classes`) saying how many classes it covers.
 NO_RELATION = "no_relation"
 
 
@@ -326,8 +333,9 @@ RELATION_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, Sequence[str]], fl
 
 
 def compute_relation_scores(metric_names: Sequence[str], probabilities, references, labels: Sequence[str]
-                            ) -> dict[str, float]:
-    """Score class probabilities (examples, classes) against gold class indices, on a 0-100 scale."""
+                            ) -> Scores:
+    """Score class probabilities (examples, classes) against gold class indices, on a 0-100 scale;
+    AUPRC over classes absent from the gold labels is flagged."""
     unknown = [name for name in metric_names if name not in RELATION_METRICS]
     if unknown:
         raise ConfigError(f"unknown relation metric(s) {', '.join(map(repr, unknown))}; "
@@ -339,7 +347,19 @@ def compute_relation_scores(metric_names: Sequence[str], probabilities, referenc
                         f"got {probabilities.shape}")
     if not len(references):
         raise DataError("no examples to score")
-    return {name: RELATION_METRICS[name](probabilities, references, labels) * 100.0 for name in metric_names}
+    scores = {name: RELATION_METRICS[name](probabilities, references, labels) * 100.0 for name in metric_names}
+    return Scores(scores, _absent_gold_classes(metric_names, references, labels))
+
+
+def _absent_gold_classes(metric_names: Sequence[str], references: np.ndarray, labels: Sequence[str]) -> list[dict]:
+    """One flag when re_auprc averages in classes that no gold example holds (each a fixed 0.5)."""
+    present = set(references.tolist())
+    absent = [label for index, label in enumerate(labels) if index not in present]
+    if "re_auprc" not in metric_names or not absent:
+        return []
+    return [flag("absent_gold_classes", f"{len(absent)} of {len(labels)} classes never occur in the gold labels "
+                 f"({', '.join(absent)}); each adds a fixed 0.5 to re_auprc's class mean, as KLUE's baseline "
+                 "defines it")]
 
 
 # --- KLUE-MRC --------------------------------------------------------------------------------------

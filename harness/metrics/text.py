@@ -27,10 +27,12 @@ def exact_match(prediction: str, gold: str) -> float:
 
 
 def token_f1(prediction: str, gold: str) -> float:
-    """F1 of the two normalised token bags; two empty answers agree (1.0), one empty one scores 0."""
+    """F1 of the two normalised token bags; 0 when they share no token, even when both are empty.
+
+    The official ReCoRD and SQuAD v1.1 scripts return 0 wherever the bags share no token, so "The" against
+    "a" scores F1 0 beside EM 1 (both normalise to "").
+    """
     predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not predicted or not expected:
-        return float(predicted == expected)
     common = sum((Counter(predicted) & Counter(expected)).values())
     if common == 0:
         return 0.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.errors import DataError
-from harness.metrics.klue import KEPT_RELATIONS, WRONG_HEAD, baseline_arcs, compute_dp_scores
+from harness.metrics.klue import CUT_OFF_HEAD, KEPT_RELATIONS, WRONG_HEAD, baseline_arcs, compute_dp_scores
 from harness.resampling import ratio
 from harness.runners.finetune import FinetuneDependencyRunner
 from harness.runners.frozen import FrozenDependencyRunner
@@ -57,11 +57,12 @@ class ArcsShape(Shape):
 
     def units(self, task, rows):
         """Per sentence: hits and gold + predicted counts per head class and per LAS relation class, and
-        the words with a right head (and relation) for the micro scores."""
+        the words with a right head (and relation) for the micro scores. Head h counts as class h + 1, so
+        CUT_OFF_HEAD (-1) is class 0."""
         index = task.label_ids
         gold_heads = [row["heads"] for row in rows]
         predicted_heads = [row["predicted_heads"] for row in rows]
-        classes = max(max(max(h, default=0) for h in heads) for heads in (gold_heads, predicted_heads)) + 1
+        classes = max(max(max(h, default=0) for h in heads) for heads in (gold_heads, predicted_heads)) + 2
         relations = KEPT_RELATIONS + 2  # the kept ones, OTHERS, and WRONG_HEAD (last)
         statistics = []
         for row in rows:
@@ -72,7 +73,8 @@ class ArcsShape(Shape):
             las = np.where(right_head, predicted.relations, WRONG_HEAD)
             las_classes = np.where(las == WRONG_HEAD, relations - 1, las)
             statistics.append(np.concatenate([
-                macro_counts(gold.heads, predicted.heads, classes), macro_counts(gold.relations, las_classes, relations),
+                macro_counts(gold.heads - CUT_OFF_HEAD, predicted.heads - CUT_OFF_HEAD, classes),
+                macro_counts(gold.relations, las_classes, relations),
                 [right_head.sum(), (las == gold.relations).sum(), len(gold.heads)]]))
         words = 2 * classes + 2 * relations + 2
         metrics = {
