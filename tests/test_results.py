@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from harness import results as results_module
+from harness.results import store as results_module
 from harness.errors import DataError
 from harness.results import (
     PREDICTIONS_FILE,
