@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from harness.errors import ConfigError, DataError, HarnessError
-from harness.leaderboard import SUITE_TITLES, load_results
-from harness.results import RunResult
+from harness.errors import ConfigError, DataError
+from harness.render import SUITE_TITLES
+from harness.results import ResultSet, RunResult, task_spec
 from harness.shapes import shape_of
 from harness.shapes.base import Shape
-from harness.tasks import REGISTRY, TaskRegistry
+from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 FORMATS = ("model-index", "csv")
 MODE_NAMES = {"frozen": "frozen encoder", "finetune": "fine-tuned"}
@@ -33,7 +33,7 @@ def export(reports: str | Path, fmt: str, model: str | None = None, registry: Ta
     """The text of the export: model-index YAML for one model, or CSV for all (or one) of them."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
-    results, _problems = load_results(reports)
+    results = ResultSet.load(reports, registry).results
     models = sorted({r.model for r in results})
     if model is not None:
         results = [r for r in results if r.model == model]
@@ -57,7 +57,7 @@ def model_index(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> 
         by_task[(result.suite, result.task)][result.mode].append(result)
     entries = []
     for (suite, task), modes in sorted(by_task.items()):
-        spec = _spec(registry, suite, task)
+        spec = task_spec(registry, suite, task)
         hub = spec.hub if spec else {}
         metrics = []
         for mode, runs in sorted(modes.items(), key=lambda item: item[0] != "frozen"):  # frozen first
@@ -72,15 +72,20 @@ def model_index(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> 
                 if args:
                     metric["args"] = args
                 metrics.append(metric)
-        task_type, task_name = shape_of(spec).hub_task if spec else Shape.hub_task
         entries.append({
-            "task": {"type": task_type, "name": task_name},
+            "task": _hub_task(spec),
             "dataset": {"name": f"{SUITE_TITLES.get(suite, suite)} {task}", "type": hub.get("path", suite),
                         "config": hub.get("name", task),
                         "split": spec.hub_splits.get("validation", "validation") if spec else "validation"},
             "metrics": metrics,
         })
     return {"model-index": [{"name": results[0].model, "results": entries}]}
+
+
+def _hub_task(spec: TaskSpec | None) -> dict:
+    """The Hub's task type for what the task's shape outputs (a task this checkout lacks: text classification)."""
+    task_type, task_name = shape_of(spec).hub_task if spec else Shape.hub_task
+    return {"type": task_type, "name": task_name}
 
 
 def _setting(mode: str, runs: list[RunResult]) -> str:
@@ -94,13 +99,6 @@ def _setting(mode: str, runs: list[RunResult]) -> str:
     if any(r.capped for r in runs):
         parts.append("sample caps")
     return ", ".join(parts)
-
-
-def _spec(registry: TaskRegistry, suite: str, task: str):
-    try:
-        return registry.get(f"{suite}/{task}")
-    except HarnessError:
-        return None
 
 
 def csv_table(results: list[RunResult]) -> pd.DataFrame:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import DataError
-from harness.leaderboard import load_results, results_frame, suite_scores, write_leaderboards
-from harness.results import RESULT_FILE, RunResult, run_dir, write_run
+from harness.leaderboard import results_frame, suite_scores, write_leaderboards
+from harness.results import RESULT_FILE, RunResult, load_results, run_dir, write_run
 from harness.tasks import REGISTRY
 
 FROZEN_PARAMS, TUNED_PARAMS = 1538, 109_483_778

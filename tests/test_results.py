@@ -1,4 +1,4 @@
-"""RunResult files: round trip, predictions, atomic writes, and clear errors on bad files."""
+"""RunResult files: round trip, predictions, atomic writes, clear errors on bad files, and the result set."""
 from __future__ import annotations
 
 import json
@@ -7,15 +7,18 @@ import stat
 
 import pytest
 
-from harness import results as results_module
+from harness.results import store as results_module
 from harness.errors import DataError
 from harness.results import (
     PREDICTIONS_FILE,
     RESULT_FILE,
     SCHEMA,
+    ResultSet,
     RunResult,
+    atomic_write,
     atomic_write_text,
     environment,
+    read_prediction_rows,
     read_result,
     run_dir,
     write_run,
@@ -226,3 +229,46 @@ def test_environment():
     assert env["python"] == platform.python_version()
     assert env["git_commit"] is None or (len(env["git_commit"]) == 40 and int(env["git_commit"], 16) >= 0)
     json.dumps(env)  # it goes into a JSON file
+
+
+# --- the result set ------------------------------------------------------------------------------
+
+def test_result_set_reads_sorted_runs_and_names_bad_files(tmp_path):
+    write_run(run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 2), make_result(seed=2), PREDICTIONS)
+    write_run(run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 1), make_result(seed=1), PREDICTIONS)
+    bad = tmp_path / "x" / RESULT_FILE
+    bad.parent.mkdir()
+    bad.write_text("{", encoding="utf-8")
+    results = ResultSet.load(tmp_path)
+    assert [run.result.seed for run in results.runs] == [1, 2]
+    assert results.runs[0].folder == run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 1)
+    assert len(results.problems) == 1 and str(bad) in results.problems[0]
+    with pytest.raises(DataError, match="does not exist"):
+        ResultSet.load(tmp_path / "nope")
+
+
+def test_result_set_reads_prediction_rows_once(tmp_path):
+    write_run(tmp_path, make_result(), PREDICTIONS)
+    results = ResultSet.of_run(tmp_path)
+    run = results.runs[0]
+    assert results.rows(run) == PREDICTIONS
+    (tmp_path / PREDICTIONS_FILE).unlink()
+    assert results.rows(run) == PREDICTIONS  # cached: the file is not read again
+    assert results.intervals(100) is results.intervals(100)
+
+
+def test_one_run_set_needs_a_run_folder(tmp_path):
+    with pytest.raises(DataError, match="holds no result.json"):
+        ResultSet.of_run(tmp_path)
+
+
+def test_bad_prediction_line_is_named(tmp_path):
+    (tmp_path / PREDICTIONS_FILE).write_text('{"id": 1}\n{oops\n', encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{PREDICTIONS_FILE}:2"):
+        read_prediction_rows(tmp_path / PREDICTIONS_FILE)
+
+
+def test_atomic_write_bytes(tmp_path):
+    target = tmp_path / "plot.png"
+    atomic_write(target, b"\x89PNG\x00")
+    assert target.read_bytes() == b"\x89PNG\x00" and [p.name for p in tmp_path.iterdir()] == ["plot.png"]

@@ -1,19 +1,17 @@
-"""RunResult: one JSON per (model, task, mode, seed) with scores, timings and full provenance.
+"""The run store: one folder per (model, task, mode, seed) holding result.json and predictions.jsonl,
+and the one atomic writer every file the project writes goes through.
 
 Files are written atomically (temporary file + rename) so an interrupted run never leaves a
-half-written result, and a finished result is never lost to a later crash.
+half-written result, and a finished result is never lost to a later crash; leaderboards, reports
+and exports use the same writer, so a reader never sees half of one either.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import platform
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from harness.errors import DataError
@@ -21,7 +19,6 @@ from harness.errors import DataError
 SCHEMA = "harness.run/1"
 RESULT_FILE = "result.json"
 PREDICTIONS_FILE = "predictions.jsonl"
-_LIBRARIES = ("torch", "transformers", "datasets", "torchmetrics", "scikit-learn", "numpy", "pandas", "accelerate")
 
 
 @dataclass
@@ -58,17 +55,23 @@ def run_dir(output_dir: Path, model_slug: str, suite: str, task: str, mode: str,
     return Path(output_dir) / model_slug / suite / task / f"{mode}-seed{seed}"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write(path: Path, content: bytes) -> None:
+    """Write `content` to `path` whole or not at all: a temporary file beside it, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """atomic_write for text, always UTF-8 whatever the locale says."""
+    atomic_write(path, text.encode("utf-8"))
 
 
 def _umask() -> int:
@@ -103,46 +106,17 @@ def read_result(path: Path) -> RunResult:
     return RunResult(**{k: v for k, v in raw.items() if k in names})
 
 
-def environment() -> dict:
-    """Library versions, Python, platform and the harness's own version and git commit."""
-    versions = {}
-    for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return {
-        "harness_version": _harness_version(),
-        "git_commit": _git_commit(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "libraries": versions,
-    }
-
-
-def device_info(device: str) -> dict:
-    import torch
-
-    info = {"device": device, "torch_threads": torch.get_num_threads(), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
-    if device.startswith("cuda"):
-        info["gpu"] = torch.cuda.get_device_name(0)
-    else:
-        info["cpu"] = platform.processor() or platform.machine()
-    return info
-
-
-def _harness_version() -> str:
+def read_prediction_rows(path: Path) -> list[dict]:
+    """Every row of a predictions file as written, in file order; an unreadable file or line raises
+    DataError naming it. (harness.predictions reads the same file into arrays for the bootstrap.)"""
+    rows = []
     try:
-        return metadata.version("harness")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+        with open(path, encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise DataError(f"{path}:{number}: not a JSON prediction row ({err})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read the predictions ({err}); rerun the evaluation to rewrite it") from err
+    return rows

@@ -1,0 +1,31 @@
+"""Run results: the store on disk and the result set the renderers read.
+
+- store: RunResult and its schema check, the run folder layout, reading a run and its prediction
+  rows, and `atomic_write`, the one writer every file the project writes goes through (results,
+  predictions, leaderboards, reports, exports).
+- provenance: the environment recorded in each result.
+- resultset: ResultSet, every run of a reports folder read once, with its prediction rows and
+  bootstrap intervals on demand.
+
+Data flows one way: runners write results here, and leaderboard, report and export read them
+from here. Nothing in this package imports a renderer.
+"""
+from harness.results.provenance import device_info, environment
+from harness.results.store import (
+    PREDICTIONS_FILE,
+    RESULT_FILE,
+    SCHEMA,
+    RunResult,
+    atomic_write,
+    atomic_write_text,
+    read_prediction_rows,
+    read_result,
+    run_dir,
+    write_run,
+)
+# Last: resultset imports harness.intervals, which imports RunResult from this package.
+from harness.results.resultset import ResultSet, Run, load_results, task_spec
+
+__all__ = ["PREDICTIONS_FILE", "RESULT_FILE", "SCHEMA", "ResultSet", "Run", "RunResult", "atomic_write",
+           "atomic_write_text", "device_info", "environment", "load_results", "read_prediction_rows", "read_result",
+           "run_dir", "task_spec", "write_run"]

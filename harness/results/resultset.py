@@ -1,0 +1,110 @@
+"""A result set: every run under a reports folder, read once, for the renderers to share.
+
+Leaderboards, reports and exports all render from a ResultSet, so each result file is parsed in one
+place, bad files are skipped the same way everywhere (and named with the reason), a run's
+predictions are read at most once however many sections use them, and the bootstrap intervals of
+a set are computed once.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+from harness import stats
+# The module, not its names: harness.intervals imports this package back for RunResult.
+from harness import intervals as bootstrap
+from harness.errors import DataError, HarnessError
+from harness.predictions import Predictions, read_sample
+from harness.resampling import UnitSample
+from harness.results.store import RESULT_FILE, RunResult, read_prediction_rows, read_result
+from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
+
+log = logging.getLogger("harness")
+
+
+class Run(NamedTuple):
+    """A run folder and the result in it (a plain pair where harness.intervals expects one)."""
+
+    folder: Path
+    result: RunResult
+
+    @property
+    def predictions_path(self) -> Path:
+        return self.folder / self.result.predictions_file
+
+
+class ResultSet:
+    """The readable runs of a reports folder in sorted path order, with the problems of the unreadable ones."""
+
+    def __init__(self, runs: list[Run], problems: list[str], registry: TaskRegistry = REGISTRY):
+        self.runs = runs
+        self.problems = problems  # one message per skipped file, naming it and saying what is wrong
+        self.registry = registry
+        self._rows: dict[Path, list[dict]] = {}
+        self._samples: dict[Path, Predictions | UnitSample] = {}
+        self._intervals: dict[int, bootstrap.Intervals] = {}
+
+    @classmethod
+    def load(cls, reports: str | Path, registry: TaskRegistry = REGISTRY) -> ResultSet:
+        """Every result under `reports`; unreadable files are skipped, logged and kept in `problems`."""
+        root = Path(reports)
+        if not root.is_dir():
+            raise DataError(f"reports folder {root} does not exist; run `harness eval` first or pass the right folder")
+        runs, problems = [], []
+        for path in sorted(root.rglob(RESULT_FILE)):
+            try:
+                runs.append(Run(path.parent, read_result(path)))
+            except DataError as err:
+                problems.append(str(err))
+                log.warning("skipped %s", err)
+        return cls(runs, problems, registry)
+
+    @classmethod
+    def of_run(cls, folder: str | Path, registry: TaskRegistry = REGISTRY) -> ResultSet:
+        """The one run in a run folder; unlike load, an unreadable result raises: there is nothing else to show."""
+        folder = Path(folder)
+        if not (folder / RESULT_FILE).is_file():
+            raise DataError(f"{folder} holds no {RESULT_FILE}; pass a run folder such as "
+                            "reports/<model>/glue/sst2/frozen-seed42")
+        return cls([Run(folder, read_result(folder / RESULT_FILE))], [], registry)
+
+    @property
+    def results(self) -> list[RunResult]:
+        return [run.result for run in self.runs]
+
+    def spec(self, result: RunResult) -> TaskSpec | None:
+        return task_spec(self.registry, result.suite, result.task)
+
+    def rows(self, run: Run) -> list[dict]:
+        """The run's prediction rows as written, read on first use."""
+        if run.folder not in self._rows:
+            self._rows[run.folder] = read_prediction_rows(run.predictions_path)
+        return self._rows[run.folder]
+
+    def sample(self, run: Run) -> Predictions | UnitSample:
+        """What the bootstrap resamples for this run (harness.predictions.read_sample), read on first use."""
+        if run.folder not in self._samples:
+            self._samples[run.folder] = read_sample(run.predictions_path, self.spec(run.result))
+        return self._samples[run.folder]
+
+    def intervals(self, resamples: int = stats.DEFAULT_RESAMPLES) -> bootstrap.Intervals:
+        """Bootstrap intervals of every (model, task, mode) and paired deltas, computed once per resample count."""
+        if resamples not in self._intervals:
+            self._intervals[resamples] = bootstrap.run_intervals(self.runs, self.registry, resamples)
+        return self._intervals[resamples]
+
+
+def load_results(reports: str | Path) -> tuple[list[RunResult], list[str]]:
+    """Every result under `reports` and the problems of the files skipped, for callers that need no more."""
+    results = ResultSet.load(reports)
+    return results.results, results.problems
+
+
+def task_spec(registry: TaskRegistry, suite: str, task: str) -> TaskSpec | None:
+    """The definition of a result's task, or None where this checkout does not define it: results outlive
+    task files, and a renderer then shows what the result itself holds."""
+    try:
+        return registry.get(f"{suite}/{task}")
+    except HarnessError:
+        return None
