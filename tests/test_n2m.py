@@ -237,3 +237,13 @@ def test_a_suite_as_text_to_text_skips_the_tasks_without_a_view(tiny_words_model
                           quiet=True, device="cpu", epochs=1, max_length=32, max_new_tokens=2)
     assert [r.task for r in evaluation.results] == ["sst2-n2m"]
     assert "no text-to-text view" in evaluation.skipped["glue/ner"]
+
+
+def test_run_report_reads_rows_written_before_they_carried_every_reference():
+    view = generation_view(REGISTRY.get("glue/sst2"))
+    rows = [{"id": "b", "target": "negative", "generation": "negative"},
+            {"id": "a", "target": "positive", "generation": "negative"}]
+    (table,) = shape_of(view).report_tables(view, rows)
+    assert table.title == "Worst generations"
+    assert [row[:3] for row in table.rows] == [["`a`", "positive", "negative"], ["`b`", "negative", "negative"]]
+    assert table.rows[1][3] == "100.00"

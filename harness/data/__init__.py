@@ -1,8 +1,11 @@
-"""Where examples come from: official files or the Hub, normalised into one schema per format.
+"""Where examples come from: official files (files.py, with the KLUE and SuperGLUE readers) or the Hub
+(hub.py), turned into examples by the task's shape, and split for a run (splits.py: official, holdout,
+k-fold, caps).
 
-An N21 example is a dict with `text`, optional `text_pair`, and `label` (a class index, a float
-score, or None when unlabelled), plus `id` naming where it came from (file line or Hub row). N2N
-examples add their units (harness/data/records.py lists every schema).
+An example is a dict with `id` naming where it came from (file line or Hub row) and what its shape's
+schema holds (each module of harness/shapes says); N21 examples hold `text`, optional `text_pair` and
+`label` (a class index, a float score, or None when unlabelled). May import: harness.tasks,
+harness.shapes (a task's schema), harness.errors. Imported by: harness.api.
 """
 from __future__ import annotations
 

@@ -66,9 +66,8 @@ class GenerationShape(Shape):
 
         if "group" in rows[0]:
             raise DataError(f"{task.id}: intervals for grouped text-to-text views are not computed yet")
-        # rows written before they carried every reference hold only the target (one-label views have one)
         generations = [row["generation"] for row in rows]
-        references = [row.get("references") or [row["target"]] for row in rows]
+        references = [_references(row) for row in rows]
         own, own_metrics, columns, weighted = schema_of(task).generation_units(task, rows, generations, references)
         # sacrebleu's per-sentence statistics add up to its corpus statistics (a private but stable method)
         bleu_metric, _ = _bleu_metric(task.language)
@@ -94,11 +93,17 @@ class GenerationShape(Shape):
         from sacrebleu import sentence_chrf
 
         rows = sorted(rows, key=lambda r: r["id"])
-        scored = sorted(((sentence_chrf(r["generation"], r["references"]).score, r) for r in rows), key=lambda x: x[0])
-        table = [[f"`{r['id']}`", _cell(" / ".join(r["references"])), _cell(r["generation"]), f"{score:.2f}"]
+        scored = sorted(((sentence_chrf(r["generation"], _references(r)).score, r) for r in rows), key=lambda x: x[0])
+        table = [[f"`{r['id']}`", _cell(" / ".join(_references(r))), _cell(r["generation"]), f"{score:.2f}"]
                  for score, r in scored[:WORST_GENERATIONS]]
         return [ReportTable("Worst generations", f"The {len(table)} generations with the lowest sentence chrF against "
                             "their references.", ["id", "references", "generation", "chrF"], table)]
+
+
+def _references(row: dict) -> list[str]:
+    """A prediction row's references; rows written before they carried every reference hold only the target
+    (one-label views have one)."""
+    return row.get("references") or [row["target"]]
 
 
 def _cell(text: str) -> str:
