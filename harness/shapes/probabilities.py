@@ -13,18 +13,13 @@ from harness.resampling import f1_from
 from harness.runners.finetune import FinetuneProbabilityRunner
 from harness.runners.frozen import FrozenProbabilityRunner
 from harness.shapes import register
-from harness.shapes.base import Shape
-from harness.shapes.sequence import one_label_example, one_label_rows
+from harness.shapes.sequence import OneLabelShape, one_label_rows
 
 
-class ProbabilitiesShape(Shape):
+class ProbabilitiesShape(OneLabelShape):
     name = "probabilities"
-    label_per_example = True
     frozen_runner = FrozenProbabilityRunner
     finetune_runner = FinetuneProbabilityRunner
-
-    def read(self, task, values, example_id, where):
-        return one_label_example(task, values, example_id, where)
 
     def score(self, task, examples, predictions, config):
         return compute_relation_scores(task.metrics, predictions, [ex["label"] for ex in examples], task.labels)

@@ -24,15 +24,20 @@ from harness.shapes.generation import view_task
 from harness.tasks import TaskSpec
 
 
-class SequenceShape(Shape):
-    name = "sequence"
+class OneLabelShape(Shape):
+    """Shapes whose examples hold one label or score (stratifiable), read as one_label_example reads them."""
+
     label_per_example = True
-    label_rows = True
-    frozen_runner = FrozenRunner
-    finetune_runner = FinetuneRunner
 
     def read(self, task, values, example_id, where):
         return one_label_example(task, values, example_id, where)
+
+
+class SequenceShape(OneLabelShape):
+    name = "sequence"
+    label_rows = True
+    frozen_runner = FrozenRunner
+    finetune_runner = FinetuneRunner
 
     def score(self, task, examples, predictions, config):
         return score_labels(task.metrics, examples, predictions, config)
