@@ -54,6 +54,11 @@ class SignedScores(Scores):
         self.notes = list(notes or [])
         self.per_example = dict(per_example or {})
 
+    @classmethod
+    def of(cls, scores: dict) -> SignedScores:
+        """`scores` as SignedScores: itself if it is one, else its values and flags, signed by nothing."""
+        return scores if isinstance(scores, cls) else cls(scores)
+
     def merge(self, other: SignedScores, names: Sequence[str] | None = None) -> None:
         """Take another's scores (those in `names`, if given), their signatures, per-example values and notes."""
         def kept(mapping):
