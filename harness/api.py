@@ -69,8 +69,9 @@ def evaluate(
     evaluation = Evaluation()
     if config.format == "n2m":
         specs = _views(specs, evaluation, named=bool(tasks))
-        if config.bertscore_model is None:  # BERTScore with the evaluated model, recorded as such
-            config = config.replace(bertscore_model=model_ref.location)
+        if config.bertscore_model is None:  # BERTScore with the evaluated model as loaded, recorded as such
+            config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
+                                    bertscore_trust_remote_code=model_ref.trust_remote_code)
     source_dir = resolve_data_dir(data_dir)
     modes = ["frozen", "finetune"] if mode == "both" else [mode]
     context = _Context(model_ref, config, Path(output_dir), source_dir, cache)
