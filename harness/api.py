@@ -74,7 +74,7 @@ def evaluate(
                                     bertscore_trust_remote_code=model_ref.trust_remote_code)
     source_dir = resolve_data_dir(data_dir)
     modes = ["frozen", "finetune"] if mode == "both" else [mode]
-    context = _Context(model_ref, config, Path(output_dir), source_dir, cache)
+    context = _Context(model_ref, config, Path(output_dir), cache)
 
     for base, dependents in _training_groups(specs, registry):
         try:
@@ -128,9 +128,8 @@ def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tupl
 class _Context:
     """What every run of one evaluate() call shares: the model, the settings, the frozen encoder."""
 
-    def __init__(self, model_ref: ModelRef, config: RunConfig, output_dir: Path, data_dir, cache):
+    def __init__(self, model_ref: ModelRef, config: RunConfig, output_dir: Path, cache: FeatureCache | None):
         self.model_ref, self.config, self.output_dir = model_ref, config, output_dir
-        self.data_dir = data_dir
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
 
