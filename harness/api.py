@@ -17,16 +17,18 @@ from harness.data.files import resolve_data_dir
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
+from harness.metrics.generation import SignedScores
 from harness.models import ModelRef, resolve_model
 from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
 from harness.runners import is_main_process
+from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor
 from harness.shapes import shape_of
-from harness.shapes.base import score_labels
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 
 log = logging.getLogger("harness")
 CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold
+CAPS = ("max_train_samples", "max_eval_samples")  # settings that cap the examples, recorded when set
 
 
 @dataclass
@@ -67,11 +69,12 @@ def evaluate(
     evaluation = Evaluation()
     if config.format == "n2m":
         specs = _views(specs, evaluation, named=bool(tasks))
-        if config.bertscore_model is None:  # BERTScore with the evaluated model, recorded as such
-            config = config.replace(bertscore_model=model_ref.location)
+        if config.bertscore_model is None:  # BERTScore with the evaluated model as loaded, recorded as such
+            config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
+                                    bertscore_trust_remote_code=model_ref.trust_remote_code)
     source_dir = resolve_data_dir(data_dir)
     modes = ["frozen", "finetune"] if mode == "both" else [mode]
-    context = _Context(model_ref, config, Path(output_dir), source_dir, cache)
+    context = _Context(model_ref, config, Path(output_dir), cache)
 
     for base, dependents in _training_groups(specs, registry):
         try:
@@ -125,17 +128,10 @@ def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tupl
 class _Context:
     """What every run of one evaluate() call shares: the model, the settings, the frozen encoder."""
 
-    def __init__(self, model_ref: ModelRef, config: RunConfig, output_dir: Path, data_dir, cache):
+    def __init__(self, model_ref: ModelRef, config: RunConfig, output_dir: Path, cache: FeatureCache | None):
         self.model_ref, self.config, self.output_dir = model_ref, config, output_dir
-        self.data_dir, self.cache = data_dir, cache
-        self._extractor = None
+        self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
-
-    @property
-    def extractor(self) -> FeatureExtractor:
-        if self._extractor is None:
-            self._extractor = FeatureExtractor(self.model_ref, self.config, self.cache)
-        return self._extractor
 
     def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents) -> list[RunResult]:
         """Train on each fold, score the task (and the tasks scored with its model), write results."""
@@ -145,38 +141,31 @@ class _Context:
         started = time.perf_counter()
         shape = shape_of(task)
         fold_scores, rows, runner, truncated = [], [], None, 0
-        phases = {"training_s": 0.0, "evaluation_s": 0.0}
-        extraction_before = self._extractor.seconds if self._extractor else 0.0
+        phases = dict.fromkeys(PHASES, 0.0)
         for fold_index, fold in enumerate(plan.folds):
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
             runner = self._runner(task, mode, checkpoints)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
-            truncated += getattr(runner, "truncated", 0)
-            scores = shape.score(task, fold.eval, predictions, self.config)
+            truncated += runner.truncated
+            scores = SignedScores.of(shape.score(task, fold.eval, predictions, self.config))
+            scores.merge(runner.extra_scores(fold.eval))
             fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
-            for name, values in getattr(scores, "per_example", {}).items():  # for the bootstrap of mean scores
+            for name, values in scores.per_example.items():  # for the bootstrap of mean scores
                 for row, value in zip(fold_rows, values):
                     row[name] = value
-            if mode == "frozen" and task.similarity:
-                cosine = runner.cosine_similarity(fold.eval)
-                scores.update({f"cosine_{k}": v for k, v in score_labels(
-                    ("pearson", "spearman"), fold.eval, cosine, self.config).items()})
-                for row, value in zip(fold_rows, cosine):
-                    row["cosine"] = float(value)
             fold_scores.append(scores)
             rows.extend(fold_rows)
             if fold_index == 0:
                 dependent_outputs = [(spec, dplan, runner.predict(dplan.folds[0].eval)) for spec, dplan in dependents]
-            for phase in phases:
-                phases[phase] += runner.timings[phase]
+            for phase, seconds in runner.timings.items():
+                phases[phase] += seconds
         timings = {
             **{k: round(v, 3) for k, v in phases.items()},
-            "extraction_s": round((self._extractor.seconds if self._extractor else 0.0) - extraction_before, 3),
             "total_s": round(time.perf_counter() - started, 3),
             "trainable_parameters": runner.trainable_parameters,
         }
-        if getattr(runner, "resumed_from_step", None) is not None:
+        if runner.resumed_from_step is not None:
             timings["resumed_from_step"] = runner.resumed_from_step
         if shape.truncated_unit:
             timings[f"truncated_{shape.truncated_unit}"] = truncated  # scored as wrong; the baseline drops them
@@ -188,7 +177,7 @@ class _Context:
         results = [self._write(task, plan, mode, fold_scores, rows, timings, runner)]
         for spec, dplan, predictions in dependent_outputs:
             dependent_shape = shape_of(spec)
-            scores = dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config)
+            scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config))
             drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
             results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner))
         if is_main_process():
@@ -207,20 +196,17 @@ class _Context:
             log.info("%s %s: finished result kept (--resume)", task.id, mode)
         return result
 
-    def _runner(self, task: TaskSpec, mode: str, checkpoints: Path):
-        extractor = self.extractor if mode == "frozen" else None  # the frozen encoder loads only when used
-        return shape_of(task).runner(task, mode, extractor=extractor, model_ref=self.model_ref, config=self.config,
-                                     checkpoints=checkpoints)
+    def _runner(self, task: TaskSpec, mode: str, checkpoints: Path) -> Runner:
+        return shape_of(task).runner(task, mode, extractor=self.extractor, model_ref=self.model_ref,
+                                     config=self.config, checkpoints=checkpoints)
 
-    def _write(self, task, plan, mode, fold_scores, rows, timings, runner) -> RunResult:
+    def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner) -> RunResult:
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
-        fingerprint = self.extractor.fingerprint if mode == "frozen" else runner.fingerprint
-        capped = {k: getattr(self.config, k) for k in ("max_train_samples", "max_eval_samples") if getattr(self.config, k)}
-        signed = getattr(fold_scores[0], "signatures", None) is not None  # what computed them, where known
-        if signed:
-            for note in fold_scores[0].notes:
-                log.warning("%s %s: %s", task.id, mode, note)
+        capped = {k: v for k, v in self.config.as_dict().items() if k in CAPS and v}
+        signed = bool(fold_scores[0].signatures or fold_scores[0].notes)  # what computed them, where known
+        for note in fold_scores[0].notes:
+            log.warning("%s %s: %s", task.id, mode, note)
         result = RunResult(
             suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name, mode=mode,
             seed=self.config.seed, scores=scores, main_score=main_score(scores, task.main_score),
@@ -232,7 +218,8 @@ class _Context:
             provenance={
                 **self.environment,
                 "model": {"name": self.model_ref.name, "location": self.model_ref.location,
-                          "hub_id": self.model_ref.hub_id, "revision": self.model_ref.revision, **fingerprint},
+                          "hub_id": self.model_ref.hub_id, "revision": self.model_ref.revision,
+                          **runner.fingerprint},
                 "data": plan.sources,
                 "split_strategy": plan.strategy,
                 "seed": self.config.seed,
@@ -249,11 +236,11 @@ class _Context:
         return result
 
 
-def _flags(fold_scores: list[dict]) -> list[dict]:
+def _flags(fold_scores: list[SignedScores]) -> list[dict]:
     """What scoring flagged (Scores.flags) in any fold, each flag once."""
     found = {}
     for scores in fold_scores:
-        for item in getattr(scores, "flags", []):
+        for item in scores.flags:
             found.setdefault((item["code"], item["message"]), item)
     return list(found.values())
 

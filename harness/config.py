@@ -242,6 +242,11 @@ class RunConfig(Settings):
     length_penalty: float = option(1.0, "text to text: beam search length penalty")
     bertscore_model: str | None = option(None, "BERTScore's model, a Hub id or folder",
                                          shown_default="the evaluated model")
+    bertscore_revision: str | None = option(None, "Hub revision (branch, tag or commit) of --bertscore-model",
+                                            shown_default="--revision when BERTScore uses the evaluated model")
+    bertscore_trust_remote_code: bool = option(False, "allow code from --bertscore-model's repository",
+                                               shown_default="--trust-remote-code when BERTScore uses the "
+                                                             "evaluated model")
     bertscore_layer: int | None = option(None, "BERTScore's layer", shown_default="the model's last")
     bertscore_idf: bool = option(False, "BERTScore with idf weights from the references")
     bertscore_rescale: bool = option(False, "rescale BERTScore with bert-score's baseline file for the model, "

@@ -82,20 +82,33 @@ def _packaged_path(alias: str) -> str:
     return str(package.get_model_path())
 
 
-def load_tokenizer(ref: ModelRef):
+# Every model, tokenizer and config the harness reads goes through _load: the frozen encoder, the model
+# fine-tuned, the seq2seq model and BERTScore's model all get the same revision, offline and trust handling.
+
+
+def load_tokenizer(ref: ModelRef, **kwargs):
     from transformers import AutoTokenizer
 
-    return _load(AutoTokenizer, ref)
+    return _load(AutoTokenizer, ref, **kwargs)
+
+
+def load_config(ref: ModelRef):
+    """The checkpoint's config alone (its architecture and depth), without its weights."""
+    from transformers import AutoConfig
+
+    return _load(AutoConfig, ref)
 
 
 def load_model(ref: ModelRef, auto_class=None, **kwargs):
-    """Load with the given Auto class (AutoModel by default), offline-safe for local folders."""
+    """Load with the given Auto class (AutoModel by default); `kwargs` override config values."""
     from transformers import AutoModel
 
     return _load(auto_class or AutoModel, ref, **kwargs)
 
 
 def _load(auto_class, ref: ModelRef, **kwargs):
+    """from_pretrained at the ref's revision, never reaching the Hub for a local folder or under
+    HF_HUB_OFFLINE=1, running repository code only when the user trusted it; errors say what to do."""
     try:
         return auto_class.from_pretrained(
             ref.location,

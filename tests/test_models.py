@@ -304,3 +304,55 @@ def test_unknown_pooling():
 def test_pool_keeps_dtype():
     hidden = tuple(h.to(torch.bfloat16) for h in _hidden_states())
     assert pool(hidden, MASK, "mean", "last").dtype == torch.bfloat16
+
+
+# --- the one loader: every model the harness reads goes through harness.models ----------------------
+
+
+@pytest.fixture
+def from_pretrained_calls(monkeypatch):
+    """Every transformers from_pretrained call's keyword arguments, the loads themselves left to happen."""
+    import transformers
+
+    calls = []
+    for name in ("AutoConfig", "AutoModel", "AutoTokenizer"):
+        auto_class = getattr(transformers, name)
+        real = auto_class.from_pretrained
+
+        def recording(location, *args, _real=real, _name=name, **kwargs):
+            calls.append((_name, kwargs))
+            return _real(location, *args, **kwargs)
+
+        monkeypatch.setattr(auto_class, "from_pretrained", recording)
+    return calls
+
+
+def test_bertscore_loads_its_model_through_the_loader_with_revision_and_trust(tiny_model_dir, from_pretrained_calls):
+    from harness.metrics.generation import GenerationSettings, bertscore
+
+    settings = GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_revision="v1.0",
+                                  bertscore_trust_remote_code=True, batch_size=4)
+    scores = bertscore(["the cat sat"], ["a cat sat"], settings)
+    loaded = {name for name, _ in from_pretrained_calls}
+    assert loaded == {"AutoConfig", "AutoModel", "AutoTokenizer"}  # the config: its last layer by default
+    for _, kwargs in from_pretrained_calls:
+        assert kwargs["revision"] == "v1.0" and kwargs["trust_remote_code"] is True and kwargs["local_files_only"]
+    assert scores.signatures["bertscore_f1"].startswith(f"{tiny_model_dir}@v1.0_L2_")
+
+
+def test_bertscore_trusts_no_repository_code_unless_asked(tiny_model_dir, from_pretrained_calls):
+    from harness.metrics.generation import GenerationSettings, bertscore
+
+    bertscore(["the cat sat"], ["a cat sat"], GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=1))
+    assert from_pretrained_calls and all(kwargs["trust_remote_code"] is False and kwargs["revision"] is None
+                                         for _, kwargs in from_pretrained_calls)
+
+
+def test_a_hub_config_is_read_from_the_cache_when_offline(from_pretrained_calls):
+    from harness.models import load_config
+
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"  # set by conftest
+    with pytest.raises(ModelError, match="local folder"):
+        load_config(resolve_model("some-org-that-does-not-exist/tiny-model-xyz", revision="abc"))
+    assert from_pretrained_calls == [("AutoConfig", {"revision": "abc", "trust_remote_code": False,
+                                                     "local_files_only": True})]

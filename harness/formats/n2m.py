@@ -18,18 +18,16 @@ import torch
 
 from harness.data.klue import UNSET
 from harness.formats.n2n import IGNORE
-from harness.models import ModelRef, load_model
+from harness.models import ModelRef, load_config, load_model
 from harness.shapes import schema_of
 from harness.tasks import GENERATION_SUFFIX, TaskSpec
 
 
 def load_seq2seq(ref: ModelRef, tokenizer):
     """The checkpoint's own seq2seq model, or an encoder-decoder warm-started from an encoder-only one."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, EncoderDecoderModel
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, EncoderDecoderModel
 
-    config = AutoConfig.from_pretrained(ref.location, revision=ref.revision, trust_remote_code=ref.trust_remote_code,
-                                        local_files_only=ref.is_local)
-    if config.is_encoder_decoder:
+    if load_config(ref).is_encoder_decoder:
         return load_model(ref, AutoModelForSeq2SeqLM)
     encoder = load_model(ref)
     decoder = load_model(ref, AutoModelForCausalLM, is_decoder=True, add_cross_attention=True)

@@ -5,17 +5,17 @@
 - ROUGE-L: rouge-score's F-measure of the longest common subsequence, best over the references,
   averaged. Its default tokenizer keeps only [a-z0-9] (Korean would vanish), so languages other than
   English are split on whitespace.
-- BERTScore: bert-score's BERTScorer, one per (model, layer, idf, device, batch size), loaded once and
-  reused (bert_score.score loads the model on every call); pairs are never scrambled, whatever the
-  batch (torchmetrics' BERTScore is, for batches of three or more). Baseline rescaling only from a
-  baseline file that exists locally; otherwise the unrescaled score is reported with a note.
+- BERTScore: bert-score's BERTScorer on a model harness.models loads (its revision, offline mode and
+  trust flag, see harness.metrics.bertscorer), one per (model, layer, idf, device, batch size), loaded
+  once and reused; pairs are never scrambled, whatever the batch (torchmetrics' BERTScore is, for
+  batches of three or more). Baseline rescaling only from a baseline file that exists locally;
+  otherwise the unrescaled score is reported with a note.
 
 Several references per example are allowed; sacrebleu needs equally many per example, so shorter
 lists are padded with their first reference (a repeated reference changes neither BLEU nor chrF).
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +32,10 @@ class GenerationSettings:
     """How generated text is scored: its language, and BERTScore's model and options."""
 
     language: str = "en"
-    bertscore_model: str | None = None  # Hub id or local folder; None leaves BERTScore out
-    bertscore_layer: int | None = None  # None: bert-score's default layer for a model it knows
+    bertscore_model: str | None = None  # alias, Hub id or local folder; None leaves BERTScore out
+    bertscore_revision: str | None = None  # the Hub revision of bertscore_model
+    bertscore_trust_remote_code: bool = False  # run code from bertscore_model's repository
+    bertscore_layer: int | None = None  # None: the model's last
     bertscore_idf: bool = False
     bertscore_baseline: str | None = None  # a baseline .tsv to rescale with; else bert-score's own, if it has one
     bertscore_rescale: bool = False
@@ -53,6 +55,11 @@ class SignedScores(Scores):
         self.signatures = dict(signatures or {})
         self.notes = list(notes or [])
         self.per_example = dict(per_example or {})
+
+    @classmethod
+    def of(cls, scores: dict) -> SignedScores:
+        """`scores` as SignedScores: itself if it is one, else its values and flags, signed by nothing."""
+        return scores if isinstance(scores, cls) else cls(scores)
 
     def merge(self, other: SignedScores, names: Sequence[str] | None = None) -> None:
         """Take another's scores (those in `names`, if given), their signatures, per-example values and notes."""
@@ -136,21 +143,6 @@ def _rouge_signature(language: str) -> str:
     return f"rouge-score {version('rouge-score')}, LCS F-measure, best reference, tokenizer {tokenizer}"
 
 
-@functools.lru_cache(maxsize=4)
-def _scorer(model: str, layer: int | None, idf: bool, device: str, batch_size: int, language: str,
-            baseline: str | None):
-    from bert_score import BERTScorer
-
-    scorer = BERTScorer(model_type=model, num_layers=layer, idf=idf, device=device, batch_size=batch_size,
-                        lang=language, rescale_with_baseline=baseline is not None, baseline_path=baseline)
-    # bert-score truncates at the tokenizer's model_max_length, which a tokenizer saved without one sets to
-    # a huge sentinel that tokenizers refuses: cap it at the model's positions.
-    positions = getattr(scorer._model.config, "max_position_embeddings", None)
-    if positions and scorer._tokenizer.model_max_length > positions:
-        scorer._tokenizer.model_max_length = positions
-    return scorer
-
-
 def bertscore_baseline(settings: GenerationSettings) -> tuple[str | None, list[str]]:
     """The baseline file to rescale with, if rescaling is asked for and one exists locally."""
     if not settings.bertscore_rescale:
@@ -171,10 +163,15 @@ def bertscore(predictions, references, settings: GenerationSettings) -> SignedSc
         raise ConfigError("BERTScore needs a model: pass --bertscore-model (a Hub id or a local folder)")
     import torch
 
+    from harness.metrics.bertscorer import scorer as loaded_scorer
+    from harness.models import resolve_model
+
     refs = _check(predictions, references)
     baseline, notes = bertscore_baseline(settings)
-    scorer = _scorer(str(settings.bertscore_model), settings.bertscore_layer, settings.bertscore_idf, settings.device,
-                     settings.batch_size, settings.language, baseline)
+    name = str(settings.bertscore_model)
+    ref = resolve_model(name, settings.bertscore_revision, settings.bertscore_trust_remote_code)
+    scorer = loaded_scorer(ref, name + (f"@{ref.revision}" if ref.revision else ""), settings.bertscore_layer,
+                           settings.bertscore_idf, settings.device, settings.batch_size, settings.language, baseline)
     if settings.bertscore_idf:
         scorer.compute_idf([r for group in refs for r in group])
     # bert-score scores a pair with an empty side 0 (after rescaling, the baseline's floor); its own code
@@ -192,14 +189,6 @@ def bertscore(predictions, references, settings: GenerationSettings) -> SignedSc
     signature = scorer.hash + ("_not-rescaled" if settings.bertscore_rescale and not baseline else "")
     return SignedScores(scores, dict.fromkeys(scores, signature), notes,
                         {"bertscore_f1": [100.0 * float(v) for v in f1]})
-
-
-def last_layer(model: str) -> int:
-    """BERTScore's default layer here: the model's last (bert-score knows good layers only for models it lists)."""
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(model)
-    return int(getattr(config, "num_hidden_layers", None) or config.num_layers)
 
 
 GENERATION_METRICS = ("bleu", "chrf", "rouge_l", "bertscore_precision", "bertscore_recall", "bertscore_f1")

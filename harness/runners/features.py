@@ -9,6 +9,7 @@ N21 tasks get one pooled vector per example. N2N tasks get every token's vector,
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -110,25 +111,36 @@ def _forward(model, tokenizer, features: list[dict], batch_size: int, device: st
 
 
 class FeatureExtractor:
-    """One frozen encoder shared by every task of a run; weights load only on a cache miss."""
+    """One frozen encoder shared by every task of a run; the tokenizer loads on first use, the weights
+    only on a cache miss, so building one costs nothing until a frozen runner reads features."""
 
     def __init__(self, model_ref: ModelRef, config, cache: FeatureCache | None = None):
         self.model_ref, self.config = model_ref, config
         self.cache = cache or FeatureCache()
         self.device = config.torch_device()
-        self.tokenizer = load_tokenizer(model_ref)
-        self.fingerprint = weights_fingerprint(model_ref)  # a Hub checkpoint's commit is known once loaded
         self._encoder = None
+        self._fingerprint = None
         self.seconds = 0.0
         self.extracted = 0
         self.cache_hits = 0
+
+    @functools.cached_property
+    def tokenizer(self):
+        return load_tokenizer(self.model_ref)
+
+    @property
+    def fingerprint(self) -> dict:
+        """The weights' sha256 (local folder), else the Hub commit once the encoder has loaded."""
+        if self._fingerprint is None:
+            self._fingerprint = weights_fingerprint(self.model_ref, self._encoder)
+        return self._fingerprint
 
     @property
     def encoder(self):
         if self._encoder is None:
             self._encoder = load_model(self.model_ref)
             if not self.model_ref.is_local:
-                self.fingerprint = weights_fingerprint(self.model_ref, self._encoder)
+                self._fingerprint = weights_fingerprint(self.model_ref, self._encoder)
         return self._encoder
 
     def features(self, task: TaskSpec, examples: list[dict], split: str) -> np.ndarray:

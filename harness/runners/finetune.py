@@ -11,7 +11,6 @@ the encoder's word vectors.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from harness.config import RunConfig
 from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import PooledClassifier, decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
+from harness.runners.base import Runner
 from harness.tasks import TaskSpec
 
 
@@ -76,20 +76,23 @@ def _seed(seed: int) -> None:
     set_seed(seed)
 
 
-class FinetuneRunner:
+class FinetuneRunner(Runner):
     mode = "finetune"
     sequence_head = True  # one label or score per input: --finetune-pooling applies
 
     def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, checkpoint_dir: Path):
+        super().__init__()
         self.task, self.model_ref, self.config = task, model_ref, config
         self.checkpoint_dir = Path(checkpoint_dir)
         self.tokenizer = load_tokenizer(model_ref)
         _seed(config.seed)  # the new head's initial weights are part of what the seed fixes
         self.model, pretrained = self._build_model()
-        self.fingerprint = weights_fingerprint(model_ref, pretrained)
+        self._fingerprint = weights_fingerprint(model_ref, pretrained)
         self.trainer = None
-        self.resumed_from_step = None
-        self.timings = {"training_s": 0.0, "evaluation_s": 0.0}  # no extraction phase when fine-tuning
+
+    @property
+    def fingerprint(self) -> dict:
+        return self._fingerprint
 
     def _build_model(self):
         """The model to train, and the pretrained part of it (whose Hub commit the result records)."""
@@ -138,9 +141,8 @@ class FinetuneRunner:
         features = self._features(train)
         self.trainer = self._trainer(features)
         checkpoint = self._last_checkpoint() if self.config.resume else None
-        start = time.perf_counter()
-        self.trainer.train(resume_from_checkpoint=checkpoint)
-        self.timings["training_s"] += time.perf_counter() - start
+        with self.timed("training_s"):
+            self.trainer.train(resume_from_checkpoint=checkpoint)
         self.resumed_from_step = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
 
     def _last_checkpoint(self) -> str | None:
@@ -155,9 +157,8 @@ class FinetuneRunner:
         """Predict over length-sorted batches, then restore the features' order."""
         trainer = self.trainer or self._trainer()
         order = [i for batch in length_buckets(features, self.config.eval_batch_size) for i in batch]
-        start = time.perf_counter()
-        outputs = trainer.predict([features[i] for i in order]).predictions
-        self.timings["evaluation_s"] += time.perf_counter() - start
+        with self.timed("evaluation_s"):
+            outputs = trainer.predict([features[i] for i in order]).predictions
         return _restore(outputs, order)
 
     @property
@@ -187,7 +188,6 @@ class FinetuneTokenRunner(FinetuneRunner):
     """N2N: a token-classification head trained on per-token labels; logits decoded back to characters."""
 
     sequence_head = False
-    truncated = 0  # in the last predict: characters max_length left without a token (scored as O)
 
     def _auto_class(self):
         from transformers import AutoModelForTokenClassification
@@ -238,8 +238,6 @@ class FinetuneSpanRunner(FinetuneRunner):
 class FinetuneSpanPairRunner(FinetuneRunner):
     """WiC / WSC: the encoder and a linear classifier on its pooled span pair train together."""
 
-    truncated = 0  # in the last encoding: spans max_length left without a token
-
     def _build_model(self):
         encoder = load_model(self.model_ref)
         return span_pairs.SpanPairModel(encoder, self.task.num_labels), encoder
@@ -254,8 +252,6 @@ class FinetuneSpanPairRunner(FinetuneRunner):
 
 class FinetuneDependencyRunner(FinetuneRunner):
     """N2N dependency parsing: the encoder and a biaffine arc / relation scorer train together."""
-
-    truncated = 0  # in the last predict: words max_length left without a token (scored as wrong)
 
     def _build_model(self):
         encoder = load_model(self.model_ref)

@@ -6,12 +6,12 @@ trains the fine-tuning mode's biaffine parser, alone, on cached word vectors (Fr
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import single_texts
+from harness.metrics.generation import SignedScores
+from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
 from harness.tasks import TaskSpec
 
@@ -41,14 +41,23 @@ def head_parameters(pipeline) -> int:
     return int(np.size(head.coef_) + np.size(head.intercept_))
 
 
-class FrozenRunner:
+class FrozenRunner(Runner):
     mode = "frozen"
 
     def __init__(self, task: TaskSpec, extractor: FeatureExtractor, checkpoint_dir=None):
         # checkpoint_dir: unused by heads that train in one call (the torch heads retrain from scratch)
+        super().__init__()
         self.task, self.extractor, self.config = task, extractor, extractor.config
         self.head = None
-        self.timings = {"training_s": 0.0, "evaluation_s": 0.0}
+        self._extracted_before = extractor.seconds  # the extractor is shared: this runner's share of its time
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return {**super().timings, "extraction_s": self.extractor.seconds - self._extracted_before}
+
+    @property
+    def fingerprint(self) -> dict:
+        return self.extractor.fingerprint
 
     def features(self, examples: list[dict], split: str) -> np.ndarray:
         return self.extractor.features(self.task, examples, split)
@@ -61,15 +70,12 @@ class FrozenRunner:
         return predictions.astype(float) if self.task.kind == "regression" else predictions.astype(int)
 
     def _fit_head(self, x: np.ndarray, y: np.ndarray) -> None:
-        start = time.perf_counter()
-        self.head = build_head(self.task, self.config.head, self.config.seed).fit(x, y)
-        self.timings["training_s"] += time.perf_counter() - start
+        with self.timed("training_s"):
+            self.head = build_head(self.task, self.config.head, self.config.seed).fit(x, y)
 
     def _predict_head(self, x: np.ndarray) -> np.ndarray:
-        start = time.perf_counter()
-        predictions = self.head.predict(x)
-        self.timings["evaluation_s"] += time.perf_counter() - start
-        return predictions
+        with self.timed("evaluation_s"):
+            return self.head.predict(x)
 
     def cosine_similarity(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         """Training-free similarity: cosine between the two sentences' own pooled embeddings."""
@@ -77,6 +83,17 @@ class FrozenRunner:
         right = self.features(single_texts(examples, "text_pair"), f"{split}-text_pair")
         norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
         return (left * right).sum(1) / np.maximum(norms, 1e-12)
+
+    def extra_scores(self, examples: list[dict]) -> SignedScores:
+        """Similarity tasks: the cosine's Pearson and Spearman against the gold scores, and each cosine."""
+        if not self.task.similarity:
+            return SignedScores()
+        from harness.shapes.base import score_labels
+
+        cosine = self.cosine_similarity(examples)
+        scores = score_labels(("pearson", "spearman"), examples, cosine, self.config)
+        return SignedScores({f"cosine_{k}": v for k, v in scores.items()},
+                            per_example={"cosine": [float(value) for value in cosine]})
 
     @property
     def trainable_parameters(self) -> int:
@@ -88,9 +105,8 @@ class FrozenProbabilityRunner(FrozenRunner):
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         x = self.features(examples, split)
-        start = time.perf_counter()
-        seen = self.head.predict_proba(x)
-        self.timings["evaluation_s"] += time.perf_counter() - start
+        with self.timed("evaluation_s"):
+            seen = self.head.predict_proba(x)
         probabilities = np.zeros((len(x), len(self.task.labels)))
         probabilities[:, self.head.classes_] = seen  # classes absent from training get probability 0
         return probabilities
@@ -98,8 +114,6 @@ class FrozenProbabilityRunner(FrozenRunner):
 
 class FrozenTokenRunner(FrozenRunner):
     """N2N: the head learns on each labelled token's cached vector; predictions go back to characters."""
-
-    truncated = 0  # in the last predict: characters max_length left without a token (scored as O)
 
     def fit(self, train: list[dict]) -> None:
         features, _, vectors, _ = self._tokens(train, "train", with_labels=True)
@@ -123,8 +137,6 @@ class FrozenTokenRunner(FrozenRunner):
 
 class FrozenSpanPairRunner(FrozenRunner):
     """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token vectors."""
-
-    truncated = 0  # in the last features(): spans max_length left without a token
 
     def features(self, examples: list[dict], split: str) -> np.ndarray:
         import torch
@@ -151,11 +163,10 @@ class TorchHeadRunner(FrozenRunner):
         raise NotImplementedError
 
     def _train(self, items: list[np.ndarray], targets: list[dict]) -> None:
-        start = time.perf_counter()
-        train_torch_head(self.head, lambda order: (self._batch(items, chunk, targets)
-                                                   for chunk in _chunks(order, self.batch_size)),
-                         len(items), self.config)
-        self.timings["training_s"] += time.perf_counter() - start
+        with self.timed("training_s"):
+            train_torch_head(self.head, lambda order: (self._batch(items, chunk, targets)
+                                                       for chunk in _chunks(order, self.batch_size)),
+                             len(items), self.config)
 
     def _infer(self, items: list[np.ndarray], fills: dict[str, float]) -> dict[str, np.ndarray]:
         """The head's outputs named in `fills`, each (items, positions), padded with its fill value."""
@@ -163,14 +174,12 @@ class TorchHeadRunner(FrozenRunner):
 
         width = max((len(item) for item in items), default=0)
         out = {key: np.full((len(items), width), fill) for key, fill in fills.items()}
-        start = time.perf_counter()
-        with torch.inference_mode():
+        with self.timed("evaluation_s"), torch.inference_mode():
             for chunk in _chunks(np.arange(len(items)), self.batch_size):
                 output = self.head(**self._batch(items, chunk))
                 for key in fills:
                     values = output[key].numpy()
                     out[key][chunk, :values.shape[1]] = values
-        self.timings["evaluation_s"] += time.perf_counter() - start
         return out
 
     @property
@@ -180,8 +189,6 @@ class TorchHeadRunner(FrozenRunner):
 
 class FrozenDependencyRunner(TorchHeadRunner):
     """DP: the biaffine parser trains on each word's cached first-token vector (the first token as root)."""
-
-    truncated = 0  # in the last predict: words max_length left without a token (scored as wrong)
 
     def fit(self, train: list[dict]) -> None:
         features, _ = dependency.encode(self.extractor.tokenizer, train, self.config.max_length, self.task.label_ids)

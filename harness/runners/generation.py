@@ -6,7 +6,6 @@ learn to read the frozen encoder, as the frozen probes of the other formats lear
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from harness.formats import n2m
@@ -30,12 +29,10 @@ class FinetuneGenerationRunner(FinetuneRunner):
     def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
         cfg = self.config
         features = self._features(examples, with_labels=False)
-        start = time.perf_counter()
-        generations = n2m.generate(self.model, self.tokenizer, features, batch_size=cfg.eval_batch_size,
-                                   num_beams=cfg.num_beams, max_new_tokens=cfg.max_new_tokens,
-                                   length_penalty=cfg.length_penalty, device=cfg.torch_device(), quiet=cfg.quiet)
-        self.timings["evaluation_s"] += time.perf_counter() - start
-        return generations
+        with self.timed("evaluation_s"):
+            return n2m.generate(self.model, self.tokenizer, features, batch_size=cfg.eval_batch_size,
+                                num_beams=cfg.num_beams, max_new_tokens=cfg.max_new_tokens,
+                                length_penalty=cfg.length_penalty, device=cfg.torch_device(), quiet=cfg.quiet)
 
 
 class FrozenGenerationRunner(FinetuneGenerationRunner):

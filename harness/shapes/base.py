@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from harness.errors import DataError, TaskError
 from harness.tasks import TaskSpec
+
+if TYPE_CHECKING:  # runners import torch; listing tasks reads shapes without it
+    from harness.runners.base import Runner
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,9 @@ class Shape:
     hub_task: ClassVar[tuple[str, str]] = ("text-classification", "Text Classification")
     # Trains a decoder that writes text (frozen mode trains it alone on the frozen encoder).
     generates: ClassVar[bool] = False
-    frozen_runner: ClassVar[type]
-    finetune_runner: ClassVar[type]
+    # The shape's two runners, each a harness.runners.base.Runner: api.py uses nothing else of them.
+    frozen_runner: ClassVar[type[Runner]]
+    finetune_runner: ClassVar[type[Runner]]
 
     # --- data ------------------------------------------------------------------------------------
 
@@ -70,7 +74,7 @@ class Shape:
 
     # --- runs ------------------------------------------------------------------------------------
 
-    def runner(self, task: TaskSpec, mode: str, *, extractor, model_ref, config, checkpoints: Path):
+    def runner(self, task: TaskSpec, mode: str, *, extractor, model_ref, config, checkpoints: Path) -> Runner:
         """The frozen runner (on the shared feature extractor) or the fine-tuning one."""
         if mode == "frozen":
             return self.frozen_runner(task, extractor, checkpoints)

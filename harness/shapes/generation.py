@@ -13,7 +13,7 @@ import numpy as np
 
 from harness.errors import DataError
 from harness.formats import n2m
-from harness.metrics.generation import GenerationSettings, SignedScores, compute_generation_scores, last_layer
+from harness.metrics.generation import GenerationSettings, SignedScores, compute_generation_scores
 from harness.metrics.text import ANSWER_METRICS, best_over_golds, compute_answer_scores
 from harness.resampling import ratio, sacrebleu_from_sums
 from harness.runners.generation import FinetuneGenerationRunner, FrozenGenerationRunner
@@ -112,10 +112,9 @@ def _cell(text: str) -> str:
 
 
 def generation_settings(task: TaskSpec, config) -> GenerationSettings:
-    model = config.bertscore_model
     return GenerationSettings(
-        language=task.language, bertscore_model=model,
-        bertscore_layer=config.bertscore_layer or (last_layer(model) if model else None),
+        language=task.language, bertscore_model=config.bertscore_model, bertscore_revision=config.bertscore_revision,
+        bertscore_trust_remote_code=config.bertscore_trust_remote_code, bertscore_layer=config.bertscore_layer,
         bertscore_idf=config.bertscore_idf, bertscore_rescale=config.bertscore_rescale,
         bertscore_baseline=config.bertscore_baseline, batch_size=config.eval_batch_size, device=config.torch_device())
 

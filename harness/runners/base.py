@@ -1,0 +1,68 @@
+"""The one runner contract: what evaluate() may ask of any runner, frozen, fine-tuned or generating.
+
+A run trains a runner on a fold (`fit`), asks for its predictions (`predict`, in the shape's own
+prediction type), and records what it reports here: time per phase, trainable parameters, the
+weights it ran, the units --max-length cut off, the step a resumed fine-tune restarted from, and
+scores that need no training (the frozen encoder's cosine similarity). Declaring every one of them
+here, with its default, is what lets api.py read them without probing.
+"""
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+
+from harness.metrics.generation import SignedScores
+
+# Phases a runner times, in the order results list them (extraction: frozen features computed, not cached).
+PHASES = ("training_s", "evaluation_s", "extraction_s")
+
+
+class Runner(ABC):
+    """Fit on training examples, predict on others; report timings, parameters and weights."""
+
+    mode: str  # "frozen" or "finetune": the mode whose runs this runner makes
+    # Units --max-length cut off in the last predict (scored as wrong); 0 for runners that cut none.
+    truncated: int = 0
+    # The checkpoint step training resumed from (--resume), or None when it started afresh.
+    resumed_from_step: int | None = None
+
+    def __init__(self):
+        self._seconds = dict.fromkeys(PHASES, 0.0)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent so far in each phase (PHASES)."""
+        return dict(self._seconds)
+
+    @contextmanager
+    def timed(self, phase: str):
+        """Add the time the block takes to `phase`."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._seconds[phase] += time.perf_counter() - start
+
+    @abstractmethod
+    def fit(self, train: list[dict]) -> None:
+        """Train on these examples (the frozen encoder's head, or the whole model)."""
+
+    @abstractmethod
+    def predict(self, examples: list[dict], split: str = "eval"):
+        """Predictions for the examples in the shape's prediction type; `split` names them in caches."""
+
+    @property
+    @abstractmethod
+    def trainable_parameters(self) -> int:
+        """Parameters training changed: the head's in frozen mode, the model's when fine-tuning."""
+
+    @property
+    @abstractmethod
+    def fingerprint(self) -> dict:
+        """What identifies the pretrained weights the run used (weights' sha256 or Hub commit)."""
+
+    def extra_scores(self, examples: list[dict]) -> SignedScores:
+        """Scores beside the shape's that this runner gives without training, with their per-example
+        values (a prediction-row column each); none by default."""
+        return SignedScores()
