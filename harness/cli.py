@@ -151,7 +151,7 @@ def _eval(args) -> int:
 
 def _leaderboard(args) -> int:
     from harness.leaderboard import check_leaderboards, write_leaderboards
-    from harness.stats import DEFAULT_RESAMPLES
+    from harness.uncertainty import DEFAULT_RESAMPLES
 
     resamples = args.resamples or DEFAULT_RESAMPLES
     if args.check:
@@ -170,7 +170,7 @@ def _leaderboard(args) -> int:
 
 def _report(args) -> int:
     from harness.report import write_report
-    from harness.stats import DEFAULT_RESAMPLES
+    from harness.uncertainty import DEFAULT_RESAMPLES
 
     for directory in args.run_dirs:
         print(f"wrote {write_report(directory, resamples=args.resamples or DEFAULT_RESAMPLES)}")

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import plots, stats
+from harness import plots, uncertainty
 from harness.errors import DataError
-from harness.intervals import Intervals
-from harness.predictions import MAIN
 from harness.render import SUITE_TITLES, markdown_table
 from harness.results import ResultSet, RunResult, atomic_write, task_spec
-from harness.stats import Interval
+from harness.uncertainty import MAIN, Interval, Intervals
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -81,7 +79,7 @@ def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
 
 def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGISTRY,
                  intervals: Intervals | None = None, plot: str | None = None,
-                 resamples: int = stats.DEFAULT_RESAMPLES) -> str:
+                 resamples: int = uncertainty.DEFAULT_RESAMPLES) -> str:
     """The markdown leaderboard of one suite; `plot` names the PNG beside it, None when none was drawn."""
     intervals = intervals or Intervals()
     title = SUITE_TITLES.get(suite, suite)
@@ -152,7 +150,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               "- Seeds: a cell is the mean over the seeds run; where a task has several, the task tables show "
               "mean ± sample standard deviation across seeds.",
               f"- Intervals: [low, high] is a 95% percentile bootstrap interval over evaluation examples "
-              f"({resamples:,} resamples, seed {stats.DEFAULT_SEED}), recomputed from each run's predictions; "
+              f"({resamples:,} resamples, seed {uncertainty.DEFAULT_SEED}), recomputed from each run's predictions; "
               "with several seeds it is the interval of the seed mean (each seed's predictions resampled with the "
               "same indices, in id order); k-fold runs are resampled over their pooled out-of-fold predictions; no interval "
               "where a run's predictions file is missing or unreadable.",
@@ -302,7 +300,7 @@ def _pair(frozen, tuned, flagged: set[str] = frozenset()) -> str:
 
 
 def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
-                        resamples: int = stats.DEFAULT_RESAMPLES) -> dict[str, bytes]:
+                        resamples: int = uncertainty.DEFAULT_RESAMPLES) -> dict[str, bytes]:
     """File name -> content of every leaderboard file the reports produce: <suite>.md, and <suite>.png
     when matplotlib is installed."""
     results = ResultSet.load(reports, registry)
@@ -331,7 +329,7 @@ def _bars(frame: pd.DataFrame, suite: str, intervals: Intervals) -> list[plots.B
 
 
 def write_leaderboards(reports: str | Path, out_dir: str | Path, registry: TaskRegistry = REGISTRY,
-                       resamples: int = stats.DEFAULT_RESAMPLES) -> list[Path]:
+                       resamples: int = uncertainty.DEFAULT_RESAMPLES) -> list[Path]:
     """Write <suite>.md (and <suite>.png) for every suite with results; returns the files written."""
     written = []
     for name, content in render_leaderboards(reports, registry, resamples).items():
@@ -342,7 +340,7 @@ def write_leaderboards(reports: str | Path, out_dir: str | Path, registry: TaskR
 
 
 def check_leaderboards(reports: str | Path, out_dir: str | Path, registry: TaskRegistry = REGISTRY,
-                       resamples: int = stats.DEFAULT_RESAMPLES) -> list[Path]:
+                       resamples: int = uncertainty.DEFAULT_RESAMPLES) -> list[Path]:
     """The files in `out_dir` that differ from what the reports produce (empty when all are current).
 
     Markdown must match byte for byte, and a leaderboard of a suite that no longer has results is

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import stats
-from harness.predictions import MAIN, Predictions, score_distributions
+from harness import uncertainty
 from harness.render import markdown_table
-from harness.resampling import UnitSample
+from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
 from harness.results import ResultSet, Run, RunResult, atomic_write_text
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
@@ -24,7 +23,7 @@ WORST = 10  # regression examples listed by absolute error
 
 
 def write_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
-                 resamples: int = stats.DEFAULT_RESAMPLES) -> Path:
+                 resamples: int = uncertainty.DEFAULT_RESAMPLES) -> Path:
     """Render RUN_DIR/report.md from the run's files; returns its path."""
     path = Path(directory) / REPORT_FILE
     atomic_write_text(path, render_report(directory, registry, resamples))
@@ -32,7 +31,7 @@ def write_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
 
 
 def render_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
-                  resamples: int = stats.DEFAULT_RESAMPLES) -> str:
+                  resamples: int = uncertainty.DEFAULT_RESAMPLES) -> str:
     """The report page of the run in `directory`, read through a one-run ResultSet like every renderer."""
     results = ResultSet.of_run(directory, registry)
     run = results.runs[0]
@@ -83,7 +82,7 @@ def _scores(result: RunResult, sample: Predictions | UnitSample, spec: TaskSpec 
     named += [(name, name, result.scores[name]) for name in ordered]
     rows = []
     for key, label, value in named:
-        interval = stats.interval(value, spread[key]) if key in spread else None
+        interval = uncertainty.interval(value, spread[key]) if key in spread else None
         row = [label, f"{value:.2f}", f"[{interval.low:.2f}, {interval.high:.2f}]" if interval else "–"]
         if folds:
             row.append(f"{result.scores_std[key]:.2f}" if key in result.scores_std else "–")
@@ -91,7 +90,7 @@ def _scores(result: RunResult, sample: Predictions | UnitSample, spec: TaskSpec 
     grouped = spec is not None and "group" in spec.fields
     units = "groups of evaluation examples, resampled whole" if grouped else "evaluation examples"
     note = (f"Intervals: 95% percentile bootstrap over the {len(sample):,} {units} "
-            f"({resamples:,} resamples, seed {stats.DEFAULT_SEED}).")
+            f"({resamples:,} resamples, seed {uncertainty.DEFAULT_SEED}).")
     return ["## Scores", ""] + markdown_table(header, rows) + ["", note]
 
 

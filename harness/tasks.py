@@ -106,6 +106,7 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
     if raw["kind"] == "classification" and not raw.get("labels"):
         raise TaskError(f"{source}: a classification task needs a 'labels' list")
     metrics = tuple(_as_list(raw["metrics"]))
+    _check_metrics(metrics, source)
     main = tuple(_as_list(raw["main_score"]))
     unknown_main = [m for m in main if m not in metrics]
     if unknown_main:
@@ -156,6 +157,16 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         label_words=tuple(label_words),
         source=source,
     )
+
+
+def _check_metrics(metrics: tuple[str, ...], source: str) -> None:
+    """Metric names are checked when the task loads, so a misspelt one fails before any training."""
+    from harness.metrics import metric_names  # numpy only: listing tasks stays free of torch
+
+    known = metric_names()
+    unknown = [m for m in metrics if m not in known]
+    if unknown:
+        raise TaskError(f"{source}: unknown metric(s) {', '.join(map(repr, unknown))}; known metrics: {', '.join(known)}")
 
 
 def _as_list(value) -> list:

@@ -284,14 +284,14 @@ def _cell(value: float, interval) -> str:
 
 
 def test_task_tables_show_every_metric_with_its_bootstrap_interval(scored, tmp_path):
-    from harness import stats
+    from harness import uncertainty
 
     text = _board(scored, tmp_path / "b")
     mrpc = _section(text, "### mrpc")
     assert "| model | mode | seeds | main | accuracy | f1 |" in mrpc
-    frozen = stats.bootstrap(["accuracy", "f1"], _predicted(40), LABELS)
-    spread = stats.distributions(["accuracy", "f1"], _predicted(40), LABELS)
-    main = stats.interval((frozen["accuracy"].estimate + frozen["f1"].estimate) / 2,
+    frozen = uncertainty.bootstrap(["accuracy", "f1"], _predicted(40), LABELS)
+    spread = uncertainty.distributions(["accuracy", "f1"], _predicted(40), LABELS)
+    main = uncertainty.interval((frozen["accuracy"].estimate + frozen["f1"].estimate) / 2,
                           (spread["accuracy"] + spread["f1"]) / 2)
     (row,) = _rows(mrpc, "| `alpha` | frozen |")
     assert row == (f"| `alpha` | frozen | 42 | {_cell(main.estimate, main)} "
@@ -300,11 +300,11 @@ def test_task_tables_show_every_metric_with_its_bootstrap_interval(scored, tmp_p
 
 
 def test_seeds_show_mean_std_and_the_interval_of_the_seed_mean(scored, tmp_path):
-    from harness import stats
+    from harness import uncertainty
 
     text = _board(scored, tmp_path / "b")
-    spreads = [stats.distributions(["accuracy"], _predicted(w), LABELS)["accuracy"] for w in (16, 14)]
-    interval = stats.interval(92.5, (spreads[0] + spreads[1]) / 2)
+    spreads = [uncertainty.distributions(["accuracy"], _predicted(w), LABELS)["accuracy"] for w in (16, 14)]
+    interval = uncertainty.interval(92.5, (spreads[0] + spreads[1]) / 2)
     (row,) = _rows(_section(text, "### sst2"), "| `alpha` | frozen |")
     # seeds 92 and 93: mean 92.50, sample std sqrt(0.5) = 0.71
     cell = f"92.50 ± 0.71 [{interval.low:.2f}, {interval.high:.2f}]"
@@ -312,16 +312,16 @@ def test_seeds_show_mean_std_and_the_interval_of_the_seed_mean(scored, tmp_path)
 
 
 def test_frozen_vs_finetuned_has_the_paired_interval_and_a_marker_when_it_excludes_zero(scored, tmp_path):
-    from harness import stats
+    from harness import uncertainty
 
     text = _board(scored, tmp_path / "b")
     comparison = _section(text, "## Frozen vs fine-tuned")
     assert ("| model | task | frozen | fine-tuned | Δ | Δ 95% interval | trainable params (frozen / fine-tuned) "
             "| wall time s per run (frozen / fine-tuned) |") in comparison
     metrics = ["accuracy", "f1"]
-    frozen = stats.distributions(metrics, _predicted(40), LABELS)
-    tuned = stats.distributions(metrics, _predicted(10), LABELS)
-    delta = stats.interval(0, (tuned["accuracy"] + tuned["f1"]) / 2 - (frozen["accuracy"] + frozen["f1"]) / 2)
+    frozen = uncertainty.distributions(metrics, _predicted(40), LABELS)
+    tuned = uncertainty.distributions(metrics, _predicted(10), LABELS)
+    delta = uncertainty.interval(0, (tuned["accuracy"] + tuned["f1"]) / 2 - (frozen["accuracy"] + frozen["f1"]) / 2)
     assert delta.low > 0
     (mrpc,) = _rows(comparison, "| `alpha` | mrpc |")
     cells = mrpc.split(" | ")

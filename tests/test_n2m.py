@@ -103,7 +103,7 @@ def test_text_to_text_in_both_modes_on_a_tiny_model(tiny_words_model, tmp_path):
     assert tuned.scores["accuracy"] == pytest.approx(accuracy)
     from harness.report import render_report
 
-    from harness.predictions import read_sample
+    from harness.uncertainty import read_sample
 
     folder = next((tmp_path / "out").rglob("finetune-seed42"))
     sample = read_sample(folder / "predictions.jsonl", REGISTRY.get("glue/sst2-n2m"))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import stats
+from harness import uncertainty
 from harness.cli import main
 from harness.errors import DataError
 from harness.metrics import compute_scores, main_score
@@ -66,7 +66,7 @@ def test_scores_have_their_bootstrap_interval(mnli):
     text = render_report(mnli)
     labels = [0] * 7 + [1] * 4 + [2] * 5
     predictions = [0] * 5 + [1] * 2 + [1] * 3 + [2] + [2] * 4 + [0]
-    interval = stats.bootstrap(["accuracy"], predictions, labels)["accuracy"]  # ids dev:000.. keep this order
+    interval = uncertainty.bootstrap(["accuracy"], predictions, labels)["accuracy"]  # ids dev:000.. keep this order
     row = f"{interval.estimate:.2f} | [{interval.low:.2f}, {interval.high:.2f}] |"
     assert f"| main (accuracy) | {row}" in text and f"| accuracy | {row}" in text
     assert "over the 16 evaluation examples (1,000 resamples, seed 0)" in text

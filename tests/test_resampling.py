@@ -8,15 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from harness import stats
+from harness import uncertainty
 from harness.config import RunConfig
-from harness.intervals import run_intervals
 from harness.metrics.klue import CUT_OFF_HEAD
-from harness.predictions import MAIN, read_sample, score_distributions
-from harness.resampling import UnitSample, unit_sample
 from harness.results import RunResult
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY
+from harness.uncertainty import MAIN, UnitSample, read_sample, run_intervals, score_distributions, unit_sample
 
 CONFIG = RunConfig(device="cpu")
 RNG = np.random.default_rng(5)
@@ -155,13 +153,13 @@ def test_unit_statistics_reproduce_the_task_scores_on_the_sample_and_on_resample
     task, examples, predictions = CASES[case]()
     shape = shape_of(task)
     sample = unit_sample(task, shape.rows(task, examples, predictions, 0))
-    assert isinstance(sample, UnitSample) and set(sample.metrics) | set(sample.weighted) == set(task.metrics)
+    assert isinstance(sample, UnitSample) and set(sample.metrics) == set(task.metrics)
     full = sample.values(np.ones((1, len(sample))))
     scores = shape.score(task, examples, predictions, CONFIG)
     for metric in task.metrics:
         assert full[metric][0] == pytest.approx(scores[metric], abs=1e-9), metric
     grouped = "group" in examples[0]
-    for indices in next(stats.resample_chunks(len(sample), resamples=4, seed=3)):
+    for indices in next(uncertainty.resample_chunks(len(sample), resamples=4, seed=3)):
         draws = np.bincount(indices, minlength=len(sample))[None, :].astype(float)
         units = sample.ids[indices]
         if grouped:  # a drawn group brings all its examples, as a group of its own each time it is drawn

@@ -268,6 +268,15 @@ def test_non_integer_version_is_a_task_error():
     assert "tasks/toy/pairs.yaml" in str(info.value) and "version" in str(info.value)
 
 
+def test_misspelt_metric_fails_at_load_naming_the_file_and_the_known_metrics(tmp_path):
+    path = _write_task(tmp_path, "toy", "pairs", metrics=["accuracy", "f1_macro"], main_score=["accuracy"])
+    with pytest.raises(TaskError) as info:
+        TaskRegistry(tmp_path).get("toy/pairs")  # loading the task, before any data or model is touched
+    message = str(info.value)
+    assert str(path) in message and "'f1_macro'" in message
+    assert "macro_f1" in message and "bleu" in message  # the known ones: the registry and the generation metrics
+
+
 def test_scalar_metrics_is_normalised_or_rejected():
     try:
         spec = parse_task(_raw(metrics="accuracy", main_score="accuracy"), "tasks/toy/pairs.yaml")

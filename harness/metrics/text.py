@@ -2,7 +2,11 @@
 
 ReCoRD scores the way SQuAD v1.1 does: both strings are lower-cased, stripped of ASCII punctuation
 and of the articles a / an / the, and split on whitespace; a prediction takes its best score over
-the gold answers. Values here are fractions; the score functions report them on the 0-100 scale.
+the gold answers. Each metric is the mean over examples of that best score (harness.metrics.base's
+mean metrics), which text-to-text views also report as `exact_match`.
+
+May import: harness.errors, harness.metrics.base. Imported by harness.metrics and the shapes that score
+answers (choices, generation).
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import string
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from harness.errors import ConfigError, DataError
+from harness.errors import DataError
+from harness.metrics.base import Statistics, check_names, mean_metric, means
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
@@ -47,21 +52,21 @@ def best_over_golds(score: Callable[[str, str], float], prediction: str, golds: 
     return max(score(prediction, gold) for gold in golds)
 
 
-def mean_best(score: Callable[[str, str], float], predictions: Sequence[str],
-              references: Sequence[Sequence[str]]) -> float:
-    """The corpus score: each prediction's best over its golds, averaged, on the 0-100 scale."""
+PER_ANSWER: dict[str, Callable[[str, str], float]] = {"exact_match": exact_match, "token_f1": token_f1}
+ANSWER_METRICS = {name: mean_metric(name) for name in PER_ANSWER}
+
+
+def answer_statistics(metric_names: Sequence[str], predictions: Sequence[str],
+                      references: Sequence[Sequence[str]]) -> Statistics:
+    """Per example: each named metric's best over its gold answers."""
+    check_names(metric_names, ANSWER_METRICS, "answer")
     if len(predictions) != len(references) or not predictions:
         raise DataError(f"{len(predictions)} predictions for {len(references)} examples; need one per example")
-    return 100.0 * sum(best_over_golds(score, p, g) for p, g in zip(predictions, references)) / len(predictions)
-
-
-ANSWER_METRICS: dict[str, Callable[[str, str], float]] = {"exact_match": exact_match, "token_f1": token_f1}
+    return means([ANSWER_METRICS[m] for m in metric_names],
+                 ([best_over_golds(PER_ANSWER[m], p, g) for m in metric_names] for p, g in zip(predictions, references)))
 
 
 def compute_answer_scores(metric_names: Sequence[str], predictions: Sequence[str],
                           references: Sequence[Sequence[str]]) -> dict[str, float]:
     """Each named answer metric (0-100), every prediction scored against its best gold answer."""
-    unknown = [m for m in metric_names if m not in ANSWER_METRICS]
-    if unknown:
-        raise ConfigError(f"unknown answer metric(s) {', '.join(unknown)}; known: {', '.join(ANSWER_METRICS)}")
-    return {m: mean_best(ANSWER_METRICS[m], predictions, references) for m in metric_names}
+    return answer_statistics(metric_names, predictions, references).scores()

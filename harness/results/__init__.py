@@ -23,7 +23,6 @@ from harness.results.store import (
     run_dir,
     write_run,
 )
-# Last: resultset imports harness.intervals, which imports RunResult from this package.
 from harness.results.resultset import ResultSet, Run, load_results, task_spec
 
 __all__ = ["PREDICTIONS_FILE", "RESULT_FILE", "SCHEMA", "ResultSet", "Run", "RunResult", "atomic_write",

@@ -11,12 +11,8 @@ import logging
 from pathlib import Path
 from typing import NamedTuple
 
-from harness import stats
-# The module, not its names: harness.intervals imports this package back for RunResult.
-from harness import intervals as bootstrap
+from harness import uncertainty
 from harness.errors import DataError, HarnessError
-from harness.predictions import Predictions, read_sample
-from harness.resampling import UnitSample
 from harness.results.store import RESULT_FILE, RunResult, read_prediction_rows, read_result
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -24,7 +20,7 @@ log = logging.getLogger("harness")
 
 
 class Run(NamedTuple):
-    """A run folder and the result in it (a plain pair where harness.intervals expects one)."""
+    """A run folder and the result in it (a plain pair where harness.uncertainty expects one)."""
 
     folder: Path
     result: RunResult
@@ -42,8 +38,8 @@ class ResultSet:
         self.problems = problems  # one message per skipped file, naming it and saying what is wrong
         self.registry = registry
         self._rows: dict[Path, list[dict]] = {}
-        self._samples: dict[Path, Predictions | UnitSample] = {}
-        self._intervals: dict[int, bootstrap.Intervals] = {}
+        self._samples: dict[Path, uncertainty.Predictions | uncertainty.UnitSample] = {}
+        self._intervals: dict[int, uncertainty.Intervals] = {}
 
     @classmethod
     def load(cls, reports: str | Path, registry: TaskRegistry = REGISTRY) -> ResultSet:
@@ -82,16 +78,16 @@ class ResultSet:
             self._rows[run.folder] = read_prediction_rows(run.predictions_path)
         return self._rows[run.folder]
 
-    def sample(self, run: Run) -> Predictions | UnitSample:
-        """What the bootstrap resamples for this run (harness.predictions.read_sample), read on first use."""
+    def sample(self, run: Run) -> uncertainty.Predictions | uncertainty.UnitSample:
+        """What the bootstrap resamples for this run (harness.uncertainty.read_sample), read on first use."""
         if run.folder not in self._samples:
-            self._samples[run.folder] = read_sample(run.predictions_path, self.spec(run.result))
+            self._samples[run.folder] = uncertainty.read_sample(run.predictions_path, self.spec(run.result))
         return self._samples[run.folder]
 
-    def intervals(self, resamples: int = stats.DEFAULT_RESAMPLES) -> bootstrap.Intervals:
+    def intervals(self, resamples: int = uncertainty.DEFAULT_RESAMPLES) -> uncertainty.Intervals:
         """Bootstrap intervals of every (model, task, mode) and paired deltas, computed once per resample count."""
         if resamples not in self._intervals:
-            self._intervals[resamples] = bootstrap.run_intervals(self.runs, self.registry, resamples)
+            self._intervals[resamples] = uncertainty.run_intervals(self.runs, self.registry, resamples)
         return self._intervals[resamples]
 
 

@@ -108,7 +108,7 @@ def read_result(path: Path) -> RunResult:
 
 def read_prediction_rows(path: Path) -> list[dict]:
     """Every row of a predictions file as written, in file order; an unreadable file or line raises
-    DataError naming it. (harness.predictions reads the same file into arrays for the bootstrap.)"""
+    DataError naming it. (harness.uncertainty reads the same file into arrays for the bootstrap.)"""
     rows = []
     try:
         with open(path, encoding="utf-8") as lines:

@@ -10,8 +10,8 @@ of this package without importing them (they import torch); a shape's module is 
 time a task of that shape runs. A shape defined elsewhere (a plug-in, a test) joins with `register`.
 
 May import: harness.tasks, harness.config, harness.errors, harness.data.labels and records helpers,
-harness.formats, harness.runners, harness.metrics, harness.resampling. Imported by: tasks (names only),
-data, api, predictions, resampling and the renderers.
+harness.formats, harness.runners, harness.metrics. Imported by: tasks (names only),
+data, api, uncertainty and the renderers.
 """
 from __future__ import annotations
 

@@ -7,11 +7,8 @@ macro F1.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from harness.errors import DataError
-from harness.metrics.klue import CUT_OFF_HEAD, KEPT_RELATIONS, WRONG_HEAD, baseline_arcs, compute_dp_scores
-from harness.resampling import ratio
+from harness.metrics.klue import compute_dp_scores, dp_statistics
 from harness.runners.finetune import FinetuneDependencyRunner
 from harness.runners.frozen import FrozenDependencyRunner
 from harness.shapes import register
@@ -56,49 +53,12 @@ class ArcsShape(Shape):
                 for i, ex in enumerate(examples)]
 
     def units(self, task, rows):
-        """Per sentence: hits and gold + predicted counts per head class and per LAS relation class, and
-        the words with a right head (and relation) for the micro scores. Head h counts as class h + 1, so
-        CUT_OFF_HEAD (-1) is class 0."""
+        """Per sentence: head and relation class counts and right words (harness.metrics.klue.dp)."""
         index = task.label_ids
-        gold_heads = [row["heads"] for row in rows]
-        predicted_heads = [row["predicted_heads"] for row in rows]
-        classes = max(max(max(h, default=0) for h in heads) for heads in (gold_heads, predicted_heads)) + 2
-        relations = KEPT_RELATIONS + 2  # the kept ones, OTHERS, and WRONG_HEAD (last)
-        statistics = []
-        for row in rows:
-            gold = baseline_arcs([row["heads"]], [[index[r] for r in row["deprels"]]], task.labels, "gold")
-            predicted = baseline_arcs([row["predicted_heads"]], [[index[r] for r in row["predicted_deprels"]]],
-                                      task.labels, "predicted")
-            right_head = predicted.heads == gold.heads
-            las = np.where(right_head, predicted.relations, WRONG_HEAD)
-            las_classes = np.where(las == WRONG_HEAD, relations - 1, las)
-            statistics.append(np.concatenate([
-                macro_counts(gold.heads - CUT_OFF_HEAD, predicted.heads - CUT_OFF_HEAD, classes),
-                macro_counts(gold.relations, las_classes, relations),
-                [right_head.sum(), (las == gold.relations).sum(), len(gold.heads)]]))
-        words = 2 * classes + 2 * relations + 2
-        metrics = {
-            "dp_uas_macro_f1": macro_from_counts(0, classes),
-            "dp_las_macro_f1": macro_from_counts(2 * classes, relations),
-            "dp_uas_micro_f1": ratio(words - 2, words),
-            "dp_las_micro_f1": ratio(words - 1, words),
-        }
-        return [row["id"] for row in rows], statistics, metrics, {}, {}
-
-
-def macro_counts(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
-    """Hits per class, then gold + predicted count per class: what metrics.klue's _macro_f1 reads."""
-    return np.concatenate([np.bincount(gold[gold == predicted], minlength=k),
-                           np.bincount(gold, minlength=k) + np.bincount(predicted, minlength=k)])
-
-
-def macro_from_counts(offset: int, k: int) :
-    """Mean over classes seen on either side of 2 hits / (gold + predicted count), as metrics.klue's _macro_f1."""
-    def metric(sums):
-        hits, counts = sums[:, offset:offset + k], sums[:, offset + k:offset + 2 * k]
-        seen = counts > 0
-        return 100.0 * (np.where(seen, 2 * hits / np.where(seen, counts, 1), 0.0).sum(axis=1) / seen.sum(axis=1))
-    return metric
+        return [row["id"] for row in rows], [dp_statistics(
+            task.metrics, [row["predicted_heads"] for row in rows], [row["heads"] for row in rows],
+            [[index[r] for r in row["predicted_deprels"]] for row in rows],
+            [[index[r] for r in row["deprels"]] for row in rows], task.labels)]
 
 
 register(ArcsShape())

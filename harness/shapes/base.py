@@ -26,11 +26,11 @@ class ReportTable:
 
 def score_labels(metrics, examples: list[dict], predictions, config) -> dict[str, float]:
     """One-label metrics of predictions against the examples' labels (and groups, where they have them)."""
-    from harness.metrics import compute_scores  # imports torch: only when a run scores
+    from harness.metrics import compute_scores
 
     references = np.array([ex["label"] for ex in examples])
     groups = [ex["group"] for ex in examples] if examples and "group" in examples[0] else None
-    return compute_scores(list(metrics), predictions, references, device=config.torch_device(), groups=groups)
+    return compute_scores(list(metrics), predictions, references, groups=groups)
 
 
 class Shape:
@@ -91,9 +91,10 @@ class Shape:
     # --- reading runs back -----------------------------------------------------------------------
 
     def units(self, task: TaskSpec, rows: list[dict]):
-        """The bootstrap's units of a run's prediction rows: (ids, statistics, metrics, columns, weighted),
-        as harness.resampling.unit_sample takes them."""
-        raise DataError(f"{task.id}: its predictions are one label per example; read them with read_predictions")
+        """The bootstrap's units of a run's prediction rows: (unit ids, the harness.metrics Statistics tables
+        that score them, a row per unit in id order), as harness.uncertainty.unit_sample takes them. Built
+        by the same statistics functions as `score`, so the score is their sum's compute()."""
+        raise DataError(f"{task.id}: its predictions are one label per example; harness.uncertainty reads them as such")
 
     def report_tables(self, task: TaskSpec, rows: list[dict]) -> list[ReportTable]:
         """What this shape adds to a run's report from its prediction rows (one-label rows get the report's
@@ -116,8 +117,8 @@ class Shape:
         raise NotImplementedError
 
     def generation_units(self, task: TaskSpec, rows: list[dict], generations: list[str], references: list[list[str]]):
-        """Per-example statistics of the task's own metrics for the bootstrap of a text-to-text run:
-        (statistics, metrics, columns, weighted), as `units` gives them."""
+        """The Statistics tables (one row per example) of the task's own metrics for the bootstrap of a
+        text-to-text run."""
         raise NotImplementedError
 
     def generation_row(self, task: TaskSpec, example: dict, generation: str) -> dict:

@@ -14,13 +14,13 @@ import numpy as np
 
 from harness.errors import DataError
 from harness.formats import n2m
-from harness.metrics.text import ANSWER_METRICS, best_over_golds, compute_answer_scores
-from harness.resampling import ratio
+from harness.metrics import label_statistics, scores_of
+from harness.metrics.text import ANSWER_METRICS, answer_statistics, compute_answer_scores
 from harness.runners.finetune import FinetuneProbabilityRunner
 from harness.runners.frozen import FrozenProbabilityRunner
 from harness.shapes import register
 from harness.shapes.base import Shape
-from harness.shapes.generation import own_means, view_task
+from harness.shapes.generation import view_task
 from harness.shapes.probabilities import ProbabilitiesShape
 from harness.tasks import TaskSpec
 
@@ -81,12 +81,8 @@ class ChoicesShape(Shape):
 
     def score(self, task, examples, predictions, config):
         """Accuracy: the chosen candidate is a gold one; answer metrics: its text against the gold answers."""
-        chosen = [ex["choice_names"][p] for ex, p in zip(examples, predictions)]
-        scores = compute_answer_scores([m for m in task.metrics if m != "accuracy"], chosen,
-                                       [_golds(ex) for ex in examples])
-        if "accuracy" in task.metrics:
-            scores["accuracy"] = 100.0 * float(np.mean([int(p) in ex["label"] for ex, p in zip(examples, predictions)]))
-        return {m: scores[m] for m in task.metrics}
+        rows = self.rows(task, examples, predictions, 0)
+        return scores_of(self.units(task, rows)[1], task.metrics)
 
     def rows(self, task, examples, predictions, fold):
         """Gold choice indices and answers, the chosen index and what it says."""
@@ -94,14 +90,15 @@ class ChoicesShape(Shape):
                  "prediction_name": ex["choice_names"][p]} for ex, p in zip(examples, predictions)]
 
     def units(self, task, rows):
-        """Per example: whether the chosen candidate is a gold one, and its answer scores against the gold answers."""
-        answer_metrics = [m for m in task.metrics if m in ANSWER_METRICS and all("answers" in row for row in rows)]
-        statistics = [[float(row["prediction"] in row["label"]),
-                       *(best_over_golds(ANSWER_METRICS[m], row["prediction_name"], row["answers"]) for m in answer_metrics),
-                       1.0] for row in rows]
-        count = 1 + len(answer_metrics)
-        metrics = {"accuracy": ratio(0, count), **{m: ratio(1 + i, count) for i, m in enumerate(answer_metrics)}}
-        return [row["id"] for row in rows], statistics, metrics, {}, {}
+        """Per example: whether the chosen candidate is a gold one (accuracy: the confusion of "right" against
+        an all-right gold), and its answer scores against the gold answers."""
+        right = np.array([int(row["prediction"] in row["label"]) for row in rows])
+        tables = [label_statistics(["accuracy"], right, np.ones_like(right))[1][0]]
+        answer_metrics = [m for m in task.metrics if m in ANSWER_METRICS]
+        if answer_metrics:
+            tables.append(answer_statistics(answer_metrics, [row["prediction_name"] for row in rows],
+                                            [row["answers"] for row in rows]))
+        return [row["id"] for row in rows], tables
 
     # --- text to text (ReCoRD) -------------------------------------------------------------------
 
@@ -121,9 +118,7 @@ class ChoicesShape(Shape):
         return compute_answer_scores(own, generations, [ex["answers"] for ex in examples]), 0
 
     def generation_units(self, task, rows, generations, references):
-        names = [m for m in task.metrics if m in ANSWER_METRICS]
-        return own_means(names, (compute_answer_scores(names, [generation], [refs])
-                                 for generation, refs in zip(generations, references)))
+        return [answer_statistics([m for m in task.metrics if m in ANSWER_METRICS], generations, references)]
 
 
 def _golds(example: dict) -> list[str]:

@@ -8,9 +8,9 @@ accuracy and slot micro F1, beside the generation metrics.
 from __future__ import annotations
 
 from harness.formats import n2m
-from harness.metrics.klue import WOS_METRICS, compute_wos_scores
+from harness.metrics.klue import WOS_METRICS, compute_wos_scores, wos_statistics
 from harness.shapes import register
-from harness.shapes.generation import GenerationShape, own_means
+from harness.shapes.generation import GenerationShape
 from harness.shapes.sequence import one_label_example
 
 
@@ -33,9 +33,9 @@ class DialogueStateShape(GenerationShape):
         return compute_wos_scores(own, states, [ex["label"] for ex in examples]), read.count(None)
 
     def generation_units(self, task, rows, generations, references):
-        names = [m for m in task.metrics if m in WOS_METRICS]
-        return own_means(names, (compute_wos_scores(names, [n2m.read_state(generation) or []], [n2m.read_state(refs[0])])
-                                 for generation, refs in zip(generations, references)))
+        return [wos_statistics([m for m in task.metrics if m in WOS_METRICS],
+                               [n2m.read_state(generation) or [] for generation in generations],
+                               [n2m.read_state(refs[0]) for refs in references])]
 
 
 register(DialogueStateShape())

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 
 from harness.errors import DataError
 from harness.formats import n2m
 from harness.metrics.generation import GenerationSettings, SignedScores, compute_generation_scores
-from harness.metrics.text import ANSWER_METRICS, best_over_golds, compute_answer_scores
-from harness.resampling import ratio, sacrebleu_from_sums
+from harness.metrics.text import answer_statistics, compute_answer_scores
 from harness.runners.generation import FinetuneGenerationRunner, FrozenGenerationRunner
 from harness.shapes import register, schema_of
 from harness.shapes.base import ReportTable, Shape
@@ -58,35 +56,21 @@ class GenerationShape(Shape):
         return rows
 
     def units(self, task, rows):
-        """Per example: the task's own statistics (the viewed shape's), exact match, ROUGE-L and BERTScore F1
-        per example, and sacrebleu's sufficient statistics for BLEU and chrF."""
-        from sacrebleu.metrics import CHRF
-
-        from harness.metrics.generation import _bleu_metric, _streams, rouge_l
+        """Per example: the task's own statistics (the viewed shape's), exact match, ROUGE-L and BERTScore F1,
+        and sacrebleu's sufficient statistics for BLEU and chrF."""
+        from harness.metrics.generation_statistics import mean_statistics, sacrebleu_statistics
 
         if "group" in rows[0]:
             raise DataError(f"{task.id}: intervals for grouped text-to-text views are not computed yet")
         generations = [row["generation"] for row in rows]
         references = [_references(row) for row in rows]
-        own, own_metrics, columns, weighted = schema_of(task).generation_units(task, rows, generations, references)
-        # sacrebleu's per-sentence statistics add up to its corpus statistics (a private but stable method)
-        bleu_metric, _ = _bleu_metric(task.language)
-        chrf_metric = CHRF()
-        bleu_stats = np.array(bleu_metric._extract_corpus_statistics(generations, _streams(references)), float)
-        chrf_stats = np.array(chrf_metric._extract_corpus_statistics(generations, _streams(references)), float)
-        means = {"exact_match": [best_over_golds(ANSWER_METRICS["exact_match"], g, r)
-                                 for g, r in zip(generations, references)],
-                 "rouge_l": [rouge_l([g], [r], task.language)["rouge_l"] / 100 for g, r in zip(generations, references)]}
-        if "bertscore_f1" in rows[0]:  # kept per example by runs since the rows carry it
-            means["bertscore_f1"] = [row["bertscore_f1"] / 100 for row in rows]
-        a, b, c = own.shape[1], bleu_stats.shape[1], chrf_stats.shape[1]
-        count = a + len(means)
-        statistics = np.concatenate([own, np.array([*means.values(), np.ones(len(rows))]).T, bleu_stats, chrf_stats],
-                                    axis=1)
-        metrics = {**own_metrics, **{name: ratio(a + i, count) for i, name in enumerate(means)},
-                   "bleu": sacrebleu_from_sums(bleu_metric, count + 1, b),
-                   "chrf": sacrebleu_from_sums(chrf_metric, count + 1 + b, c)}
-        return [row["id"] for row in rows], statistics, metrics, columns, weighted
+        tables = list(schema_of(task).generation_units(task, rows, generations, references))
+        if not any(m.name == "exact_match" for t in tables for m in t.metrics):
+            tables.append(answer_statistics(["exact_match"], generations, references))
+        bertscore = [row["bertscore_f1"] for row in rows] if "bertscore_f1" in rows[0] else None  # kept since runs write it
+        tables.append(mean_statistics(generations, references, task.language, bertscore))
+        tables += sacrebleu_statistics(generations, references, task.language)
+        return [row["id"] for row in rows], tables
 
     def report_tables(self, task, rows):
         """The generations farthest from their references by sentence chrF (ties in id order)."""
@@ -126,13 +110,6 @@ def view_task(task: TaskSpec, shape: Shape, **changes) -> TaskSpec:
         task, name=task.name + GENERATION_SUFFIX, formats=("n2m",), shape=GenerationShape.name, view_of=shape.name,
         metrics=(*task.metrics, *(m for m in VIEW_METRICS if m not in task.metrics)), in_suite_score=False,
         score_group=None, **changes)
-
-
-def own_means(names: list[str], per_example_scores) -> tuple:
-    """Generation units of own metrics that are means over examples: each example's own value is its
-    share. `per_example_scores` yields each example's scores (0-100) by metric name."""
-    values = [[scores[m] / 100 for m in names] + [1.0] for scores in per_example_scores]
-    return np.array(values), {m: ratio(i, len(names)) for i, m in enumerate(names)}, {}, {}
 
 
 register(GenerationShape())

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import stats
 from harness.data.labels import encode_label
 from harness.data.records import mark_entities
 from harness.formats import n2m
-from harness.metrics import GROUP_METRICS, METRICS
-from harness.resampling import confusion_metric, pearson_from_sums, ratio, spearman_drawn
+from harness.metrics import GROUP_METRICS, METRICS, label_statistics
 from harness.runners.finetune import FinetuneRunner
 from harness.runners.frozen import FrozenRunner
 from harness.shapes import register
@@ -49,7 +47,8 @@ class SequenceShape(OneLabelShape):
         """Grouped tasks (MultiRC, AX-g) resample whole groups; ungrouped rows are read as labels."""
         if "group" not in rows[0]:
             return super().units(task, rows)
-        return group_units(rows)
+        return label_statistics(task.metrics, [r["prediction"] for r in rows], [r["label"] for r in rows],
+                                [str(r["group"]) for r in rows])
 
     # --- text to text ----------------------------------------------------------------------------
 
@@ -78,19 +77,13 @@ class SequenceShape(OneLabelShape):
         return score_labels(own, examples, labels, config), sum(value is None for value in read)
 
     def generation_units(self, task, rows, generations, references):
-        """Confusion cells of the labels read back (an unreadable one as a wrong label), or Pearson's sums
-        (and Spearman by resampled ranks)."""
+        """The one-label statistics of the labels read back (an unreadable one as a wrong label)."""
         golds = [row["label"] for row in rows]
         low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
         read = [row["prediction"] if row["prediction"] is not None else n2m.wrong_label(task, row["label"], low, high)
                 for row in rows]
-        if task.kind == "regression":
-            x, y = np.array(read, float), np.array(golds, float)
-            own = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
-            return own, {"pearson": pearson_from_sums}, {"predictions": x, "labels": y}, {"spearman": spearman_drawn}
-        k = len(task.labels)
-        own = np.eye(k * k)[np.array(golds) * k + np.array(read)]
-        return own, {name: confusion_metric(f, k) for name, f in stats.CONFUSION_METRICS.items()}, {}, {}
+        own = [m for m in task.metrics if m in METRICS]
+        return label_statistics(own, np.array(read), np.array(golds))[1]
 
     def generation_row(self, task, example, generation):
         return {"label": example["label"], "prediction": n2m.read_label(task, generation)}
@@ -120,27 +113,6 @@ def one_label_rows(task: TaskSpec, examples: list[dict], predictions, fold: int)
             row["group"] = ex["group"]
         rows.append(row)
     return rows
-
-
-def group_units(rows: list[dict]):
-    """Per group (MultiRC question, AX-g pair): its confusion counts, whether all its decisions are right,
-    whether its predictions all agree; the classification metrics read the summed confusion matrix."""
-    k = max(2, max(max(int(r["label"]), int(r["prediction"])) for r in rows) + 1)
-    members: dict[str, list[dict]] = {}
-    for row in rows:
-        members.setdefault(str(row["group"]), []).append(row)
-    ids, statistics = [], []
-    for group, items in members.items():
-        gold = np.array([int(r["label"]) for r in items])
-        predicted = np.array([int(r["prediction"]) for r in items])
-        ids.append(group)
-        statistics.append(np.concatenate([np.bincount(gold * k + predicted, minlength=k * k),
-                                          [float((gold == predicted).all()), float((predicted == predicted[0]).all()),
-                                           1.0]]))
-    cells = k * k
-    metrics = {name: confusion_metric(f, k) for name, f in stats.CONFUSION_METRICS.items()}
-    metrics.update({"em": ratio(cells, cells + 2), "gender_parity": ratio(cells + 1, cells + 2)})
-    return ids, statistics, metrics, {}, {}
 
 
 register(SequenceShape())

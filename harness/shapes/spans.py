@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from harness.errors import DataError
 from harness.formats import n2m
-from harness.metrics.klue import MRC_METRICS, compute_mrc_scores
-from harness.resampling import ratio
+from harness.metrics.klue import MRC_METRICS, compute_mrc_scores, mrc_statistics
 from harness.runners.finetune import FinetuneSpanRunner
 from harness.runners.frozen import FrozenSpanRunner
 from harness.shapes import register
 from harness.shapes.base import Shape
-from harness.shapes.generation import own_means, view_task
+from harness.shapes.generation import view_task
 
 
 class SpansShape(Shape):
@@ -41,10 +40,8 @@ class SpansShape(Shape):
 
     def units(self, task, rows):
         """Per question: its MRC scores (each metric is a mean over questions)."""
-        names = list(task.metrics)
-        statistics = [[value / 100.0 for value in compute_mrc_scores(names, [row["prediction"]], [row["answers"]]).values()]
-                      + [1.0] for row in rows]
-        return [row["id"] for row in rows], statistics, {m: ratio(i, len(names)) for i, m in enumerate(names)}, {}, {}
+        return [row["id"] for row in rows], [mrc_statistics(task.metrics, [row["prediction"] for row in rows],
+                                                            [row["answers"] for row in rows])]
 
     # --- text to text ----------------------------------------------------------------------------
 
@@ -62,9 +59,8 @@ class SpansShape(Shape):
         return compute_mrc_scores(own, generations, [ex["label"] for ex in examples]), 0
 
     def generation_units(self, task, rows, generations, references):
-        names = [m for m in task.metrics if m in MRC_METRICS]
-        return own_means(names, (compute_mrc_scores(names, [generation], [[r for r in refs if r]])
-                                 for generation, refs in zip(generations, references)))
+        return [mrc_statistics([m for m in task.metrics if m in MRC_METRICS], generations,
+                               [[r for r in refs if r] for refs in references])]
 
 
 def span_example(guid: str, context, question, answers, question_type, where: str) -> dict:

@@ -6,12 +6,9 @@ KLUE's entity-level (strict IOB2) and character-level macro F1.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from harness.data.labels import encode_label
 from harness.errors import DataError
-from harness.metrics.klue import baseline_sentences, compute_tagging_scores
-from harness.resampling import class_counts, f1_from
+from harness.metrics.klue import baseline_sentences, compute_tagging_scores, tagging_statistics
 from harness.runners.finetune import FinetuneTokenRunner
 from harness.runners.frozen import FrozenTokenRunner
 from harness.shapes import register
@@ -52,33 +49,10 @@ class TagsShape(Shape):
                  "prediction": predictions[i].tolist()} for i, ex in enumerate(examples)]
 
     def units(self, task, rows):
-        """Per sentence: entity TP/FP/FN per type (strict IOB2, as seqeval), character TP/FP/FN per tag."""
-        from seqeval.scheme import IOB2, Entities
-
-        labels = list(task.labels)
-        types = sorted({label.split("-", 1)[1] for label in labels if "-" in label})
-        chars = [list(row["text"]) for row in rows]
-        gold = baseline_sentences([row["label"] for row in rows], chars, labels)
-        predicted = baseline_sentences([row["prediction"] for row in rows], chars, labels)
-        gold_entities, predicted_entities = (Entities(s, IOB2).entities for s in (gold, predicted))
-        index = {label: i for i, label in enumerate(labels)}
-        statistics = []
-        for g_tags, p_tags, g_ents, p_ents in zip(gold, predicted, gold_entities, predicted_entities):
-            g_set = {(e.tag, e.start, e.end) for e in g_ents}
-            p_set = {(e.tag, e.start, e.end) for e in p_ents}
-            entity = np.array([[sum(e[0] == t for e in g_set & p_set), sum(e[0] == t for e in p_set - g_set),
-                                sum(e[0] == t for e in g_set - p_set)] for t in types]).T.ravel()
-            characters = class_counts(np.array([index[t] for t in g_tags]), np.array([index[t] for t in p_tags]), len(labels))
-            statistics.append(np.concatenate([entity, characters]))
-        t, k = len(types), len(labels)
-        kept = [i for i, label in enumerate(labels) if label != "O"]
-        without_o = [3 * t + c + i for c in (0, k, 2 * k) for i in kept]
-        metrics = {
-            "ner_entity_macro_f1": f1_from(0, t),
-            "ner_char_macro_f1": f1_from(3 * t, k, empty=1.0),
-            "ner_char_macro_f1_without_o": lambda sums: f1_from(0, len(kept), empty=1.0)(sums[:, without_o]),
-        }
-        return [row["id"] for row in rows], statistics, metrics, {}, {}
+        """Per sentence: entity and character counts (harness.metrics.klue.ner)."""
+        return [row["id"] for row in rows], [tagging_statistics(
+            task.metrics, [row["prediction"] for row in rows], [row["label"] for row in rows],
+            [list(row["text"]) for row in rows], task.labels)]
 
     def report_tables(self, task, rows):
         """Entity precision / recall / F1 per type, scored as the task's entity F1 is (strict IOB2, KLUE's sequences)."""
