@@ -11,12 +11,13 @@ import pytest
 
 from harness import evaluate
 from harness.errors import TaskError
+from harness.metrics import score_examples
 from harness.report import render_report
 from harness.results import read_result
 from harness.runners.finetune import FinetuneRunner
 from harness.runners.frozen import FrozenRunner
 from harness.shapes import get_shape, register, shape_names, unregister
-from harness.shapes.base import Shape, score_labels
+from harness.shapes.base import Shape
 from harness.tasks import TaskRegistry, parse_task
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
@@ -35,7 +36,7 @@ class WordCountShape(Shape):
         return {"id": example_id, "text": values["text"], "label": float(len(values["text"].split()))}
 
     def score(self, task, examples, predictions, config):
-        return score_labels(task.metrics, examples, predictions, config)
+        return score_examples(task.metrics, examples, predictions)
 
     def rows(self, task, examples, predictions, fold):
         return [{"id": ex["id"], "fold": fold, "label": ex["label"], "prediction": float(p)}

@@ -17,7 +17,7 @@ bert-score). Imported by tasks (names), shapes, runners, api, uncertainty and th
 # scores first: generation.py imports Scores from this package while it initialises
 from harness.metrics.scores import Scores, flag, main_score, suite_score
 from harness.metrics.base import Metric, Statistics, scores_of
-from harness.metrics.labels import GROUP_METRICS, METRICS, compute_scores, label_statistics
+from harness.metrics.labels import GROUP_METRICS, METRICS, compute_scores, label_statistics, score_examples
 from harness.metrics import klue, text
 from harness.metrics.generation import GENERATION_METRICS
 
@@ -33,4 +33,5 @@ def metric_names() -> list[str]:
 
 
 __all__ = ["GENERATION_METRICS", "GROUP_METRICS", "METRICS", "REGISTRY", "Metric", "Scores", "Statistics",
-           "compute_scores", "flag", "label_statistics", "main_score", "metric_names", "scores_of", "suite_score"]
+           "compute_scores", "flag", "label_statistics", "main_score", "metric_names", "score_examples", "scores_of",
+           "suite_score"]

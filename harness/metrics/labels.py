@@ -262,6 +262,13 @@ def compute_scores(metric_names: Sequence[str], predictions, references, groups:
     return Scores(scores_of(tables, metric_names), _undefined_correlations(metric_names, predictions, references))
 
 
+def score_examples(metric_names: Sequence[str], examples: list[dict], predictions) -> Scores:
+    """compute_scores against one-label examples' `label` (and `group`, where they have one)."""
+    references = np.array([ex["label"] for ex in examples])
+    groups = [ex["group"] for ex in examples] if examples and "group" in examples[0] else None
+    return compute_scores(metric_names, predictions, references, groups)
+
+
 def _array(values) -> np.ndarray:
     """Lists, numpy arrays and tensors on any device, as numpy."""
     if hasattr(values, "detach"):  # a torch tensor

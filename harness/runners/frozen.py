@@ -10,6 +10,7 @@ import numpy as np
 
 from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import single_texts
+from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
@@ -88,10 +89,8 @@ class FrozenRunner(Runner):
         """Similarity tasks: the cosine's Pearson and Spearman against the gold scores, and each cosine."""
         if not self.task.similarity:
             return SignedScores()
-        from harness.shapes.base import score_labels
-
         cosine = self.cosine_similarity(examples)
-        scores = score_labels(("pearson", "spearman"), examples, cosine, self.config)
+        scores = score_examples(("pearson", "spearman"), examples, cosine)
         return SignedScores({f"cosine_{k}": v for k, v in scores.items()},
                             per_example={"cosine": [float(value) for value in cosine]})
 

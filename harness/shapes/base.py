@@ -24,15 +24,6 @@ class ReportTable:
     rows: list[list[str]]
 
 
-def score_labels(metrics, examples: list[dict], predictions, config) -> dict[str, float]:
-    """One-label metrics of predictions against the examples' labels (and groups, where they have them)."""
-    from harness.metrics import compute_scores
-
-    references = np.array([ex["label"] for ex in examples])
-    groups = [ex["group"] for ex in examples] if examples and "group" in examples[0] else None
-    return compute_scores(list(metrics), predictions, references, groups=groups)
-
-
 class Shape:
     """What a task of one shape needs, from its records to its run report.
 

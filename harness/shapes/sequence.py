@@ -13,11 +13,11 @@ import numpy as np
 from harness.data.labels import encode_label
 from harness.data.records import mark_entities
 from harness.formats import n2m
-from harness.metrics import GROUP_METRICS, METRICS, label_statistics
+from harness.metrics import GROUP_METRICS, METRICS, label_statistics, score_examples
 from harness.runners.finetune import FinetuneRunner
 from harness.runners.frozen import FrozenRunner
 from harness.shapes import register
-from harness.shapes.base import Shape, score_labels
+from harness.shapes.base import Shape
 from harness.shapes.generation import view_task
 from harness.tasks import TaskSpec
 
@@ -38,7 +38,7 @@ class SequenceShape(OneLabelShape):
     finetune_runner = FinetuneRunner
 
     def score(self, task, examples, predictions, config):
-        return score_labels(task.metrics, examples, predictions, config)
+        return score_examples(task.metrics, examples, predictions)
 
     def rows(self, task, examples, predictions, fold):
         return one_label_rows(task, examples, predictions, fold)
@@ -74,7 +74,7 @@ class SequenceShape(OneLabelShape):
         labels = np.array([value if value is not None else n2m.wrong_label(task, gold, low, high)
                            for value, gold in zip(read, golds)])
         own = [m for m in task.metrics if m in METRICS or m in GROUP_METRICS]
-        return score_labels(own, examples, labels, config), sum(value is None for value in read)
+        return score_examples(own, examples, labels), sum(value is None for value in read)
 
     def generation_units(self, task, rows, generations, references):
         """The one-label statistics of the labels read back (an unreadable one as a wrong label)."""
