@@ -21,6 +21,7 @@ from harness.models import ALIASES, DEFAULT_MODEL, POOLINGS
 
 MODES = ("frozen", "finetune", "both")
 FROZEN_HEADS = ("linear", "mlp")  # what frozen mode trains on pooled features (task shapes are another word)
+PAIR_FEATURES = ("joint", "separate", "both")  # what a frozen head reads of a pair (harness/runners/probes.py)
 DEVICES = ("auto", "cpu", "cuda")
 # What a fine-tuned sequence classifier reads: the checkpoint's own head (transformers' pooler over the
 # first token), or the last layer pooled as the frozen mode pools it (first token or mean) under a linear
@@ -223,8 +224,12 @@ class RunConfig(Settings):
     device: str = option("auto", "where models run; auto picks cuda when torch sees a GPU", choices=DEVICES)
     # Frozen features and the head trained on them.
     pooling: str = option("mean", "frozen mode: how tokens become one vector (first token or mean)", choices=POOLINGS)
-    layers: str = option("last", "frozen mode: the hidden states pooled: last, any index (-2), last4-concat, "
-                                 "last4-mean")
+    layers: str = option("auto", "frozen mode: the hidden states the head reads: auto (pooled heads: the "
+                                 "layer inner cross-validation on train picks, best; token heads: the last), best, "
+                                 "last, any index (-2), last4-concat, last4-mean")
+    pair_features: str = option("both", "frozen mode, pair tasks: what the head reads of a pair: the pair encoded "
+                                        "together (joint), each side encoded alone with |u - v| and u * v "
+                                        "(separate, SentEval's features), or both", choices=PAIR_FEATURES)
     head: str = option("linear", "frozen mode: the head on pooled features, linear (logistic / ridge "
                                  "regression) or an MLP", choices=FROZEN_HEADS)
     # Frozen heads trained with torch (biaffine DP, MRC spans): AdamW epochs and learning rate.

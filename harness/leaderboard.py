@@ -60,7 +60,21 @@ def _recipe(mode: str, hyperparameters: dict, generates: bool = False) -> str:
         return trainer + ("" if pooled == "pooler" or generates else f", {pooled}-pooled")
     if generates:
         return f"decoder only: {trainer}"
-    return f"{h.get('head', '?')} head" if h else "–"
+    return f"{h.get('head', '?')} head{_chosen_text(h.get('chosen'))}" if h else "–"
+
+
+def _chosen_text(chosen: dict | list | None) -> str:
+    """What a frozen head read of a pair, and what inner cross-validation on train chose for it (the first
+    fold's, under k-fold)."""
+    if isinstance(chosen, list):
+        chosen = chosen[0]
+    if not chosen:
+        return ""
+    by_cv = [f"{name} {chosen[key]:g}" if isinstance(chosen[key], float) else f"{name} {chosen[key]}"
+             for key, name in (("layer", "layer"), ("alpha", "alpha"), ("C", "C")) if key in chosen]
+    parts = ([f"pairs: {chosen['pair_features']}"] if "pair_features" in chosen else []) + (
+        [f"by inner CV: {', '.join(by_cv)}"] if by_cv else [])
+    return f" ({'; '.join(parts)})"
 
 
 def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:

@@ -175,18 +175,28 @@ def pool(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, 
     """One vector per sequence from the chosen layers: CLS token or mask-aware mean."""
     import torch  # lazy: `harness list` and argument parsing must not pay for it
 
-    if pooling not in POOLINGS:
-        raise ConfigError(f"--pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
     chosen, combine = _chosen_layers(hidden_states, layers)
-    if pooling == "cls":
-        vectors = [h[:, 0] for h in chosen]
-    else:
-        mask = attention_mask.unsqueeze(-1).to(chosen[0].dtype)
-        denom = mask.sum(1).clamp(min=1.0)
-        vectors = [(h * mask).sum(1) / denom for h in chosen]
+    vectors = [_pool_one(h, attention_mask, pooling) for h in chosen]
     if combine == "mean":
         return torch.stack(vectors).mean(0)
     return torch.cat(vectors, dim=-1)
+
+
+def pool_states(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """Every hidden state pooled, (batch, states, width): what frozen mode caches once and chooses from."""
+    import torch
+
+    return torch.stack([_pool_one(h, attention_mask, pooling) for h in hidden_states], dim=1)
+
+
+def _pool_one(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """One state's vector per sequence: its first token, or the mask-aware mean of its tokens."""
+    if pooling not in POOLINGS:
+        raise ConfigError(f"--pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
+    if pooling == "cls":
+        return hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
 def token_states(hidden_states: tuple[torch.Tensor, ...], layers: str) -> torch.Tensor:

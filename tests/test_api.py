@@ -33,7 +33,7 @@ def test_both_modes_write_one_result_each_with_provenance(tiny_model_dir, glue_d
     assert provenance["data"]["train"]["sha256"] and provenance["data"]["validation"]["path"] == "glue/STS-B/dev.tsv"
     assert provenance["hyperparameters"]["epochs"] == 1 and provenance["seed"] == 42
     assert provenance["libraries"]["torch"] and provenance["device"]["device"] == "cpu"
-    assert frozen.timings["trainable_parameters"] == 33  # ridge: 32 weights + bias
+    assert frozen.timings["trainable_parameters"] == 161  # ridge over [joint, u, v, |u - v|, u * v]: 5 x 32 + bias
     rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == 32 and {"id", "label", "prediction", "cosine"} <= set(rows[0])
 

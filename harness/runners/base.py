@@ -26,6 +26,8 @@ class Runner(ABC):
     truncated: int = 0
     # The checkpoint step training resumed from (--resume), or None when it started afresh.
     resumed_from_step: int | None = None
+    # What fit chose on the training examples alone (a layer, an L2 strength...), recorded with the result.
+    choices: dict = {}
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)

@@ -22,7 +22,8 @@ import torch
 from tqdm.auto import tqdm
 
 from harness.formats.n21 import length_buckets, tokenize
-from harness.models import ModelRef, load_model, load_tokenizer, model_key, pool, token_states, weights_fingerprint
+from harness.models import (ModelRef, load_model, load_tokenizer, model_key, pool, pool_states, token_states,
+                            weights_fingerprint)
 from harness.shapes import shape_of
 from harness.tasks import TaskSpec
 
@@ -66,16 +67,18 @@ class FeatureCache:
 
 @torch.inference_mode()
 def extract_features(
-    model, tokenizer, examples: list[dict], *, max_length: int, batch_size: int, pooling: str, layers: str,
-    device: str, quiet: bool = False,
+    model, tokenizer, examples: list[dict], *, max_length: int, batch_size: int, pooling: str,
+    layers: str | None, device: str, quiet: bool = False,
 ) -> np.ndarray:
-    """Pooled hidden states, one row per example, in the examples' order."""
+    """Pooled hidden states, one row per example, in the examples' order: the chosen layers' vector
+    (examples, width), or with layers=None every state pooled (examples, states, width)."""
     features = tokenize(tokenizer, examples, max_length, with_labels=False)
     output = None
     for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet):
-        vectors = pool(hidden, mask, pooling, layers).float().cpu().numpy()
+        pooled = pool_states(hidden, mask, pooling) if layers is None else pool(hidden, mask, pooling, layers)
+        vectors = pooled.float().cpu().numpy()
         if output is None:
-            output = np.empty((len(examples), vectors.shape[1]), dtype=np.float32)
+            output = np.empty((len(examples), *vectors.shape[1:]), dtype=np.float32)
         output[batch_indices] = vectors
     return output if output is not None else np.empty((0, 0), dtype=np.float32)
 
@@ -108,6 +111,12 @@ def _forward(model, tokenizer, features: list[dict], batch_size: int, device: st
     for batch_indices in tqdm(length_buckets(features, batch_size), desc="features", disable=quiet, leave=False):
         batch = tokenizer.pad([features[i] for i in batch_indices], return_tensors="pt").to(device)
         yield batch_indices, model(**batch, output_hidden_states=True).hidden_states, batch["attention_mask"]
+
+
+def token_layers(layers: str) -> str:
+    """The hidden states token-level features read: the layers asked for, or the last where the layers are
+    chosen by inner cross-validation (`best`, `auto`), which the pooled heads do."""
+    return "last" if layers in ("best", "auto") else layers
 
 
 class FeatureExtractor:
@@ -144,16 +153,17 @@ class FeatureExtractor:
         return self._encoder
 
     def features(self, task: TaskSpec, examples: list[dict], split: str) -> np.ndarray:
-        """One pooled vector per example (N21)."""
+        """Every hidden state pooled per example, (examples, states, width) (N21): cached once, so runs
+        that choose other layers or heads need no forward pass."""
         cfg = self.config
-        key = self._key(task, examples, split, cfg.pooling)
+        key = self._key(task, examples, split, cfg.pooling, layers="all")
         cached = self.cache.get(key)
         if cached is not None:
             self.cache_hits += 1
             return cached
         array = self._timed(len(examples), extract_features, self.encoder, self.tokenizer, examples,
                             max_length=cfg.max_length, batch_size=cfg.eval_batch_size, pooling=cfg.pooling,
-                            layers=cfg.layers, device=self.device, quiet=cfg.quiet)
+                            layers=None, device=self.device, quiet=cfg.quiet)
         self.cache.put(key, array)
         return array
 
@@ -161,25 +171,25 @@ class FeatureExtractor:
                        features: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         """Every token's vector and each example's first row (N2N); `features` are the examples' tokens."""
         cfg = self.config
-        key = self._key(task, examples, split, "token")
+        key = self._key(task, examples, split, "token", token_layers(cfg.layers))
         vectors, offsets = self.cache.get(key), self.cache.get(f"{key}-offsets")
         if vectors is not None and offsets is not None:
             self.cache_hits += 1
             return vectors, offsets
         vectors, offsets = self._timed(len(examples), extract_token_features, self.encoder, self.tokenizer, features,
-                                       batch_size=cfg.eval_batch_size, layers=cfg.layers, device=self.device,
+                                       batch_size=cfg.eval_batch_size, layers=token_layers(cfg.layers), device=self.device,
                                        quiet=cfg.quiet)
         self.cache.put(f"{key}-offsets", offsets)  # offsets first: vectors on disk imply their offsets are too
         self.cache.put(key, vectors)
         return vectors, offsets
 
-    def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str) -> str:
+    def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str, layers: str) -> str:
         """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads."""
         cfg = self.config
         return self.cache.key(
             model=model_key(self.fingerprint) if self.model_ref.is_local else self.model_ref.location,
             revision=self.model_ref.revision, task=task.id, version=task.version, split=split,
-            pooling=pooling, layers=cfg.layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
+            pooling=pooling, layers=layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
             data=examples_fingerprint(examples, shape_of(task).input_fields),
         )
 

@@ -14,25 +14,19 @@ from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
+from harness.runners.probes import CHOSEN, choose_layer, fit_head, pair_features, select_layers
 from harness.tasks import TaskSpec
 
 
-def build_head(task: TaskSpec, kind: str, seed: int):
-    """Logistic / linear regression on standardised features (default), or a one-hidden-layer MLP."""
-    from sklearn.linear_model import LogisticRegression, RidgeCV
+def build_mlp(task: TaskSpec, seed: int):
+    """The `--head mlp` option: one hidden layer, early stopping on a slice of train, on standardised features."""
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    regression = task.kind == "regression"
-    if kind == "mlp":
-        mlp = MLPRegressor if regression else MLPClassifier
-        head = mlp(hidden_layer_sizes=(256,), early_stopping=True, max_iter=300, random_state=seed)
-    elif regression:
-        head = RidgeCV(alphas=np.logspace(-2, 4, 13))  # L2 strength by efficient leave-one-out
-    else:
-        head = LogisticRegression(max_iter=2000)
-    return make_pipeline(StandardScaler(), head)
+    mlp = MLPRegressor if task.kind == "regression" else MLPClassifier
+    return make_pipeline(StandardScaler(), mlp(hidden_layer_sizes=(256,), early_stopping=True, max_iter=300,
+                                               random_state=seed))
 
 
 def head_parameters(pipeline) -> int:
@@ -43,13 +37,20 @@ def head_parameters(pipeline) -> int:
 
 
 class FrozenRunner(Runner):
+    """A head on pooled features of the frozen encoder: the layer (or layers) and, for pairs, each side
+    encoded alone beside the pair (probes.py); choices made on train only are reported in `choices`."""
+
     mode = "frozen"
+    encodes_sides = True  # a pair's sides may also be encoded alone (--pair-features)
 
     def __init__(self, task: TaskSpec, extractor: FeatureExtractor, checkpoint_dir=None):
         # checkpoint_dir: unused by heads that train in one call (the torch heads retrain from scratch)
         super().__init__()
         self.task, self.extractor, self.config = task, extractor, extractor.config
         self.head = None
+        self.layer = None  # the --layers value the head reads, once fit has resolved `best` / `auto`
+        self.choices: dict = {}
+        self._loaded: dict[tuple, np.ndarray] = {}
         self._extracted_before = extractor.seconds  # the extractor is shared: this runner's share of its time
 
     @property
@@ -60,28 +61,64 @@ class FrozenRunner(Runner):
     def fingerprint(self) -> dict:
         return self.extractor.fingerprint
 
-    def features(self, examples: list[dict], split: str) -> np.ndarray:
+    def layer_features(self, examples: list[dict], split: str) -> np.ndarray:
+        """Every hidden state pooled, (examples, states, width), read once per set of examples and kept."""
+        key = (split, tuple(ex["id"] for ex in examples))
+        if key not in self._loaded:
+            self._loaded[key] = self._pooled_states(examples, split)
+        return self._loaded[key]
+
+    def _pooled_states(self, examples: list[dict], split: str) -> np.ndarray:
         return self.extractor.features(self.task, examples, split)
 
+    def features(self, examples: list[dict], split: str, layer: str | None = None) -> np.ndarray:
+        """What the head reads: the layer's pooled vector, and for a pair each side's and their interactions
+        as --pair-features asks."""
+        layer = layer or self.layer
+        mode = self.config.pair_features if self._pairs_apart(examples) else "joint"
+        joint = select_layers(self.layer_features(examples, split), layer) if mode != "separate" else None
+        if mode == "joint":
+            return joint
+        left = select_layers(self.layer_features(single_texts(examples, "text"), f"{split}-text"), layer)
+        right = select_layers(self.layer_features(single_texts(examples, "text_pair"), f"{split}-text_pair"), layer)
+        return pair_features(joint, left, right)
+
+    def _pairs_apart(self, examples: list[dict]) -> bool:
+        """Whether these are pairs whose sides --pair-features may encode alone."""
+        return self.encodes_sides and bool(examples) and "text_pair" in examples[0]
+
     def fit(self, train: list[dict]) -> None:
-        self._fit_head(self.features(train, "train"), np.array([ex["label"] for ex in train]))
+        y = np.array([ex["label"] for ex in train])
+        regression = self.task.kind == "regression"
+        with self.timed("training_s"):
+            self.layer, self.choices = self.config.layers, {}
+            if self._pairs_apart(train):
+                self.choices["pair_features"] = self.config.pair_features
+            if self.config.layers in CHOSEN:
+                states = self.layer_features(train, "train").shape[1]
+                self.layer, score = choose_layer(lambda layer: self.features(train, "train", layer), states, y,
+                                                 regression, self.config.seed)
+                self.choices.update(layer=self.layer, layer_cv_score=round(score, 4))
+        x = self.features(train, "train")
+        with self.timed("training_s"):
+            if self.config.head == "mlp":
+                self.head = build_mlp(self.task, self.config.seed).fit(x, y)
+            else:
+                self.head, chosen = fit_head(x, y, regression, self.config.seed)
+                self.choices.update(chosen)
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         predictions = self._predict_head(self.features(examples, split))
         return predictions.astype(float) if self.task.kind == "regression" else predictions.astype(int)
-
-    def _fit_head(self, x: np.ndarray, y: np.ndarray) -> None:
-        with self.timed("training_s"):
-            self.head = build_head(self.task, self.config.head, self.config.seed).fit(x, y)
 
     def _predict_head(self, x: np.ndarray) -> np.ndarray:
         with self.timed("evaluation_s"):
             return self.head.predict(x)
 
     def cosine_similarity(self, examples: list[dict], split: str = "eval") -> np.ndarray:
-        """Training-free similarity: cosine between the two sentences' own pooled embeddings."""
-        left = self.features(single_texts(examples, "text"), f"{split}-text")
-        right = self.features(single_texts(examples, "text_pair"), f"{split}-text_pair")
+        """Training-free similarity: cosine between the two sentences' own pooled embeddings (last layer)."""
+        left = select_layers(self.layer_features(single_texts(examples, "text"), f"{split}-text"), "last")
+        right = select_layers(self.layer_features(single_texts(examples, "text_pair"), f"{split}-text_pair"), "last")
         norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
         return (left * right).sum(1) / np.maximum(norms, 1e-12)
 
@@ -118,7 +155,8 @@ class FrozenTokenRunner(FrozenRunner):
         features, _, vectors, _ = self._tokens(train, "train", with_labels=True)
         labels = np.concatenate([feature["labels"] for feature in features])
         labelled = labels != n2n.IGNORE
-        self._fit_head(vectors[labelled], labels[labelled])
+        with self.timed("training_s"):
+            self.head = _token_head(self.task, self.config).fit(vectors[labelled], labels[labelled])
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
         _, alignments, vectors, offsets = self._tokens(examples, split, with_labels=False)
@@ -134,10 +172,24 @@ class FrozenTokenRunner(FrozenRunner):
         return features, alignments, vectors, offsets
 
 
+def _token_head(task: TaskSpec, config):
+    """A per-token classifier on standardised token vectors: logistic regression, or the MLP option."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if config.head == "mlp":
+        return build_mlp(task, config.seed)
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+
+
 class FrozenSpanPairRunner(FrozenRunner):
     """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token vectors."""
 
-    def features(self, examples: list[dict], split: str) -> np.ndarray:
+    encodes_sides = False  # the spans lie in the pair's own encoding: no side is encoded alone
+
+    def _pooled_states(self, examples: list[dict], split: str) -> np.ndarray:
+        """The pooled spans of the token features' layers, as one state (examples, 1, width)."""
         import torch
 
         features, self.truncated = span_pairs.encode(self.extractor.tokenizer, examples, self.config.max_length,
@@ -150,7 +202,7 @@ class FrozenSpanPairRunner(FrozenRunner):
                 tokens, _ = pad_vectors([vectors[offsets[i]:offsets[i + 1]] for i in chunk])
                 positions = torch.tensor([features[i]["span_positions"] for i in chunk])
                 pooled.append(span_pairs.pool_spans(tokens, positions).numpy())
-        return np.concatenate(pooled)
+        return np.concatenate(pooled)[:, None]
 
 
 class TorchHeadRunner(FrozenRunner):

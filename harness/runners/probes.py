@@ -1,0 +1,118 @@
+"""Frozen mode's pooled heads as the feature-based literature trains them, every choice made on train only.
+
+- Layers: extraction caches every hidden state pooled (examples, states, width); `--layers` picks one
+  (`last`, an index), combines several (`last4-concat`, `last4-mean`), or lets inner cross-validation on
+  the training examples choose among every single state and their mean (`best`; `auto` for pooled shapes).
+- Pairs (SentEval / InferSent): each side encoded alone gives u and v; the head reads [joint, u, v,
+  |u - v|, u * v] (`--pair-features both`), the sides' features alone (`separate`) or the pair encoded
+  together (`joint`).
+- Heads: ridge regression whose L2 strength is chosen by efficient leave-one-out on train; logistic
+  regression whose C is chosen by stratified k-fold on (a seeded sample of) train, then refit on all of it.
+
+Nothing here sees an evaluation example: the choices are a function of the training split alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.errors import ConfigError
+from harness.models import parse_layers
+
+ALPHAS = np.logspace(-2, 4, 13)  # ridge L2 strengths tried by leave-one-out
+CS = np.logspace(-3, 2, 6)  # logistic regression inverse L2 strengths tried by k-fold
+CV_FOLDS = 5
+LAYER_FOLDS = 3  # folds that rank candidate layers (at a fixed C) before C is tuned on the winner
+CV_SAMPLE = 8000  # training examples the classification CV runs on (the final head sees every one)
+CHOSEN = ("best", "auto")  # --layers values that inner CV resolves
+ALL_LAYERS_MEAN = "mean"  # the candidate that averages every hidden state
+
+
+def layer_candidates(states: int) -> list[str]:
+    """What inner CV chooses among: every hidden state by index, and their mean."""
+    return [str(i) for i in range(states)] + [ALL_LAYERS_MEAN]
+
+
+def select_layers(features: np.ndarray, spec: str) -> np.ndarray:
+    """(examples, states, width) pooled states -> (examples, width') as a fixed --layers value asks."""
+    if spec == ALL_LAYERS_MEAN:
+        return features.mean(axis=1)
+    if spec == "mix":
+        raise ConfigError("--layers mix (a learned scalar mix) is trained by the token-level heads; pooled heads "
+                          "choose their layer by inner cross-validation: use --layers best (or auto)")
+    indices, combine = parse_layers(spec)
+    if max(indices) >= features.shape[1] or min(indices) < -features.shape[1]:
+        raise ConfigError(f"--layers {spec!r} asks for a layer the model lacks ({features.shape[1]} hidden states)")
+    chosen = features[:, indices]
+    return chosen.mean(axis=1) if combine == "mean" else chosen.reshape(len(features), -1)
+
+
+def pair_features(joint: np.ndarray | None, left: np.ndarray | None, right: np.ndarray | None) -> np.ndarray:
+    """[joint, u, v, |u - v|, u * v] of whichever parts are given (joint alone, the sides alone, or both)."""
+    parts = [] if joint is None else [joint]
+    if left is not None:
+        parts += [left, right, np.abs(left - right), left * right]
+    return np.concatenate(parts, axis=1)
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int):
+    """The linear head with its L2 strength chosen on (x, y) alone; returns (fitted pipeline, choices)."""
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if regression:
+        head = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(x, y)
+        return head, {"alpha": float(head[-1].alpha_)}
+    c, score = _best_c(x, y, seed)
+    head = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
+    return head, {"C": float(c), "cv_accuracy": round(score, 4)}
+
+
+def choose_layer(build, states: int, y: np.ndarray, regression: bool, seed: int) -> tuple[str, float]:
+    """The candidate layer whose features fit train best: ridge's leave-one-out error, or logistic
+    regression's k-fold accuracy at C = 1 on a seeded sample. `build(candidate)` gives its features."""
+    scores = {candidate: _layer_score(build(candidate), y, regression, seed) for candidate in layer_candidates(states)}
+    best = max(scores, key=scores.get)
+    return best, float(scores[best])
+
+
+def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int) -> float:
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if regression:  # RidgeCV's best_score_: the leave-one-out score (negative squared error) at its best alpha
+        return float(make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(x, y)[-1].best_score_)
+    x, y = _sample(x, y, seed)
+    folds = StratifiedKFold(n_splits=_folds(y, LAYER_FOLDS), shuffle=True, random_state=seed)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    return float(cross_val_score(model, x, y, cv=folds).mean())
+
+
+def _best_c(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = _sample(x, y, seed)
+    folds = StratifiedKFold(n_splits=_folds(y, CV_FOLDS), shuffle=True, random_state=seed)
+    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+                          {"logisticregression__C": CS}, cv=folds).fit(x, y)
+    return float(search.best_params_["logisticregression__C"]), float(search.best_score_)
+
+
+def _sample(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most CV_SAMPLE training examples, stratified by class, for the searches (seeded)."""
+    if len(y) <= CV_SAMPLE:
+        return x, y
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(np.arange(len(y)), train_size=CV_SAMPLE, stratify=y, random_state=seed)
+    return x[np.sort(keep)], y[np.sort(keep)]
+
+
+def _folds(y: np.ndarray, wanted: int) -> int:
+    """As many folds as the rarest class allows (at least 2)."""
+    return max(2, min(wanted, int(np.unique(y, return_counts=True)[1].min())))

@@ -1,0 +1,105 @@
+"""Frozen mode's pooled protocol: every layer cached once, pairs also encoded side by side, heads and layers
+chosen on train only."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from harness import evaluate
+from harness.config import RunConfig
+from harness.data.splits import load_splits, plan_splits
+from harness.errors import ConfigError
+from harness.formats.n21 import single_texts
+from harness.models import load_model, load_tokenizer, pool, resolve_model
+from harness.results import read_result
+from harness.runners.features import FeatureCache, FeatureExtractor
+from harness.runners.frozen import FrozenRunner
+from harness.runners.probes import layer_candidates, pair_features, select_layers
+from harness.tasks import REGISTRY
+
+FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
+
+
+def test_every_layer_is_pooled_once_and_any_layer_choice_reads_it(tiny_model_dir):
+    ref = resolve_model(str(tiny_model_dir))
+    model, tokenizer = load_model(ref), load_tokenizer(ref)
+    texts = ["the film was good", "a dog sits on the mat ."]
+    with torch.inference_mode():
+        batch = tokenizer(texts, return_tensors="pt", padding=True)
+        hidden = model(**batch, output_hidden_states=True).hidden_states
+        states = torch.stack([pool(hidden, batch["attention_mask"], "mean", str(i)) for i in range(len(hidden))], 1)
+    states = states.numpy()
+    assert states.shape == (2, 3, 32)  # embeddings and two layers
+    for spec in ("last", "-2", "last2-mean", "last2-concat"):
+        expected = pool(hidden, batch["attention_mask"], "mean", spec).numpy()
+        np.testing.assert_allclose(select_layers(states, spec), expected, atol=1e-6)
+    np.testing.assert_allclose(select_layers(states, "mean"), states.mean(1))
+    assert layer_candidates(3) == ["0", "1", "2", "mean"]
+    with pytest.raises(ConfigError, match="lacks"):
+        select_layers(states, "-4")
+
+
+def test_pair_features_are_joint_then_each_side_and_their_interactions():
+    joint, u, v = np.full((1, 2), 9.0), np.array([[1.0, -2.0]]), np.array([[3.0, 4.0]])
+    assert pair_features(joint, u, v).tolist() == [[9, 9, 1, -2, 3, 4, 2, 6, 3, -8]]
+    assert pair_features(None, u, v).tolist() == [[1, -2, 3, 4, 2, 6, 3, -8]]
+    assert pair_features(joint, None, None).tolist() == [[9, 9]]
+
+
+def _stsb_runner(tiny_model_dir, glue_dir, tmp_path, **settings):
+    task = REGISTRY.get("glue/stsb")
+    plan = plan_splits(task, load_splits(task, glue_dir), "official", 42, None, None)
+    config = RunConfig(quiet=True, device="cpu", **settings)
+    extractor = FeatureExtractor(resolve_model(str(tiny_model_dir)), config, FeatureCache(tmp_path / "cache"))
+    return FrozenRunner(task, extractor), plan.folds[0]
+
+
+def test_separate_pair_features_are_each_side_encoded_alone(tiny_model_dir, glue_dir, tmp_path):
+    runner, fold = _stsb_runner(tiny_model_dir, glue_dir, tmp_path, pair_features="separate", layers="last")
+    runner.layer = "last"
+    features = runner.features(fold.eval, "eval")
+    ref = resolve_model(str(tiny_model_dir))
+    model, tokenizer = load_model(ref), load_tokenizer(ref)
+    with torch.inference_mode():
+        sides = []
+        for field in ("text", "text_pair"):
+            alone = [ex["text"] for ex in single_texts(fold.eval, field)]
+            vectors = []
+            for text in alone:  # one sentence at a time: no padding, no pair
+                batch = tokenizer([text], return_tensors="pt")
+                hidden = model(**batch, output_hidden_states=True).hidden_states
+                vectors.append(pool(hidden, batch["attention_mask"], "mean", "last")[0].numpy())
+            sides.append(np.stack(vectors))
+    u, v = sides
+    assert features.shape == (len(fold.eval), 4 * 32)
+    np.testing.assert_allclose(features, np.concatenate([u, v, np.abs(u - v), u * v], axis=1), atol=1e-5)
+
+
+def test_choices_are_made_on_train_alone(tiny_model_dir, glue_dir, tmp_path):
+    """Poisoned eval labels change nothing the runner chooses: the inner CV never reads them."""
+    runner, fold = _stsb_runner(tiny_model_dir, glue_dir, tmp_path)
+    runner.fit(fold.train)
+    poisoned = [{**ex, "label": 5.0 - ex["label"]} for ex in fold.eval]
+    again, _ = _stsb_runner(tiny_model_dir, glue_dir, tmp_path)
+    again.fit(fold.train)
+    again.predict(poisoned)
+    assert runner.choices == again.choices
+    assert set(runner.choices) == {"pair_features", "layer", "layer_cv_score", "alpha"}
+    assert runner.choices["layer"] in layer_candidates(3)
+
+
+def test_a_second_frozen_run_with_other_head_settings_reads_the_cached_extraction(tiny_model_dir, glue_dir,
+                                                                                  tmp_path):
+    cache = FeatureCache(tmp_path / "cache")
+    first = evaluate(str(tiny_model_dir), tasks=["glue/mrpc"], mode="frozen", data_dir=glue_dir,
+                     output_dir=tmp_path / "a", cache=cache, **FAST).results[0]
+    files = sorted(cache.root.glob("*.npy"))
+    assert first.timings["extraction_s"] > 0 and len(files) == 6  # train and eval: the pair and each side
+    second = evaluate(str(tiny_model_dir), tasks=["glue/mrpc"], mode="frozen", data_dir=glue_dir,
+                      output_dir=tmp_path / "b", cache=cache, layers="last", pair_features="joint", head="mlp",
+                      **FAST).results[0]
+    assert second.timings["extraction_s"] == 0 and sorted(cache.root.glob("*.npy")) == files
+    recorded = read_result(next((tmp_path / "a").rglob("result.json"))).provenance["hyperparameters"]
+    assert recorded["layers"] == "auto" and recorded["chosen"]["pair_features"] == "both"
+    assert recorded["chosen"]["layer"] in layer_candidates(3) and recorded["chosen"]["C"] > 0
