@@ -140,7 +140,7 @@ class _Context:
             return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
         shape = shape_of(task)
-        fold_scores, rows, runner, truncated = [], [], None, 0
+        fold_scores, rows, runner, truncated, chosen = [], [], None, 0, []
         phases = dict.fromkeys(PHASES, 0.0)
         for fold_index, fold in enumerate(plan.folds):
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
@@ -148,6 +148,7 @@ class _Context:
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
             truncated += runner.truncated
+            chosen.append(runner.choices)
             scores = SignedScores.of(shape.score(task, fold.eval, predictions, self.config))
             scores.merge(runner.extra_scores(fold.eval))
             fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
@@ -174,12 +175,12 @@ class _Context:
                             "raise --max-length", task.id, mode, truncated, shape.truncated_unit,
                             self.config.max_length)
         timings.update(_throughput(mode, plan, timings, self.config))
-        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner)]
+        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen)]
         for spec, dplan, predictions in dependent_outputs:
             dependent_shape = shape_of(spec)
             scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config))
             drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
-            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner))
+            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner, chosen))
         if is_main_process():
             remove_checkpoints(directory)
         return results
@@ -200,7 +201,9 @@ class _Context:
         return shape_of(task).runner(task, mode, extractor=self.extractor, model_ref=self.model_ref,
                                      config=self.config, checkpoints=checkpoints)
 
-    def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner) -> RunResult:
+    def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner,
+               chosen: list[dict]) -> RunResult:
+        """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set)."""
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
         capped = {k: v for k, v in self.config.as_dict().items() if k in CAPS and v}
@@ -223,7 +226,8 @@ class _Context:
                 "data": plan.sources,
                 "split_strategy": plan.strategy,
                 "seed": self.config.seed,
-                "hyperparameters": self.config.as_dict(),
+                "hyperparameters": {**self.config.as_dict(),
+                                    **({"chosen": chosen[0] if len(chosen) == 1 else chosen} if any(chosen) else {})},
                 "device": device_info(self.config.torch_device()),
                 **({"metrics": {"signatures": fold_scores[0].signatures, "notes": fold_scores[0].notes}}
                    if signed else {}),
