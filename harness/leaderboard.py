@@ -60,6 +60,9 @@ def _recipe(mode: str, hyperparameters: dict, generates: bool = False) -> str:
         return trainer + ("" if pooled == "pooler" or generates else f", {pooled}-pooled")
     if generates:
         return f"decoder only: {trainer}"
+    chosen = h.get("chosen")
+    if isinstance(chosen, dict) and "token_head" in chosen:  # a token shape's torch head, as it trained
+        return f"{chosen['token_head']} head, {chosen['layers']} layers"
     return f"{h.get('head', '?')} head" if h else "–"
 
 
