@@ -146,9 +146,9 @@ class _Context:
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
             runner = self._runner(task, mode, checkpoints)
             runner.fit(fold.train)
-            chosen.append(runner.choices)
             predictions = runner.predict(fold.eval)
             truncated += runner.truncated
+            chosen.append(runner.choices)
             scores = SignedScores.of(shape.score(task, fold.eval, predictions, self.config))
             scores.merge(runner.extra_scores(fold.eval))
             fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
@@ -203,6 +203,7 @@ class _Context:
 
     def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner,
                chosen: list[dict]) -> RunResult:
+        """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set)."""
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
         capped = {k: v for k, v in self.config.as_dict().items() if k in CAPS and v}

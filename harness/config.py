@@ -22,6 +22,7 @@ from harness.models import ALIASES, DEFAULT_MODEL, POOLINGS
 MODES = ("frozen", "finetune", "both")
 FROZEN_HEADS = ("linear", "mlp")  # what frozen mode trains on pooled features (task shapes are another word)
 PAIR_FEATURES = ("joint", "separate", "both")  # what a frozen head reads of a pair (harness/runners/probes.py)
+TOKEN_HEADS = ("bilstm", "mlp", "linear")  # what reads token states before a token shape's scorer (runners/heads.py)
 DEVICES = ("auto", "cpu", "cuda")
 # What a fine-tuned sequence classifier reads: the checkpoint's own head (transformers' pooler over the
 # first token), or the last layer pooled as the frozen mode pools it (first token or mean) under a linear
@@ -224,17 +225,22 @@ class RunConfig(Settings):
     device: str = option("auto", "where models run; auto picks cuda when torch sees a GPU", choices=DEVICES)
     # Frozen features and the head trained on them.
     pooling: str = option("mean", "frozen mode: how tokens become one vector (first token or mean)", choices=POOLINGS)
-    layers: str = option("auto", "frozen mode: the hidden states the head reads: auto (pooled heads: the "
-                                 "layer inner cross-validation on train picks, best; token heads: the last), best, "
-                                 "last, any index (-2), last4-concat, last4-mean")
+    layers: str = option("auto", "frozen mode: the hidden states the head reads: auto (pooled heads: the layer "
+                                 "inner cross-validation on train picks, as best; token shapes (tags, arcs, spans): "
+                                 "a scalar mix of every layer learned with their head, as mix), best, mix, last, any "
+                                 "index (-2), last4-concat, last4-mean")
     pair_features: str = option("both", "frozen mode, pair tasks: what the head reads of a pair: the pair encoded "
                                         "together (joint), each side encoded alone with |u - v| and u * v "
                                         "(separate, SentEval's features), or both", choices=PAIR_FEATURES)
     head: str = option("linear", "frozen mode: the head on pooled features, linear (logistic / ridge "
                                  "regression) or an MLP", choices=FROZEN_HEADS)
-    # Frozen heads trained with torch (biaffine DP, MRC spans): AdamW epochs and learning rate.
-    head_epochs: int = option(30, "heads trained with torch (DP's parser, MRC's span scorer): AdamW passes over "
-                                  "cached features in frozen mode", checks=(POSITIVE,))
+    # Frozen heads trained with torch on token states (tags, biaffine DP, MRC spans).
+    token_head: str = option("bilstm", "frozen mode, token shapes: what reads the (mixed) token states before the "
+                                       "task's scorer (tag, biaffine arc or start/end): a two-layer BiLSTM, a "
+                                       "one-hidden-layer MLP, or nothing (linear)", choices=TOKEN_HEADS)
+    head_epochs: int = option(30, "heads trained with torch (tags, DP's parser, MRC's span scorer): AdamW passes "
+                                  "over cached features in frozen mode at most; the loss on an inner 10% of the "
+                                  "training examples picks the pass kept", checks=(POSITIVE,))
     head_learning_rate: float = option(1e-3, "heads trained with torch: their AdamW learning rate in frozen mode, "
                                              "and the parser's beside the encoder when fine-tuning",
                                        checks=(POSITIVE,))

@@ -60,12 +60,15 @@ def _recipe(mode: str, hyperparameters: dict, generates: bool = False) -> str:
         return trainer + ("" if pooled == "pooler" or generates else f", {pooled}-pooled")
     if generates:
         return f"decoder only: {trainer}"
-    return f"{h.get('head', '?')} head{_chosen_text(h.get('chosen'))}" if h else "–"
+    chosen = h.get("chosen")
+    if isinstance(chosen, dict) and "token_head" in chosen:  # a token shape's torch head, as it trained
+        return f"{chosen['token_head']} head, {chosen['layers']} layers"
+    return f"{h.get('head', '?')} head{_chosen_text(chosen)}" if h else "–"
 
 
 def _chosen_text(chosen: dict | list | None) -> str:
-    """What a frozen head read of a pair, and what inner cross-validation on train chose for it (the first
-    fold's, under k-fold)."""
+    """What a pooled frozen head read of a pair, and what inner cross-validation on train chose for it (the
+    first fold's, under k-fold)."""
     if isinstance(chosen, list):
         chosen = chosen[0]
     if not chosen:

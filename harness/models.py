@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from harness.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:  # torch loads only where hidden states are pooled, so `harness list` stays instant
+    import numpy as np
     import torch
 
 DEFAULT_MODEL = "minilm"
@@ -156,11 +158,14 @@ def model_key(fingerprint: dict) -> str:
 # --- pooling of hidden states -------------------------------------------------------------------
 
 POOLINGS = ("cls", "mean")
+# --layers values under which frozen token heads learn a scalar mix of every hidden state (runners/heads.py).
+MIXES = ("auto", "mix")
 
 
 def parse_layers(spec: str) -> tuple[list[int], str]:
-    """`last`, `-2`, `last4-concat`, `last4-mean` -> (hidden-state indices, how to combine them)."""
-    if spec == "last":
+    """`last`, `-2`, `last4-concat`, `last4-mean` -> (hidden-state indices, how to combine them); `auto` and
+    `best` are the last layer where no head chooses or mixes layers (token features read as they are)."""
+    if spec in ("last", "auto", "best"):
         return [-1], "concat"
     if re.fullmatch(r"-?\d+", spec):
         return [int(spec)], "concat"
@@ -199,17 +204,16 @@ def _pool_one(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) 
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-def token_states(hidden_states: tuple[torch.Tensor, ...], layers: str) -> torch.Tensor:
-    """Every token's vector from the chosen layers, un-pooled (batch, tokens, width): N2N's frozen features."""
-    import torch  # lazy: `harness list` and argument parsing must not pay for it
+def layer_states(states: np.ndarray, layers: str) -> np.ndarray:
+    """Token states stacked over every hidden state (..., hidden states, width) -> the layers --layers names,
+    as pool() combines them; "auto" is the last layer here (a trained token head mixes them instead)."""
+    import numpy as np
 
-    chosen, combine = _chosen_layers(hidden_states, layers)
-    if combine == "mean":
-        return torch.stack(chosen).mean(0)
-    return torch.cat(chosen, dim=-1)
+    chosen, combine = _chosen_layers([states[..., i, :] for i in range(states.shape[-2])], layers)
+    return np.mean(chosen, axis=0) if combine == "mean" else np.concatenate(chosen, axis=-1)
 
 
-def _chosen_layers(hidden_states: tuple[torch.Tensor, ...], layers: str) -> tuple[list[torch.Tensor], str]:
+def _chosen_layers(hidden_states: Sequence, layers: str) -> tuple[list, str]:
     indices, combine = parse_layers(layers)
     if max(indices) >= len(hidden_states) or min(indices) < -len(hidden_states):
         raise ConfigError(f"--layers {layers!r} asks for a layer the model lacks ({len(hidden_states)} hidden states)")

@@ -3,7 +3,8 @@
 A run trains a runner on a fold (`fit`), asks for its predictions (`predict`, in the shape's own
 prediction type), and records what it reports here: time per phase, trainable parameters, the
 weights it ran, the units --max-length cut off, the step a resumed fine-tune restarted from, and
-scores that need no training (the frozen encoder's cosine similarity). Declaring every one of them
+scores that need no training (the frozen encoder's cosine similarity), and what training chose on its
+own (a frozen token head's epochs and layer weights). Declaring every one of them
 here, with its default, is what lets api.py read them without probing.
 """
 from __future__ import annotations
@@ -26,11 +27,10 @@ class Runner(ABC):
     truncated: int = 0
     # The checkpoint step training resumed from (--resume), or None when it started afresh.
     resumed_from_step: int | None = None
-    # What fit chose on the training examples alone (a layer, an L2 strength...), recorded with the result.
-    choices: dict = {}
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)
+        self._choices: dict = {}  # what fit chose (see `choices`)
 
     @property
     def timings(self) -> dict[str, float]:
@@ -63,6 +63,12 @@ class Runner(ABC):
     @abstractmethod
     def fingerprint(self) -> dict:
         """What identifies the pretrained weights the run used (weights' sha256 or Hub commit)."""
+
+    @property
+    def choices(self) -> dict:
+        """What training chose from the training examples alone (a layer, an L2 strength, epochs kept, a learnt
+        layer mix...), recorded beside the run's settings; nothing by default."""
+        return self._choices
 
     def extra_scores(self, examples: list[dict]) -> SignedScores:
         """Scores beside the shape's that this runner gives without training, with their per-example

@@ -1,8 +1,10 @@
-"""Frozen mode: the encoder never trains; a light head (sklearn) learns on cached features.
+"""Frozen mode: the encoder never trains; a head learns on cached features.
 
-N21 tasks train the head on one pooled vector per example; N2N tagging tasks train the same head on
-every token's vector (FrozenTokenRunner) and decode its token predictions back to characters; DP
-trains the fine-tuning mode's biaffine parser, alone, on cached word vectors (FrozenDependencyRunner).
+N21 tasks train a light sklearn head on one pooled vector per example. Token shapes train a torch
+head (runners/heads.py) on every token's cached states, by default a scalar mix of every layer
+under a BiLSTM: tags a tag scorer whose token predictions decode back to characters
+(FrozenTokenRunner), DP the fine-tuning mode's biaffine parser on word vectors
+(FrozenDependencyRunner), MRC the start/end scorer (FrozenSpanRunner).
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import single_texts
 from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
+from harness.models import MIXES, layer_states
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
 from harness.runners.probes import CHOSEN, choose_layer, fit_head, pair_features, select_layers
+from harness.runners.heads import FrozenHead, TagScorer
 from harness.tasks import TaskSpec
 
 
@@ -49,7 +53,6 @@ class FrozenRunner(Runner):
         self.task, self.extractor, self.config = task, extractor, extractor.config
         self.head = None
         self.layer = None  # the --layers value the head reads, once fit has resolved `best` / `auto`
-        self.choices: dict = {}
         self._loaded: dict[tuple, np.ndarray] = {}
         self._extracted_before = extractor.seconds  # the extractor is shared: this runner's share of its time
 
@@ -92,19 +95,19 @@ class FrozenRunner(Runner):
         regression = self.task.kind == "regression"
         self.features(train, "train", "last")  # extracts (or loads) every array the head may read: not training
         with self.timed("training_s"):
-            self.choices = {"pair_features": self.config.pair_features} if self._pairs_apart(train) else {}
+            self._choices = {"pair_features": self.config.pair_features} if self._pairs_apart(train) else {}
             self.layer = self.config.layers
             if self.layer in CHOSEN:
                 states = self.layer_features(train, "train").shape[1]
                 self.layer, score = choose_layer(lambda layer: self.features(train, "train", layer), states, y,
                                                  regression, self.config.seed)
-                self.choices.update(layer=self.layer, layer_cv_score=round(score, 4))
+                self._choices.update(layer=self.layer, layer_cv_score=round(score, 4))
             x = self.features(train, "train")
             if self.config.head == "mlp":
                 self.head = build_mlp(self.task, self.config.seed).fit(x, y)
             else:
                 self.head, chosen = fit_head(x, y, regression, self.config.seed)
-                self.choices.update(chosen)
+                self._choices.update(chosen)
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         predictions = self._predict_head(self.features(examples, split))
@@ -147,41 +150,6 @@ class FrozenProbabilityRunner(FrozenRunner):
         return probabilities
 
 
-class FrozenTokenRunner(FrozenRunner):
-    """N2N: the head learns on each labelled token's cached vector; predictions go back to characters."""
-
-    def fit(self, train: list[dict]) -> None:
-        features, _, vectors, _ = self._tokens(train, "train", with_labels=True)
-        labels = np.concatenate([feature["labels"] for feature in features])
-        labelled = labels != n2n.IGNORE
-        with self.timed("training_s"):
-            self.head = _token_head(self.task, self.config).fit(vectors[labelled], labels[labelled])
-
-    def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
-        _, alignments, vectors, offsets = self._tokens(examples, split, with_labels=False)
-        tokens = self._predict_head(vectors).astype(int)
-        self.truncated = sum(alignment.truncated for alignment in alignments)
-        return n2n.decode(self.task, np.split(tokens, offsets[1:-1]), examples, alignments)
-
-    def _tokens(self, examples: list[dict], split: str, with_labels: bool):
-        """The examples' tokens and alignments (cheap, always recomputed) and their vectors (cached)."""
-        features, alignments = n2n.encode(self.extractor.tokenizer, examples, self.config.max_length, with_labels)
-        inputs = [{key: value for key, value in feature.items() if key != "labels"} for feature in features]
-        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
-        return features, alignments, vectors, offsets
-
-
-def _token_head(task: TaskSpec, config):
-    """A per-token classifier on standardised token vectors: logistic regression, or the MLP option."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if config.head == "mlp":
-        return build_mlp(task, config.seed)
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-
-
 class FrozenSpanPairRunner(FrozenRunner):
     """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token vectors."""
 
@@ -205,18 +173,40 @@ class FrozenSpanPairRunner(FrozenRunner):
 
 
 class TorchHeadRunner(FrozenRunner):
-    """A frozen runner whose head is a torch module trained on cached vectors, a variable-length array per item."""
+    """A frozen runner whose head (heads.FrozenHead: a scalar mix of every layer under --layers auto or mix,
+    the --token-head encoder, then the task's scorer) trains with torch on cached token states, a
+    variable-length array per item; what training chose is recorded with the run (`choices`)."""
 
     batch_size = 32
+    field = "tokens"  # the batch key the task's scorer reads the states from
+
+    @property
+    def mixes(self) -> bool:
+        return self.config.layers in MIXES
+
+    def _token_states(self, examples: list[dict], split: str, inputs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """Every token's states, (tokens, hidden states, width) to mix, or (tokens, width) from the layers named."""
+        states, offsets = self.extractor.token_states(self.task, examples, split, inputs)
+        return (states if self.mixes else layer_states(states, self.config.layers)), offsets
+
+    def _build(self, items: list[np.ndarray], scorer) -> None:
+        """The head for these items' states; `scorer(width)` makes the task's scorer."""
+        import torch
+
+        torch.manual_seed(self.config.seed)  # the head's initial weights
+        layers = items[0].shape[-2] if self.mixes else None
+        self.head = FrozenHead(self.field, items[0].shape[-1], layers, self.config.token_head, scorer)
 
     def _batch(self, items: list[np.ndarray], chunk, targets: list[dict] | None = None) -> dict:
         raise NotImplementedError
 
     def _train(self, items: list[np.ndarray], targets: list[dict]) -> None:
         with self.timed("training_s"):
-            train_torch_head(self.head, lambda order: (self._batch(items, chunk, targets)
-                                                       for chunk in _chunks(order, self.batch_size)),
-                             len(items), self.config)
+            schedule = train_torch_head(self.head, lambda order: (self._batch(items, chunk, targets)
+                                                                  for chunk in _chunks(order, self.batch_size)),
+                                        len(items), self.config)
+        self._choices = {"token_head": self.config.token_head, "layers": "mix" if self.mixes else self.config.layers,
+                         **schedule, **self.head.summary()}
 
     def _infer(self, items: list[np.ndarray], fills: dict[str, float]) -> dict[str, np.ndarray]:
         """The head's outputs named in `fills`, each (items, positions), padded with its fill value."""
@@ -237,13 +227,44 @@ class TorchHeadRunner(FrozenRunner):
         return sum(p.numel() for p in self.head.parameters()) if self.head is not None else 0
 
 
+class FrozenTokenRunner(TorchHeadRunner):
+    """N2N tagging: a tag per token from its states (heads.TagScorer); predictions go back to characters."""
+
+    def fit(self, train: list[dict]) -> None:
+        features, _, items = self._tokens(train, "train", with_labels=True)
+        self._build(items, lambda width: TagScorer(width, len(self.task.labels)))
+        self._train(items, features)
+
+    def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
+        _, alignments, items = self._tokens(examples, split, with_labels=False)
+        tags = self._infer(items, {"predicted_tags": 0})["predicted_tags"].astype(np.int64)
+        self.truncated = sum(alignment.truncated for alignment in alignments)
+        return n2n.decode(self.task, list(tags), examples, alignments)  # decode stops at each example's tokens
+
+    def _tokens(self, examples: list[dict], split: str, with_labels: bool):
+        """The examples' tokens and alignments (cheap, always recomputed) and each one's token states (cached)."""
+        features, alignments = n2n.encode(self.extractor.tokenizer, examples, self.config.max_length, with_labels)
+        inputs = [{key: value for key, value in feature.items() if key != "labels"} for feature in features]
+        states, offsets = self._token_states(examples, split, inputs)
+        return features, alignments, [states[offsets[i]:offsets[i + 1]] for i in range(len(features))]
+
+    def _batch(self, items, chunk, targets=None) -> dict:
+        tokens, mask = pad_vectors([items[i] for i in chunk])
+        batch = {"tokens": tokens, "token_mask": mask, "lengths": mask.sum(1)}
+        if targets is not None:
+            batch["labels"] = dependency.pad_integers([targets[i]["labels"] for i in chunk], n2n.IGNORE)
+        return batch
+
+
 class FrozenDependencyRunner(TorchHeadRunner):
-    """DP: the biaffine parser trains on each word's cached first-token vector (the first token as root)."""
+    """DP: the biaffine parser trains on each word's cached first-token states (the first token as root)."""
+
+    field = "words"
 
     def fit(self, train: list[dict]) -> None:
         features, _ = dependency.encode(self.extractor.tokenizer, train, self.config.max_length, self.task.label_ids)
         words = self._word_vectors(train, "train", features)
-        self.head = dependency.BiaffineParser(words[0].shape[1], len(self.task.labels))
+        self._build(words, lambda width: dependency.BiaffineParser(width, len(self.task.labels)))
         self._train(words, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -255,14 +276,14 @@ class FrozenDependencyRunner(TorchHeadRunner):
                                  output["predicted_relations"].astype(np.int64), alignments)
 
     def _word_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
-        """Per sentence: (1 + words, width), the first token's vector as root, then each word's first token."""
+        """Per sentence: (1 + words, ...), the first token's states as root, then each word's first token's."""
         inputs = [{"input_ids": f["input_ids"], "attention_mask": f["attention_mask"]} for f in features]
-        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
-        return [vectors[offsets[i] + np.array([0, *f["word_starts"]], dtype=np.int64)] for i, f in enumerate(features)]
+        states, offsets = self._token_states(examples, split, inputs)
+        return [states[offsets[i] + np.array([0, *f["word_starts"]], dtype=np.int64)] for i, f in enumerate(features)]
 
     def _batch(self, items, chunk, targets=None) -> dict:
         words, mask = pad_vectors([items[i] for i in chunk])
-        batch = {"words": words, "word_mask": mask[:, 1:]}  # position 0 is the root, not a word
+        batch = {"words": words, "word_mask": mask[:, 1:], "lengths": mask.sum(1)}  # position 0 is the root
         if targets is not None:
             for key in ("head_labels", "relation_labels"):
                 batch[key] = dependency.pad_integers([targets[i][key] for i in chunk], n2n.IGNORE)
@@ -270,12 +291,12 @@ class FrozenDependencyRunner(TorchHeadRunner):
 
 
 class FrozenSpanRunner(TorchHeadRunner):
-    """Span extraction: a linear start/end scorer trains on every window's cached token vectors."""
+    """Span extraction: the start/end scorer trains on every window's cached token states."""
 
     def fit(self, train: list[dict]) -> None:
         features, _ = spans.encode(self.extractor.tokenizer, train, self.config.max_length, self.config.doc_stride)
         tokens = self._token_vectors(train, "train", features)
-        self.head = spans.SpanHead(tokens[0].shape[1])
+        self._build(tokens, spans.SpanHead)
         self._train(tokens, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
@@ -287,14 +308,14 @@ class FrozenSpanRunner(TorchHeadRunner):
 
     def _token_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
         inputs = [{k: v for k, v in f.items() if k not in ("start_positions", "end_positions")} for f in features]
-        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
-        return [vectors[offsets[i]:offsets[i + 1]] for i in range(len(features))]
+        states, offsets = self._token_states(examples, split, inputs)
+        return [states[offsets[i]:offsets[i + 1]] for i in range(len(features))]
 
     def _batch(self, items, chunk, targets=None) -> dict:
         import torch
 
         tokens, mask = pad_vectors([items[i] for i in chunk])
-        batch = {"tokens": tokens, "token_mask": mask}
+        batch = {"tokens": tokens, "token_mask": mask, "lengths": mask.sum(1)}
         if targets is not None:
             for key in ("start_positions", "end_positions"):
                 batch[key] = torch.tensor([targets[i][key] for i in chunk])
@@ -306,11 +327,11 @@ def _chunks(indices, size: int):
 
 
 def pad_vectors(arrays: list[np.ndarray]):
-    """(length, width) arrays -> a zero-padded (n, longest, width) float tensor and its (n, longest) mask."""
+    """(length, ...) arrays -> a zero-padded (n, longest, ...) float tensor and its (n, longest) mask."""
     import torch
 
     longest = max(len(a) for a in arrays)
-    padded = np.zeros((len(arrays), longest, arrays[0].shape[1]), np.float32)
+    padded = np.zeros((len(arrays), longest, *arrays[0].shape[1:]), np.float32)
     mask = np.zeros((len(arrays), longest), bool)
     for row, array in enumerate(arrays):
         padded[row, :len(array)] = array
@@ -318,19 +339,64 @@ def pad_vectors(arrays: list[np.ndarray]):
     return torch.from_numpy(padded), torch.from_numpy(mask)
 
 
-def train_torch_head(head, batches, size: int, config) -> None:
-    """AdamW over `config.head_epochs` shuffled passes; `batches(order)` yields the batches of one pass."""
+INNER_HOLDOUT = 0.1  # share of the training items whose loss picks the epoch kept
+PATIENCE = 5  # passes without a better inner-holdout loss before training stops
+MIN_STEPS = 200  # small training sets get more passes, up to this many optimisation steps in all
+
+
+def train_torch_head(head, batches, size: int, config) -> dict:
+    """AdamW for at most `config.head_epochs` shuffled passes over 90% of the items (more on a small set, up
+    to MIN_STEPS steps); after each pass the loss on the other 10% (an inner holdout of the training
+    items: the eval split never takes part) decides which pass's weights are kept and when to stop.
+    `batches(order)` yields the batches of those items.
+
+    Returns the schedule it chose, for the run's record.
+    """
+    import copy
+
     import torch
     from tqdm.auto import tqdm
 
     torch.manual_seed(config.seed)
     generator = np.random.default_rng(config.seed)
+    order = generator.permutation(size)
+    held = order[:int(size * INNER_HOLDOUT)] if size >= 1 / INNER_HOLDOUT else order[:0]
+    fitted = order[len(held):]
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.head_learning_rate)
-    head.train()
-    for _ in tqdm(range(config.head_epochs), desc="head", disable=config.quiet, leave=False):
-        for batch in batches(generator.permutation(size)):
+    best = {"loss": np.inf, "epoch": 0, "state": None}
+    epoch = 0
+    per_pass = len(list(batches(fitted)))
+    passes = max(config.head_epochs, -(-MIN_STEPS // max(per_pass, 1)))
+    for epoch in tqdm(range(1, passes + 1), desc="head", disable=config.quiet, leave=False):
+        head.train()
+        for batch in batches(fitted[generator.permutation(len(fitted))]):
             loss = head(**batch)["loss"]
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if not len(held):
+            continue
+        loss = _mean_loss(head, batches(held))
+        if loss < best["loss"]:
+            best = {"loss": loss, "epoch": epoch, "state": copy.deepcopy(head.state_dict())}
+        elif epoch - best["epoch"] >= PATIENCE:
+            break
+    if best["state"] is not None:
+        head.load_state_dict(best["state"])
     head.eval()
+    return {"epochs_run": epoch, "epoch_kept": best["epoch"] or epoch, "inner_holdout": len(held),
+            "inner_holdout_loss": round(float(best["loss"]), 4) if len(held) else None}
+
+
+def _mean_loss(head, batches) -> float:
+    """The head's loss over these batches, weighting each by its size, without training."""
+    import torch
+
+    head.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for batch in batches:
+            size = len(batch["lengths"])
+            total += float(head(**batch)["loss"]) * size
+            count += size
+    return total / count

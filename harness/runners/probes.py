@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.models import parse_layers
+from harness.models import layer_states
 
 ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
 CS = np.logspace(-3, 2, 6)  # logistic regression inverse L2 strengths tried by k-fold
@@ -33,17 +33,14 @@ def layer_candidates(states: int) -> list[str]:
 
 
 def select_layers(features: np.ndarray, spec: str) -> np.ndarray:
-    """(examples, states, width) pooled states -> (examples, width') as a fixed --layers value asks."""
+    """(examples, states, width) pooled states -> (examples, width') as a fixed --layers value (or the mean
+    of every state, a candidate of the inner CV) asks."""
     if spec == ALL_LAYERS_MEAN:
         return features.mean(axis=1)
     if spec == "mix":
         raise ConfigError("--layers mix (a learned scalar mix) is trained by the token-level heads; pooled heads "
                           "choose their layer by inner cross-validation: use --layers best (or auto)")
-    indices, combine = parse_layers(spec)
-    if max(indices) >= features.shape[1] or min(indices) < -features.shape[1]:
-        raise ConfigError(f"--layers {spec!r} asks for a layer the model lacks ({features.shape[1]} hidden states)")
-    chosen = features[:, indices]
-    return chosen.mean(axis=1) if combine == "mean" else chosen.reshape(len(features), -1)
+    return layer_states(features, spec)
 
 
 def pair_features(joint: np.ndarray | None, left: np.ndarray | None, right: np.ndarray | None) -> np.ndarray:

@@ -1,0 +1,104 @@
+"""Frozen token heads: the scalar mix, the cached every-layer extraction, and choices made on train alone."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import build_korean_bert
+from harness import evaluate
+from harness.config import TOKEN_HEADS
+from harness.data.files import read_split
+from harness.data.splits import plan_splits
+from harness.models import layer_states
+from harness.runners import features as features_module
+from harness.runners.features import FeatureCache
+from harness.runners.heads import ENCODERS, FrozenHead, ScalarMix, TagScorer
+from test_klue_ner import NER, fixture_sentences, plain, write_ner
+
+FAST = dict(tasks=["klue/ner"], mode="frozen", quiet=True, device="cpu", split_strategy="holdout")
+
+
+@pytest.fixture(scope="module")
+def korean_model_dir(tmp_path_factory):
+    return build_korean_bert(tmp_path_factory.mktemp("tiny-korean-bert"),
+                             [plain(s) for s in fixture_sentences(200, seed=1)])
+
+
+def test_every_token_head_option_has_an_encoder():
+    assert set(ENCODERS) == set(TOKEN_HEADS)
+
+
+def test_the_mix_weights_sum_to_one_and_start_as_the_mean_of_the_layers():
+    mix = ScalarMix(5)
+    with torch.no_grad():
+        mix.logits.copy_(torch.randn(5))
+    assert float(mix.weights().detach().sum()) == pytest.approx(1.0)
+    states = torch.randn(2, 7, 5, 4)
+    fresh = ScalarMix(5)
+    assert torch.allclose(fresh(states), states.mean(-2), atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [0, 2, -1])
+def test_a_mix_concentrated_on_one_layer_equals_that_layers_features(layer):
+    states = np.random.default_rng(0).normal(size=(9, 5, 4)).astype(np.float32)  # tokens, hidden states, width
+    mix = ScalarMix(5)
+    with torch.no_grad():
+        mix.logits.fill_(-1e4)
+        mix.logits[layer] = 0.0
+    mixed = mix(torch.from_numpy(states)).detach().numpy()
+    np.testing.assert_allclose(mixed, layer_states(states, str(layer)), atol=1e-6)
+
+
+def test_layer_states_combines_as_layers_says():
+    states = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
+    np.testing.assert_array_equal(layer_states(states, "last"), states[:, -1])
+    np.testing.assert_array_equal(layer_states(states, "auto"), states[:, -1])  # no head to learn a mix
+    np.testing.assert_array_equal(layer_states(states, "last2-concat"), np.concatenate([states[:, 2], states[:, 3]], -1))
+    np.testing.assert_allclose(layer_states(states, "last2-mean"), (states[:, 2] + states[:, 3]) / 2)
+
+
+def test_the_bilstm_ignores_what_pads_a_sequence():
+    torch.manual_seed(0)
+    head = FrozenHead("tokens", 4, 3, "bilstm", lambda width: TagScorer(width, 5)).eval()
+    tokens = torch.randn(1, 6, 3, 4)
+    padded = torch.cat([tokens, torch.randn(1, 4, 3, 4)], dim=1)  # four positions of noise past the end
+    short = head(lengths=torch.tensor([6]), tokens=tokens, token_mask=torch.ones(1, 6, dtype=torch.bool))
+    long = head(lengths=torch.tensor([6]), tokens=padded, token_mask=torch.ones(1, 10, dtype=torch.bool))
+    assert torch.equal(short["predicted_tags"], long["predicted_tags"][:, :6])
+
+
+def test_a_second_run_with_other_head_settings_runs_no_forward_pass(korean_model_dir, tmp_path, monkeypatch):
+    write_ner(tmp_path / "data", fixture_sentences(30))
+    kwargs = dict(data_dir=tmp_path / "data", output_dir=tmp_path / "reports", cache=FeatureCache(tmp_path / "cache"),
+                  head_epochs=3, **FAST)
+    (first,) = evaluate(str(korean_model_dir), **kwargs).results
+    assert first.timings["extraction_s"] > 0
+
+    def no_encoder(*args, **kwargs):
+        raise AssertionError("the encoder loaded although every layer's states were cached")
+
+    monkeypatch.setattr(features_module, "load_model", no_encoder)
+    for settings in (dict(token_head="mlp"), dict(token_head="linear", layers="-2"), dict(layers="last2-mean")):
+        (again,) = evaluate(str(korean_model_dir), **kwargs, **settings).results
+        assert again.timings["extraction_s"] == 0
+        assert again.provenance["hyperparameters"]["chosen"]["token_head"] == settings.get("token_head", "bilstm")
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # train and eval: states and offsets, once
+
+
+def test_choices_are_made_on_train_alone_and_recorded(korean_model_dir, tmp_path):
+    sentences = fixture_sentences(40, seed=5)
+    write_ner(tmp_path / "data", sentences)
+    kwargs = dict(data_dir=tmp_path / "data", cache=FeatureCache(tmp_path / "cache"), **FAST)
+    (clean,) = evaluate(str(korean_model_dir), output_dir=tmp_path / "clean", **kwargs).results
+    # Poison every eval sentence's tags (all O): training and what it chooses must not change.
+    plan = plan_splits(NER, {"validation": read_split(NER, "validation", tmp_path / "data")}, "holdout", 42)
+    held = {int(ex["id"].split("_")[-1].split("-")[0]) for ex in plan.folds[0].eval}
+    write_ner(tmp_path / "data", [plain(s) if i in held else s for i, s in enumerate(sentences)])
+    (poisoned,) = evaluate(str(korean_model_dir), output_dir=tmp_path / "poisoned", **kwargs).results
+    chosen = clean.provenance["hyperparameters"]["chosen"]
+    assert poisoned.provenance["hyperparameters"]["chosen"] == chosen
+    assert poisoned.scores != clean.scores  # the poison reached the eval rows
+    assert chosen["token_head"] == "bilstm" and chosen["layers"] == "mix" and 1 <= chosen["epoch_kept"]
+    assert chosen["inner_holdout"] == 3  # 10% of the 32 training sentences
+    assert sum(chosen["layer_weights"]) == pytest.approx(1.0, abs=1e-3) and len(chosen["layer_weights"]) == 3
