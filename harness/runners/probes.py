@@ -19,7 +19,7 @@ from harness.errors import ConfigError
 from harness.models import layer_states
 
 ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
-CS = np.logspace(-3, 2, 6)  # logistic regression inverse L2 strengths tried by k-fold
+CS = np.logspace(-5, 2, 8)  # logistic regression inverse L2 strengths tried by k-fold (pairs want strong L2)
 CV_FOLDS = 5
 LAYER_FOLDS = 3  # folds that rank candidate layers (at a fixed C) before C is tuned on the winner
 CV_SAMPLE = 8000  # training examples the classification CV runs on (the final head sees every one)
