@@ -34,8 +34,9 @@ def test_every_layer_is_pooled_once_and_any_layer_choice_reads_it(tiny_model_dir
     for spec in ("last", "-2", "last2-mean", "last2-concat"):
         expected = pool(hidden, batch["attention_mask"], "mean", spec).numpy()
         np.testing.assert_allclose(select_layers(states, spec), expected, atol=1e-6)
-    np.testing.assert_allclose(select_layers(states, "mean"), states.mean(1))
-    assert layer_candidates(3) == ["0", "1", "2", "mean"]
+    np.testing.assert_allclose(select_layers(states, "last3-mean"), states.mean(1))
+    np.testing.assert_allclose(select_layers(states, "last3-concat"), states.reshape(2, -1))
+    assert layer_candidates(3) == ["0", "1", "2", "last3-mean", "last3-concat"]
     with pytest.raises(ConfigError, match="lacks"):
         select_layers(states, "-4")
 

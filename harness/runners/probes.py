@@ -2,7 +2,8 @@
 
 - Layers: extraction caches every hidden state pooled (examples, states, width); `--layers` picks one
   (`last`, an index), combines several (`last4-concat`, `last4-mean`), or lets inner cross-validation on
-  the training examples choose among every single state and their mean (`best`; `auto` for pooled shapes).
+  the training examples choose among every single state, their mean and their concatenation (`best`;
+  `auto` for pooled shapes), the choice recorded as the --layers value that reproduces it.
 - Pairs (SentEval / InferSent): each side encoded alone gives u and v; the head reads [joint, u, v,
   |u - v|, u * v] (`--pair-features both`), the sides' features alone (`separate`) or the pair encoded
   together (`joint`).
@@ -24,19 +25,16 @@ CV_FOLDS = 5
 LAYER_FOLDS = 3  # folds that rank candidate layers (at a fixed C) before C is tuned on the winner
 CV_SAMPLE = 8000  # training examples the classification CV runs on (the final head sees every one)
 CHOSEN = ("best", "auto")  # --layers values that inner CV resolves
-ALL_LAYERS_MEAN = "mean"  # the candidate that averages every hidden state
 
 
 def layer_candidates(states: int) -> list[str]:
-    """What inner CV chooses among: every hidden state by index, and their mean."""
-    return [str(i) for i in range(states)] + [ALL_LAYERS_MEAN]
+    """What inner CV chooses among, as --layers values: every hidden state by index, their mean, and their
+    concatenation (a linear head on it weighs every layer, as a learned scalar mix does and more)."""
+    return [str(i) for i in range(states)] + [f"last{states}-mean", f"last{states}-concat"]
 
 
 def select_layers(features: np.ndarray, spec: str) -> np.ndarray:
-    """(examples, states, width) pooled states -> (examples, width') as a fixed --layers value (or the mean
-    of every state, a candidate of the inner CV) asks."""
-    if spec == ALL_LAYERS_MEAN:
-        return features.mean(axis=1)
+    """(examples, states, width) pooled states -> (examples, width') as a fixed --layers value asks."""
     if spec == "mix":
         raise ConfigError("--layers mix (a learned scalar mix) is trained by the token-level heads; pooled heads "
                           "choose their layer by inner cross-validation: use --layers best (or auto)")
