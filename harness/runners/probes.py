@@ -22,7 +22,8 @@ from harness.models import layer_states
 ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
 CS = np.logspace(-5, 2, 8)  # logistic regression inverse L2 strengths tried by k-fold (pairs want strong L2)
 CV_FOLDS = 5
-LAYER_FOLDS = 3  # folds that rank candidate layers (at a fixed C) before C is tuned on the winner
+LAYER_FOLDS = 3  # folds that rank candidate layers (each at its best of LAYER_CS) before C is tuned on the winner
+LAYER_CS = np.logspace(-3, 0, 4)
 CV_SAMPLE = 8000  # training examples the classification CV runs on (the final head sees every one)
 CHOSEN = ("best", "auto")  # --layers values that inner CV resolves
 
@@ -58,43 +59,44 @@ def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int):
     if regression:
         head = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(x, y)
         return head, {"alpha": float(head[-1].alpha_)}
-    c, score = _best_c(x, y, seed)
+    c, score = _search_c(x, y, seed, CS, CV_FOLDS)
     head = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
     return head, {"C": float(c), "cv_accuracy": round(score, 4)}
 
 
 def choose_layer(build, states: int, y: np.ndarray, regression: bool, seed: int) -> tuple[str, float]:
     """The candidate layer whose features fit train best: ridge's leave-one-out error, or logistic
-    regression's k-fold accuracy at C = 1 on a seeded sample. `build(candidate)` gives its features."""
+    regression's k-fold accuracy on a seeded sample, each at its best L2 strength. `build(candidate)` gives
+    its features."""
     scores = {candidate: _layer_score(build(candidate), y, regression, seed) for candidate in layer_candidates(states)}
     best = max(scores, key=scores.get)
     return best, float(scores[best])
 
 
 def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int) -> float:
-    from sklearn.linear_model import LogisticRegression, RidgeCV
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    """How well a candidate's features fit train, each at its own best L2 strength (a wide candidate, such as
+    every layer concatenated, needs a stronger one than a single layer: a fixed strength would misjudge it)."""
+    from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     if regression:  # RidgeCV's best_score_: the leave-one-out score (negative squared error) at its best alpha
         return float(make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(x, y)[-1].best_score_)
-    x, y = _sample(x, y, seed)
-    folds = StratifiedKFold(n_splits=_folds(y, LAYER_FOLDS), shuffle=True, random_state=seed)
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    return float(cross_val_score(model, x, y, cv=folds).mean())
+    return _search_c(x, y, seed, LAYER_CS, LAYER_FOLDS)[1]
 
 
-def _best_c(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
+def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int) -> tuple[float, float]:
+    """The logistic regression C (of `cs`) with the best stratified k-fold accuracy on a seeded sample of
+    train, and that accuracy."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     x, y = _sample(x, y, seed)
-    folds = StratifiedKFold(n_splits=_folds(y, CV_FOLDS), shuffle=True, random_state=seed)
+    splitter = StratifiedKFold(n_splits=_folds(y, folds), shuffle=True, random_state=seed)
     search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                          {"logisticregression__C": CS}, cv=folds).fit(x, y)
+                          {"logisticregression__C": cs}, cv=splitter).fit(x, y)
     return float(search.best_params_["logisticregression__C"]), float(search.best_score_)
 
 
