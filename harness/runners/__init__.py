@@ -4,12 +4,13 @@
   trainable parameters, the weights' fingerprint, and optional reports with their defaults
   (units --max-length cut off, the step a fine-tune resumed from, training-free extra scores).
 - frozen.py: the encoder never trains; a head learns on its cached features (features.py computes
-  and caches them).
+  and caches them; probes.py chooses pooled heads' layers and regularisation on train; heads.py holds
+  the token heads: scalar mix, BiLSTM).
 - finetune.py: the whole model trains with transformers.Trainer.
 - generation.py: text to text, a seq2seq model trained and generating (its encoder fixed in frozen mode).
 
 May import: harness.models (the one loader), harness.formats, harness.metrics (score types),
-harness.tasks, harness.config, harness.shapes' registry and base helpers. Imported by: the shape
+harness.tasks, harness.config, harness.shapes' registry. Imported by: the shape
 modules, which name each shape's two runner classes, and api.py, which uses only the contract.
 """
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Frozen mode: the encoder never trains; a head learns on cached features.
 
-N21 tasks train a light sklearn head on one pooled vector per example. Token shapes train a torch
+N21 tasks train an sklearn head on pooled vectors, with pairs also encoded side by side and the layer and
+regularisation chosen on train (probes.py). Token shapes train a torch
 head (runners/heads.py) on every token's cached states, by default a scalar mix of every layer
 under a BiLSTM: tags a tag scorer whose token predictions decode back to characters
 (FrozenTokenRunner), DP the fine-tuning mode's biaffine parser on word vectors
