@@ -8,7 +8,7 @@ import torch
 
 from harness import evaluate
 from harness.config import RunConfig
-from harness.data.splits import load_splits, plan_splits
+from harness.data.splits import group_ids, load_splits, plan_splits
 from harness.errors import ConfigError
 from harness.formats.n21 import single_texts
 from harness.models import load_model, load_tokenizer, pool, resolve_model
@@ -104,3 +104,35 @@ def test_a_second_frozen_run_with_other_head_settings_reads_the_cached_extractio
     recorded = read_result(next((tmp_path / "a").rglob("result.json"))).provenance["hyperparameters"]
     assert recorded["layers"] == "auto" and recorded["chosen"]["pair_features"] == "both"
     assert recorded["chosen"]["layer"] in layer_candidates(3) and recorded["chosen"]["C"] > 0
+
+
+def test_inner_cv_folds_never_split_a_group():
+    from harness.runners.probes import _sample, _splits
+
+    groups = np.repeat(np.arange(60), 3)  # a premise and its three hypotheses, as in KLUE-NLI
+    y = np.tile([0, 1, 2], 60)
+    for stratified in (True, False):
+        for train, held_out in _splits(y, groups, 5, seed=7, stratified=stratified):
+            assert not set(groups[train]) & set(groups[held_out])
+    big = np.repeat(np.arange(5000), 3)
+    keep = _sample(np.tile([0, 1, 2], 5000), big, seed=3)
+    assert len(keep) == 8000 and np.array_equal(keep, np.sort(keep))
+    kept, counts = np.unique(big[keep], return_counts=True)
+    assert (counts[:-1] == 3).sum() >= len(kept) - 2  # whole groups, but for the one the cap cuts
+
+
+
+def test_frozen_head_search_keeps_the_tasks_groups_together(monkeypatch):
+    """KLUE-NLI's premise groups its three hypotheses: the runner hands them to every inner search."""
+    from harness.runners import probes
+
+    seen = []
+    real = probes._splits
+    monkeypatch.setattr(probes, "_splits", lambda y, groups, *a, **k: seen.append(groups) or real(y, groups, *a, **k))
+    task = REGISTRY.get("klue/nli")
+    assert task.split_groups == "text"  # the premise
+    train = [{"id": str(i), "text": f"p{i // 3}", "label": i % 3} for i in range(30)]
+    groups = group_ids(task, train)
+    rng = np.random.default_rng(0)
+    probes.fit_head(rng.normal(size=(30, 4)), np.array([ex["label"] for ex in train]), False, 0, groups)
+    assert seen and all(g is not None and len(np.unique(g)) == 10 for g in seen)

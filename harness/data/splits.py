@@ -127,7 +127,7 @@ def _stratifiable(strata: np.ndarray | None, per_stratum: int, eval_size: int) -
     return counts.min() >= per_stratum and eval_size >= len(counts)
 
 
-def _groups(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
+def group_ids(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
     """Examples sharing the task's `split_groups` field (KLUE-NLI's premise) land on one side of every split.
 
     Without this, a premise seen in training with its other two hypotheses is scored again in eval:
@@ -148,7 +148,7 @@ def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
     if len(examples) < 2:
         raise DataError(f"{task.id}: {len(examples)} labelled example(s) cannot be split into train and eval")
     stratify = strata if _stratifiable(strata, 2, eval_size) else None  # else a plain seeded shuffle
-    groups = _groups(task, examples)
+    groups = group_ids(task, examples)
     if groups is None:
         return train_test_split(indices, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=stratify)
     if stratify is not None:  # the first of 1/HOLDOUT_FRACTION stratified group folds is the eval part
@@ -163,7 +163,7 @@ def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):
     if len(examples) < KFOLD_K:
         raise DataError(f"{task.id}: {len(examples)} labelled examples are too few for {KFOLD_K}-fold")
     strata = _strata(task, examples)
-    groups = _groups(task, examples)
+    groups = group_ids(task, examples)
     if groups is not None:
         if _stratifiable(strata, KFOLD_K, len(examples) // KFOLD_K):
             return StratifiedGroupKFold(n_splits=KFOLD_K, shuffle=True, random_state=seed).split(groups, strata, groups)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.data.splits import group_ids
 from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import single_texts
 from harness.metrics import score_examples
@@ -93,6 +94,7 @@ class FrozenRunner(Runner):
 
     def fit(self, train: list[dict]) -> None:
         y = np.array([ex["label"] for ex in train])
+        groups = group_ids(self.task, train)  # inner folds keep a premise's hypotheses together, as splits do
         regression = self.task.kind == "regression"
         self.features(train, "train", "last")  # extracts (or loads) every array the head may read: not training
         with self.timed("training_s"):
@@ -101,13 +103,13 @@ class FrozenRunner(Runner):
             if self.layer in CHOSEN:
                 states = self.layer_features(train, "train").shape[1]
                 self.layer, score = choose_layer(lambda layer: self.features(train, "train", layer), states, y,
-                                                 regression, self.config.seed)
+                                                 regression, self.config.seed, groups)
                 self._choices.update(layer=self.layer, layer_cv_score=round(score, 4))
             x = self.features(train, "train")
             if self.config.head == "mlp":
                 self.head = build_mlp(self.task, self.config.seed).fit(x, y)
             else:
-                self.head, chosen = fit_head(x, y, regression, self.config.seed)
+                self.head, chosen = fit_head(x, y, regression, self.config.seed, groups)
                 self._choices.update(chosen)
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:

@@ -9,6 +9,8 @@
   together (`joint`).
 - Heads: ridge regression whose L2 strength is chosen by efficient leave-one-out on train; logistic
   regression whose C is chosen by stratified k-fold on (a seeded sample of) train, then refit on all of it.
+- Groups: where the task keeps examples together (`split_groups`, KLUE-NLI's premise), every inner fold does
+  too, or the search rewards memorising a premise's other hypotheses and picks a head that fails on new ones.
 
 Nothing here sees an evaluation example: the choices are a function of the training split alone.
 """
@@ -50,64 +52,98 @@ def pair_features(joint: np.ndarray | None, left: np.ndarray | None, right: np.n
     return np.concatenate(parts, axis=1)
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int):
-    """The linear head with its L2 strength chosen on (x, y) alone; returns (fitted pipeline, choices)."""
-    from sklearn.linear_model import LogisticRegression, RidgeCV
+def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: np.ndarray | None = None):
+    """The linear head with its L2 strength chosen on (x, y) alone, folds kept within `groups` when given;
+    returns (fitted pipeline, choices)."""
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     if regression:
-        head = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(x, y)
+        head = _ridge(x, y, seed, groups)
         return head, {"alpha": float(head[-1].alpha_)}
-    c, score = _search_c(x, y, seed, CS, CV_FOLDS)
+    c, score = _search_c(x, y, seed, CS, CV_FOLDS, groups)
     head = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
     return head, {"C": float(c), "cv_accuracy": round(score, 4)}
 
 
-def choose_layer(build, states: int, y: np.ndarray, regression: bool, seed: int) -> tuple[str, float]:
+def choose_layer(build, states: int, y: np.ndarray, regression: bool, seed: int,
+                 groups: np.ndarray | None = None) -> tuple[str, float]:
     """The candidate layer whose features fit train best: ridge's leave-one-out error, or logistic
     regression's k-fold accuracy on a seeded sample, each at its best L2 strength. `build(candidate)` gives
     its features."""
-    scores = {candidate: _layer_score(build(candidate), y, regression, seed) for candidate in layer_candidates(states)}
+    scores = {candidate: _layer_score(build(candidate), y, regression, seed, groups)
+              for candidate in layer_candidates(states)}
     best = max(scores, key=scores.get)
     return best, float(scores[best])
 
 
-def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int) -> float:
+def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: np.ndarray | None) -> float:
     """How well a candidate's features fit train, each at its own best L2 strength (a wide candidate, such as
     every layer concatenated, needs a stronger one than a single layer: a fixed strength would misjudge it)."""
+    if regression:  # RidgeCV's best_score_: the held-out score (negative squared error) at its best alpha
+        return float(_ridge(x, y, seed, groups)[-1].best_score_)
+    return _search_c(x, y, seed, LAYER_CS, LAYER_FOLDS, groups)[1]
+
+
+def _ridge(x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None):
+    """Standardised ridge at the alpha of ALPHAS that predicts held-out rows best: efficient leave-one-out, or
+    group k-fold when examples come in groups (leaving one out would keep its group-mates in training)."""
     from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if regression:  # RidgeCV's best_score_: the leave-one-out score (negative squared error) at its best alpha
-        return float(make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(x, y)[-1].best_score_)
-    return _search_c(x, y, seed, LAYER_CS, LAYER_FOLDS)[1]
+    cv = None if groups is None else _splits(y, groups, CV_FOLDS, seed, stratified=False)
+    return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS, cv=cv)).fit(x, y)
 
 
-def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int) -> tuple[float, float]:
+def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
+              groups: np.ndarray | None = None) -> tuple[float, float]:
     """The logistic regression C (of `cs`) with the best stratified k-fold accuracy on a seeded sample of
     train, and that accuracy."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    x, y = _sample(x, y, seed)
-    splitter = StratifiedKFold(n_splits=_folds(y, folds), shuffle=True, random_state=seed)
+    keep = _sample(y, groups, seed)
+    x, y = x[keep], y[keep]
+    groups = None if groups is None else groups[keep]
     search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                          {"logisticregression__C": cs}, cv=splitter).fit(x, y)
+                          {"logisticregression__C": cs}, cv=_splits(y, groups, folds, seed)).fit(x, y)
     return float(search.best_params_["logisticregression__C"]), float(search.best_score_)
 
 
-def _sample(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most CV_SAMPLE training examples, stratified by class, for the searches (seeded)."""
+def _splits(y: np.ndarray, groups: np.ndarray | None, wanted: int, seed: int, stratified: bool = True) -> list:
+    """Seeded (train, held-out) index pairs: stratified by class when asked, and never splitting a group."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
+    if groups is not None:
+        folds = min(wanted, len(np.unique(groups)))
+        if stratified:
+            splitter = StratifiedGroupKFold(n_splits=_folds(y, folds), shuffle=True, random_state=seed)
+        else:  # GroupKFold shuffles only from sklearn 1.6 on: shuffle the group labels instead
+            groups = np.random.default_rng(seed).permutation(int(groups.max()) + 1)[groups]
+            splitter = GroupKFold(n_splits=max(2, folds))
+        return list(splitter.split(np.zeros(len(y)), y, groups))
+    splitter = (StratifiedKFold(n_splits=_folds(y, wanted), shuffle=True, random_state=seed) if stratified
+                else KFold(n_splits=wanted, shuffle=True, random_state=seed))
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def _sample(y: np.ndarray, groups: np.ndarray | None, seed: int) -> np.ndarray:
+    """Indices of at most CV_SAMPLE training examples for the searches (seeded): stratified by class, or whole
+    groups drawn at random when examples come in groups."""
     if len(y) <= CV_SAMPLE:
-        return x, y
+        return np.arange(len(y))
+    if groups is not None:
+        order = np.random.default_rng(seed).permutation(int(groups.max()) + 1)
+        rank = np.argsort(order)[groups]  # each example's group's place in the random order
+        return np.sort(np.argsort(rank, kind="stable")[:CV_SAMPLE])
     from sklearn.model_selection import train_test_split
 
     keep, _ = train_test_split(np.arange(len(y)), train_size=CV_SAMPLE, stratify=y, random_state=seed)
-    return x[np.sort(keep)], y[np.sort(keep)]
+    return np.sort(keep)
 
 
 def _folds(y: np.ndarray, wanted: int) -> int:
