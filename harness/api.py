@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config import MODES, RunConfig
+from harness.config import CURVE_MIN_STEPS, MODES, RunConfig
 from harness.data.files import resolve_data_dir
+from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
@@ -52,18 +53,22 @@ def evaluate(
     trust_remote_code: bool = False,
     registry: TaskRegistry = REGISTRY,
     cache: FeatureCache | None = None,
+    train_sizes: list[int | None] | None = None,
     **overrides,
 ) -> Evaluation:
     """Run `model` on the tasks of `suite` (or the named `tasks`) in frozen, finetune or both modes.
 
     Tasks without usable data are skipped with a reason when a whole suite was asked for; a task
-    named explicitly must run. Every finished run is written before the next one starts.
+    named explicitly must run. Every finished run is written before the next one starts. `train_sizes`
+    (a learning curve) runs every mode at each size, a nested seeded subset of the train split (None: all).
     """
     if mode not in MODES:
         raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
     if not suite and not tasks:
         raise ConfigError("say which tasks to run: --suite glue or --tasks glue/sst2,glue/mrpc")
     config = (config or RunConfig()).replace(**overrides)
+    if config.min_steps is None:  # resolved here, so every result records the recipe it ran
+        config = config.replace(min_steps=CURVE_MIN_STEPS if train_sizes else 0)
     model_ref = resolve_model(model, revision, trust_remote_code)
     specs = registry.select(suite, tasks)
     evaluation = Evaluation()
@@ -93,8 +98,11 @@ def evaluate(
                                                                config.max_eval_samples, config.seed))
             except DataError as err:
                 evaluation.skipped[spec.id] = str(err)
-        for run_mode in modes:
-            evaluation.results.extend(context.run(base, plan, run_mode, list(dependent_plans.values())))
+        for size in clamp_sizes(train_sizes or [None], min(len(f.train) for f in plan.folds), base.id):
+            sized = plan if size is None else sized_plan(base, plan, size, config.seed)
+            for run_mode in modes:
+                evaluation.results.extend(context.run(base, sized, run_mode, list(dependent_plans.values()),
+                                                      size, population=plan))
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
     return evaluation
@@ -133,9 +141,12 @@ class _Context:
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
 
-    def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents) -> list[RunResult]:
-        """Train on each fold, score the task (and the tasks scored with its model), write results."""
-        directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed)
+    def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None = None,
+            population: SplitPlan | None = None) -> list[RunResult]:
+        """Train on each fold, score the task (and the tasks scored with its model), write results. With a
+        `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size)."""
+        directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
+                            train_size)
         if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
             return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
@@ -145,6 +156,8 @@ class _Context:
         for fold_index, fold in enumerate(plan.folds):
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
             runner = self._runner(task, mode, checkpoints)
+            if train_size is not None:
+                runner.draws_from(population.folds[fold_index].train)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
             truncated += runner.truncated
@@ -174,13 +187,13 @@ class _Context:
                 log.warning("%s %s: %d %s lay past --max-length %d and were scored as unpredicted; "
                             "raise --max-length", task.id, mode, truncated, shape.truncated_unit,
                             self.config.max_length)
-        timings.update(_throughput(mode, plan, timings, self.config))
-        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen)]
+        timings.update(_throughput(mode, plan, timings, chosen[0].get("epochs", self.config.epochs)))
+        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen, train_size)]
         for spec, dplan, predictions in dependent_outputs:
             dependent_shape = shape_of(spec)
             scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config))
             drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
-            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner, chosen))
+            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner, chosen, train_size))
         if is_main_process():
             remove_checkpoints(directory)
         return results
@@ -202,7 +215,7 @@ class _Context:
                                      config=self.config, checkpoints=checkpoints)
 
     def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner,
-               chosen: list[dict]) -> RunResult:
+               chosen: list[dict], train_size: int | None) -> RunResult:
         """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set)."""
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
@@ -218,6 +231,7 @@ class _Context:
             num_train=sum(len(f.train) for f in plan.folds) // len(plan.folds),
             num_eval=sum(len(f.eval) for f in plan.folds),
             timings=timings,
+            train_size=train_size,
             provenance={
                 **self.environment,
                 "model": {"name": self.model_ref.name, "location": self.model_ref.location,
@@ -233,7 +247,8 @@ class _Context:
             },
         )
         if is_main_process():
-            directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed)
+            directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
+                                train_size)
             path = write_run(directory, result, rows)
             log.info("%s %s: %s -> %s", task.id, mode, _summary(result), path)
         return result
@@ -261,12 +276,12 @@ def remove_checkpoints(directory: Path) -> None:
     shutil.rmtree(directory / CHECKPOINTS, ignore_errors=True)
 
 
-def _throughput(mode: str, plan: SplitPlan, timings: dict, config: RunConfig) -> dict:
-    """Examples per second of the phase that dominates each mode."""
+def _throughput(mode: str, plan: SplitPlan, timings: dict, epochs: float) -> dict:
+    """Examples per second of the phase that dominates each mode (fine-tuning: over the epochs it ran)."""
     train_examples = sum(len(f.train) for f in plan.folds)
     out = {}
     if mode == "finetune" and timings["training_s"] > 0:
-        out["train_examples_per_s"] = round(train_examples * config.epochs / timings["training_s"], 2)
+        out["train_examples_per_s"] = round(train_examples * epochs / timings["training_s"], 2)
     if mode == "frozen" and timings["extraction_s"] > 0:
         out["extraction_examples_per_s"] = round(
             (train_examples + sum(len(f.eval) for f in plan.folds)) / timings["extraction_s"], 2)

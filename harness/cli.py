@@ -127,6 +127,8 @@ def _eval(args) -> int:
     from harness.api import evaluate  # after the checks, so a bad option fails before torch loads
 
     seeds = selection.seeds or [config.seed]
+    if selection.train_sizes:
+        _announce_curve(selection, config, seeds)
     for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
         if len(seeds) > 1:
             print(f"seed {seed}")
@@ -134,6 +136,7 @@ def _eval(args) -> int:
             selection.model, tasks=selection.tasks, suite=selection.suite, mode=selection.mode,
             data_dir=selection.data_dir, output_dir=selection.output_dir, config=config.replace(seed=seed),
             revision=selection.revision, trust_remote_code=selection.trust_remote_code,
+            train_sizes=selection.train_sizes,
         )
         for result in evaluation.results:
             scores = ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items())
@@ -141,12 +144,39 @@ def _eval(args) -> int:
                   f"main {result.main_score:6.2f}  ({scores})")
         for task, reason in evaluation.skipped.items():
             print(f"{task:22} skipped: {reason}")
+    if selection.train_sizes:
+        from harness.curves import write_task_curves
+
+        for path in write_task_curves(selection.output_dir):
+            print(f"wrote {path}")
     if selection.leaderboard_dir:
         from harness.leaderboard import write_leaderboards
 
         for path in write_leaderboards(selection.output_dir, selection.leaderboard_dir):
             print(f"wrote {path}")
     return 0
+
+
+def _announce_curve(selection, config, seeds: list[int]) -> None:
+    """Print what a learning curve will run and, from earlier full runs in --output-dir, how long it should take."""
+    from harness.curves import estimate_seconds, plan_text
+    from harness.models import resolve_model
+    from harness.results import ResultSet
+    from harness.tasks import REGISTRY
+
+    task_ids = [spec.id for spec in REGISTRY.select(selection.suite, selection.tasks)]
+    modes = ["frozen", "finetune"] if selection.mode == "both" else [selection.mode]
+    sizes = sorted(set(selection.train_sizes), key=lambda size: (size is None, size or 0))
+    print(plan_text(task_ids, sizes, modes, seeds))
+    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
+    folder = Path(selection.output_dir) / slug
+    earlier = ResultSet.load(folder).results if folder.is_dir() else []
+    for task_id in task_ids:
+        prior = [result for result in earlier if result.task_id == task_id]
+        seconds = estimate_seconds(prior, sizes, modes, len(seeds), config)
+        print(f"  {task_id}: " + (f"about {seconds / 60:.0f} min, scaled from the earlier full-train runs in {folder}"
+                                  if seconds is not None else
+                                  f"no estimate (no earlier full-train run of each mode in {folder} to scale from)"))
 
 
 def _leaderboard(args) -> int:

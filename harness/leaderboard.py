@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import plots, uncertainty
+from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
 from harness.render import SUITE_TITLES, markdown_table
 from harness.results import ResultSet, RunResult, atomic_write, task_spec
@@ -96,8 +97,10 @@ def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
 
 def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGISTRY,
                  intervals: Intervals | None = None, plot: str | None = None,
-                 resamples: int = uncertainty.DEFAULT_RESAMPLES) -> str:
-    """The markdown leaderboard of one suite; `plot` names the PNG beside it, None when none was drawn."""
+                 resamples: int = uncertainty.DEFAULT_RESAMPLES, learning_curves: list[Curve] = (),
+                 curve_plots: bool = False) -> str:
+    """The markdown leaderboard of one suite; `plot` names the PNG beside it, None when none was drawn;
+    `learning_curves` (with a PNG each when `curve_plots`) fill its Data efficiency section."""
     intervals = intervals or Intervals()
     title = SUITE_TITLES.get(suite, suite)
     # Seeds average into one number per (model, task, mode).
@@ -142,6 +145,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     lines += markdown_table(header, table)
     lines += _comparison(frame, suite, flagged, intervals)
     lines += _task_tables(frame, suite, registry, flagged, intervals)
+    lines += _data_efficiency(learning_curves, curve_plots)
     lines += ["", "## Runs", ""]
     detail = frame.sort_values(["model", "task", "mode", "seed"], kind="stable")
     run_rows = [
@@ -198,6 +202,23 @@ def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Inter
             "interval, \\* where the interval excludes zero.", ""] + markdown_table(
         ["model", "task", "frozen", "fine-tuned", "Δ", "Δ 95% interval", "trainable params (frozen / fine-tuned)",
          "wall time s per run (frozen / fine-tuned)"], rows)
+
+
+def _data_efficiency(learning_curves: list[Curve], drawn: bool) -> list[str]:
+    """Per learning curve: its table (score per train size and mode, paired difference) and crossover size."""
+    if not learning_curves:
+        return []
+    lines = ["", "## Data efficiency", "",
+             "Learning curves (`harness eval --train-sizes`): each size is a nested seeded subset of the train split "
+             "(every smaller set inside the next), the evaluation examples unchanged; fine-tuning runs at least "
+             "`--min-steps` optimisation steps at every size (the epochs per run are in its result). Scores are "
+             "seed means with 95% bootstrap intervals; Δ is paired on the examples both modes scored."]
+    for curve in learning_curves:
+        lines += ["", f"### {curve.task}: `{curve.model}`", ""]
+        if drawn:
+            lines += [f"![{curve.task} learning curve of {curve.model}]({curve_file_stem(curve)}.png)", ""]
+        lines += curve_table(curve)
+    return lines
 
 
 def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagged: dict,
@@ -325,14 +346,18 @@ def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
         raise DataError(f"no readable results under {reports}; run `harness eval` first")
     frame = results_frame(results.results, registry)
     intervals = results.intervals(resamples)
+    learning_curves = curves(results, resamples)
     drawing = plots.available()
     files = {}
     for suite in sorted(frame["suite"].unique()):
         subset = frame[frame["suite"] == suite]
         plot = f"{suite}.png" if drawing else None
-        files[f"{suite}.md"] = render_suite(subset, suite, registry, intervals, plot, resamples).encode("utf-8")
+        mine = [curve for curve in learning_curves if curve.suite == suite]
+        files[f"{suite}.md"] = render_suite(subset, suite, registry, intervals, plot, resamples, mine,
+                                            drawing).encode("utf-8")
         if plot:
             files[plot] = plots.suite_plot(SUITE_TITLES.get(suite, suite), _bars(subset, suite, intervals))
+            files.update({f"{curve_file_stem(curve)}.png": curve_png(curve) for curve in mine})
     return files
 
 

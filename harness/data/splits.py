@@ -114,7 +114,7 @@ def _how(task: TaskSpec) -> str:
     return f"{how}, grouped by {task.split_groups}," if task.split_groups else how
 
 
-def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
+def strata_of(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
     """Classes (or score quintiles) to stratify by; None where the task's labels cannot stratify."""
     return schema_of(task).strata(task, examples)
 
@@ -143,7 +143,7 @@ def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
     from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
 
     indices = np.arange(len(examples))
-    strata = _strata(task, examples)
+    strata = strata_of(task, examples)
     eval_size = int(np.ceil(HOLDOUT_FRACTION * len(examples)))
     if len(examples) < 2:
         raise DataError(f"{task.id}: {len(examples)} labelled example(s) cannot be split into train and eval")
@@ -162,7 +162,7 @@ def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):
 
     if len(examples) < KFOLD_K:
         raise DataError(f"{task.id}: {len(examples)} labelled examples are too few for {KFOLD_K}-fold")
-    strata = _strata(task, examples)
+    strata = strata_of(task, examples)
     groups = group_ids(task, examples)
     if groups is not None:
         if _stratifiable(strata, KFOLD_K, len(examples) // KFOLD_K):

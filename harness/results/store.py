@@ -41,6 +41,7 @@ class RunResult:
     scores_std: dict[str, float] = field(default_factory=dict)  # across k folds (kfold only)
     flags: list[dict] = field(default_factory=list)  # {"code", "message"}: caveats about the scores
     predictions_file: str = PREDICTIONS_FILE
+    train_size: int | None = None  # a learning curve's nested subset of the train split; None: all of it
     schema: str = SCHEMA
 
     @property
@@ -51,8 +52,11 @@ class RunResult:
         return dataclasses.asdict(self)
 
 
-def run_dir(output_dir: Path, model_slug: str, suite: str, task: str, mode: str, seed: int) -> Path:
-    return Path(output_dir) / model_slug / suite / task / f"{mode}-seed{seed}"
+def run_dir(output_dir: Path, model_slug: str, suite: str, task: str, mode: str, seed: int,
+            train_size: int | None = None) -> Path:
+    """<output>/<model>/<suite>/<task>/<mode>-seed<seed>, with -n<size> for a learning curve's smaller sizes."""
+    size = f"-n{train_size}" if train_size is not None else ""
+    return Path(output_dir) / model_slug / suite / task / f"{mode}-seed{seed}{size}"
 
 
 def atomic_write(path: Path, content: bytes) -> None:

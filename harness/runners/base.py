@@ -31,6 +31,7 @@ class Runner(ABC):
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)
         self._choices: dict = {}  # what fit chose (see `choices`)
+        self.population: list[dict] | None = None  # see draws_from
 
     @property
     def timings(self) -> dict[str, float]:
@@ -45,6 +46,12 @@ class Runner(ABC):
             yield
         finally:
             self._seconds[phase] += time.perf_counter() - start
+
+    def draws_from(self, population: list[dict]) -> None:
+        """Say that the examples `fit` gets are a subset of `population`, the whole training split (a learning
+        curve's smaller sizes): runners whose features are cached compute them once for the population and
+        slice them, so no size runs a forward pass of its own. Others train on the subset as on any train set."""
+        self.population = population
 
     @abstractmethod
     def fit(self, train: list[dict]) -> None:

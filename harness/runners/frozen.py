@@ -67,11 +67,28 @@ class FrozenRunner(Runner):
         return self.extractor.fingerprint
 
     def layer_features(self, examples: list[dict], split: str) -> np.ndarray:
-        """Every hidden state pooled, (examples, states, width), read once per set of examples and kept."""
+        """Every hidden state pooled, (examples, states, width), read once per set of examples and kept; the
+        rows of the population's features when the examples were drawn from it (draws_from)."""
         key = (split, tuple(ex["id"] for ex in examples))
         if key not in self._loaded:
-            self._loaded[key] = self._pooled_states(examples, split)
+            drawn = self._drawn(examples, split)
+            if drawn is None:
+                self._loaded[key] = self._pooled_states(examples, split)
+            else:
+                population, rows = drawn
+                self._loaded[key] = self.layer_features(population, split)[rows]
         return self._loaded[key]
+
+    def _drawn(self, examples: list[dict], split: str) -> tuple[list[dict], np.ndarray] | None:
+        """The training population these examples are a strict subset of, and their rows in it; None otherwise.
+        A pair's sides ("train-text") are drawn from the population's sides."""
+        if self.population is None or split.split("-")[0] != "train" or len(examples) >= len(self.population):
+            return None
+        side = split.partition("-")[2]
+        population = single_texts(self.population, side) if side else self.population
+        where = {ex["id"]: row for row, ex in enumerate(population)}
+        rows = [where.get(ex["id"]) for ex in examples]
+        return None if None in rows else (population, np.array(rows))
 
     def _pooled_states(self, examples: list[dict], split: str) -> np.ndarray:
         return self.extractor.features(self.task, examples, split)
