@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, DataError
 from harness.metrics import compute_metrics, compute_scores
 from harness.tasks import REGISTRY
 
@@ -89,6 +89,8 @@ def test_tags_are_scored_per_character_through_the_tokenizer(tiny_model_dir):
     logits[0, 2, tag["B-PS"]] = 0.0
     missed = metrics(_EvalPrediction(logits, np.zeros((1, len(tokens)))))
     assert missed["ner_entity_macro_f1"] == 0.0 and missed["main_score"] == 0.0
+    with pytest.raises(DataError, match="2 predictions for 1 examples"):
+        metrics(_EvalPrediction(np.concatenate([logits, logits]), np.zeros((2, len(tokens)))))
 
 
 def test_tasks_that_need_more_say_what():

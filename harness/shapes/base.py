@@ -8,11 +8,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from harness.errors import ConfigError, TaskError
+from harness.errors import ConfigError, DataError, TaskError
 from harness.tasks import TaskSpec
 
 if TYPE_CHECKING:  # runners import torch; listing tasks reads shapes without it
     from harness.runners.base import Runner
+
+
+def check_prediction_count(task: TaskSpec, examples: list[dict], count: int) -> None:
+    """DataError unless a model's outputs (`count` of them) match the evaluation examples given beside them."""
+    if count != len(examples):
+        raise DataError(f"{task.id}: {count} predictions for {len(examples)} examples; pass the evaluation "
+                        "examples in the order the model saw them")
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from harness.data.labels import encode_label
-from harness.errors import ConfigError, DataError
 from harness.data.records import mark_entities
+from harness.errors import ConfigError
 from harness.formats import n2m
 from harness.metrics import GROUP_METRICS, METRICS, label_statistics, score_examples
 from harness.runners.finetune import FinetuneRunner
 from harness.runners.frozen import FrozenRunner
 from harness.shapes import register
-from harness.shapes.base import Shape
+from harness.shapes.base import Shape, check_prediction_count
 from harness.shapes.generation import view_task
 from harness.tasks import TaskSpec
 
@@ -75,7 +75,7 @@ class SequenceShape(OneLabelShape):
             out = [{"id": i, "prediction": p, "label": g} for i, (p, g) in
                    enumerate(zip(predicted.tolist(), np.asarray(label_ids).reshape(len(outputs)).tolist()))]
             if _grouped(task):
-                _check_count(task, examples, out)
+                check_prediction_count(task, examples, len(out))
                 for row, example in zip(out, examples):
                     row["group"] = str(example["group"])
             return out
@@ -126,12 +126,6 @@ def _read_back(task: TaskSpec, generations: list[str], golds: list) -> tuple[np.
 def _grouped(task: TaskSpec) -> bool:
     """Whether the task's metrics score groups of examples (MultiRC's EM, AX-g's gender parity)."""
     return any(name in GROUP_METRICS for name in task.metrics)
-
-
-def _check_count(task: TaskSpec, examples: list[dict], rows: list[dict]) -> None:
-    if len(examples) != len(rows):
-        raise DataError(f"{task.id}: {len(rows)} predictions for {len(examples)} examples; pass the evaluation "
-                        "examples in the order the model saw them")
 
 
 def one_label_example(task: TaskSpec, values: dict, example_id: str, where: str) -> dict:

@@ -13,7 +13,7 @@ from harness.metrics.klue import baseline_sentences, compute_tagging_scores, tag
 from harness.runners.finetune import FinetuneTokenRunner
 from harness.runners.frozen import FrozenTokenRunner
 from harness.shapes import register
-from harness.shapes.base import ReportTable, Shape
+from harness.shapes.base import ReportTable, Shape, check_prediction_count
 from harness.tasks import TaskSpec
 
 
@@ -68,9 +68,7 @@ class TagsShape(Shape):
         alignments = n2n.encode(tokenizer, examples, max_length, with_labels=False)[1]
 
         def rows(outputs, label_ids):
-            if len(outputs) != len(examples):
-                raise DataError(f"{task.id}: {len(outputs)} predictions for {len(examples)} examples; pass the "
-                                "evaluation examples in the order the model saw them")
+            check_prediction_count(task, examples, len(outputs))
             tags = n2n.decode_logits(task, outputs, examples, alignments)
             return [{"id": i, "text": ex["text"], "label": list(ex["label"]), "prediction": predicted.tolist()}
                     for i, (ex, predicted) in enumerate(zip(examples, tags))]
