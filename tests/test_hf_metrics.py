@@ -59,6 +59,16 @@ def test_evaluate_metric_equals_every_committed_result(result_file, tmp_path):
     assert scores["main_score"] == pytest.approx(result["main_score"], rel=1e-12, abs=1e-9)
 
 
+@pytest.mark.parametrize("task_id", [*REGISTRY.names(), "glue/stsb-n2m", "klue/mrc-n2m"])
+def test_every_task_loads_as_an_evaluate_metric(task_id, tmp_path):
+    """Every task (and text-to-text views) loads, its inputs declared as its shape reads them."""
+    task = REGISTRY.get(task_id)
+    metric = _metric(task_id, tmp_path)
+    assert metric.config_name == task.id
+    assert list(metric.features) == list(shape_of(task).metric_inputs(task))
+    assert all(name in metric.inputs_description for name in task.metrics)
+
+
 def test_add_batch_then_compute_equals_one_compute(tmp_path):
     metric = _metric("superglue/multirc", tmp_path)
     predictions, references, groups = [1, 0, 1, 1, 0, 0], [1, 0, 0, 1, 0, 1], ["a", "a", "b", "b", "c", "c"]
