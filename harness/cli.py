@@ -16,8 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description="Evaluate language models on GLUE, frozen and fine-tuned.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    listing = commands.add_parser("list", help="list tasks or model aliases")
-    listing.add_argument("what", choices=["tasks", "models"])
+    listing = commands.add_parser("list", help="list tasks, model aliases, or the tasks' metrics as evaluate modules")
+    listing.add_argument("what", choices=["tasks", "models", "metrics"])
     listing.add_argument("--suite", help="only this suite's tasks")
 
     ev = commands.add_parser("eval", help="evaluate a model on tasks, frozen and/or fine-tuned")
@@ -35,10 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a run folder, e.g. reports/minilm/glue/sst2/frozen-seed42")
     report.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
 
-    export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML) or a flat CSV")
+    export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML), a model "
+                                 "card with intervals and provenance, or a flat CSV")
     export.add_argument("reports", nargs="?", default="reports")
-    export.add_argument("--format", required=True, choices=["model-index", "csv"])
-    export.add_argument("--model", help="only this model's results (required for model-index when there are several)")
+    export.add_argument("--format", required=True, choices=["model-index", "card", "csv"])
+    export.add_argument("--model", help="only this model's results (required for model-index and card when there "
+                        "are several)")
     export.add_argument("--out", help="write to this file instead of standard output")
     return parser
 
@@ -110,14 +112,32 @@ def _list(args) -> int:
         return 0
     from harness.tasks import REGISTRY
 
+    specs = REGISTRY.select(args.suite) if args.suite else [REGISTRY.get(n) for n in REGISTRY.names()]
+    if args.what == "metrics":
+        return _list_metrics(specs)
     rows = [("task", "format", "kind", "metrics", "main score")]
-    for spec in REGISTRY.select(args.suite) if args.suite else (REGISTRY.get(n) for n in REGISTRY.names()):
+    for spec in specs:
         main = " + ".join(spec.main_score) if len(spec.main_score) > 1 else spec.main_score[0]
         rows.append((spec.id, ",".join(spec.formats), spec.kind, ",".join(spec.metrics), main))
+    _print_table(rows)
+    return 0
+
+
+def _list_metrics(specs) -> int:
+    """Each task's metrics (its config of harness's evaluate module) and how to load them, offline."""
+    from harness.hf import MODULE
+
+    print(f'evaluate.load("{MODULE}", TASK) or harness.metrics.load(TASK) loads a task\'s official metrics, '
+          "offline; a text-to-text view (glue/sst2-n2m) loads the same way")
+    _print_table([("TASK", "metrics (0-100)", "main_score: the mean of")] +
+                 [(spec.id, ", ".join(spec.metrics), " + ".join(spec.main_score)) for spec in specs])
+    return 0
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0
 
 
 def _eval(args) -> int:

@@ -13,9 +13,9 @@ import pandas as pd
 from harness import plots, uncertainty
 from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
-from harness.render import SUITE_TITLES, markdown_table
+from harness.render import SUITE_TITLES, describe, markdown_table, score_cell, source_text
 from harness.results import ResultSet, RunResult, atomic_write, task_spec
-from harness.uncertainty import MAIN, Interval, Intervals
+from harness.uncertainty import MAIN, Intervals
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -239,10 +239,10 @@ def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagge
             cell_intervals = intervals.scores.get((model, suite, task, mode), {})
             seeds = sorted(group["seed"])
             cells = [f"`{model}`", mode, ", ".join(map(str, seeds)),
-                     _with_interval(list(group["main_score"]), cell_intervals.get(MAIN))]
+                     score_cell(list(group["main_score"]), cell_intervals.get(MAIN))]
             for name in columns:
                 values = [scores[name] for scores in group["scores"] if name in scores]
-                cells.append(_with_interval(values, cell_intervals.get(name)) if len(values) == len(group) else "–")
+                cells.append(score_cell(values, cell_intervals.get(name)) if len(values) == len(group) else "–")
             rows.append(cells)
         lines += ["", f"### {task}{flagged[task]}", "", f"Main score: {main}.", ""]
         lines += markdown_table(["model", "mode", "seeds", "main", *columns], rows)
@@ -254,20 +254,11 @@ def _frozen_first(groups):
     return sorted(groups, key=lambda item: (item[0][0], MODES.index(item[0][1])))
 
 
-def _with_interval(values: list[float], interval: Interval | None) -> str:
-    text = _fmt(sum(values) / len(values))
-    if len(values) > 1:
-        text += f" ± {pd.Series(values).std(ddof=1):.2f}"
-    if interval is not None:
-        text += f" [{interval.low:.2f}, {interval.high:.2f}]"
-    return text
-
-
 def _task_notes(frame: pd.DataFrame, column: str) -> list[str]:
     """Sub-bullets naming, per task, the split notes or sample caps its runs had."""
     lines = []
     for task, runs in frame.groupby("task", sort=True):
-        found = sorted({_describe(value) for value in runs[column] if value})
+        found = sorted({describe(value) for value in runs[column] if value})
         if found:
             lines.append(f"  - `{task}`: {'; '.join(found)}")
     return lines
@@ -282,30 +273,12 @@ def _flag_legend(frame: pd.DataFrame) -> list[str]:
             "measured (the run's result.json lists its `flags`):", *_task_notes(frame, "flag_note")]
 
 
-def _describe(value) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{key}={value[key]}" for key in sorted(value))
-    return str(value)
-
-
 def _source_notes(frame: pd.DataFrame) -> list[str]:
     lines = []
     for task, runs in frame.groupby("task", sort=True):
-        found = sorted({_source(split, source) for data in runs["data"] for split, source in sorted(data.items())})
+        found = sorted({source_text(split, source) for data in runs["data"] for split, source in sorted(data.items())})
         lines.append(f"  - `{task}`: {'; '.join(found) if found else 'not recorded'}")
     return lines
-
-
-def _source(split: str, source: dict) -> str:
-    """One split's origin in a few words: the file and its hash, or the Hub dataset and its fingerprint."""
-    if source.get("kind") == "file":
-        return f"{split} `{source.get('path')}` (sha256 `{str(source.get('sha256'))[:12]}`)"
-    if source.get("kind") == "hub":
-        name = "/".join(str(source[k]) for k in ("path", "name") if source.get(k))
-        revision = f", revision `{source['revision']}`" if source.get("revision") else ""
-        fingerprint = str(source.get("fingerprint"))[:12]
-        return f"{split} Hub `{name}` split `{source.get('split')}` (fingerprint `{fingerprint}`{revision})"
-    return f"{split} {_describe(source)}"
 
 
 def _marks(rows: pd.DataFrame) -> str:

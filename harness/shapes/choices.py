@@ -92,13 +92,22 @@ class ChoicesShape(Shape):
     def units(self, task, rows):
         """Per example: whether the chosen candidate is a gold one (accuracy: the confusion of "right" against
         an all-right gold), and its answer scores against the gold answers."""
-        right = np.array([int(row["prediction"] in row["label"]) for row in rows])
-        tables = [label_statistics(["accuracy"], right, np.ones_like(right))[1][0]]
+        tables = []
+        if "accuracy" in task.metrics:
+            right = np.array([int(row["prediction"] in row["label"]) for row in rows])
+            tables.append(label_statistics(["accuracy"], right, np.ones_like(right))[1][0])
         answer_metrics = [m for m in task.metrics if m in ANSWER_METRICS]
         if answer_metrics:
             tables.append(answer_statistics(answer_metrics, [row["prediction_name"] for row in rows],
                                             [row["answers"] for row in rows]))
         return [row["id"] for row in rows], tables
+
+    def metric_inputs(self, task):
+        """The chosen candidate's index and the gold ones (COPA); the chosen entity and the gold answers where
+        answers are scored as text (ReCoRD)."""
+        if any(m in ANSWER_METRICS for m in task.metrics):
+            return {"predictions": ("prediction_name", "string"), "references": ("answers", ["string"])}
+        return {"predictions": ("prediction", "int64"), "references": ("label", ["int64"])}
 
     # --- text to text (ReCoRD) -------------------------------------------------------------------
 

@@ -43,6 +43,10 @@ class SpansShape(Shape):
         return [row["id"] for row in rows], [mrc_statistics(task.metrics, [row["prediction"] for row in rows],
                                                             [row["answers"] for row in rows])]
 
+    def metric_inputs(self, task):
+        """The predicted answer text ("" for none) and the gold answer texts (none for an unanswerable question)."""
+        return {"predictions": ("prediction", "string"), "references": ("answers", ["string"])}
+
     # --- text to text ----------------------------------------------------------------------------
 
     def view(self, task):
