@@ -110,14 +110,17 @@ def _list(args) -> int:
         return 0
     from harness.tasks import REGISTRY
 
+    specs, broken = REGISTRY.load_all(args.suite)
     rows = [("task", "format", "kind", "metrics", "main score")]
-    for spec in REGISTRY.select(args.suite) if args.suite else (REGISTRY.get(n) for n in REGISTRY.names()):
+    for spec in specs:
         main = " + ".join(spec.main_score) if len(spec.main_score) > 1 else spec.main_score[0]
         rows.append((spec.id, ",".join(spec.formats), spec.kind, ",".join(spec.metrics), main))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0
+    for err in broken:  # listed after the tasks that load, one line each
+        print(f"harness: error: {err}", file=sys.stderr)
+    return 2 if broken else 0
 
 
 def _eval(args) -> int:
