@@ -41,7 +41,8 @@ def _cb(n: int = 10) -> list[dict]:
 
 
 def _klue_sts(n: int = 10) -> list[dict]:
-    return [{"guid": f"klue-sts-v1_dev_{i:05d}", "source": "x", "sentence1": f"문장 {i}", "sentence2": f"다른 문장 {i}",
+    return [{"guid": f"klue-sts-v1_dev_{i:05d}", "source": "x", "sentence1": f"문장 {i}",
+             "sentence2": f"다른 문장 {i}",
              "labels": {"label": 2.5, "real-label": 2.5 + i / 10, "binary-label": 0}} for i in range(n)]
 
 
@@ -99,7 +100,7 @@ def test_copa_label_true_is_refused(tiny_model_dir, tmp_path, capsys):
     records[3]["label"] = True
     val = _jsonl(tmp_path / "data/superglue/COPA/val.jsonl", records)
     line = _eval(tiny_model_dir, tmp_path / "data", tmp_path / "out", "copa", capsys)
-    assert f"{val}:4: label the boolean true is not the index of one of the 2 choices" in line
+    assert f"{val}:4: label True is not the index of one of the 2 choices (0..1); a JSON true/false is no index" in line
 
 
 # --- 4. a malformed train file is an error, never a missing split ------------------------------------

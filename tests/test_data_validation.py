@@ -70,7 +70,8 @@ def test_value_helpers():
     for bad in (True, None, "", "  ", 2.5, [1]):
         with pytest.raises(DataError, match="'idx' must be an integer or non-empty text"):
             identifier(bad, "idx", "x")
-    assert describe(None) == "null" and describe(False) == "the boolean false" and describe("a" * 60) == "text '" + "a" * 36 + "..."
+    assert describe(None) == "null" and describe(False) == "the boolean false"
+    assert describe("a" * 60) == "text '" + "a" * 36 + "..."
 
 
 # --- TSV rows that are shifted ----------------------------------------------------------------------
@@ -104,7 +105,8 @@ def test_wic_offsets_and_wsc_indices_must_be_integers(tmp_path):
     assert _error(REGISTRY.get("superglue/wic"), tmp_path).startswith(f"{path}:2: span 1 (True..6)")
     target = {"span1_index": 0, "span1_text": "Mark", "span2_index": 2, "span2_text": "he"}
     wsc = {"text": "Mark said he left", "target": target, "idx": 0, "label": False}
-    path = _jsonl(tmp_path, "superglue/WSC/val.jsonl", [wsc, {**wsc, "idx": 1, "target": {**target, "span2_index": True}}])
+    retyped = {**wsc, "idx": 1, "target": {**target, "span2_index": True}}
+    path = _jsonl(tmp_path, "superglue/WSC/val.jsonl", [wsc, retyped])
     assert _error(REGISTRY.get("superglue/wsc"), tmp_path).startswith(f"{path}:2: span2_index True")
 
 
@@ -168,3 +170,10 @@ def test_a_wos_turn_must_be_an_object_and_a_user_turn_needs_its_state(tmp_path, 
     path = _write(tmp_path, "klue/wos/wos-v1.1_dev.json", json.dumps([{"guid": "d1", "dialogue": [turn]}]))
     message = _error(REGISTRY.get("klue/wos"), tmp_path)
     assert message.startswith(f"{path}: d1, turn 0: ") and words in message
+
+
+def test_a_multirc_answer_that_is_not_an_object(tmp_path):
+    passage = {"text": "A paragraph.", "questions": [{"question": "Which?", "idx": 0, "answers": ["yes"]}]}
+    path = _jsonl(tmp_path, "superglue/MultiRC/val.jsonl", [{"idx": 0, "passage": passage}])
+    assert _error(REGISTRY.get("superglue/multirc"), tmp_path) == (
+        f"{path}:1: question 0, answer 0: expected an object with field 'text', found text 'yes'")

@@ -163,6 +163,7 @@ def _corrupt_cells(layout: Layout, units: list[str], u: int, kind: str, rng: ran
         return Corruption(layout.render(units), f"unit {u} line {row} cell {column} {original!r:.40} -> "
                           f"{cells[column]!r}", {u}, may_differ=not numeric)
     edit = (lambda c: c.pop(column)) if kind == "drop" else (lambda c: c.insert(column, c[column]))
+    done = "dropped" if kind == "drop" else "doubled"
     if layout.prefix and layout.sep == "\n" and rng.random() < 0.3:  # every row of a TSV with a header
         header = layout.prefix.rstrip("\n").split("\t")
         rows = [header] + [unit.split("\t") for unit in units]
@@ -170,11 +171,11 @@ def _corrupt_cells(layout: Layout, units: list[str], u: int, kind: str, rng: ran
             for r in rows:
                 edit(r)
             data = ("\n".join("\t".join(r) for r in rows) + "\n").encode("utf-8")
-            return Corruption(data, f"column {column} {kind}d in every row", set(range(len(units))))
+            return Corruption(data, f"column {column} {done} in every row", set(range(len(units))))
     edit(cells)
     lines[row] = "\t".join(cells)
     units[u] = "\n".join(lines)
-    return Corruption(layout.render(units), f"unit {u} line {row}: cell {column} {kind}d", {u})
+    return Corruption(layout.render(units), f"unit {u} line {row}: cell {column} {done}", {u})
 
 
 def _is_number(text: str) -> bool:

@@ -46,11 +46,12 @@ def read_multirc(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple
             answers = field_of(question, "answers", list, here)
             for a, answer in enumerate(answers):
                 spot = f"{here}, answer {a}"
-                row = {"paragraph": text, "question": field_of(question, "question", str, here),
-                       "answer": field_of(answer, "text", str, spot), "label": answer.get("label"),
-                       "idx": {"paragraph": optional_id(record, "idx", where),
-                               "question": optional_id(question, "idx", here), "answer": optional_id(answer, "idx", spot)}}
-                example_id = f"{entry.path}#{row['idx']['paragraph']}-{row['idx']['question']}-{row['idx']['answer']}"
+                option = field_of(answer, "text", str, spot)  # checks first that the answer is an object
+                idx = {"paragraph": optional_id(record, "idx", where), "question": optional_id(question, "idx", here),
+                       "answer": optional_id(answer, "idx", spot)}
+                row = {"paragraph": text, "question": field_of(question, "question", str, here), "answer": option,
+                       "label": answer.get("label"), "idx": idx}
+                example_id = f"{entry.path}#{idx['paragraph']}-{idx['question']}-{idx['answer']}"
                 yield spot, record_example(task, row, fields, example_id, spot)
 
 
