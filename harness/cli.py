@@ -112,18 +112,21 @@ def _list(args) -> int:
         return 0
     from harness.tasks import REGISTRY
 
-    specs = REGISTRY.select(args.suite) if args.suite else [REGISTRY.get(n) for n in REGISTRY.names()]
+    specs, broken = REGISTRY.load_all(args.suite)
     if args.what == "metrics":
-        return _list_metrics(specs)
-    rows = [("task", "format", "kind", "metrics", "main score")]
-    for spec in specs:
-        main = " + ".join(spec.main_score) if len(spec.main_score) > 1 else spec.main_score[0]
-        rows.append((spec.id, ",".join(spec.formats), spec.kind, ",".join(spec.metrics), main))
-    _print_table(rows)
-    return 0
+        _list_metrics(specs)
+    else:
+        rows = [("task", "format", "kind", "metrics", "main score")]
+        for spec in specs:
+            main = " + ".join(spec.main_score) if len(spec.main_score) > 1 else spec.main_score[0]
+            rows.append((spec.id, ",".join(spec.formats), spec.kind, ",".join(spec.metrics), main))
+        _print_table(rows)
+    for err in broken:  # listed after the tasks that load, one line each
+        print(f"harness: error: {err}", file=sys.stderr)
+    return 2 if broken else 0
 
 
-def _list_metrics(specs) -> int:
+def _list_metrics(specs) -> None:
     """Each task's metrics (its config of harness's evaluate module) and how to load them, offline."""
     from harness.hf import MODULE
 
@@ -131,7 +134,6 @@ def _list_metrics(specs) -> int:
           "offline; a text-to-text view (glue/sst2-n2m) loads the same way")
     _print_table([("TASK", "metrics (0-100)", "main_score: the mean of")] +
                  [(spec.id, ", ".join(spec.metrics), " + ".join(spec.main_score)) for spec in specs])
-    return 0
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:

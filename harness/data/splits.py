@@ -54,16 +54,21 @@ def plan_splits(
     if strategy not in SPLIT_STRATEGIES:
         raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(SPLIT_STRATEGIES)}")
     train, validation = splits.get("train"), splits.get("validation")
-    if validation is None or not validation.labelled:
+    if validation is None:
         entry = task.files.get("validation")
         raise DataError(
             f"{task.id}: no labelled validation split found (looked for {entry.path if entry else 'a file'} "
             f"in the data dir, or the Hub's {task.hub.get('path')}/{task.hub.get('name')}); put the official "
             "file under --data-dir"
         )
+    for split in (train, validation):  # a train split that is there but unusable is no missing one
+        if split is not None and not split.labelled:
+            raise DataError(f"{task.id}: no labelled {split.name} split: {_origin(split)} holds "
+                            f"{'no labels' if split.examples else 'no examples'}; train and validation need gold "
+                            "on every example")
     sources = {name: split.source for name, split in splits.items() if split is not None}
     rng = random.Random(seed)
-    if train is not None and train.labelled:
+    if train is not None:
         folds = [Fold(train.examples, validation.examples)]
         used, note = "official", ""
     elif strategy == "official":
@@ -83,6 +88,14 @@ def plan_splits(
         used, note = "kfold", f"train missing: {_how(task)} {KFOLD_K}-fold over validation"
     folds = [Fold(_cap(f.train, max_train_samples, rng), _cap(f.eval, max_eval_samples, rng)) for f in folds]
     return SplitPlan(used, folds, sources, note)
+
+
+def _origin(split: DataSplit) -> str:
+    """Where a split was read from, in words."""
+    source = split.source
+    if source.get("kind") == "hub":
+        return f"the Hub's {source.get('path')}/{source.get('name')} [{source.get('split')}]"
+    return source.get("path") or f"the {split.name} split"
 
 
 def eval_only_plan(task: TaskSpec, splits: dict[str, DataSplit | None], max_eval_samples: int | None, seed: int) -> SplitPlan:

@@ -42,6 +42,8 @@ class Shape:
     name: ClassVar[str] = ""
     # The example fields the encoder reads: exactly these (and the example id) key the feature cache.
     input_fields: ClassVar[tuple[str, ...]] = ("text", "text_pair")
+    # The task fields (glob patterns) a record must hold as text: records.record_example refuses null, numbers, lists.
+    text_fields: ClassVar[tuple[str, ...]] = ("text", "text_pair")
     # Examples carry one class or score in "label": holdout and k-fold stratify by it.
     label_per_example: ClassVar[bool] = False
     # Prediction rows hold one number in "label" and one in "prediction": the bootstrap reads them as such.

@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from harness.data.values import is_integer
 from harness.errors import DataError
 from harness.formats import n2m
 from harness.metrics import label_statistics, scores_of
@@ -48,6 +49,7 @@ class FinetuneChoiceRunner(ChoiceRanking, FinetuneProbabilityRunner):
 
 class ChoicesShape(Shape):
     name = "choices"
+    text_fields = ("text", "question", "query", "choice*")
     frozen_runner = FrozenChoiceRunner
     finetune_runner = FinetuneChoiceRunner
 
@@ -74,8 +76,9 @@ class ChoicesShape(Shape):
         text = values["text"] if question is None else f"{values['text']} {COPA_QUESTIONS[question]}"
         choices = [str(values[k]) for k in keys]
         label = values.get("label")
-        if label is not None and not (isinstance(label, int) and 0 <= label < len(choices)):
-            raise DataError(f"{where}: label {label!r} is not the index of one of the {len(choices)} choices")
+        if label is not None and not (is_integer(label) and 0 <= label < len(choices)):
+            raise DataError(f"{where}: label {label!r} is not the index of one of the {len(choices)} choices "
+                            f"(0..{len(choices) - 1}); a JSON true/false is no index")
         return {"id": example_id, "text": text, "choices": choices, "choice_names": choices,
                 "label": None if label is None else [label]}
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from harness.data.labels import encode_label
 from harness.data.records import mark_entities
+from harness.data.values import identifier
 from harness.errors import ConfigError
 from harness.formats import n2m
 from harness.metrics import GROUP_METRICS, METRICS, label_statistics, score_examples
@@ -136,7 +137,7 @@ def one_label_example(task: TaskSpec, values: dict, example_id: str, where: str)
         example["text_pair"] = values["text_pair"]
     example["label"] = encode_label(task, values["label"], where) if "label" in values else None
     if "group" in values:
-        example["group"] = str(values["group"])
+        example["group"] = identifier(values["group"], "group", where)
     return example
 
 
