@@ -77,6 +77,8 @@ def evaluate(
         if config.bertscore_model is None:  # BERTScore with the evaluated model as loaded, recorded as such
             config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
                                     bertscore_trust_remote_code=model_ref.trust_remote_code)
+    if config.layer_sweep:
+        _check_layer_sweep(specs, mode, named=bool(tasks))
     source_dir = resolve_data_dir(data_dir)
     modes = ["frozen", "finetune"] if mode == "both" else [mode]
     context = _Context(model_ref, config, Path(output_dir), cache)
@@ -121,6 +123,22 @@ def _views(specs: list[TaskSpec], evaluation: Evaluation, named: bool) -> list[T
     return views
 
 
+def _check_layer_sweep(specs: list[TaskSpec], mode: str, named: bool) -> None:
+    """--layer-sweep retrains a frozen head per hidden state: refuse, before any compute, a run with no frozen
+    side or a named task whose frozen runner has no head that reads one state alone; in a whole suite, those
+    tasks run without the sweep and a warning says so."""
+    if mode == "finetune":
+        raise ConfigError("--layer-sweep retrains the frozen head on each layer; use it with --mode frozen or both")
+    unswept = [spec for spec in specs if not shape_of(spec).frozen_runner.sweeps_layers]
+    if not unswept:
+        return
+    which = ", ".join(f"{spec.id} ({shape_of(spec).name} shape)" for spec in unswept)
+    if named:
+        raise ConfigError(f"--layer-sweep: no frozen head of {which} reads one hidden state alone; "
+                          "run it without --layer-sweep")
+    log.warning("--layer-sweep: no frozen head of %s reads one hidden state alone; it runs without the sweep", which)
+
+
 def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tuple[TaskSpec, list[TaskSpec]]]:
     """Pair each trained task with the tasks scored by its model (MNLI with MNLI-mm and AX)."""
     groups: dict[str, tuple[TaskSpec, list[TaskSpec]]] = {}
@@ -151,8 +169,9 @@ class _Context:
             return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
         shape = shape_of(task)
-        fold_scores, rows, runner, truncated, chosen = [], [], None, 0, []
+        fold_scores, rows, runner, truncated, chosen, sweeps = [], [], None, 0, [], []
         phases = dict.fromkeys(PHASES, 0.0)
+        sweep_seconds = 0.0
         for fold_index, fold in enumerate(plan.folds):
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
             runner = self._runner(task, mode, checkpoints)
@@ -160,6 +179,11 @@ class _Context:
                 runner.draws_from(population.folds[fold_index].train)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
+            if self.config.layer_sweep and runner.sweeps_layers:
+                swept = time.perf_counter()
+                sweeps.append({layer: dict(shape.score(task, fold.eval, layer_predictions, self.config))
+                               for layer, layer_predictions in runner.layer_sweep(fold.train, fold.eval)})
+                sweep_seconds += time.perf_counter() - swept
             truncated += runner.truncated
             chosen.append(runner.choices)
             scores = SignedScores.of(shape.score(task, fold.eval, predictions, self.config))
@@ -176,9 +200,12 @@ class _Context:
                 phases[phase] += seconds
         timings = {
             **{k: round(v, 3) for k, v in phases.items()},
-            "total_s": round(time.perf_counter() - started, 3),
+            # the run's own protocol: the sweep, an analysis beside it, is timed apart (layer_sweep_s)
+            "total_s": round(time.perf_counter() - started - sweep_seconds, 3),
             "trainable_parameters": runner.trainable_parameters,
         }
+        if sweeps:
+            timings["layer_sweep_s"] = round(sweep_seconds, 3)
         if runner.resumed_from_step is not None:
             timings["resumed_from_step"] = runner.resumed_from_step
         if shape.truncated_unit:
@@ -188,7 +215,8 @@ class _Context:
                             "raise --max-length", task.id, mode, truncated, shape.truncated_unit,
                             self.config.max_length)
         timings.update(_throughput(mode, plan, timings, chosen[0].get("epochs", self.config.epochs)))
-        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen, train_size)]
+        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen, train_size,
+                               _swept_layers(sweeps, task.main_score))]
         for spec, dplan, predictions in dependent_outputs:
             dependent_shape = shape_of(spec)
             scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config))
@@ -215,8 +243,9 @@ class _Context:
                                      config=self.config, checkpoints=checkpoints)
 
     def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner,
-               chosen: list[dict], train_size: int | None) -> RunResult:
-        """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set)."""
+               chosen: list[dict], train_size: int | None, sweep: dict | None = None) -> RunResult:
+        """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set),
+        `sweep` the run's layer sweep (_swept_layers)."""
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
         capped = {k: v for k, v in self.config.as_dict().items() if k in CAPS and v}
@@ -227,7 +256,7 @@ class _Context:
             suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name, mode=mode,
             seed=self.config.seed, scores=scores, main_score=main_score(scores, task.main_score),
             split_strategy=plan.strategy, split_note=plan.note, capped=capped, scores_std=std,
-            flags=_flags(fold_scores),
+            flags=_flags(fold_scores), layer_sweep=sweep or {},
             num_train=sum(len(f.train) for f in plan.folds) // len(plan.folds),
             num_eval=sum(len(f.eval) for f in plan.folds),
             timings=timings,
@@ -252,6 +281,18 @@ class _Context:
             path = write_run(directory, result, rows)
             log.info("%s %s: %s -> %s", task.id, mode, _summary(result), path)
         return result
+
+
+def _swept_layers(per_fold: list[dict[int, dict[str, float]]], main: tuple[str, ...]) -> dict:
+    """The result's `layer_sweep`: the task's main metrics and, per hidden state in order, its head's scores
+    (each metric's mean over folds) and main score; empty when there was no sweep."""
+    if not per_fold:
+        return {}
+    layers = []
+    for layer in sorted(per_fold[0]):
+        scores = {name: float(np.mean([fold[layer][name] for fold in per_fold])) for name in per_fold[0][layer]}
+        layers.append({"layer": layer, "main": main_score(scores, main), "scores": scores})
+    return {"main_score": list(main), "layers": layers}
 
 
 def _chosen(per_fold: list[dict]) -> dict:

@@ -260,6 +260,10 @@ class RunConfig(Settings):
                                         "(separate, SentEval's features), or both", choices=PAIR_FEATURES)
     head: str = option("linear", "frozen mode: the head on pooled features, linear (logistic / ridge "
                                  "regression) or an MLP", choices=FROZEN_HEADS)
+    layer_sweep: bool = option(False, "frozen mode: also train the head on each hidden state alone (0 = embeddings "
+                                      "... last), from the same cached features, and score each on the evaluation "
+                                      "split: a per-layer curve in the result, its report and the leaderboard (the "
+                                      "main score stays the run's own head's)")
     # Frozen heads trained with torch on token states (tags, biaffine DP, MRC spans).
     token_head: str = option("bilstm", "frozen mode, token shapes: what reads the (mixed) token states before the "
                                        "task's scorer (tag, biaffine arc or start/end): a two-layer BiLSTM, a "

@@ -38,12 +38,13 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "data": r.provenance.get("data") or {},
             "flagged": bool(r.flags),
             "flag_note": "; ".join(f"{r.mode} seed {r.seed}: {item['message']}" for item in r.flags),
+            "layer_sweep": r.layer_sweep,
         }
         for r in results
     ]
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "split_note", "capped",
                "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "data",
-               "flagged", "flag_note"]
+               "flagged", "flag_note", "layer_sweep"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -146,6 +147,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     lines += _comparison(frame, suite, flagged, intervals)
     lines += _task_tables(frame, suite, registry, flagged, intervals)
     lines += _data_efficiency(learning_curves, curve_plots)
+    lines += _layer_sweeps(frame, flagged)
     lines += ["", "## Runs", ""]
     detail = frame.sort_values(["model", "task", "mode", "seed"], kind="stable")
     run_rows = [
@@ -247,6 +249,32 @@ def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagge
         lines += ["", f"### {task}{flagged[task]}", "", f"Main score: {main}.", ""]
         lines += markdown_table(["model", "mode", "seeds", "main", *columns], rows)
     return lines
+
+
+def _layer_sweeps(frame: pd.DataFrame, flagged: dict) -> list[str]:
+    """The "Where does the task live" section: per (model, task) whose frozen runs have a layer sweep, the main
+    score of the head trained on each hidden state alone (mean over those runs' seeds), the best in bold, beside
+    the runs' own head; nothing when no run has one, so boards without sweeps keep their bytes."""
+    swept = frame[(frame["mode"] == "frozen") & frame["layer_sweep"].map(bool)]
+    if swept.empty:
+        return []
+    rows = []
+    for (model, task), runs in swept.groupby(["model", "task"], sort=True):
+        curve = [sum(values) / len(values) for values in
+                 zip(*([layer["main"] for layer in sweep["layers"]] for sweep in runs["layer_sweep"]))]
+        best = max(range(len(curve)), key=curve.__getitem__)
+        cells = [f"**{score:.2f}**" if layer == best else f"{score:.2f}" for layer, score in enumerate(curve)]
+        rows.append((f"`{model}`", f"{task}{flagged[task]}", ", ".join(map(str, sorted(runs["seed"]))), cells,
+                     f"{best} ({curve[best]:.2f})", _fmt(runs["main_score"].mean())))
+    states = max(len(row[3]) for row in rows)
+    table = [[model, task, seeds, *cells, *["–"] * (states - len(cells)), best, own]
+             for model, task, seeds, cells, best, own in rows]
+    return ["", "## Where does the task live", "",
+            "Frozen runs made with `--layer-sweep`: the run's head trained again on each hidden state alone "
+            "(`--layers <i>`; 0 = the embeddings), every choice made on train, and scored on the evaluation split "
+            "with the task's main score (mean over seeds); **bold**: the best layer. \"own head\": the run's main "
+            "score, its head reading the layers its protocol chose.", ""] + markdown_table(
+        ["model", "task", "seeds", *map(str, range(states)), "best layer", "own head"], table)
 
 
 def _frozen_first(groups):

@@ -40,6 +40,8 @@ class RunResult:
     capped: dict = field(default_factory=dict)  # sample caps in force, e.g. {"max_train_samples": 2000}
     scores_std: dict[str, float] = field(default_factory=dict)  # across k folds (kfold only)
     flags: list[dict] = field(default_factory=list)  # {"code", "message"}: caveats about the scores
+    # --layer-sweep (frozen): {"main_score": [metric, ...], "layers": [{"layer": 0, "main": ..., "scores": {...}}, ...]}
+    layer_sweep: dict = field(default_factory=dict)
     predictions_file: str = PREDICTIONS_FILE
     train_size: int | None = None  # a learning curve's nested subset of the train split; None: all of it
     schema: str = SCHEMA

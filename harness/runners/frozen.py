@@ -6,8 +6,14 @@ head (runners/heads.py) on every token's cached states, by default a scalar mix 
 under a BiLSTM: tags a tag scorer whose token predictions decode back to characters
 (FrozenTokenRunner), DP the fine-tuning mode's biaffine parser on word vectors
 (FrozenDependencyRunner), MRC the start/end scorer (FrozenSpanRunner).
+
+--layer-sweep trains each of these heads again on every hidden state alone (`layer_sweep`): the same
+runner with `--layers <i>`, reading the features the run already loaded or cached.
 """
 from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -48,6 +54,7 @@ class FrozenRunner(Runner):
 
     mode = "frozen"
     encodes_sides = True  # a pair's sides may also be encoded alone (--pair-features)
+    sweeps_layers = True
 
     def __init__(self, task: TaskSpec, extractor: FeatureExtractor, checkpoint_dir=None):
         # checkpoint_dir: unused by heads that train in one call (the torch heads retrain from scratch)
@@ -157,6 +164,23 @@ class FrozenRunner(Runner):
     def trainable_parameters(self) -> int:
         return head_parameters(self.head) if self.head is not None else 0
 
+    def layer_sweep(self, train: list[dict], examples: list[dict]) -> Iterator[tuple[int, object]]:
+        """Per hidden state, this runner's protocol restricted to it (`--layers <i>`: the pooled head's L2 still
+        tuned by inner CV on train; a token head without its scalar mix), trained on `train` and predicting
+        `examples`, from the features `fit` read (the encoder runs no further forward pass)."""
+        for layer in range(self.extractor.hidden_states):
+            probe = self._reading(str(layer))
+            probe.fit(train)
+            yield layer, probe.predict(examples)
+
+    def _reading(self, layers: str) -> FrozenRunner:
+        """An untrained copy of this runner whose head reads `layers`; it shares the features loaded so far."""
+        probe = copy.copy(self)
+        Runner.__init__(probe)  # timings and choices of its own
+        probe.config = self.config.replace(layers=layers)
+        probe.head = probe.layer = None
+        return probe
+
 
 class FrozenProbabilityRunner(FrozenRunner):
     """Classification whose predictions are class probabilities (examples, classes), for ranking metrics."""
@@ -174,6 +198,8 @@ class FrozenSpanPairRunner(FrozenRunner):
     """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token vectors."""
 
     encodes_sides = False  # the spans lie in the pair's own encoding: no side is encoded alone
+    # Its pooled spans hold the --layers states only (extractor.token_features), not every state to choose from.
+    sweeps_layers = False
 
     def _pooled_states(self, examples: list[dict], split: str) -> np.ndarray:
         """The pooled spans of the token features' layers, as one state (examples, 1, width)."""
