@@ -5,14 +5,17 @@ Flow: TaskSpec -> data (splits) -> runner (frozen or finetune) -> predictions ->
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from harness.config import CURVE_MIN_STEPS, MODES, RunConfig
+from harness.config import (BEHAVIOUR_ONLY, CURVE_MIN_STEPS, FINETUNE_ONLY, FROZEN_ONLY, MODES, RunConfig,
+                            differing_settings)
 from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
@@ -21,9 +24,11 @@ from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
 from harness.models import ModelRef, resolve_model
 from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
+from harness.results.lock import run_lock
 from harness.runners import is_main_process
 from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor
+from harness.runners.finetune import train_epochs
 from harness.shapes import shape_of
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 
@@ -102,9 +107,10 @@ def evaluate(
                 evaluation.skipped[spec.id] = str(err)
         for size in clamp_sizes(train_sizes or [None], min(len(f.train) for f in plan.folds), base.id):
             sized = plan if size is None else sized_plan(base, plan, size, config.seed)
-            for run_mode in modes:
-                evaluation.results.extend(context.run(base, sized, run_mode, list(dependent_plans.values()),
-                                                      size, population=plan))
+            with context.locked([base, *(spec for spec, _ in dependent_plans.values())], modes, size):
+                for run_mode in modes:
+                    evaluation.results.extend(context.run(base, sized, run_mode, list(dependent_plans.values()),
+                                                          size, population=plan))
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
     return evaluation
@@ -159,14 +165,30 @@ class _Context:
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
 
+    def directory(self, task: TaskSpec, mode: str, train_size: int | None = None) -> Path:
+        return run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
+                       train_size)
+
+    @contextmanager
+    def locked(self, tasks: list[TaskSpec], modes: list[str], train_size: int | None = None):
+        """Hold the run folders of these tasks and modes while the block runs, so that a second process
+        running any of them into the same folder stops before it computes anything (rank 0 alone writes)."""
+        with ExitStack() as held:
+            if is_main_process():
+                for task in tasks:
+                    for mode in modes:
+                        held.enter_context(run_lock(self.directory(task, mode, train_size)))
+            yield
+
     def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None = None,
             population: SplitPlan | None = None) -> list[RunResult]:
         """Train on each fold, score the task (and the tasks scored with its model), write results. With a
         `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size)."""
-        directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
-                            train_size)
+        directory = self.directory(task, mode, train_size)
         if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
-            return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
+            kept = self._kept(task, mode, read_result(directory / RESULT_FILE), directory)
+            if kept is not None:
+                return [kept]
         started = time.perf_counter()
         shape = shape_of(task)
         fold_scores, rows, runner, truncated, chosen, sweeps = [], [], None, 0, [], []
@@ -226,16 +248,20 @@ class _Context:
             remove_checkpoints(directory)
         return results
 
-    def _kept(self, task: TaskSpec, mode: str, result: RunResult) -> RunResult:
-        """--resume keeps a finished result as it is; say so loudly when its settings differ."""
-        ignored = {"resume", "quiet"}
-        recorded = result.provenance.get("hyperparameters", {})
-        differs = sorted(k for k, v in self.config.as_dict().items() if k not in ignored and recorded.get(k) != v)
+    def _kept(self, task: TaskSpec, mode: str, result: RunResult, directory: Path) -> RunResult | None:
+        """--resume keeps a finished result as it is where it ran with the settings asked for now; one that
+        ran with others stops the run, or with --overwrite is run again (None)."""
+        differs = _differing(result, mode, self.config)
+        if differs and not self.config.overwrite:
+            raise ConfigError(f"{directory / RESULT_FILE} was run with other settings: {'; '.join(differs)}; rerun "
+                              "with those to keep it, or add --overwrite to run it again")
         if differs:
-            log.warning("%s %s: kept the finished result (--resume), which was run with different %s",
-                        task.id, mode, ", ".join(f"{k}={recorded.get(k)}" for k in differs))
-        else:
-            log.info("%s %s: finished result kept (--resume)", task.id, mode)
+            log.warning("%s %s: running again (--overwrite): the finished result had %s", task.id, mode,
+                        "; ".join(differs))
+            return None
+        if is_main_process():
+            remove_checkpoints(directory)  # left over where a run was killed while deleting them
+        log.info("%s %s: finished result kept (--resume)", task.id, mode)
         return result
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path) -> Runner:
@@ -276,9 +302,7 @@ class _Context:
             },
         )
         if is_main_process():
-            directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
-                                train_size)
-            path = write_run(directory, result, rows)
+            path = write_run(self.directory(task, mode, train_size), result, rows)
             log.info("%s %s: %s -> %s", task.id, mode, _summary(result), path)
         return result
 
@@ -293,6 +317,22 @@ def _swept_layers(per_fold: list[dict[int, dict[str, float]]], main: tuple[str, 
         scores = {name: float(np.mean([fold[layer][name] for fold in per_fold])) for name in per_fold[0][layer]}
         layers.append({"layer": layer, "main": main_score(scores, main), "scores": scores})
     return {"main_score": list(main), "layers": layers}
+
+
+def _differing(result: RunResult, mode: str, config: RunConfig) -> list[str]:
+    """The settings a finished result ran with otherwise than `config` asks, among those its mode reads.
+    --min-steps counts by what it changes, the epochs run: a full train set's fine-tune runs the same with
+    or without it, so a learning curve's full size keeps the committed full-train run."""
+    recorded = result.provenance.get("hyperparameters", {})
+    other_mode = FINETUNE_ONLY if mode == "frozen" else FROZEN_ONLY + ("min_steps",)
+    differs = differing_settings(recorded, config, BEHAVIOUR_ONLY + other_mode)
+    if mode == "finetune":
+        chosen = recorded.get("chosen") if isinstance(recorded.get("chosen"), dict) else {}
+        ran, now = float(chosen.get("epochs", recorded.get("epochs", config.epochs))), train_epochs(config, result.num_train)
+        if ran != now:
+            differs.append(f"--min-steps {recorded.get('min_steps', 0)} (now {config.min_steps}): {ran:g} epochs "
+                           f"(now {now:g})")
+    return differs
 
 
 def _chosen(per_fold: list[dict]) -> dict:
@@ -313,8 +353,13 @@ def _flags(fold_scores: list[SignedScores]) -> list[dict]:
 
 
 def remove_checkpoints(directory: Path) -> None:
-    """Checkpoints exist to resume an interrupted run; once its result is written they go."""
-    shutil.rmtree(directory / CHECKPOINTS, ignore_errors=True)
+    """Checkpoints exist to resume an interrupted run; once its result is written they go, renamed away
+    first, so that a kill while deleting them leaves nothing that passes for a checkpoint."""
+    doomed = directory / f".{CHECKPOINTS}-deleted"
+    shutil.rmtree(doomed, ignore_errors=True)
+    if (directory / CHECKPOINTS).exists():
+        os.replace(directory / CHECKPOINTS, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _throughput(mode: str, plan: SplitPlan, timings: dict, epochs: float) -> dict:

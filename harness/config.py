@@ -302,8 +302,13 @@ class RunConfig(Settings):
     max_eval_samples: int | None = option(None, "seeded random cap on evaluation examples", checks=(AT_LEAST_1,),
                                           shown_default="all")
     # Behaviour.
+    checkpoint_minutes: float = option(5.0, "fine-tuning: minutes between checkpoints, besides one every 500 "
+                                            "steps and one at the end, so a killed run loses at most that much "
+                                            "training to --resume; 0 saves after every step", checks=(AT_LEAST_0,))
     resume: bool = option(False, "keep finished results and continue an interrupted fine-tune from its last "
-                                 "checkpoint")
+                                 "complete checkpoint; stops where either was made with other settings")
+    overwrite: bool = option(False, "start afresh where a run folder holds an interrupted fine-tune's checkpoints, "
+                                    "or (with --resume) a result or checkpoints made with other settings")
     quiet: bool = option(False, "no progress bars or logs")
 
     def __post_init__(self):
@@ -326,6 +331,24 @@ class RunConfig(Settings):
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu or auto")
         return self.device
+
+
+# Settings that change how a run behaves but no number it gives: --resume ignores them when it compares
+# what a finished result or a checkpoint recorded with the settings asked for.
+BEHAVIOUR_ONLY = ("checkpoint_minutes", "resume", "overwrite", "quiet", "device", "eval_batch_size")
+# Settings only one mode reads: a finished result of the other mode ran the same whatever their value.
+FINETUNE_ONLY = ("learning_rate", "epochs", "min_steps", "batch_size", "warmup_ratio", "weight_decay",
+                 "finetune_pooling", "max_target_length")
+FROZEN_ONLY = ("pooling", "layers", "pair_features", "head", "token_head", "head_epochs", "layer_sweep")
+
+
+def differing_settings(recorded: dict, config: RunConfig, ignored: tuple[str, ...] = BEHAVIOUR_ONLY) -> list[str]:
+    """The settings of `config` that `recorded` (RunConfig.as_dict() of an earlier run) had otherwise, as
+    "--flag old (now new)". A setting it lacks was added since, and ran as its default does."""
+    defaults, asked = RunConfig().as_dict(), config.as_dict()
+    return [f"--{name.replace('_', '-')} {recorded.get(name, defaults[name])} (now {value})"
+            for name, value in asked.items()
+            if name not in ignored and recorded.get(name, defaults[name]) != value]
 
 
 EVAL_SETTINGS = (Selection, RunConfig)  # `harness eval`'s options, in the order help and README list them

@@ -22,3 +22,7 @@ class DataError(HarnessError):
 
 class ModelError(HarnessError):
     """A model that cannot be resolved or loaded."""
+
+
+class RunInUseError(HarnessError):
+    """Another process is writing the same run folder."""

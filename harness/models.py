@@ -150,9 +150,31 @@ def weights_fingerprint(ref: ModelRef, model=None) -> dict:
     return {"hub_revision": commit or ref.revision}
 
 
-def model_key(fingerprint: dict) -> str:
-    """A short stable id of the exact weights, for feature caches."""
-    return (fingerprint.get("weights_sha256") or fingerprint.get("hub_revision") or "unknown")[:16]
+# Files besides the weights that change what a model computes for a text: its config, and what its
+# tokenizer reads (the tokenizer class adds its own vocabulary files, tokenizer.vocab_files_names).
+_ENCODING_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "added_tokens.json")
+
+
+def encoding_fingerprint(ref: ModelRef, tokenizer, weights: dict) -> str:
+    """sha256 of everything that fixes the numbers a model gives for a text, for keys of what it computed.
+
+    A local folder: its weights (`weights`, its weights_fingerprint), config and tokenizer files, names and
+    contents (the same weights under another tokenizer encode other tokens). A Hub checkpoint: its resolved
+    commit, which fixes all three.
+    """
+    digest = hashlib.sha256()
+    if not ref.is_local:
+        commit = getattr(load_config(ref), "_commit_hash", None) or ref.revision
+        digest.update(f"{ref.location}@{commit}".encode())
+        return digest.hexdigest()
+    digest.update(weights["weights_sha256"].encode())
+    names = sorted({*_ENCODING_FILES, *getattr(tokenizer, "vocab_files_names", {}).values()})
+    for name in names:
+        path = Path(ref.location) / name
+        if path.is_file():
+            digest.update(f"\0{name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}".encode())
+    return digest.hexdigest()
 
 
 # --- pooling of hidden states -------------------------------------------------------------------

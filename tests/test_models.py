@@ -15,9 +15,9 @@ from harness.models import (
     ALIASES,
     DEFAULT_MODEL,
     ModelRef,
+    encoding_fingerprint,
     load_model,
     load_tokenizer,
-    model_key,
     parse_layers,
     pool,
     resolve_model,
@@ -170,7 +170,6 @@ def test_weights_fingerprint_is_sha256_of_weights(tiny_model_dir):
     fingerprint = weights_fingerprint(resolve_model(str(tiny_model_dir)))
     assert fingerprint == {"weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
                            "weight_files": ["model.safetensors"]}
-    assert model_key(fingerprint) == fingerprint["weights_sha256"][:16]
 
 
 def test_weights_fingerprint_changes_with_weights(tiny_model_dir, tmp_path):
@@ -186,7 +185,6 @@ def test_weights_fingerprint_changes_with_weights(tiny_model_dir, tmp_path):
     after = weights_fingerprint(resolve_model(str(copy)))
     assert after["weights_sha256"] != before["weights_sha256"]
     assert after["weights_sha256"] == hashlib.sha256((copy / "model.safetensors").read_bytes()).hexdigest()
-    assert model_key(after) != model_key(before)
 
 
 def test_weights_fingerprint_folder_without_weights(tmp_path):
@@ -206,8 +204,43 @@ def test_weights_fingerprint_for_hub_checkpoint():
 
     assert weights_fingerprint(ref, Model()) == {"hub_revision": "deadbeefcafe" * 3}
     assert weights_fingerprint(ref) == {"hub_revision": "v1"}
-    assert model_key({"hub_revision": "deadbeefcafe" * 3}) == "deadbeefcafedead"
-    assert model_key({}) == "unknown"
+
+
+def _encoding(folder: Path) -> str:
+    ref = resolve_model(str(folder))
+    return encoding_fingerprint(ref, load_tokenizer(ref), weights_fingerprint(ref))
+
+
+def test_encoding_fingerprint_covers_weights_config_and_tokenizer_files(tiny_model_dir, tmp_path):
+    copy = Path(shutil.copytree(tiny_model_dir, tmp_path / "copy"))
+    original = _encoding(copy)
+    assert original == _encoding(tiny_model_dir)  # contents, not where the folder lies
+    (copy / "README.md").write_text("a model card changes no number")
+    assert _encoding(copy) == original
+
+    config = copy / "config.json"
+    config.write_text(config.read_text().replace('"layer_norm_eps": 1e-12', '"layer_norm_eps": 1e-05'))
+    assert _encoding(copy) != original
+    shutil.copy(tiny_model_dir / "config.json", config)
+    assert _encoding(copy) == original
+
+    tokenizer = copy / "tokenizer_config.json"
+    tokenizer.write_text(tokenizer.read_text().replace('"do_lower_case": true', '"do_lower_case": false'))
+    assert _encoding(copy) != original
+
+
+def test_encoding_fingerprint_of_a_hub_checkpoint_is_its_resolved_commit(monkeypatch):
+    import harness.models
+
+    class Config:
+        _commit_hash = "deadbeefcafe" * 3
+
+    monkeypatch.setattr(harness.models, "load_config", lambda ref: Config())
+    ref = resolve_model("org/model")
+    pinned = encoding_fingerprint(ref, None, {"hub_revision": None})
+    assert pinned == hashlib.sha256(b"org/model@" + Config._commit_hash.encode()).hexdigest()
+    Config._commit_hash = "0123456789ab" * 3  # main moved on: another commit, another key
+    assert encoding_fingerprint(ref, None, {"hub_revision": None}) != pinned
 
 
 # --- layers and pooling --------------------------------------------------------------------------

@@ -4,6 +4,7 @@
   rows, and `atomic_write`, the one writer every file the project writes goes through (results,
   predictions, leaderboards, reports, exports).
 - provenance: the environment recorded in each result.
+- lock: one run at a time per run folder (imported by itself: it needs POSIX flock).
 - resultset: ResultSet, every run of a reports folder read once, with its prediction rows and
   bootstrap intervals on demand.
 

@@ -6,7 +6,8 @@
 - frozen.py: the encoder never trains; a head learns on its cached features (features.py computes
   and caches them; probes.py chooses pooled heads' layers and regularisation on train; heads.py holds
   the token heads: scalar mix, BiLSTM).
-- finetune.py: the whole model trains with transformers.Trainer.
+- finetune.py: the whole model trains with transformers.Trainer; checkpoints.py keeps its checkpoints
+  whole, written by time as well as steps, and continued only with the settings that made them.
 - generation.py: text to text, a seq2seq model trained and generating (its encoder fixed in frozen mode).
 
 May import: harness.models (the one loader), harness.formats, harness.metrics (score types),

@@ -1,8 +1,10 @@
 """Frozen-encoder features: computed once under inference mode, in length buckets, cached on disk.
 
 The cache holds plain .npy arrays (read with allow_pickle=False) named by a hash of everything that
-changes the numbers: model weights, task and version, split, pooling, layers, max length and the
-examples themselves. A second identical run reads them back and runs no forward pass.
+changes the numbers: model weights, config and tokenizer files, task and version, split, pooling,
+layers, max length and the examples themselves. A second identical run reads them back and runs no
+forward pass; an entry that does not read back as the array expected (truncated, tampered with) is
+discarded with a warning and computed again.
 
 N21 tasks get one pooled vector per example. N2N tasks get every token's states, un-pooled and from
 every hidden state (embeddings first): one flat (tokens, hidden states, width) array of all examples'
@@ -16,6 +18,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
+import math
 import os
 import tempfile
 import time
@@ -27,10 +31,12 @@ import torch
 from tqdm.auto import tqdm
 
 from harness.formats.n21 import length_buckets, tokenize
-from harness.models import (ModelRef, layer_states, load_model, load_tokenizer, model_key, pool, pool_states,
-                            weights_fingerprint)
+from harness.models import (ModelRef, encoding_fingerprint, layer_states, load_model, load_tokenizer, pool,
+                            pool_states, weights_fingerprint)
 from harness.shapes import shape_of
 from harness.tasks import TaskSpec
+
+log = logging.getLogger("harness")
 
 
 def default_cache_dir() -> Path:
@@ -57,9 +63,22 @@ class FeatureCache:
     def path(self, key: str) -> Path:
         return self.root / f"{key}.npy"
 
-    def get(self, key: str, mmap_mode: str | None = None) -> np.ndarray | None:
+    def get(self, key: str, mmap_mode: str | None = None, expected=lambda array: True) -> np.ndarray | None:
+        """The array cached under `key`, or None where there is none. An entry that does not load as a plain
+        array (truncated, pickled objects, an archive) or that `expected(array)` rejects is deleted with a
+        warning, so the caller computes it again."""
         path = self.path(key)
-        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False) if path.is_file() else None
+        if not path.is_file():
+            return None
+        problem = _not_whole(path)
+        if problem is None:
+            array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+            if expected(array):
+                return array
+            problem = f"holds a {array.dtype} array of shape {array.shape}, not the one expected"
+        log.warning("feature cache entry %s %s; deleting it and computing the features again", path, problem)
+        path.unlink(missing_ok=True)
+        return None
 
     def put(self, key: str, array: np.ndarray) -> None:
         """Write to a temporary file and rename, so an interrupted run never leaves half an array."""
@@ -93,6 +112,28 @@ class FeatureCache:
                 os.remove(tmp)
 
 
+def _not_whole(path: Path) -> str | None:
+    """Why the file is not one whole .npy array of numbers (a cut or forged header, Python objects that only
+    unpickling could read, bytes missing or to spare), or None; read from its header alone, so that a damaged
+    entry is never loaded (a forged shape would ask for terabytes)."""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version not in ((1, 0), (2, 0)):
+                return f"is a .npy file of version {version}, which the cache never writes"
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(handle)
+            start = handle.tell()
+    except Exception as err:  # whatever a damaged header makes numpy's parser raise (ValueError, EOFError, tokenize)
+        return f"has no readable .npy header ({err})"
+    if dtype.hasobject:
+        return "holds Python objects, which only unpickling could read"
+    size, announced = path.stat().st_size, start + math.prod(shape) * dtype.itemsize
+    if size != announced:
+        return f"holds {size} bytes where its header announces {announced}"
+    return None
+
+
 @torch.inference_mode()
 def extract_features(
     model, tokenizer, examples: list[dict], *, max_length: int, batch_size: int, pooling: str,
@@ -121,8 +162,7 @@ def extract_token_features(
     Example i owns rows offsets[i]:offsets[i + 1], one per token position of features[i] (special
     tokens included), so per-token predictions line up with the format's alignment.
     """
-    lengths = np.array([len(feature["input_ids"]) for feature in features], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    offsets = token_offsets(features)
     output = None
     for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet):
         states = torch.stack(hidden, dim=2).float().cpu().numpy()  # (batch, tokens, hidden states, width)
@@ -132,6 +172,17 @@ def extract_token_features(
         for row, index in enumerate(batch_indices):
             output[offsets[index]:offsets[index + 1]] = states[row][kept[row]]
     return (output if output is not None else np.empty((0, 0, 0), dtype=np.float32)), offsets
+
+
+def token_offsets(features: list[dict]) -> np.ndarray:
+    """Where each example's tokens start in the flat token array, and where the last one ends."""
+    lengths = np.array([len(feature["input_ids"]) for feature in features], dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def _states(array: np.ndarray) -> bool:
+    """Whether a cached array is shaped as extracted states are: float32 (rows, hidden states, width)."""
+    return array.dtype == np.float32 and array.ndim == 3
 
 
 def _forward(model, tokenizer, features: list[dict], batch_size: int, device: str, quiet: bool):
@@ -168,6 +219,11 @@ class FeatureExtractor:
             self._fingerprint = weights_fingerprint(self.model_ref, self._encoder)
         return self._fingerprint
 
+    @functools.cached_property
+    def encoding(self) -> str:
+        """What fixes the encoder's numbers (weights, config, tokenizer files): the model part of cache keys."""
+        return encoding_fingerprint(self.model_ref, self.tokenizer, self.fingerprint)
+
     @property
     def encoder(self):
         if self._encoder is None:
@@ -181,7 +237,7 @@ class FeatureExtractor:
         that choose other layers or heads need no forward pass."""
         cfg = self.config
         key = self._key(task, examples, split, cfg.pooling, layers="all")
-        cached = self.cache.get(key)
+        cached = self.cache.get(key, expected=lambda array: _states(array) and len(array) == len(examples))
         if cached is not None:
             self.cache_hits += 1
             self.hidden_states = cached.shape[1]
@@ -207,7 +263,10 @@ class FeatureExtractor:
         """
         cfg = self.config
         key = self._key(task, examples, split, "token", layers="every")
-        vectors, offsets = self.cache.get(key, mmap_mode="r"), self.cache.get(f"{key}-offsets")
+        starts = token_offsets(features)
+        offsets = self.cache.get(f"{key}-offsets", expected=lambda array: array.dtype == np.int64
+                                 and np.array_equal(array, starts))
+        vectors = self.cache.get(key, mmap_mode="r", expected=lambda array: _states(array) and len(array) == starts[-1])
         if vectors is not None and offsets is not None:
             self.cache_hits += 1
             self.hidden_states = vectors.shape[-2]
@@ -225,8 +284,7 @@ class FeatureExtractor:
         """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads."""
         cfg = self.config
         return self.cache.key(
-            model=model_key(self.fingerprint) if self.model_ref.is_local else self.model_ref.location,
-            revision=self.model_ref.revision, task=task.id, version=task.version, split=split,
+            model=self.encoding, task=task.id, version=task.version, split=split,
             pooling=pooling, layers=layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
             data=examples_fingerprint(examples, shape_of(task).input_fields),
         )

@@ -10,6 +10,7 @@ the encoder's word vectors.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 from pathlib import Path
@@ -19,9 +20,12 @@ import numpy as np
 from harness.config import RunConfig
 from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import PooledClassifier, decode, length_buckets, model_kwargs, tokenize
-from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
+from harness.models import ModelRef, encoding_fingerprint, load_model, load_tokenizer, weights_fingerprint
 from harness.runners.base import Runner
+from harness.runners.checkpoints import checkpoint_callback, resume_point, training_record
 from harness.tasks import TaskSpec
+
+log = logging.getLogger("harness")
 
 
 MAX_EPOCHS = 100  # --min-steps raises the epochs of a small train set this far at most
@@ -52,8 +56,7 @@ def training_arguments(config: RunConfig, output_dir: Path, **overrides):
         seed=config.seed,
         train_sampling_strategy="group_by_length",
         save_strategy="steps",
-        save_steps=500,
-        save_total_limit=1,
+        save_steps=500,  # and every --checkpoint-minutes (checkpoints.checkpoint_callback, which also rotates them)
         logging_steps=50,
         report_to=[],
         disable_tqdm=config.quiet,
@@ -66,22 +69,46 @@ def training_arguments(config: RunConfig, output_dir: Path, **overrides):
     return TrainingArguments(**args)
 
 
-def ordered_eval_trainer_class():
-    """Trainer whose evaluation keeps the dataset's order.
+def reproducible_trainer_class():
+    """Trainer whose batches depend on the seed alone and whose evaluation keeps the dataset's order.
 
     transformers 5 applies `train_sampling_strategy="group_by_length"` to evaluation too, with a
-    random length-grouped sampler, which returns predictions shuffled against their examples.
+    random length-grouped sampler, which returns predictions shuffled against their examples. Its
+    length-grouped training sampler draws each epoch's order from the global RNG, which a run resumed
+    in the middle of a later epoch holds in another state than the uninterrupted run did at that epoch's
+    start, so it would train on other batches: each epoch's order comes from (seed, epoch) instead, as
+    accelerate's seedable sampler orders random sampling.
     """
+    import torch
     from torch.utils.data import SequentialSampler
     from transformers import Trainer
+    from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    class OrderedEvalTrainer(Trainer):
+    class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+        def __init__(self, grouped: LengthGroupedSampler, seed: int):
+            super().__init__(grouped.batch_size, lengths=grouped.lengths, generator=torch.Generator())
+            self.seed, self.epoch = seed, 0
+
+        def set_epoch(self, epoch: int) -> None:  # Trainer calls it (through accelerate) before each epoch
+            self.epoch = epoch
+
+        def __iter__(self):
+            self.generator.manual_seed(self.seed + self.epoch)
+            return super().__iter__()
+
+    class ReproducibleTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            sampler = super()._get_train_sampler(train_dataset)
+            if isinstance(sampler, LengthGroupedSampler):
+                return EpochSeededLengthGroupedSampler(sampler, self.args.seed)
+            return sampler
+
         def _get_eval_sampler(self, eval_dataset):
             if self.args.world_size <= 1:
                 return SequentialSampler(eval_dataset)
             return None  # accelerate shards in order and gathers back in order
 
-    return OrderedEvalTrainer
+    return ReproducibleTrainer
 
 
 def _seed(seed: int) -> None:
@@ -139,13 +166,14 @@ class FinetuneRunner(Runner):
     def _trainer(self, train_features=None, epochs: float | None = None):
         from transformers.trainer_callback import PrinterCallback
 
-        trainer = ordered_eval_trainer_class()(
+        trainer = reproducible_trainer_class()(
             model=self.model,
             args=training_arguments(self.config, self.checkpoint_dir, num_train_epochs=epochs or self.config.epochs),
             train_dataset=train_features,
             data_collator=self._collator(),
             processing_class=self.tokenizer,
             optimizers=(self._optimizer(), None),
+            callbacks=[checkpoint_callback(self.config.checkpoint_minutes)],
         )
         if self.config.quiet:
             trainer.remove_callback(PrinterCallback)  # it prints every log line when progress bars are off
@@ -156,16 +184,17 @@ class FinetuneRunner(Runner):
         epochs = train_epochs(self.config, len(features))
         if epochs != self.config.epochs:  # recorded: the recipe this train size got
             self._choices = {"epochs": epochs, "reason": f"--min-steps {self.config.min_steps}"}
+        model = encoding_fingerprint(self.model_ref, self.tokenizer, self._fingerprint)
+        resumed = resume_point(self.checkpoint_dir, training_record(self.config, model, train), self.config)
         self.trainer = self._trainer(features, epochs)
-        checkpoint = self._last_checkpoint() if self.config.resume else None
+        checkpoint = None
+        if resumed is not None:
+            checkpoint, state = resumed
+            self.resumed_from_step = state["global_step"]
+            log.info("%s %s: resuming from step %d of %s (%s)", self.task.id, self.mode, state["global_step"],
+                     state.get("max_steps", "?"), checkpoint)
         with self.timed("training_s"):
-            self.trainer.train(resume_from_checkpoint=checkpoint)
-        self.resumed_from_step = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
-
-    def _last_checkpoint(self) -> str | None:
-        from transformers.trainer_utils import get_last_checkpoint
-
-        return get_last_checkpoint(str(self.checkpoint_dir)) if self.checkpoint_dir.is_dir() else None
+            self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         return decode(self.task, self._outputs(self._features(examples, with_labels=False)))
