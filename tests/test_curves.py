@@ -133,3 +133,19 @@ def test_bad_train_sizes_stop_before_any_compute(capsys):
     assert info.value.code == 2 and "100,1000,all" in capsys.readouterr().err
     assert main(["eval", "--tasks", "glue/sst2", "--train-sizes", "0,100"]) == 2
     assert "--train-sizes must be at least 1" in capsys.readouterr().err
+
+
+def test_resume_judges_a_finished_run_by_the_settings_its_mode_reads():
+    from types import SimpleNamespace
+
+    from harness.api import _differing
+
+    before = RunConfig(epochs=4, batch_size=32).as_dict()
+    before.pop("min_steps")  # a result from before --min-steps existed
+    full = SimpleNamespace(provenance={"hyperparameters": before}, num_train=67349)
+    curve = RunConfig(epochs=4, batch_size=32, min_steps=300)
+    assert _differing(full, "finetune", curve) == []  # 67,349 examples: 300 steps change nothing
+    small = SimpleNamespace(provenance={"hyperparameters": before}, num_train=100)
+    assert _differing(small, "finetune", curve) == ["--min-steps 0 (now 300): 4 epochs (now 75)"]
+    assert _differing(small, "frozen", curve.replace(learning_rate=3e-5)) == []  # frozen reads no fine-tuning knob
+    assert _differing(small, "frozen", curve.replace(layers="last")) == ["--layers auto (now last)"]
