@@ -1,7 +1,8 @@
 """`harness export`: results in the shapes other tools read, the Hub model card's model-index and a flat CSV.
 
 Seeds are averaged per (task, mode) in the model-index, as in the leaderboards; the CSV keeps
-every result, one row per result and metric, for analysis elsewhere.
+every result, one row per result and metric, for analysis elsewhere. An undefined score (null in the
+result) is an empty CSV value, and the model-index, which holds numbers only, leaves it out.
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def model_index(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> 
             names = spec.metrics if spec else sorted(runs[0].scores)
             for name in names:
                 values = [r.scores[name] for r in runs if name in r.scores]
-                if len(values) != len(runs):
+                if len(values) != len(runs) or np.isnan(values).any():
                     continue
                 hub_type, args = HUB_METRICS.get(name, (name, {}))  # KLUE's own metrics keep their names
                 metric = {"type": hub_type, "value": round(float(np.mean(values)), 2),
