@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config import MODES, RunConfig
+from harness.config import CURVE_MIN_STEPS, MODES, RunConfig
 from harness.data.files import resolve_data_dir
+from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
@@ -54,19 +55,23 @@ def evaluate(
     trust_remote_code: bool = False,
     registry: TaskRegistry = REGISTRY,
     cache: FeatureCache | None = None,
+    train_sizes: list[int | None] | None = None,
     **overrides,
 ) -> Evaluation:
     """Run `model` on the tasks of `suite` (or the named `tasks`) in frozen, finetune or both modes.
 
     Tasks without usable data are skipped with a reason when a whole suite was asked for, but a suite of
     which no task could run is an error, as is a task named explicitly that cannot. Every finished run is
-    written before the next one starts.
+    written before the next one starts. `train_sizes` (a learning curve) runs every mode at each size, a
+    nested seeded subset of the train split (None: all).
     """
     if mode not in MODES:
         raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
     if not suite and not tasks:
         raise ConfigError("say which tasks to run: --suite glue or --tasks glue/sst2,glue/mrpc")
     config = (config or RunConfig()).replace(**overrides)
+    if config.min_steps is None:  # resolved here, so every result records the recipe it ran
+        config = config.replace(min_steps=CURVE_MIN_STEPS if train_sizes else 0)
     model_ref = resolve_model(model, revision, trust_remote_code)
     specs = registry.select(suite, tasks)
     evaluation = Evaluation()
@@ -75,6 +80,8 @@ def evaluate(
         if config.bertscore_model is None:  # BERTScore with the evaluated model as loaded, recorded as such
             config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
                                     bertscore_trust_remote_code=model_ref.trust_remote_code)
+    if config.layer_sweep:
+        _check_layer_sweep(specs, mode, named=bool(tasks))
     source_dir = resolve_data_dir(data_dir)
     writable_folder(output_dir, "--output-dir")  # here, not after the compute, when the result is written
     check_max_length(model_ref, config.max_length)
@@ -85,7 +92,10 @@ def evaluate(
         try:
             plan = plan_splits(base, load_splits(base, source_dir), config.split_strategy, config.seed,
                                config.max_train_samples, config.max_eval_samples)
-            _check_trainable(base, plan, modes, config)
+            sizes = clamp_sizes(train_sizes or [None], min(len(f.train) for f in plan.folds), base.id)
+            sized = {size: plan if size is None else sized_plan(base, plan, size, config.seed) for size in sizes}
+            for size, each in sized.items():
+                _check_trainable(base, each, modes, config, size)
         except DataError as err:
             if tasks:  # the user named this task: a missing dataset is an error, not a skip
                 raise
@@ -99,8 +109,10 @@ def evaluate(
                                                                config.max_eval_samples, config.seed))
             except DataError as err:
                 evaluation.skipped[spec.id] = str(err)
-        for run_mode in modes:
-            evaluation.results.extend(context.run(base, plan, run_mode, list(dependent_plans.values())))
+        for size, each in sized.items():
+            for run_mode in modes:
+                evaluation.results.extend(context.run(base, each, run_mode, list(dependent_plans.values()),
+                                                      size, population=plan))
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
     if not evaluation.results:
@@ -110,14 +122,16 @@ def evaluate(
     return evaluation
 
 
-def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: RunConfig) -> None:
-    """DataError when a fold's training examples cannot train the task's model in a mode (one class, say),
-    before anything trains on them."""
+def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: RunConfig,
+                     size: int | None = None) -> None:
+    """DataError when a fold's training examples (at a learning curve's `size`) cannot train the task's model in
+    a mode (one class, say), before anything trains on them."""
     for fold in plan.folds:
         for mode in modes:
             problem = shape_of(task).training_problem(task, fold.train, mode)
             if problem:
-                advice = (f"raise --max-train-samples (now {config.max_train_samples})" if config.max_train_samples
+                advice = (f"use train sizes above {size}" if size is not None else
+                          f"raise --max-train-samples (now {config.max_train_samples})" if config.max_train_samples
                           else "check the training data's labels")
                 raise DataError(f"{task.id}: {problem}; {advice}")
 
@@ -133,6 +147,22 @@ def _views(specs: list[TaskSpec], evaluation: Evaluation, named: bool) -> list[T
                 raise
             evaluation.skipped[spec.id] = str(err)
     return views
+
+
+def _check_layer_sweep(specs: list[TaskSpec], mode: str, named: bool) -> None:
+    """--layer-sweep retrains a frozen head per hidden state: refuse, before any compute, a run with no frozen
+    side or a named task whose frozen runner has no head that reads one state alone; in a whole suite, those
+    tasks run without the sweep and a warning says so."""
+    if mode == "finetune":
+        raise ConfigError("--layer-sweep retrains the frozen head on each layer; use it with --mode frozen or both")
+    unswept = [spec for spec in specs if not shape_of(spec).frozen_runner.sweeps_layers]
+    if not unswept:
+        return
+    which = ", ".join(f"{spec.id} ({shape_of(spec).name} shape)" for spec in unswept)
+    if named:
+        raise ConfigError(f"--layer-sweep: no frozen head of {which} reads one hidden state alone; "
+                          "run it without --layer-sweep")
+    log.warning("--layer-sweep: no frozen head of %s reads one hidden state alone; it runs without the sweep", which)
 
 
 def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tuple[TaskSpec, list[TaskSpec]]]:
@@ -155,20 +185,31 @@ class _Context:
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
 
-    def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents) -> list[RunResult]:
-        """Train on each fold, score the task (and the tasks scored with its model), write results."""
-        directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed)
+    def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None = None,
+            population: SplitPlan | None = None) -> list[RunResult]:
+        """Train on each fold, score the task (and the tasks scored with its model), write results. With a
+        `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size)."""
+        directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
+                            train_size)
         if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
             return [self._kept(task, mode, read_result(directory / RESULT_FILE))]
         started = time.perf_counter()
         shape = shape_of(task)
-        fold_scores, rows, runner, truncated, chosen = [], [], None, 0, []
+        fold_scores, rows, runner, truncated, chosen, sweeps = [], [], None, 0, [], []
         phases = dict.fromkeys(PHASES, 0.0)
+        sweep_seconds = 0.0
         for fold_index, fold in enumerate(plan.folds):
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
             runner = self._runner(task, mode, checkpoints)
+            if train_size is not None:
+                runner.draws_from(population.folds[fold_index].train)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
+            if self.config.layer_sweep and runner.sweeps_layers:
+                swept = time.perf_counter()
+                sweeps.append({layer: dict(shape.score(task, fold.eval, layer_predictions, self.config))
+                               for layer, layer_predictions in runner.layer_sweep(fold.train, fold.eval)})
+                sweep_seconds += time.perf_counter() - swept
             truncated += runner.truncated
             chosen.append(runner.choices)
             scores = SignedScores.of(shape.score(task, fold.eval, predictions, self.config))
@@ -185,9 +226,12 @@ class _Context:
                 phases[phase] += seconds
         timings = {
             **{k: round(v, 3) for k, v in phases.items()},
-            "total_s": round(time.perf_counter() - started, 3),
+            # the run's own protocol: the sweep, an analysis beside it, is timed apart (layer_sweep_s)
+            "total_s": round(time.perf_counter() - started - sweep_seconds, 3),
             "trainable_parameters": runner.trainable_parameters,
         }
+        if sweeps:
+            timings["layer_sweep_s"] = round(sweep_seconds, 3)
         if runner.resumed_from_step is not None:
             timings["resumed_from_step"] = runner.resumed_from_step
         if shape.truncated_unit:
@@ -196,13 +240,14 @@ class _Context:
                 log.warning("%s %s: %d %s lay past --max-length %d and were scored as unpredicted; "
                             "raise --max-length", task.id, mode, truncated, shape.truncated_unit,
                             self.config.max_length)
-        timings.update(_throughput(mode, plan, timings, self.config))
-        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen)]
+        timings.update(_throughput(mode, plan, timings, chosen[0].get("epochs", self.config.epochs)))
+        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen, train_size,
+                               _swept_layers(sweeps, task.main_score))]
         for spec, dplan, predictions in dependent_outputs:
             dependent_shape = shape_of(spec)
             scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config))
             drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
-            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner, chosen))
+            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner, chosen, train_size))
         if is_main_process():
             remove_checkpoints(directory)
         return results
@@ -224,8 +269,9 @@ class _Context:
                                      config=self.config, checkpoints=checkpoints)
 
     def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner,
-               chosen: list[dict]) -> RunResult:
-        """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set)."""
+               chosen: list[dict], train_size: int | None, sweep: dict | None = None) -> RunResult:
+        """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set),
+        `sweep` the run's layer sweep (_swept_layers)."""
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
         capped = {k: v for k, v in self.config.as_dict().items() if k in CAPS and v}
@@ -236,10 +282,11 @@ class _Context:
             suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name, mode=mode,
             seed=self.config.seed, scores=scores, main_score=main_score(scores, task.main_score),
             split_strategy=plan.strategy, split_note=plan.note, capped=capped, scores_std=std,
-            flags=_flags(fold_scores),
+            flags=_flags(fold_scores), layer_sweep=sweep or {},
             num_train=sum(len(f.train) for f in plan.folds) // len(plan.folds),
             num_eval=sum(len(f.eval) for f in plan.folds),
             timings=timings,
+            train_size=train_size,
             provenance={
                 **self.environment,
                 "model": {"name": self.model_ref.name, "location": self.model_ref.location,
@@ -255,10 +302,23 @@ class _Context:
             },
         )
         if is_main_process():
-            directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed)
+            directory = run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
+                                train_size)
             path = write_run(directory, result, rows)
             log.info("%s %s: %s -> %s", task.id, mode, _summary(result), path)
         return result
+
+
+def _swept_layers(per_fold: list[dict[int, dict[str, float]]], main: tuple[str, ...]) -> dict:
+    """The result's `layer_sweep`: the task's main metrics and, per hidden state in order, its head's scores
+    (each metric's mean over folds) and main score; empty when there was no sweep."""
+    if not per_fold:
+        return {}
+    layers = []
+    for layer in sorted(per_fold[0]):
+        scores = {name: float(np.mean([fold[layer][name] for fold in per_fold])) for name in per_fold[0][layer]}
+        layers.append({"layer": layer, "main": main_score(scores, main), "scores": scores})
+    return {"main_score": list(main), "layers": layers}
 
 
 def _chosen(per_fold: list[dict]) -> dict:
@@ -283,12 +343,12 @@ def remove_checkpoints(directory: Path) -> None:
     shutil.rmtree(directory / CHECKPOINTS, ignore_errors=True)
 
 
-def _throughput(mode: str, plan: SplitPlan, timings: dict, config: RunConfig) -> dict:
-    """Examples per second of the phase that dominates each mode."""
+def _throughput(mode: str, plan: SplitPlan, timings: dict, epochs: float) -> dict:
+    """Examples per second of the phase that dominates each mode (fine-tuning: over the epochs it ran)."""
     train_examples = sum(len(f.train) for f in plan.folds)
     out = {}
     if mode == "finetune" and timings["training_s"] > 0:
-        out["train_examples_per_s"] = round(train_examples * config.epochs / timings["training_s"], 2)
+        out["train_examples_per_s"] = round(train_examples * epochs / timings["training_s"], 2)
     if mode == "frozen" and timings["extraction_s"] > 0:
         out["extraction_examples_per_s"] = round(
             (train_examples + sum(len(f.eval) for f in plan.folds)) / timings["extraction_s"], 2)

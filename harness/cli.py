@@ -16,8 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description="Evaluate language models on GLUE, frozen and fine-tuned.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    listing = commands.add_parser("list", help="list tasks or model aliases")
-    listing.add_argument("what", choices=["tasks", "models"])
+    listing = commands.add_parser("list", help="list tasks, model aliases, or the tasks' metrics as evaluate modules")
+    listing.add_argument("what", choices=["tasks", "models", "metrics"])
     listing.add_argument("--suite", help="only this suite's tasks")
 
     ev = commands.add_parser("eval", help="evaluate a model on tasks, frozen and/or fine-tuned")
@@ -35,10 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a run folder, e.g. reports/minilm/glue/sst2/frozen-seed42")
     report.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
 
-    export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML) or a flat CSV")
+    export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML), a model "
+                                 "card with intervals and provenance, or a flat CSV")
     export.add_argument("reports", nargs="?", default="reports")
-    export.add_argument("--format", required=True, choices=["model-index", "csv"])
-    export.add_argument("--model", help="only this model's results (required for model-index when there are several)")
+    export.add_argument("--format", required=True, choices=["model-index", "card", "csv"])
+    export.add_argument("--model", help="only this model's results (required for model-index and card when there "
+                        "are several)")
     export.add_argument("--out", help="write to this file instead of standard output")
     return parser
 
@@ -110,14 +112,34 @@ def _list(args) -> int:
         return 0
     from harness.tasks import REGISTRY
 
-    rows = [("task", "format", "kind", "metrics", "main score")]
-    for spec in REGISTRY.select(args.suite) if args.suite else (REGISTRY.get(n) for n in REGISTRY.names()):
-        main = " + ".join(spec.main_score) if len(spec.main_score) > 1 else spec.main_score[0]
-        rows.append((spec.id, ",".join(spec.formats), spec.kind, ",".join(spec.metrics), main))
+    specs, broken = REGISTRY.load_all(args.suite)
+    if args.what == "metrics":
+        _list_metrics(specs)
+    else:
+        rows = [("task", "format", "kind", "metrics", "main score")]
+        for spec in specs:
+            main = " + ".join(spec.main_score) if len(spec.main_score) > 1 else spec.main_score[0]
+            rows.append((spec.id, ",".join(spec.formats), spec.kind, ",".join(spec.metrics), main))
+        _print_table(rows)
+    for err in broken:  # listed after the tasks that load, one line each
+        print(f"harness: error: {err}", file=sys.stderr)
+    return 2 if broken else 0
+
+
+def _list_metrics(specs) -> None:
+    """Each task's metrics (its config of harness's evaluate module) and how to load them, offline."""
+    from harness.hf import MODULE
+
+    print(f'evaluate.load("{MODULE}", TASK) or harness.metrics.load(TASK) loads a task\'s official metrics, '
+          "offline; a text-to-text view (glue/sst2-n2m) loads the same way")
+    _print_table([("TASK", "metrics (0-100)", "main_score: the mean of")] +
+                 [(spec.id, ", ".join(spec.metrics), " + ".join(spec.main_score)) for spec in specs])
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0
 
 
 def _eval(args) -> int:
@@ -131,6 +153,8 @@ def _eval(args) -> int:
     from harness.api import evaluate  # after the checks, so a bad option fails before torch loads
 
     seeds = selection.seeds or [config.seed]
+    if selection.train_sizes:
+        _announce_curve(selection, config, seeds)
     for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
         if len(seeds) > 1:
             print(f"seed {seed}")
@@ -138,6 +162,7 @@ def _eval(args) -> int:
             selection.model, tasks=selection.tasks, suite=selection.suite, mode=selection.mode,
             data_dir=selection.data_dir, output_dir=selection.output_dir, config=config.replace(seed=seed),
             revision=selection.revision, trust_remote_code=selection.trust_remote_code,
+            train_sizes=selection.train_sizes,
         )
         for result in evaluation.results:
             scores = ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())
@@ -145,12 +170,39 @@ def _eval(args) -> int:
                   f"main {score_text(result.main_score):>6}  ({scores})")
         for task, reason in evaluation.skipped.items():
             print(f"{task:22} skipped: {reason}")
+    if selection.train_sizes:
+        from harness.curves import write_task_curves
+
+        for path in write_task_curves(selection.output_dir):
+            print(f"wrote {path}")
     if selection.leaderboard_dir:
         from harness.leaderboard import write_leaderboards
 
         for path in write_leaderboards(selection.output_dir, selection.leaderboard_dir):
             print(f"wrote {path}")
     return 0
+
+
+def _announce_curve(selection, config, seeds: list[int]) -> None:
+    """Print what a learning curve will run and, from earlier full runs in --output-dir, how long it should take."""
+    from harness.curves import estimate_seconds, plan_text
+    from harness.models import resolve_model
+    from harness.results import ResultSet
+    from harness.tasks import REGISTRY
+
+    task_ids = [spec.id for spec in REGISTRY.select(selection.suite, selection.tasks)]
+    modes = ["frozen", "finetune"] if selection.mode == "both" else [selection.mode]
+    sizes = sorted(set(selection.train_sizes), key=lambda size: (size is None, size or 0))
+    print(plan_text(task_ids, sizes, modes, seeds))
+    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
+    folder = Path(selection.output_dir) / slug
+    earlier = ResultSet.load(folder).results if folder.is_dir() else []
+    for task_id in task_ids:
+        prior = [result for result in earlier if result.task_id == task_id]
+        seconds = estimate_seconds(prior, sizes, modes, len(seeds), config)
+        print(f"  {task_id}: " + (f"about {seconds / 60:.0f} min, scaled from the earlier full-train runs in {folder}"
+                                  if seconds is not None else
+                                  f"no estimate (no earlier full-train run of each mode in {folder} to scale from)"))
 
 
 def _leaderboard(args) -> int:

@@ -29,6 +29,7 @@ DEVICES = ("auto", "cpu", "cuda")
 # layer, so that frozen and fine-tuned differ only in whether the encoder trains.
 FINETUNE_POOLINGS = ("pooler", "cls", "mean")
 SPLIT_STRATEGIES = ("official", "holdout", "kfold")
+CURVE_MIN_STEPS = 300  # --min-steps in a learning curve unless given: 100 examples at batch 32 get 75 epochs
 # Options of which at most one may be given: group name -> whether one of them is required.
 EXCLUSIVE_GROUPS = {"what": True, "seeding": False}
 
@@ -166,6 +167,22 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
+def _size_list(text: str) -> list[int | None]:
+    """100,1000,all -> [100, 1000, None] (None: the whole train split)."""
+    sizes = []
+    for part in _comma_list(text):
+        if part == "all":
+            sizes.append(None)
+            continue
+        try:
+            sizes.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated sizes such as 100,1000,all, got {text!r}") from None
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"expected comma-separated sizes such as 100,1000,all, got {text!r}")
+    return sizes
+
+
 # --- the settings -------------------------------------------------------------------------------
 
 
@@ -191,6 +208,11 @@ class Selection(Settings):
         None, "comma-separated seeds, e.g. 13,42,87: the whole evaluation once per seed "
               "(leaderboards then show mean ± std across seeds)",
         parse=_seed_list, checks=(each(SEED_RANGE),), group="seeding")
+    train_sizes: list[int | None] | None = option(
+        None, "a learning curve: comma-separated training set sizes, e.g. 100,1000,all, each a seeded subset of "
+              "the next (per seed), every size run in each mode (README: Learning curves)",
+        parse=_size_list, checks=(Check(lambda sizes: all(s is None or s >= 1 for s in sizes), "at least 1, each"),),
+        shown_default="the whole train split only")
     trust_remote_code: bool = option(False, "allow code from the model's repository")
     leaderboard_dir: str | None = option(None, "also regenerate the leaderboards from --output-dir into this "
                                                "folder after the run")
@@ -207,6 +229,10 @@ class RunConfig(Settings):
     learning_rate: float = option(1e-4, "fine-tuning: AdamW's peak learning rate, decayed linearly after the "
                                         "warm-up (2e-5 suits BERT-base-sized encoders)", checks=(POSITIVE,))
     epochs: float = option(4.0, "fine-tuning: passes over the training set", checks=(POSITIVE,))
+    min_steps: int | None = option(
+        None, "fine-tuning: optimisation steps at least, the epochs raised to reach them (to 100 at most) where the "
+              "train set is small, so a small train size is not also a barely started model; 0 keeps --epochs",
+        checks=(AT_LEAST_0,), shown_default=f"{CURVE_MIN_STEPS} with --train-sizes, else 0")
     batch_size: int = option(32, "fine-tuning: examples per training step, dynamically padded", checks=(POSITIVE,))
     eval_batch_size: int = option(128, "examples per forward pass when evaluating or computing frozen features",
                                   checks=(POSITIVE,))
@@ -234,6 +260,10 @@ class RunConfig(Settings):
                                         "(separate, SentEval's features), or both", choices=PAIR_FEATURES)
     head: str = option("linear", "frozen mode: the head on pooled features, linear (logistic / ridge "
                                  "regression) or an MLP", choices=FROZEN_HEADS)
+    layer_sweep: bool = option(False, "frozen mode: also train the head on each hidden state alone (0 = embeddings "
+                                      "... last), from the same cached features, and score each on the evaluation "
+                                      "split: a per-layer curve in the result, its report and the leaderboard (the "
+                                      "main score stays the run's own head's)")
     # Frozen heads trained with torch on token states (tags, biaffine DP, MRC spans).
     token_head: str = option("bilstm", "frozen mode, token shapes: what reads the (mixed) token states before the "
                                        "task's scorer (tag, biaffine arc or start/end): a two-layer BiLSTM, a "

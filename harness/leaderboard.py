@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 
 from harness import plots, uncertainty
+from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
-from harness.render import SUITE_TITLES, UNDEFINED, markdown_table, score_text
+from harness.render import SUITE_TITLES, UNDEFINED, describe, markdown_table, score_cell, score_text, source_text
 from harness.results import RUN_MODES, ResultSet, RunResult, atomic_write, task_spec
-from harness.uncertainty import MAIN, Interval, Intervals
+from harness.uncertainty import MAIN, Intervals
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -37,12 +38,13 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "data": r.provenance.get("data") or {},
             "flagged": bool(r.flags),
             "flag_note": "; ".join(f"{r.mode} seed {r.seed}: {item['message']}" for item in r.flags),
+            "layer_sweep": r.layer_sweep,
         }
         for r in results
     ]
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "split_note", "capped",
                "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "data",
-               "flagged", "flag_note"]
+               "flagged", "flag_note", "layer_sweep"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -103,8 +105,10 @@ def _strict_mean(values: pd.Series) -> float:
 
 def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGISTRY,
                  intervals: Intervals | None = None, plot: str | None = None,
-                 resamples: int = uncertainty.DEFAULT_RESAMPLES) -> str:
-    """The markdown leaderboard of one suite; `plot` names the PNG beside it, None when none was drawn."""
+                 resamples: int = uncertainty.DEFAULT_RESAMPLES, learning_curves: list[Curve] = (),
+                 curve_plots: bool = False) -> str:
+    """The markdown leaderboard of one suite; `plot` names the PNG beside it, None when none was drawn;
+    `learning_curves` (with a PNG each when `curve_plots`) fill its Data efficiency section."""
     intervals = intervals or Intervals()
     title = SUITE_TITLES.get(suite, suite)
     # Seeds average into one number per (model, task, mode).
@@ -149,6 +153,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     lines += markdown_table(header, table)
     lines += _comparison(frame, suite, flagged, intervals)
     lines += _task_tables(frame, suite, registry, flagged, intervals)
+    lines += _data_efficiency(learning_curves, curve_plots)
+    lines += _layer_sweeps(frame, flagged)
     lines += ["", "## Runs", ""]
     detail = frame.sort_values(["model", "task", "mode", "seed"], kind="stable")
     run_rows = [
@@ -208,6 +214,23 @@ def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Inter
          "wall time s per run (frozen / fine-tuned)"], rows)
 
 
+def _data_efficiency(learning_curves: list[Curve], drawn: bool) -> list[str]:
+    """Per learning curve: its table (score per train size and mode, paired difference) and crossover size."""
+    if not learning_curves:
+        return []
+    lines = ["", "## Data efficiency", "",
+             "Learning curves (`harness eval --train-sizes`): each size is a nested seeded subset of the train split "
+             "(every smaller set inside the next), the evaluation examples unchanged; fine-tuning runs at least "
+             "`--min-steps` optimisation steps at every size (the epochs per run are in its result). Scores are "
+             "seed means with 95% bootstrap intervals; Δ is paired on the examples both modes scored."]
+    for curve in learning_curves:
+        lines += ["", f"### {curve.task}: `{curve.model}`", ""]
+        if drawn:
+            lines += [f"![{curve.task} learning curve of {curve.model}]({curve_file_stem(curve)}.png)", ""]
+        lines += curve_table(curve)
+    return lines
+
+
 def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagged: dict,
                  intervals: Intervals) -> list[str]:
     """One table per task: every official metric (and any extra score, e.g. cosine) with its interval."""
@@ -226,14 +249,42 @@ def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagge
             cell_intervals = intervals.scores.get((model, suite, task, mode), {})
             seeds = sorted(group["seed"])
             cells = [f"`{model}`", mode, ", ".join(map(str, seeds)),
-                     _with_interval(list(group["main_score"]), cell_intervals.get(MAIN))]
+                     score_cell(list(group["main_score"]), cell_intervals.get(MAIN))]
             for name in columns:
                 values = [scores[name] for scores in group["scores"] if name in scores]
-                cells.append(_with_interval(values, cell_intervals.get(name)) if len(values) == len(group) else "–")
+                cells.append(score_cell(values, cell_intervals.get(name)) if len(values) == len(group) else "–")
             rows.append(cells)
         lines += ["", f"### {task}{flagged[task]}", "", f"Main score: {main}.", ""]
         lines += markdown_table(["model", "mode", "seeds", "main", *columns], rows)
     return lines
+
+
+def _layer_sweeps(frame: pd.DataFrame, flagged: dict) -> list[str]:
+    """The "Where does the task live" section: per (model, task) whose frozen runs have a layer sweep, the main
+    score of the head trained on each hidden state alone (mean over those runs' seeds), the best in bold, beside
+    the runs' own head; nothing when no run has one, so boards without sweeps keep their bytes."""
+    swept = frame[(frame["mode"] == "frozen") & frame["layer_sweep"].map(bool)]
+    if swept.empty:
+        return []
+    rows = []
+    for (model, task), runs in swept.groupby(["model", "task"], sort=True):
+        curve = [sum(values) / len(values) for values in
+                 zip(*([layer["main"] for layer in sweep["layers"]] for sweep in runs["layer_sweep"]))]
+        defined = [layer for layer, score in enumerate(curve) if not pd.isna(score)]  # NaN: undefined there
+        best = max(defined, key=curve.__getitem__) if defined else None
+        cells = [f"**{score_text(score)}**" if layer == best else score_text(score) for layer, score in enumerate(curve)]
+        rows.append((f"`{model}`", f"{task}{flagged[task]}", ", ".join(map(str, sorted(runs["seed"]))), cells,
+                     f"{best} ({curve[best]:.2f})" if best is not None else UNDEFINED,
+                     score_text(_strict_mean(runs["main_score"]))))
+    states = max(len(row[3]) for row in rows)
+    table = [[model, task, seeds, *cells, *["–"] * (states - len(cells)), best, own]
+             for model, task, seeds, cells, best, own in rows]
+    return ["", "## Where does the task live", "",
+            "Frozen runs made with `--layer-sweep`: the run's head trained again on each hidden state alone "
+            "(`--layers <i>`; 0 = the embeddings), every choice made on train, and scored on the evaluation split "
+            "with the task's main score (mean over seeds); **bold**: the best layer. \"own head\": the run's main "
+            "score, its head reading the layers its protocol chose.", ""] + markdown_table(
+        ["model", "task", "seeds", *map(str, range(states)), "best layer", "own head"], table)
 
 
 def _frozen_first(groups):
@@ -241,22 +292,11 @@ def _frozen_first(groups):
     return sorted(groups, key=lambda item: (item[0][0], MODES.index(item[0][1])))
 
 
-def _with_interval(values: list[float], interval: Interval | None) -> str:
-    if any(pd.isna(value) for value in values):
-        return UNDEFINED
-    text = _fmt(sum(values) / len(values))
-    if len(values) > 1:
-        text += f" ± {pd.Series(values).std(ddof=1):.2f}"
-    if interval is not None:
-        text += f" [{interval.low:.2f}, {interval.high:.2f}]"
-    return text
-
-
 def _task_notes(frame: pd.DataFrame, column: str) -> list[str]:
     """Sub-bullets naming, per task, the split notes or sample caps its runs had."""
     lines = []
     for task, runs in frame.groupby("task", sort=True):
-        found = sorted({_describe(value) for value in runs[column] if value})
+        found = sorted({describe(value) for value in runs[column] if value})
         if found:
             lines.append(f"  - `{task}`: {'; '.join(found)}")
     return lines
@@ -281,30 +321,12 @@ def _undefined_legend(frame: pd.DataFrame) -> list[str]:
             "takes it in (seeds, the main score, the suite score) is undefined too."]
 
 
-def _describe(value) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{key}={value[key]}" for key in sorted(value))
-    return str(value)
-
-
 def _source_notes(frame: pd.DataFrame) -> list[str]:
     lines = []
     for task, runs in frame.groupby("task", sort=True):
-        found = sorted({_source(split, source) for data in runs["data"] for split, source in sorted(data.items())})
+        found = sorted({source_text(split, source) for data in runs["data"] for split, source in sorted(data.items())})
         lines.append(f"  - `{task}`: {'; '.join(found) if found else 'not recorded'}")
     return lines
-
-
-def _source(split: str, source: dict) -> str:
-    """One split's origin in a few words: the file and its hash, or the Hub dataset and its fingerprint."""
-    if source.get("kind") == "file":
-        return f"{split} `{source.get('path')}` (sha256 `{str(source.get('sha256'))[:12]}`)"
-    if source.get("kind") == "hub":
-        name = "/".join(str(source[k]) for k in ("path", "name") if source.get(k))
-        revision = f", revision `{source['revision']}`" if source.get("revision") else ""
-        fingerprint = str(source.get("fingerprint"))[:12]
-        return f"{split} Hub `{name}` split `{source.get('split')}` (fingerprint `{fingerprint}`{revision})"
-    return f"{split} {_describe(source)}"
 
 
 def _marks(rows: pd.DataFrame) -> str:
@@ -348,14 +370,18 @@ def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
         raise DataError(f"no readable results under {reports}; run `harness eval` first")
     frame = results_frame(results.results, registry)
     intervals = results.intervals(resamples)
+    learning_curves = curves(results, resamples)
     drawing = plots.available()
     files = {}
     for suite in sorted(frame["suite"].unique()):
         subset = frame[frame["suite"] == suite]
         plot = f"{suite}.png" if drawing else None
-        files[f"{suite}.md"] = render_suite(subset, suite, registry, intervals, plot, resamples).encode("utf-8")
+        mine = [curve for curve in learning_curves if curve.suite == suite]
+        files[f"{suite}.md"] = render_suite(subset, suite, registry, intervals, plot, resamples, mine,
+                                            drawing).encode("utf-8")
         if plot:
             files[plot] = plots.suite_plot(SUITE_TITLES.get(suite, suite), _bars(subset, suite, intervals))
+            files.update({f"{curve_file_stem(curve)}.png": curve_png(curve) for curve in mine})
     return files
 
 

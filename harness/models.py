@@ -182,7 +182,7 @@ def _load(auto_class, ref: ModelRef, **kwargs):
                 "only if you trust that code"
             ) from err
         raise ModelError(f"cannot load {ref.name} ({_first_line(err)})") from err
-    except _unsafe_weight_errors() as err:
+    except _unreadable_file_errors() as err:
         raise ModelError(
             f"{ref.location}: the weights could not be loaded safely ({type(err).__name__}: {_first_line(err)}): "
             "the file is corrupt, or a pickle holding more than tensors, which is never run; replace it with the "
@@ -199,12 +199,13 @@ def _load(auto_class, ref: ModelRef, **kwargs):
         ) from err
 
 
-def _unsafe_weight_errors() -> tuple[type[Exception], ...]:
-    """What refusing a weights file raises: torch's weights-only unpickler (a pickle that would run code, or
-    bytes that are no pickle) and safetensors' header checks."""
+def _unreadable_file_errors() -> tuple[type[Exception], ...]:
+    """What refusing a weights file raises: torch's weights-only unpickler on a pickle that would run code
+    (UnpicklingError) or on bytes that are no pickle (that, or an IndexError, EOFError or KeyError midway), a
+    torch zip archive cut short (RuntimeError), and safetensors' header checks."""
     from safetensors import SafetensorError
 
-    return pickle.UnpicklingError, SafetensorError
+    return pickle.UnpicklingError, SafetensorError, EOFError, IndexError, KeyError, RuntimeError
 
 
 def _first_line(err: Exception) -> str:

@@ -3,7 +3,8 @@
 Everything comes from the run folder (result.json and predictions.jsonl), so a report can be
 regenerated at any time and reads the same: scores with bootstrap intervals, per-class scores and
 the confusion matrix (classification) or the worst predictions (regression), per-entity-type scores
-(tagging), the configuration, provenance, timings and throughput.
+(tagging), the layer sweep (--layer-sweep: a table, and a plot drawn beside the report as
+layer-sweep.png), the configuration, provenance, timings and throughput.
 """
 from __future__ import annotations
 
@@ -11,22 +12,31 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import uncertainty
+from harness import plots, uncertainty
 from harness.render import markdown_table, score_text
 from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
-from harness.results import ResultSet, Run, RunResult, atomic_write_text
+from harness.results import ResultSet, Run, RunResult, atomic_write, atomic_write_text
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 REPORT_FILE = "report.md"
+LAYER_PLOT = "layer-sweep.png"  # beside the report of a run with a layer sweep, where matplotlib is installed
 WORST = 10  # regression examples listed by absolute error
 
 
 def write_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
                  resamples: int = uncertainty.DEFAULT_RESAMPLES) -> Path:
-    """Render RUN_DIR/report.md from the run's files; returns its path."""
-    path = Path(directory) / REPORT_FILE
-    atomic_write_text(path, render_report(directory, registry, resamples))
+    """Render RUN_DIR/report.md (and, for a layer sweep, the plot it links, RUN_DIR/layer-sweep.png) from the
+    run's files; returns the report's path."""
+    folder = Path(directory)
+    result = ResultSet.of_run(folder, registry).results[0]
+    if result.layer_sweep and plots.available():
+        atomic_write(folder / LAYER_PLOT, plots.layer_plot(
+            f"{result.model} on {result.task_id}: frozen head per layer",
+            f"main score ({' + '.join(result.layer_sweep['main_score'])})",
+            [layer["main"] for layer in result.layer_sweep["layers"]], result.main_score))
+    path = folder / REPORT_FILE
+    atomic_write_text(path, render_report(folder, registry, resamples))
     return path
 
 
@@ -43,6 +53,7 @@ def render_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
     sample = results.sample(run)
     lines += _scores(result, sample, spec, resamples)
     lines += _details(results, run, spec, sample)
+    lines += _layer_sweep(result, spec)
     lines += _configuration(result)
     lines += _provenance(result.provenance)
     lines += ["", "## Timings and throughput", ""]
@@ -94,6 +105,35 @@ def _scores(result: RunResult, sample: Predictions | UnitSample, spec: TaskSpec 
     return ["## Scores", ""] + markdown_table(header, rows) + ["", note]
 
 
+
+
+def _layer_sweep(result: RunResult, spec: TaskSpec | None) -> list[str]:
+    """--layer-sweep: the scores of the head trained on each hidden state alone, the best layer in bold, beside
+    the run's own head; nothing for a run without a sweep."""
+    sweep = result.layer_sweep
+    if not sweep:
+        return []
+    layers = sweep["layers"]
+    best = max(range(len(layers)), key=lambda i: layers[i]["main"])
+    recorded = layers[0]["scores"]
+    metrics = [name for name in (spec.metrics if spec else ()) if name in recorded]
+    metrics += sorted(name for name in recorded if name not in metrics)
+    rows = []
+    for index, layer in enumerate(layers):
+        main = f"{layer['main']:.2f}"
+        rows.append([str(layer["layer"]) + (" (embeddings)" if layer["layer"] == 0 else ""),
+                     f"**{main}**" if index == best else main, *(f"{layer['scores'][name]:.2f}" for name in metrics)])
+    hyperparameters = result.provenance.get("hyperparameters", {})
+    chosen = hyperparameters.get("chosen")
+    picked = f", which chose `{chosen['layer']}` on train" if isinstance(chosen, dict) and "layer" in chosen else ""
+    note = (f"The run's head trained again on each hidden state alone (`--layers <i>`, the rest of its protocol "
+            f"unchanged, every choice made on train), each scored on the evaluation examples; **bold**: the best "
+            f"layer. The run's own head (`--layers {hyperparameters.get('layers', '?')}`{picked}) scores "
+            f"{result.main_score:.2f}.")
+    plot = (f"![the main score of the frozen head on each hidden state alone]({LAYER_PLOT})" if plots.available()
+            else f"Plot not drawn: {plots.MISSING}.")
+    return (["", "## Layer sweep", "", note, "", plot, ""]
+            + markdown_table(["layer", f"main ({' + '.join(sweep['main_score'])})", *metrics], rows))
 
 
 def _per_class(sample: Predictions, spec: TaskSpec | None) -> list[str]:

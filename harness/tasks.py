@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class TaskSpec:
     similarity: bool = False  # a sentence-pair similarity task: also gets a training-free cosine score
     shape: str = ""  # what the model predicts per example: a module of harness/shapes (default: by format)
     label_map: dict[str, str] = field(default_factory=dict)  # raw label -> one of `labels` (AX-b's 3 -> 2 classes)
+    score_range: tuple[float, float] | None = None  # a regression's lowest and highest gold score (`range:`)
     split_groups: str | None = None  # an example field whose equal values holdout / k-fold keep on one side
     label_words: tuple[str, ...] = ()  # what a text-to-text model writes for each label (default: the labels)
     view_of: str | None = None  # a text-to-text view: the shape of the task it views (its examples' schema)
@@ -103,6 +105,8 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         raise TaskError(f"{source}: format {bad[0]!r} is not one of {', '.join(FORMATS)}")
     if raw["kind"] not in KINDS:
         raise TaskError(f"{source}: kind {raw['kind']!r} is not one of {', '.join(KINDS)}")
+    if not isinstance(raw["fields"], dict):
+        raise TaskError(f"{source}: fields must map each task field to a field of the data")
     if raw["kind"] == "classification" and not raw.get("labels"):
         raise TaskError(f"{source}: a classification task needs a 'labels' list")
     metrics = tuple(_as_list(raw["metrics"]))
@@ -132,6 +136,7 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         version = int(raw["version"])
     except (TypeError, ValueError):
         raise TaskError(f"{source}: version {raw['version']!r} must be an integer") from None
+    score_range = _score_range(raw, source)
     return TaskSpec(
         suite=raw["suite"],
         name=raw["name"],
@@ -155,8 +160,23 @@ def parse_task(raw: dict, source: str) -> TaskSpec:
         split_groups=raw.get("split_groups"),
         label_map={str(k): str(v) for k, v in (raw.get("label_map") or {}).items()},
         label_words=tuple(label_words),
+        score_range=score_range,
         source=source,
     )
+
+
+def _score_range(raw: dict, source: str) -> tuple[float, float] | None:
+    """`range: [low, high]`: the scores a regression's gold may take; readers refuse a score outside it."""
+    if "range" not in raw:
+        return None
+    bounds = raw["range"]
+    if raw["kind"] != "regression":
+        raise TaskError(f"{source}: range applies to regression tasks only (this one is {raw['kind']})")
+    if not (isinstance(bounds, list) and len(bounds) == 2
+            and all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in bounds)
+            and bounds[0] < bounds[1]):
+        raise TaskError(f"{source}: range {bounds!r} must be [low, high], two finite numbers with low < high")
+    return float(bounds[0]), float(bounds[1])
 
 
 def _check_metrics(metrics: tuple[str, ...], source: str) -> None:
@@ -213,19 +233,51 @@ class TaskRegistry:
 
     def select(self, suite: str | None = None, tasks: list[str] | None = None) -> list[TaskSpec]:
         """The tasks a run asks for: a whole suite, or a list of (possibly bare) task names."""
-        if suite and suite not in self.suites():
-            raise TaskError(f"unknown suite {suite!r}; known suites: {', '.join(self.suites())}")
+        self._check_suite(suite)
         names = [self.resolve(t) for t in tasks] if tasks else self.names(suite)
         return [self.get(n) for n in dict.fromkeys(names)]
+
+    def load_all(self, suite: str | None = None) -> tuple[list[TaskSpec], list[TaskError]]:
+        """Every task (of the suite) that loads, and the error of each file that does not: one broken task
+        file must not hide the others from a listing."""
+        self._check_suite(suite)
+        specs, errors = [], []
+        for name in self.names(suite):
+            try:
+                specs.append(self.get(name))
+            except TaskError as err:
+                errors.append(err)
+        return specs, errors
+
+    def _check_suite(self, suite: str | None) -> None:
+        if suite and suite not in self.suites():
+            raise TaskError(f"unknown suite {suite!r}; known suites: {', '.join(self.suites())}")
 
 
 @functools.lru_cache(maxsize=None)
 def _load(path: Path) -> TaskSpec:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.constructor.ConstructorError as err:  # safe_load refuses tags that would build Python objects
+        raise TaskError(f"{_position(path, err)}: {_one_line(err.problem)}; a task file holds plain YAML "
+                        "(mappings, lists, text, numbers), never !!python or other tags") from err
     except yaml.YAMLError as err:
-        raise TaskError(f"{path}: not valid YAML ({err})") from err
+        raise TaskError(f"{_position(path, err)}: not valid YAML ({_one_line(getattr(err, 'problem', None) or err)})"
+                        ) from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise TaskError(f"{path}: cannot read ({err}); a task file is UTF-8 YAML") from err
     return parse_task(raw, str(path))
+
+
+def _position(path: Path, err: yaml.YAMLError) -> str:
+    """path:line:column of a YAML error, where PyYAML knows it."""
+    mark = getattr(err, "problem_mark", None)
+    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+
+
+def _one_line(text) -> str:
+    """PyYAML's messages span lines; the CLI prints one."""
+    return " ".join(str(text).split())
 
 
 REGISTRY = TaskRegistry()

@@ -107,12 +107,19 @@ def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path):
     assert [ex["id"] for ex in split.examples] == ["glue/SST-2/dev.tsv:2", "glue/SST-2/dev.tsv:4"]
 
 
-def test_missing_label_means_unlabelled(tmp_path):
-    _sst2_dev(tmp_path, ["a\t", "b\t1"])
+def test_a_file_without_labels_is_unlabelled(tmp_path):
+    _sst2_dev(tmp_path, ["a\t", "b\t"])
     split = read_split(SST2, "validation", tmp_path)
-    assert [ex["label"] for ex in split.examples] == [None, 1]
+    assert [ex["label"] for ex in split.examples] == [None, None]
     assert not split.labelled
     assert not DataSplit("validation", []).labelled
+
+
+def test_one_empty_label_among_labelled_rows_names_its_line(tmp_path):
+    path = _sst2_dev(tmp_path, ["a\t1", "b\t", "c\t0"])
+    with pytest.raises(DataError) as info:
+        read_split(SST2, "validation", tmp_path)
+    assert str(info.value).startswith(f"{path}:3: no gold label") and f"{path}:2" in str(info.value)
 
 
 def test_missing_file_or_split_gives_none(tmp_path):

@@ -102,6 +102,66 @@ def test_klue_results_in_the_repository_export_with_their_task_types_and_own_met
     assert len(by_task["dp"]["metrics"]) == 8  # four metrics, frozen and fine-tuned
 
 
+def test_model_index_round_trips_through_huggingface_hub(reports):
+    """What the Hub parses from the exported model-index is exactly what was exported."""
+    from huggingface_hub import ModelCardData
+
+    from harness.export import eval_results
+    from harness.results import ResultSet
+
+    text = export(reports, "model-index", model="minilm")
+    parsed = ModelCardData(**yaml.safe_load(text))
+    written = eval_results([r for r in ResultSet.load(reports).results if r.model == "minilm"])
+    assert parsed.model_name == "minilm"
+    assert parsed.eval_results == written
+    assert len(written) == 4 + 1 + 2  # mrpc: 2 metrics x 2 modes; cola: mcc; stsb: pearson, spearman
+    assert yaml.safe_load(text) == parsed.to_dict()  # and back again, unchanged
+
+
+def test_model_index_of_the_committed_reports_round_trips():
+    """Views (sst2-n2m) stay entries of their own: text2text generation on the same dataset as sst2."""
+    from huggingface_hub import ModelCardData
+
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    for model in ("minilm", "multilingual-e5-small"):
+        metadata = yaml.safe_load(export(reports, "model-index", model=model))
+        parsed = ModelCardData(**metadata)
+        assert parsed.to_dict() == metadata
+    entries = {e["dataset"]["name"]: e for e in yaml.safe_load(export(reports, "model-index", model="minilm"))[
+        "model-index"][0]["results"]}
+    assert entries["GLUE sst2-n2m"]["task"]["type"] == "text2text-generation"
+    assert entries["GLUE sst2"]["task"]["type"] == "text-classification"
+
+
+def test_card_has_metadata_intervals_modes_and_provenance(tmp_path):
+    """A card from real runs (predictions included): the Hub reads its metadata back, and its table shows each
+    metric frozen and fine-tuned with intervals, and the main score's difference with its paired interval."""
+    import shutil
+
+    from huggingface_hub import ModelCard
+
+    source = Path(__file__).resolve().parents[1] / "reports" / "minilm" / "glue" / "mrpc"
+    reports = tmp_path / "reports"
+    shutil.copytree(source, reports / "minilm" / "glue" / "mrpc")
+    text = export(reports, "card", model="minilm")
+    card = ModelCard(text)
+    assert card.data.eval_results[0].dataset_name == "GLUE mrpc"
+    assert [r.metric_value for r in card.data.eval_results] == [77.7, 84.81, 78.43, 85.23]
+    lines = text.splitlines()
+    main = next(line for line in lines if line.startswith("| mrpc | **main** (accuracy + f1) |"))
+    cells = [cell.strip() for cell in main.strip("|").split("|")]
+    assert cells[2].startswith("81.25 [") and cells[3].startswith("81.83 [")  # frozen, fine-tuned main
+    assert cells[4].startswith("+0.58 [")  # fine-tuned minus frozen, with its paired interval
+    assert any(line.startswith("|  | f1 | 84.81 [") for line in lines)
+    assert "`sentence-transformers/all-MiniLM-L6-v2`, weights sha256 `53aa51172d142c89`" in text
+    assert "validation `glue/MRPC/dev.tsv` (sha256 `81c8a1a9e1df`)" in text
+
+
+def test_card_needs_one_model(reports):
+    with pytest.raises(ConfigError, match="--model with one of minilm, other"):
+        export(reports, "card")
+
+
 def test_an_undefined_score_is_an_empty_csv_value_and_left_out_of_the_model_index(tmp_path):
     _write(tmp_path, "m", "cola", "frozen", 42, {"mcc": float("nan")}, float("nan"))
     _write(tmp_path, "m", "stsb", "frozen", 42, {"pearson": float("nan"), "spearman": 10.0}, float("nan"))
@@ -111,7 +171,7 @@ def test_an_undefined_score_is_an_empty_csv_value_and_left_out_of_the_model_inde
     assert "nan" not in export(tmp_path, "csv").lower()
     card = yaml.safe_load(export(tmp_path, "model-index"))
     metrics = {r["dataset"]["config"]: r["metrics"] for r in card["model-index"][0]["results"]}
-    assert metrics["cola"] == [] and [m["type"] for m in metrics["stsb"]] == ["spearmanr"]
+    assert "cola" not in metrics and [m["type"] for m in metrics["stsb"]] == ["spearmanr"]
 
 
 def test_cli_export_out_that_is_a_folder_is_one_line_exit_2(reports, tmp_path, capsys):

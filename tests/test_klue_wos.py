@@ -15,7 +15,7 @@ ONTOLOGY = read_wos_ontology(FIXTURES / "ontology.json")
 
 
 def _read(path: Path) -> list[dict]:
-    return read_klue_wos(None, None, path)
+    return [example for _, example in read_klue_wos(None, None, path)]
 
 
 def test_one_example_per_user_turn_with_the_dialogue_so_far():

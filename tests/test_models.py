@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -193,22 +194,24 @@ def test_hub_id_offline_tells_to_pass_a_local_folder():
         assert "local folder" in message and "--model PATH" in message
 
 
-@pytest.mark.parametrize("weights", ["pickle-with-code", "random-bin", "truncated-safetensors", "random-safetensors"])
-def test_unsafe_or_corrupt_weights_are_one_model_error(weights, tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("weights, content", [
+    ("pytorch_model.bin", "pickle-with-code"),
+    ("pytorch_model.bin", 0),  # bytes that torch's weights-only unpickler refuses: an UnpicklingError ...
+    ("pytorch_model.bin", 17),  # ... or an IndexError midway
+    ("model.safetensors", "truncated"),
+    ("model.safetensors", 0),
+])
+def test_unsafe_or_corrupt_weights_are_one_model_error(weights, content, tiny_model_dir, tmp_path):
     copy = Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
     ran = tmp_path / "code-ran"
     good = (copy / "model.safetensors").read_bytes()
-    if weights.endswith("-bin"):
-        (copy / "model.safetensors").unlink()
-    if weights == "pickle-with-code":
-        (copy / "model.safetensors").unlink()
-        (copy / "pytorch_model.bin").write_bytes(_pickle_running(f"touch {ran}"))
-    elif weights == "random-bin":
-        (copy / "pytorch_model.bin").write_bytes(os.urandom(4096))
-    elif weights == "truncated-safetensors":
-        (copy / "model.safetensors").write_bytes(good[:100])
+    (copy / "model.safetensors").unlink()
+    if content == "pickle-with-code":
+        (copy / weights).write_bytes(_pickle_running(f"touch {ran}"))
+    elif content == "truncated":
+        (copy / weights).write_bytes(good[:100])
     else:
-        (copy / "model.safetensors").write_bytes(os.urandom(4096))
+        (copy / weights).write_bytes(np.random.default_rng(content).bytes(4096))
     with pytest.raises(ModelError) as info:
         load_model(resolve_model(str(copy)))
     message = str(info.value)

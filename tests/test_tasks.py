@@ -295,3 +295,72 @@ def test_listing_parses_nothing(monkeypatch):
     registry = TaskRegistry()  # a fresh registry: nothing indexed yet
     assert len(registry.names()) >= 11 and "glue" in registry.suites()
     assert registry.resolve("qnli") == "glue/qnli"
+
+
+# --- score ranges and unreadable task files (issue 13) --------------------------------------------
+
+def test_regression_range_is_read_and_checked():
+    spec = parse_task(_raw(kind="regression", labels=None, metrics=["pearson"], main_score="pearson", range=[0, 5]),
+                      "r.yaml")
+    assert spec.score_range == (0.0, 5.0)
+    assert REGISTRY.get("glue/stsb").score_range == (0.0, 5.0) and REGISTRY.get("klue/sts").score_range == (0.0, 5.0)
+    assert parse_task(_raw(kind="regression", labels=None, metrics=["pearson"], main_score="pearson"),
+                      "r.yaml").score_range is None
+
+
+@pytest.mark.parametrize("bounds, words", [
+    ([5, 0], "low < high"), ([0], "[low, high]"), ("0..5", "[low, high]"), ([0, ".inf"], "finite"),
+    ([0, float("nan")], "finite"), ([False, True], "two finite numbers"),
+])
+def test_a_bad_range_names_the_file(bounds, words):
+    with pytest.raises(TaskError) as info:
+        parse_task(_raw(kind="regression", labels=None, metrics=["pearson"], main_score="pearson", range=bounds),
+                   "tasks/toy/r.yaml")
+    assert str(info.value).startswith("tasks/toy/r.yaml: range") and words in str(info.value)
+
+
+def test_range_is_for_regressions_only():
+    with pytest.raises(TaskError, match="range applies to regression tasks only"):
+        parse_task(_raw(range=[0, 1]), "tasks/toy/pairs.yaml")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("suite: a\nname: !!python/object/apply:os.system ['true']\n", "python/object"),
+    ("suite: a\nname: [unclosed\n  : : :\n", "not valid YAML"),
+    ("suite: a\n\tname: tab\n", "not valid YAML"),
+])
+def test_a_task_file_that_does_not_load_is_one_line_with_its_position(tmp_path, text, words):
+    path = tmp_path / "alpha" / "bad.yaml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TaskError) as info:
+        TaskRegistry(tmp_path).get("bad")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}:") and words in message
+
+
+def test_a_task_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "alpha" / "latin.yaml"
+    path.parent.mkdir()
+    path.write_bytes(b"suite: alpha\nname: caf\xe9\n")
+    with pytest.raises(TaskError, match="UTF-8") as info:
+        TaskRegistry(tmp_path).get("latin")
+    assert str(path) in str(info.value)
+
+
+def test_fields_must_be_a_mapping():
+    with pytest.raises(TaskError, match="fields must map"):
+        parse_task(_raw(fields=["text", "label"]), "tasks/toy/pairs.yaml")
+
+
+def test_load_all_keeps_the_tasks_that_load_and_the_errors_of_the_others(tmp_path):
+    _write_task(tmp_path, "alpha", "good")
+    _write_task(tmp_path, "beta", "other")
+    (tmp_path / "alpha" / "evil.yaml").write_text("name: !!python/name:os.system\n", encoding="utf-8")
+    registry = TaskRegistry(tmp_path)
+    specs, errors = registry.load_all()
+    assert [s.id for s in specs] == ["alpha/good", "beta/other"]
+    assert len(errors) == 1 and str(errors[0]).startswith(str(tmp_path / "alpha" / "evil.yaml"))
+    assert [s.id for s in registry.load_all("beta")[0]] == ["beta/other"] and not registry.load_all("beta")[1]
+    with pytest.raises(TaskError, match="unknown suite 'gamma'"):
+        registry.load_all("gamma")

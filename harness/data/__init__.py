@@ -39,9 +39,9 @@ class DataSplit:
 
     @property
     def labelled(self) -> bool:
-        return bool(self.examples) and all(_has_gold(ex) for ex in self.examples)
+        return bool(self.examples) and all(has_gold(ex) for ex in self.examples)
 
 
-def _has_gold(example: dict) -> bool:
+def has_gold(example: dict) -> bool:
     """A label, or (dependency parsing, whose gold is a head and relation per word) gold arcs."""
     return example["label"] is not None or example.get("heads") is not None

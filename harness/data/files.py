@@ -1,16 +1,22 @@
-"""Official raw files in a data dir (laid out like ../shared/data) -> DataSplit in the format schema."""
+"""Official raw files in a data dir (laid out like ../shared/data) -> DataSplit in the format schema.
+
+A reader yields (where, example) pairs, `where` naming the file and line (or example) for messages;
+read_split checks what spans rows (unique ids, gold on every example or none) in one place for all.
+"""
 from __future__ import annotations
 
 import csv
 import hashlib
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from harness.data import DataSplit, load_json
+from harness.data import DataSplit, has_gold, load_json
 from harness.data.klue import read_klue_dp, read_klue_mrc, read_klue_ner, read_klue_wos
 from harness.data.records import record_example
 from harness.data.superglue import jsonl_records, read_multirc, read_record
+from harness.data.values import optional_id
 from harness.errors import DataError, TaskError
 from harness.shapes import schema_of
 from harness.tasks import FileSplit, TaskSpec
@@ -54,19 +60,45 @@ def read_split(task: TaskSpec, split: str, data_dir: Path) -> DataSplit | None:
         reader = SUFFIX_READERS[path.suffix]
     else:
         raise DataError(f"{path}: no reader for '{path.suffix}' files in {task.id}")
-    examples = reader(task, entry, path)
+    examples = checked_examples(reader(task, entry, path))
     return DataSplit(split, examples, {"kind": "file", "path": entry.path, "sha256": file_sha256(path)})
 
 
-def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
-    """GLUE TSV: tab-separated, no quoting (quotes are part of the text), optional header row."""
+def checked_examples(read: Iterable[tuple[str, dict]]) -> list[dict]:
+    """A reader's (where, example) pairs -> its examples, once each id is unique and gold is on every example
+    or on none.
+
+    A duplicate id would merge two examples in a report; a row without gold among labelled ones is a
+    malformed row, not an unlabelled file (taken as one, the whole split would look missing).
+    """
+    examples, seen = [], {}
+    labelled, unlabelled = None, None  # where the first example with and without gold is
+    for where, example in read:
+        if example["id"] in seen:
+            raise DataError(f"{where}: example id {example['id']!r} repeats the one at {seen[example['id']]}; "
+                            "ids (idx, guid) must be unique within a file")
+        seen[example["id"]] = where
+        if has_gold(example):
+            labelled = labelled or where
+        else:
+            unlabelled = unlabelled or where
+        examples.append(example)
+    if labelled and unlabelled:
+        raise DataError(f"{unlabelled}: no gold label, while other examples have one ({labelled}); "
+                        "an empty or missing label in a labelled file is an error: fix the line")
+    return examples
+
+
+def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
+    """GLUE TSV: tab-separated, no quoting (quotes are part of the text), optional header row; every row has
+    as many columns as the header (or, without one, as the first row): a row with more is shifted."""
     fields = entry.fields or task.fields
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 GLUE TSV file?") from err
-    first_line = 1
+    first_line, header = 1, None
     if entry.header:
         if not rows:
             raise DataError(f"{path}: empty file, expected a header row")
@@ -79,39 +111,42 @@ def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
     else:
         columns = {key: int(index) for key, index in fields.items()}
     width = max(columns.values()) + 1
-    examples = []
     for line, row in enumerate(rows, start=first_line):
         if not row:
             continue
+        header = header or row  # a headerless file: the first row sets the width
         if len(row) < width:
             raise DataError(
                 f"{path}:{line}: expected at least {width} tab-separated columns, found {len(row)}; "
                 "the line may be truncated or use spaces instead of tabs"
             )
+        if len(row) != len(header):
+            raise DataError(f"{path}:{line}: {len(row)} tab-separated columns where the "
+                            f"{'header' if entry.header else 'first row'} has {len(header)}; a truncated line, "
+                            "a tab inside a text or a repeated column shifts the fields")
         values = {key: row[index] for key, index in columns.items()}
-        examples.append(schema_of(task).read(task, values, f"{entry.path}:{line}", f"{path}:{line}"))
-    return examples
+        yield f"{path}:{line}", schema_of(task).read(task, values, f"{entry.path}:{line}", f"{path}:{line}")
 
 
-def _read_json(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def _read_json(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """KLUE JSON: one array of objects; an example's id is its `guid` where the file has one."""
     records = load_json(path, "KLUE")
     if not isinstance(records, list):
         raise DataError(f"{path}: expected a JSON array of examples, found a {type(records).__name__}")
     fields = entry.fields or task.fields
-    examples = []
     for index, record in enumerate(records):
-        guid = record.get("guid") if isinstance(record, dict) else None
-        where = f"{path}: example {index}" + (f" ({guid})" if guid else "")
-        examples.append(record_example(task, record, fields, guid or f"{entry.path}#{index}", where))
-    return examples
+        where = f"{path}: example {index}"
+        guid = optional_id(record, "guid", where) if isinstance(record, dict) else None
+        where += f" ({guid})" if guid else ""
+        yield where, record_example(task, record, fields, guid or f"{entry.path}#{index}", where)
 
 
-def _read_jsonl(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def _read_jsonl(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """SuperGLUE JSONL: one object per line; an example's id is its `idx`, else its file and line."""
     fields = entry.fields or task.fields
-    return [record_example(task, record, fields, f"{entry.path}#{record.get('idx', where.rsplit(':', 1)[1])}",
-                           where) for where, record in jsonl_records(path)]
+    for where, record in jsonl_records(path):
+        idx = optional_id(record, "idx", where) or where.rsplit(":", 1)[1]
+        yield where, record_example(task, record, fields, f"{entry.path}#{idx}", where)
 
 
 SUFFIX_READERS = {".tsv": _read_tsv, ".json": _read_json, ".jsonl": _read_jsonl}

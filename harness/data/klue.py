@@ -39,6 +39,7 @@ from pathlib import Path
 
 from harness.data import load_json
 from harness.data.labels import encode_label
+from harness.data.values import field_of, optional_id, require
 from harness.errors import DataError
 from harness.tasks import FileSplit, TaskSpec
 
@@ -82,11 +83,10 @@ def _sentences(path: Path, kind: str) -> Iterator[_Sentence]:
         yield sentence
 
 
-def read_klue_ner(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def read_klue_ner(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """Every sentence of the file, in file order; errors name the file and line and what is wrong."""
     from harness.shapes.tags import tagged_example  # the shape's module imports torch: only once a file is read
 
-    examples: list[dict] = []
     for sentence in _sentences(path, "KLUE-NER"):
         chars, labels = [], []
         for number, line in sentence.lines:
@@ -97,8 +97,8 @@ def read_klue_ner(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
                                 "every character needs one (O outside entities)")
             chars.append(char)
             labels.append(label)
-        examples.append(tagged_example(task, sentence.guid or f"{entry.path}:{sentence.first_line}", chars, labels))
-    return examples
+        yield (f"{path}:{sentence.first_line}",
+               tagged_example(task, sentence.guid or f"{entry.path}:{sentence.first_line}", chars, labels))
 
 
 def _char_and_tag(line: str, where: str) -> tuple[str, str]:
@@ -112,10 +112,9 @@ def _char_and_tag(line: str, where: str) -> tuple[str, str]:
     return char, tag
 
 
-def read_klue_dp(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def read_klue_dp(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """Every sentence of the file, in file order; errors name the file and line and what is wrong."""
     deprel_set = set(task.labels)
-    examples: list[dict] = []
     for sentence in _sentences(path, "KLUE-DP"):
         words, pos, heads, deprels, head_lines = [], [], [], [], []
         for number, line in sentence.lines:
@@ -144,10 +143,10 @@ def read_klue_dp(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
             if not 0 <= head <= len(words):
                 raise DataError(f"{path}:{number}: head {head} of word {position} points outside its sentence "
                                 f"of {len(words)} words; a head is a word index 1..{len(words)}, or 0 for the root")
-        examples.append({"id": sentence.guid or f"{entry.path}:{sentence.first_line}",
-                         "text": sentence.text.strip() if sentence.text else " ".join(words),
-                         "words": words, "pos": pos, "heads": heads, "deprels": deprels, "label": None})
-    return examples
+        yield f"{path}:{sentence.first_line}", {
+            "id": sentence.guid or f"{entry.path}:{sentence.first_line}",
+            "text": sentence.text.strip() if sentence.text else " ".join(words),
+            "words": words, "pos": pos, "heads": heads, "deprels": deprels, "label": None}
 
 
 def _integer(value: str, name: str, where: str) -> int:
@@ -157,49 +156,48 @@ def _integer(value: str, name: str, where: str) -> int:
         raise DataError(f"{where}: {name} {value!r} is not an integer") from None
 
 
-def read_klue_mrc(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def read_klue_mrc(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """Every question of the file, in file order; errors name the file and the question's guid."""
     from harness.shapes.spans import span_example  # the shape's module imports torch: only once a file is read
 
     document = load_json(path, "KLUE-MRC")
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DataError(f"{path}: expected an object with a 'data' list of articles, as KLUE-MRC files have")
-    examples = []
     for a, article in enumerate(document["data"]):
-        for p, paragraph in enumerate(article.get("paragraphs", [])):
-            for q, qa in enumerate(paragraph.get("qas", [])):
-                where = f"{path}: data[{a}].paragraphs[{p}].qas[{q}]" + (f" ({qa['guid']})" if "guid" in qa else "")
-                examples.append(span_example(qa.get("guid") or f"{entry.path}#{a}.{p}.{q}", paragraph.get("context"),
-                                             qa.get("question"), qa.get("answers"), qa.get("question_type"), where))
-    return examples
+        for p, paragraph in enumerate(field_of(article, "paragraphs", list, f"{path}: data[{a}]")):
+            for q, qa in enumerate(field_of(paragraph, "qas", list, f"{path}: data[{a}].paragraphs[{p}]")):
+                where = f"{path}: data[{a}].paragraphs[{p}].qas[{q}]"
+                guid = optional_id(require(qa, dict, None, where), "guid", where)
+                where += f" ({guid})" if guid else ""
+                yield where, span_example(guid or f"{entry.path}#{a}.{p}.{q}", paragraph.get("context"),
+                                          qa.get("question"), field_of(qa, "answers", list, where),
+                                          field_of(qa, "question_type", int, where), where)
 
 
 UNSET = "none"  # the ontology's value for a slot that has none
 
 
-def read_klue_wos(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def read_klue_wos(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """Every user turn of every dialogue; states are checked against ontology.json beside the file."""
     ontology = read_wos_ontology(path.parent / "ontology.json")
     dialogues = load_json(path, "KLUE-WoS")
     if not isinstance(dialogues, list):
         raise DataError(f"{path}: expected a JSON array of dialogues, found a {type(dialogues).__name__}")
-    examples = []
     for d, dialogue in enumerate(dialogues):
-        guid = dialogue.get("guid") if isinstance(dialogue, dict) else None
+        guid = optional_id(dialogue, "guid", f"{path}: dialogue {d}") if isinstance(dialogue, dict) else None
         if not guid or not isinstance(dialogue.get("dialogue"), list):
             raise DataError(f"{path}: dialogue {d} needs a guid and a 'dialogue' list of turns")
         history: list[str] = []
         for t, turn in enumerate(dialogue["dialogue"]):
             where = f"{path}: {guid}, turn {t}"
-            role, text = turn.get("role"), turn.get("text")
+            role, text = require(turn, dict, None, where).get("role"), turn.get("text")
             if role not in ("user", "sys") or not isinstance(text, str):
                 raise DataError(f"{where}: a turn needs role 'user' or 'sys' and a text")
             if role == "user":
-                state = wos_state(turn.get("state", []), ontology, where)
-                examples.append({"id": f"{guid}-{t}", "dialogue": guid, "history": list(history), "text": text,
-                                 "state": state, "label": [f"{slot}-{value}" for slot, value in state.items()]})
+                state = wos_state(field_of(turn, "state", list, where), ontology, where)
+                yield where, {"id": f"{guid}-{t}", "dialogue": guid, "history": list(history), "text": text,
+                              "state": state, "label": [f"{slot}-{value}" for slot, value in state.items()]}
             history.append(f"{role}: {text}")
-    return examples
 
 
 def read_wos_ontology(path: Path) -> dict[str, list[str]]:

@@ -8,6 +8,9 @@ question and answer option as one second segment).
 """
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
+from harness.data.values import is_integer, require
 from harness.errors import DataError
 from harness.shapes import schema_of
 from harness.tasks import TaskSpec
@@ -26,17 +29,20 @@ def lookup(record: dict, dotted: str):
 
 
 def record_example(task: TaskSpec, record: dict, fields: dict, example_id: str, where: str) -> dict:
-    """One example from one record; a missing field is named with where it is missing."""
+    """One example from one record; a missing field, or a text field that is not text, is named with where it is."""
     if not isinstance(record, dict):
-        raise DataError(f"{where}: expected an object with fields {sorted(fields.values())}, got {type(record).__name__}")
+        raise DataError(f"{where}: expected an object with fields {sorted(map(str, fields.values()))}, "
+                        f"got {type(record).__name__}")
+    text_fields = schema_of(task).text_fields
     values = {}
     for key, names in fields.items():
+        is_text = any(fnmatchcase(key, pattern) for pattern in text_fields)
         parts = []
         for name in names if isinstance(names, list) else [names]:
             value = lookup(record, name)
             if value is _MISSING:
                 raise DataError(f"{where}: field {name!r} is missing (needed for {key!r} of {task.id})")
-            parts.append(value)
+            parts.append(require(value, str, name, where) if is_text else value)
         values[key] = " ".join(map(str, parts)) if isinstance(names, list) else parts[0]
     return schema_of(task).read(task, values, example_id, where)
 
@@ -55,12 +61,11 @@ def mark_entities(values: dict, where: str) -> str:
     text = values["text"]
     spans = []
     for role, marks in (("subject", SUBJECT_MARKS), ("object", OBJECT_MARKS)):
-        entity = values[role]
-        try:
-            start, end, word, kind = int(entity["start_idx"]), int(entity["end_idx"]), entity["word"], entity["type"]
-        except (TypeError, KeyError, ValueError) as err:
+        entity = values[role] if isinstance(values[role], dict) else {}
+        start, end, word, kind = (entity.get(key) for key in ("start_idx", "end_idx", "word", "type"))
+        if not (is_integer(start) and is_integer(end) and isinstance(word, str) and isinstance(kind, str)):
             raise DataError(f"{where}: the {role} entity needs word, start_idx, end_idx (integers) and type; "
-                            f"found {entity!r}") from err
+                            f"found {values[role]!r}")
         if not 0 <= start <= end < len(text):
             raise DataError(f"{where}: {role} entity span {start}..{end} lies outside the sentence of {len(text)} "
                             "characters (start_idx and end_idx are inclusive character offsets)")

@@ -54,11 +54,16 @@ def plan_splits(
     if strategy not in SPLIT_STRATEGIES:
         raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(SPLIT_STRATEGIES)}")
     train, validation = splits.get("train"), splits.get("validation")
-    if validation is None or not validation.labelled:
+    if validation is None:
         raise DataError(f"{task.id}: no labelled validation split found; {_how_to_get(task, 'validation')}")
+    for split in (train, validation):  # a train split that is there but unusable is no missing one
+        if split is not None and not split.labelled:
+            raise DataError(f"{task.id}: no labelled {split.name} split: {_origin(split)} holds "
+                            f"{'no labels' if split.examples else 'no examples'}; train and validation need gold "
+                            "on every example")
     sources = {name: split.source for name, split in splits.items() if split is not None}
     rng = random.Random(seed)
-    if train is not None and train.labelled:
+    if train is not None:
         folds = [Fold(train.examples, validation.examples)]
         used, note = "official", ""
     elif strategy == "official":
@@ -90,6 +95,14 @@ def _how_to_get(task: TaskSpec, split: str) -> str:
     return " or ".join(ways) or f"{task.source} names neither a file nor a Hub dataset for it"
 
 
+def _origin(split: DataSplit) -> str:
+    """Where a split was read from, in words."""
+    source = split.source
+    if source.get("kind") == "hub":
+        return f"the Hub's {source.get('path')}/{source.get('name')} [{source.get('split')}]"
+    return source.get("path") or f"the {split.name} split"
+
+
 def eval_only_plan(task: TaskSpec, splits: dict[str, DataSplit | None], max_eval_samples: int | None, seed: int) -> SplitPlan:
     """For tasks scored with another task's model (AX with MNLI's): the whole labelled validation."""
     validation = splits.get("validation")
@@ -119,7 +132,7 @@ def _how(task: TaskSpec) -> str:
     return f"{how}, grouped by {task.split_groups}," if task.split_groups else how
 
 
-def _strata(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
+def strata_of(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
     """Classes (or score quintiles) to stratify by; None where the task's labels cannot stratify."""
     return schema_of(task).strata(task, examples)
 
@@ -148,7 +161,7 @@ def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
     from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
 
     indices = np.arange(len(examples))
-    strata = _strata(task, examples)
+    strata = strata_of(task, examples)
     eval_size = int(np.ceil(HOLDOUT_FRACTION * len(examples)))
     if len(examples) < 2:
         raise DataError(f"{task.id}: {len(examples)} labelled example(s) cannot be split into train and eval")
@@ -167,7 +180,7 @@ def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):
 
     if len(examples) < KFOLD_K:
         raise DataError(f"{task.id}: {len(examples)} labelled examples are too few for {KFOLD_K}-fold")
-    strata = _strata(task, examples)
+    strata = strata_of(task, examples)
     groups = group_ids(task, examples)
     if groups is not None:
         if _stratifiable(strata, KFOLD_K, len(examples) // KFOLD_K):

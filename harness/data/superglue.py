@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.data.records import record_example
+from harness.data.values import field_of, is_integer, optional_id
 from harness.errors import DataError
 from harness.tasks import FileSplit, TaskSpec
 
@@ -34,68 +35,60 @@ def jsonl_records(path: Path) -> Iterator[tuple[str, dict]]:
         raise DataError(f"{path}: cannot read ({err}); is it a UTF-8 JSONL file?") from err
 
 
-def _field(record: dict, key: str, kind: type, where: str):
-    value = record.get(key)
-    if not isinstance(value, kind):
-        raise DataError(f"{where}: field {key!r} is missing or not a {kind.__name__} (found {value!r})")
-    return value
-
-
-def read_multirc(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def read_multirc(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """One example per answer option: {passage: {text, questions: [{question, idx, answers: [{text, idx, label}]}]}}."""
     fields = entry.fields or task.fields
-    examples = []
     for where, record in jsonl_records(path):
-        passage = _field(record, "passage", dict, where)
-        text = _field(passage, "text", str, f"{where}: passage")
-        for q, question in enumerate(_field(passage, "questions", list, f"{where}: passage")):
+        passage = field_of(record, "passage", dict, where)
+        text = field_of(passage, "text", str, f"{where}: passage")
+        for q, question in enumerate(field_of(passage, "questions", list, f"{where}: passage")):
             here = f"{where}: question {q}"
-            answers = _field(question, "answers", list, here)
+            answers = field_of(question, "answers", list, here)
             for a, answer in enumerate(answers):
                 spot = f"{here}, answer {a}"
-                row = {"paragraph": text, "question": _field(question, "question", str, here),
-                       "answer": _field(answer, "text", str, spot), "label": answer.get("label"),
-                       "idx": {"paragraph": record.get("idx"), "question": question.get("idx"),
-                               "answer": answer.get("idx")}}
-                example_id = f"{entry.path}#{row['idx']['paragraph']}-{row['idx']['question']}-{row['idx']['answer']}"
-                examples.append(record_example(task, row, fields, example_id, spot))
-    return examples
+                option = field_of(answer, "text", str, spot)  # checks first that the answer is an object
+                idx = {"paragraph": optional_id(record, "idx", where), "question": optional_id(question, "idx", here),
+                       "answer": optional_id(answer, "idx", spot)}
+                row = {"paragraph": text, "question": field_of(question, "question", str, here), "answer": option,
+                       "label": answer.get("label"), "idx": idx}
+                example_id = f"{entry.path}#{idx['paragraph']}-{idx['question']}-{idx['answer']}"
+                yield spot, record_example(task, row, fields, example_id, spot)
 
 
-def read_record(task: TaskSpec, entry: FileSplit, path: Path) -> list[dict]:
+def read_record(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """One example per query: {passage: {text, entities: [{start, end}]}, qas: [{query, idx, answers}]}.
 
     Entity and answer offsets are inclusive character ranges of the passage; every entity must lie
     inside it, and every answer's text must be what its offsets read.
     """
     fields = entry.fields or task.fields
-    examples = []
     for where, record in jsonl_records(path):
-        passage = _field(record, "passage", dict, where)
-        text = _field(passage, "text", str, f"{where}: passage")
+        passage = field_of(record, "passage", dict, where)
+        text = field_of(passage, "text", str, f"{where}: passage")
         entities = [_passage_span(text, span, f"{where}: entity {n}")
-                    for n, span in enumerate(_field(passage, "entities", list, f"{where}: passage"))]
-        for q, qa in enumerate(_field(record, "qas", list, where)):
+                    for n, span in enumerate(field_of(passage, "entities", list, f"{where}: passage"))]
+        for q, qa in enumerate(field_of(record, "qas", list, where)):
             here = f"{where}: query {q}"
+            query = field_of(qa, "query", str, here)
             answers = []
-            for a, answer in enumerate(qa.get("answers") or []):
+            for a, answer in enumerate(field_of(qa, "answers", list, here) if qa.get("answers") is not None else []):
                 spot = f"{here}, answer {a}"
                 read = _passage_span(text, answer, spot)
                 if answer.get("text") != read:
                     raise DataError(f"{spot}: text {answer.get('text')!r} but the passage at {answer.get('start')}.."
                                     f"{answer.get('end')} reads {read!r}; fix start / end (inclusive)")
                 answers.append(read)
-            row = {"passage": text, "query": _field(qa, "query", str, here), "entities": entities,
-                   "answers": answers, "idx": {"passage": record.get("idx"), "query": qa.get("idx")}}
-            examples.append(record_example(task, row, fields, f"{entry.path}#{record.get('idx')}-{qa.get('idx')}", here))
-    return examples
+            row = {"passage": text, "query": query, "entities": entities,
+                   "answers": answers, "idx": {"passage": optional_id(record, "idx", where),
+                                               "query": optional_id(qa, "idx", here)}}
+            yield here, record_example(task, row, fields, f"{entry.path}#{row['idx']['passage']}-{row['idx']['query']}",
+                                       here)
 
 
 def _passage_span(text: str, span, where: str) -> str:
-    try:
-        start, end = int(span["start"]), int(span["end"])
-    except (TypeError, KeyError, ValueError):
-        raise DataError(f"{where}: needs integer start and end, found {span!r}") from None
+    start, end = (span.get("start"), span.get("end")) if isinstance(span, dict) else (None, None)
+    if not (is_integer(start) and is_integer(end)):
+        raise DataError(f"{where}: needs integer start and end, found {span!r}")
     if not 0 <= start <= end < len(text):
         raise DataError(f"{where}: {start}..{end} lies outside the passage of {len(text)} characters "
                         "(start and end are inclusive character offsets)")

@@ -11,8 +11,11 @@ over their sum (base.py says why and how), so a score and each of its bootstrap 
 Nothing here imports torch at import time: task files are checked against `metric_names()` while
 `harness list tasks` runs.
 
+- load, compute_metrics: every task's metrics as an `evaluate` metric and a Trainer compute_metrics (harness.hf)
+
 May import: numpy, harness.errors (and, inside functions, scikit-learn, seqeval, sacrebleu, rouge-score,
-bert-score). Imported by tasks (names), shapes, runners, api, uncertainty and the renderers.
+bert-score, and harness.hf for load and compute_metrics). Imported by tasks (names), shapes, runners, api,
+uncertainty and the renderers.
 """
 # scores first: generation.py imports Scores from this package while it initialises
 from harness.metrics.scores import Scores, flag, main_score, suite_score
@@ -33,5 +36,19 @@ def metric_names() -> list[str]:
 
 
 __all__ = ["GENERATION_METRICS", "GROUP_METRICS", "METRICS", "REGISTRY", "Metric", "Scores", "Statistics",
-           "compute_scores", "flag", "label_statistics", "main_score", "metric_names", "score_examples", "scores_of",
-           "suite_score"]
+           "compute_metrics", "compute_scores", "flag", "label_statistics", "load", "main_score", "metric_names",
+           "score_examples", "scores_of", "suite_score"]
+
+
+def load(task: str, **kwargs):
+    """The task's official metrics as an `evaluate` metric, offline (harness.hf.load)."""
+    from harness.hf import load as load_module  # harness.hf scores through the shapes, which import this package
+
+    return load_module(task, **kwargs)
+
+
+def compute_metrics(task: str, **kwargs):
+    """The task's official metrics as a transformers.Trainer compute_metrics (harness.hf.compute_metrics)."""
+    from harness.hf import compute_metrics as trainer_metrics
+
+    return trainer_metrics(task, **kwargs)

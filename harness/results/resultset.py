@@ -33,8 +33,10 @@ class Run(NamedTuple):
 class ResultSet:
     """The readable runs of a reports folder in sorted path order, with the problems of the unreadable ones."""
 
-    def __init__(self, runs: list[Run], problems: list[str], registry: TaskRegistry = REGISTRY):
-        self.runs = runs
+    def __init__(self, runs: list[Run], problems: list[str], registry: TaskRegistry = REGISTRY,
+                 curve_runs: list[Run] | None = None):
+        self.runs = runs  # runs on the whole train split: what leaderboards, exports and intervals show
+        self.curve_runs = curve_runs or []  # a learning curve's smaller train sizes (harness.curves draws them)
         self.problems = problems  # one message per skipped file, naming it and saying what is wrong
         self.registry = registry
         self._rows: dict[Path, list[dict]] = {}
@@ -43,7 +45,8 @@ class ResultSet:
 
     @classmethod
     def load(cls, reports: str | Path, registry: TaskRegistry = REGISTRY) -> ResultSet:
-        """Every result under `reports`; unreadable files are skipped, logged and kept in `problems`."""
+        """Every result under `reports`; unreadable files are skipped, logged and kept in `problems`. Runs on
+        a subset of the train split (learning curves) are kept apart, in `curve_runs`."""
         root = Path(reports)
         if not root.is_dir():
             raise DataError(f"reports folder {root} does not exist; run `harness eval` first or pass the right folder")
@@ -54,7 +57,8 @@ class ResultSet:
             except DataError as err:
                 problems.append(str(err))
                 log.warning("skipped %s", err)
-        return cls(runs, problems, registry)
+        whole = [run for run in runs if run.result.train_size is None]
+        return cls(whole, problems, registry, [run for run in runs if run.result.train_size is not None])
 
     @classmethod
     def of_run(cls, folder: str | Path, registry: TaskRegistry = REGISTRY) -> ResultSet:

@@ -52,7 +52,10 @@ class RunResult:
     capped: dict = field(default_factory=dict)  # sample caps in force, e.g. {"max_train_samples": 2000}
     scores_std: dict[str, float] = field(default_factory=dict)  # across k folds (kfold only)
     flags: list[dict] = field(default_factory=list)  # {"code", "message"}: caveats about the scores
+    # --layer-sweep (frozen): {"main_score": [metric, ...], "layers": [{"layer": 0, "main": ..., "scores": {...}}, ...]}
+    layer_sweep: dict = field(default_factory=dict)
     predictions_file: str = PREDICTIONS_FILE
+    train_size: int | None = None  # a learning curve's nested subset of the train split; None: all of it
     schema: str = SCHEMA
 
     @property
@@ -74,8 +77,11 @@ def _nulls_for_nan(value):
     return value
 
 
-def run_dir(output_dir: Path, model_slug: str, suite: str, task: str, mode: str, seed: int) -> Path:
-    return Path(output_dir) / model_slug / suite / task / f"{mode}-seed{seed}"
+def run_dir(output_dir: Path, model_slug: str, suite: str, task: str, mode: str, seed: int,
+            train_size: int | None = None) -> Path:
+    """<output>/<model>/<suite>/<task>/<mode>-seed<seed>, with -n<size> for a learning curve's smaller sizes."""
+    size = f"-n{train_size}" if train_size is not None else ""
+    return Path(output_dir) / model_slug / suite / task / f"{mode}-seed{seed}{size}"
 
 
 def writable_folder(path: str | Path, option: str, create: bool = True) -> Path:
@@ -162,6 +168,9 @@ def read_result(path: Path) -> RunResult:
     kept["main_score"] = math.nan if kept["main_score"] is None else kept["main_score"]
     if "scores_std" in kept:
         kept["scores_std"] = _nan_for_nulls(kept["scores_std"])
+    for layer in kept.get("layer_sweep", {}).get("layers", []):
+        layer["main"] = math.nan if layer["main"] is None else layer["main"]
+        layer["scores"] = _nan_for_nulls(layer.get("scores", {}))
     return RunResult(**kept)
 
 
@@ -195,6 +204,16 @@ def _flag(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get("code"), str) and isinstance(value.get("message"), str)
 
 
+def _layer_sweep(value) -> bool:
+    """{} (no sweep), or layers each with a main score (null where undefined) and their scores."""
+    if not isinstance(value, dict):
+        return False
+    layers = value.get("layers", [])
+    return isinstance(layers, list) and all(
+        isinstance(layer, dict) and _score(layer.get("main")) and _table(_score)(layer.get("scores", {}))
+        for layer in layers)
+
+
 def _relative_file(value) -> bool:
     """A path below the run folder: relative, without '..', in POSIX and Windows readings alike."""
     if not isinstance(value, str) or not value or "\\" in value:
@@ -225,7 +244,9 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "scores_std": (_table(_score), "an object of metric -> number"),
     "flags": (lambda v: isinstance(v, list) and all(_flag(item) for item in v),
               "a list of objects with a string code and message"),
+    "layer_sweep": (_layer_sweep, "an object whose layers each hold a main score"),
     "predictions_file": (_relative_file, "a file inside the run folder"),
+    "train_size": (lambda v: v is None or (_count(v) and v > 0), "a whole number of training examples, or null"),
 }
 
 

@@ -3,14 +3,16 @@
 A run trains a runner on a fold (`fit`), asks for its predictions (`predict`, in the shape's own
 prediction type), and records what it reports here: time per phase, trainable parameters, the
 weights it ran, the units --max-length cut off, the step a resumed fine-tune restarted from, and
-scores that need no training (the frozen encoder's cosine similarity), and what training chose on its
-own (a frozen token head's epochs and layer weights). Declaring every one of them
+scores that need no training (the frozen encoder's cosine similarity), what training chose on its
+own (a frozen token head's epochs and layer weights), and, where a head can read one hidden state
+alone, the same head trained on each layer in turn (--layer-sweep). Declaring every one of them
 here, with its default, is what lets api.py read them without probing.
 """
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from harness.metrics.generation import SignedScores
@@ -27,10 +29,13 @@ class Runner(ABC):
     truncated: int = 0
     # The checkpoint step training resumed from (--resume), or None when it started afresh.
     resumed_from_step: int | None = None
+    # Whether layer_sweep is offered: a head that can be trained on one hidden state of the encoder alone.
+    sweeps_layers: bool = False
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)
         self._choices: dict = {}  # what fit chose (see `choices`)
+        self.population: list[dict] | None = None  # see draws_from
 
     @property
     def timings(self) -> dict[str, float]:
@@ -45,6 +50,12 @@ class Runner(ABC):
             yield
         finally:
             self._seconds[phase] += time.perf_counter() - start
+
+    def draws_from(self, population: list[dict]) -> None:
+        """Say that the examples `fit` gets are a subset of `population`, the whole training split (a learning
+        curve's smaller sizes): runners whose features are cached compute them once for the population and
+        slice them, so no size runs a forward pass of its own. Others train on the subset as on any train set."""
+        self.population = population
 
     @abstractmethod
     def fit(self, train: list[dict]) -> None:
@@ -74,3 +85,9 @@ class Runner(ABC):
         """Scores beside the shape's that this runner gives without training, with their per-example
         values (a prediction-row column each); none by default."""
         return SignedScores()
+
+    def layer_sweep(self, train: list[dict], examples: list[dict]) -> Iterator[tuple[int, object]]:
+        """(layer, predictions on `examples`) per hidden state, 0 = embeddings: this runner's head trained on
+        `train` reading that state alone, from the features the run already has. After `fit`; only where
+        `sweeps_layers`."""
+        raise NotImplementedError(f"{type(self).__name__} has no head that reads one hidden state alone")

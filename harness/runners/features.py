@@ -155,6 +155,7 @@ class FeatureExtractor:
         self.seconds = 0.0
         self.extracted = 0
         self.cache_hits = 0
+        self.hidden_states: int | None = None  # how many the encoder gives (embeddings first), once features are read
 
     @functools.cached_property
     def tokenizer(self):
@@ -183,11 +184,13 @@ class FeatureExtractor:
         cached = self.cache.get(key)
         if cached is not None:
             self.cache_hits += 1
+            self.hidden_states = cached.shape[1]
             return cached
         array = self._timed(len(examples), extract_features, self.encoder, self.tokenizer, examples,
                             max_length=cfg.max_length, batch_size=cfg.eval_batch_size, pooling=cfg.pooling,
                             layers=None, device=self.device, quiet=cfg.quiet)
         self.cache.put(key, array)
+        self.hidden_states = array.shape[1]
         return array
 
     def token_features(self, task: TaskSpec, examples: list[dict], split: str,
@@ -207,6 +210,7 @@ class FeatureExtractor:
         vectors, offsets = self.cache.get(key, mmap_mode="r"), self.cache.get(f"{key}-offsets")
         if vectors is not None and offsets is not None:
             self.cache_hits += 1
+            self.hidden_states = vectors.shape[-2]
             return vectors, offsets
         with self.cache.writing(key) as allocate:
             vectors, offsets = self._timed(len(examples), extract_token_features, self.encoder, self.tokenizer, features,
@@ -214,6 +218,7 @@ class FeatureExtractor:
                                      allocate=allocate)
             self.cache.put(f"{key}-offsets", offsets)  # offsets first: vectors on disk imply their offsets are too
         cached = self.cache.get(key, mmap_mode="r")  # None only when there were no tokens to write
+        self.hidden_states = vectors.shape[-2]
         return (cached if cached is not None else vectors), offsets
 
     def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str, layers: str) -> str:

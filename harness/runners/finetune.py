@@ -10,6 +10,7 @@ the encoder's word vectors.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -21,6 +22,19 @@ from harness.formats.n21 import PooledClassifier, decode, length_buckets, model_
 from harness.models import ModelRef, load_model, load_tokenizer, weights_fingerprint
 from harness.runners.base import Runner
 from harness.tasks import TaskSpec
+
+
+MAX_EPOCHS = 100  # --min-steps raises the epochs of a small train set this far at most
+
+
+def train_epochs(config: RunConfig, train_examples: int) -> float:
+    """--epochs, raised where a small train set would get fewer than --min-steps optimisation steps: a fixed
+    epoch count leaves a 100-example run with a dozen steps, barely moved from its initial weights, and a
+    learning curve would then measure the schedule rather than the data."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    steps_per_epoch = max(1, math.ceil(train_examples / (config.batch_size * world)))
+    needed = math.ceil((config.min_steps or 0) / steps_per_epoch)
+    return float(min(max(config.epochs, needed), max(config.epochs, MAX_EPOCHS)))
 
 
 def training_arguments(config: RunConfig, output_dir: Path, **overrides):
@@ -122,12 +136,12 @@ class FinetuneRunner(Runner):
     def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
         return tokenize(self.tokenizer, examples, self.config.max_length, with_labels)
 
-    def _trainer(self, train_features=None):
+    def _trainer(self, train_features=None, epochs: float | None = None):
         from transformers.trainer_callback import PrinterCallback
 
         trainer = ordered_eval_trainer_class()(
             model=self.model,
-            args=training_arguments(self.config, self.checkpoint_dir),
+            args=training_arguments(self.config, self.checkpoint_dir, num_train_epochs=epochs or self.config.epochs),
             train_dataset=train_features,
             data_collator=self._collator(),
             processing_class=self.tokenizer,
@@ -139,7 +153,10 @@ class FinetuneRunner(Runner):
 
     def fit(self, train: list[dict]) -> None:
         features = self._features(train)
-        self.trainer = self._trainer(features)
+        epochs = train_epochs(self.config, len(features))
+        if epochs != self.config.epochs:  # recorded: the recipe this train size got
+            self._choices = {"epochs": epochs, "reason": f"--min-steps {self.config.min_steps}"}
+        self.trainer = self._trainer(features, epochs)
         checkpoint = self._last_checkpoint() if self.config.resume else None
         with self.timed("training_s"):
             self.trainer.train(resume_from_checkpoint=checkpoint)

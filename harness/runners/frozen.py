@@ -6,8 +6,14 @@ head (runners/heads.py) on every token's cached states, by default a scalar mix 
 under a BiLSTM: tags a tag scorer whose token predictions decode back to characters
 (FrozenTokenRunner), DP the fine-tuning mode's biaffine parser on word vectors
 (FrozenDependencyRunner), MRC the start/end scorer (FrozenSpanRunner).
+
+--layer-sweep trains each of these heads again on every hidden state alone (`layer_sweep`): the same
+runner with `--layers <i>`, reading the features the run already loaded or cached.
 """
 from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -48,6 +54,7 @@ class FrozenRunner(Runner):
 
     mode = "frozen"
     encodes_sides = True  # a pair's sides may also be encoded alone (--pair-features)
+    sweeps_layers = True
 
     def __init__(self, task: TaskSpec, extractor: FeatureExtractor, checkpoint_dir=None):
         # checkpoint_dir: unused by heads that train in one call (the torch heads retrain from scratch)
@@ -67,11 +74,28 @@ class FrozenRunner(Runner):
         return self.extractor.fingerprint
 
     def layer_features(self, examples: list[dict], split: str) -> np.ndarray:
-        """Every hidden state pooled, (examples, states, width), read once per set of examples and kept."""
+        """Every hidden state pooled, (examples, states, width), read once per set of examples and kept; the
+        rows of the population's features when the examples were drawn from it (draws_from)."""
         key = (split, tuple(ex["id"] for ex in examples))
         if key not in self._loaded:
-            self._loaded[key] = self._pooled_states(examples, split)
+            drawn = self._drawn(examples, split)
+            if drawn is None:
+                self._loaded[key] = self._pooled_states(examples, split)
+            else:
+                population, rows = drawn
+                self._loaded[key] = self.layer_features(population, split)[rows]
         return self._loaded[key]
+
+    def _drawn(self, examples: list[dict], split: str) -> tuple[list[dict], np.ndarray] | None:
+        """The training population these examples are a strict subset of, and their rows in it; None otherwise.
+        A pair's sides ("train-text") are drawn from the population's sides."""
+        if self.population is None or split.split("-")[0] != "train" or len(examples) >= len(self.population):
+            return None
+        side = split.partition("-")[2]
+        population = single_texts(self.population, side) if side else self.population
+        where = {ex["id"]: row for row, ex in enumerate(population)}
+        rows = [where.get(ex["id"]) for ex in examples]
+        return None if None in rows else (population, np.array(rows))
 
     def _pooled_states(self, examples: list[dict], split: str) -> np.ndarray:
         return self.extractor.features(self.task, examples, split)
@@ -140,6 +164,23 @@ class FrozenRunner(Runner):
     def trainable_parameters(self) -> int:
         return head_parameters(self.head) if self.head is not None else 0
 
+    def layer_sweep(self, train: list[dict], examples: list[dict]) -> Iterator[tuple[int, object]]:
+        """Per hidden state, this runner's protocol restricted to it (`--layers <i>`: the pooled head's L2 still
+        tuned by inner CV on train; a token head without its scalar mix), trained on `train` and predicting
+        `examples`, from the features `fit` read (the encoder runs no further forward pass)."""
+        for layer in range(self.extractor.hidden_states):
+            probe = self._reading(str(layer))
+            probe.fit(train)
+            yield layer, probe.predict(examples)
+
+    def _reading(self, layers: str) -> FrozenRunner:
+        """An untrained copy of this runner whose head reads `layers`; it shares the features loaded so far."""
+        probe = copy.copy(self)
+        Runner.__init__(probe)  # timings and choices of its own
+        probe.config = self.config.replace(layers=layers)
+        probe.head = probe.layer = None
+        return probe
+
 
 class FrozenProbabilityRunner(FrozenRunner):
     """Classification whose predictions are class probabilities (examples, classes), for ranking metrics."""
@@ -157,6 +198,8 @@ class FrozenSpanPairRunner(FrozenRunner):
     """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token vectors."""
 
     encodes_sides = False  # the spans lie in the pair's own encoding: no side is encoded alone
+    # Its pooled spans hold the --layers states only (extractor.token_features), not every state to choose from.
+    sweeps_layers = False
 
     def _pooled_states(self, examples: list[dict], split: str) -> np.ndarray:
         """The pooled spans of the token features' layers, as one state (examples, 1, width)."""

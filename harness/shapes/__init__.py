@@ -9,7 +9,7 @@ The registry is lazy, as the task registry is: listing tasks checks shape names 
 of this package without importing them (they import torch); a shape's module is imported the first
 time a task of that shape runs. A shape defined elsewhere (a plug-in, a test) joins with `register`.
 
-May import: harness.tasks, harness.config, harness.errors, harness.data.labels and records helpers,
+May import: harness.tasks, harness.config, harness.errors, harness.data.labels, records and values helpers,
 harness.formats, harness.runners, harness.metrics. Imported by: tasks (names only),
 data, api, uncertainty and the renderers.
 """

@@ -60,5 +60,10 @@ class ArcsShape(Shape):
             [[index[r] for r in row["predicted_deprels"]] for row in rows],
             [[index[r] for r in row["deprels"]] for row in rows], task.labels)]
 
+    def metric_inputs(self, task):
+        """Per word of each sentence: the predicted and gold head (0 = root, i = word i) and relation name."""
+        return {"predictions": ("predicted_heads", ["int64"]), "references": ("heads", ["int64"]),
+                "predicted_relations": ("predicted_deprels", ["string"]), "reference_relations": ("deprels", ["string"])}
+
 
 register(ArcsShape())

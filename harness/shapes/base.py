@@ -2,17 +2,25 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from harness.errors import DataError, TaskError
+from harness.errors import ConfigError, DataError, TaskError
 from harness.tasks import TaskSpec
 
 if TYPE_CHECKING:  # runners import torch; listing tasks reads shapes without it
     from harness.runners.base import Runner
+
+
+def check_prediction_count(task: TaskSpec, examples: list[dict], count: int) -> None:
+    """DataError unless a model's outputs (`count` of them) match the evaluation examples given beside them."""
+    if count != len(examples):
+        raise DataError(f"{task.id}: {count} predictions for {len(examples)} examples; pass the evaluation "
+                        "examples in the order the model saw them")
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class Shape:
     name: ClassVar[str] = ""
     # The example fields the encoder reads: exactly these (and the example id) key the feature cache.
     input_fields: ClassVar[tuple[str, ...]] = ("text", "text_pair")
+    # The task fields (glob patterns) a record must hold as text: records.record_example refuses null, numbers, lists.
+    text_fields: ClassVar[tuple[str, ...]] = ("text", "text_pair")
     # Examples carry one class or score in "label": holdout and k-fold stratify by it.
     label_per_example: ClassVar[bool] = False
     # Prediction rows hold one number in "label" and one in "prediction": the bootstrap reads them as such.
@@ -106,12 +116,32 @@ class Shape:
         """The bootstrap's units of a run's prediction rows: (unit ids, the harness.metrics Statistics tables
         that score them, a row per unit in id order), as harness.uncertainty.unit_sample takes them. Built
         by the same statistics functions as `score`, so the score is their sum's compute()."""
-        raise DataError(f"{task.id}: its predictions are one label per example; harness.uncertainty reads them as such")
+        raise NotImplementedError
 
     def report_tables(self, task: TaskSpec, rows: list[dict]) -> list[ReportTable]:
         """What this shape adds to a run's report from its prediction rows (one-label rows get the report's
         per-class or worst-prediction tables without asking)."""
         return []
+
+    # --- outside harness: an `evaluate` metric, a Trainer's compute_metrics (harness.hf) ------------
+
+    def metric_inputs(self, task: TaskSpec) -> dict[str, tuple[str, Any]]:
+        """The inputs of the task's `evaluate` metric: name -> (the prediction-row field it fills, its type:
+        "int64", "float64", "string", or a one-item list for a sequence of that type). The rows they make
+        are scored by `units`, as a run's are."""
+        raise NotImplementedError
+
+    def metric_columns(self, task: TaskSpec, rows: list[dict]) -> dict[str, list]:
+        """A run's prediction rows as the task's `evaluate` metric inputs (what rescores a run with it)."""
+        return {name: [row[field] for row in rows] for name, (field, _) in self.metric_inputs(task).items()}
+
+    def trainer_rows(self, task: TaskSpec, examples: list[dict] | None, tokenizer, max_length: int
+                     ) -> Callable[[np.ndarray, np.ndarray], list[dict]]:
+        """What turns a transformers model's evaluation outputs (Trainer's EvalPrediction: predictions and
+        label_ids, in the order of `examples`) into prediction rows that `units` scores."""
+        raise ConfigError(f"{task.id}: Trainer compute_metrics exist for tasks with one label per example and for "
+                          f"tags; {self.name} tasks train harness's own model: score their decoded predictions "
+                          f"with harness.metrics.load({task.id!r})")
 
     # --- text to text ----------------------------------------------------------------------------
 

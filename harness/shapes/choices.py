@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from harness.data.values import is_integer
 from harness.errors import DataError
 from harness.formats import n2m
 from harness.metrics import label_statistics, scores_of
@@ -48,6 +49,7 @@ class FinetuneChoiceRunner(ChoiceRanking, FinetuneProbabilityRunner):
 
 class ChoicesShape(Shape):
     name = "choices"
+    text_fields = ("text", "question", "query", "choice*")
     frozen_runner = FrozenChoiceRunner
     finetune_runner = FinetuneChoiceRunner
 
@@ -74,8 +76,9 @@ class ChoicesShape(Shape):
         text = values["text"] if question is None else f"{values['text']} {COPA_QUESTIONS[question]}"
         choices = [str(values[k]) for k in keys]
         label = values.get("label")
-        if label is not None and not (isinstance(label, int) and 0 <= label < len(choices)):
-            raise DataError(f"{where}: label {label!r} is not the index of one of the {len(choices)} choices")
+        if label is not None and not (is_integer(label) and 0 <= label < len(choices)):
+            raise DataError(f"{where}: label {label!r} is not the index of one of the {len(choices)} choices "
+                            f"(0..{len(choices) - 1}); a JSON true/false is no index")
         return {"id": example_id, "text": text, "choices": choices, "choice_names": choices,
                 "label": None if label is None else [label]}
 
@@ -92,13 +95,22 @@ class ChoicesShape(Shape):
     def units(self, task, rows):
         """Per example: whether the chosen candidate is a gold one (accuracy: the confusion of "right" against
         an all-right gold), and its answer scores against the gold answers."""
-        right = np.array([int(row["prediction"] in row["label"]) for row in rows])
-        tables = [label_statistics(["accuracy"], right, np.ones_like(right))[1][0]]
+        tables = []
+        if "accuracy" in task.metrics:
+            right = np.array([int(row["prediction"] in row["label"]) for row in rows])
+            tables.append(label_statistics(["accuracy"], right, np.ones_like(right))[1][0])
         answer_metrics = [m for m in task.metrics if m in ANSWER_METRICS]
         if answer_metrics:
             tables.append(answer_statistics(answer_metrics, [row["prediction_name"] for row in rows],
                                             [row["answers"] for row in rows]))
         return [row["id"] for row in rows], tables
+
+    def metric_inputs(self, task):
+        """The chosen candidate's index and the gold ones (COPA); the chosen entity and the gold answers where
+        answers are scored as text (ReCoRD)."""
+        if any(m in ANSWER_METRICS for m in task.metrics):
+            return {"predictions": ("prediction_name", "string"), "references": ("answers", ["string"])}
+        return {"predictions": ("prediction", "int64"), "references": ("label", ["int64"])}
 
     # --- text to text (ReCoRD) -------------------------------------------------------------------
 

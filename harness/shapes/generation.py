@@ -28,6 +28,7 @@ VIEW_METRICS = ("exact_match", "bleu", "chrf", "rouge_l", "bertscore_f1")
 class GenerationShape(Shape):
     name = "generation"
     generates = True
+    hub_task = ("text2text-generation", "Text2Text Generation")
     frozen_runner = FrozenGenerationRunner
     finetune_runner = FinetuneGenerationRunner
 
@@ -71,6 +72,18 @@ class GenerationShape(Shape):
         tables.append(mean_statistics(generations, references, task.language, bertscore))
         tables += sacrebleu_statistics(generations, references, task.language)
         return [row["id"] for row in rows], tables
+
+    def metric_inputs(self, task):
+        """The generated text and its reference texts; a one-label view also takes the gold label (or score),
+        which its generations are read back against. BERTScore needs a model, so these inputs leave it out."""
+        inputs = {"predictions": ("generation", "string"), "references": ("references", ["string"])}
+        if schema_of(task).label_rows:
+            inputs["labels"] = ("label", "float64" if task.kind == "regression" else "int64")
+        return inputs
+
+    def metric_columns(self, task, rows):
+        """As the base, with the references of rows written before they carried every reference."""
+        return super().metric_columns(task, [{**row, "references": _references(row)} for row in rows])
 
     def report_tables(self, task, rows):
         """The generations farthest from their references by sentence chrF (ties in id order)."""

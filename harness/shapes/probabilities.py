@@ -6,6 +6,8 @@ the ranking metric.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from harness.metrics.klue import compute_relation_scores, relation_statistics
 from harness.runners.finetune import FinetuneProbabilityRunner
 from harness.runners.frozen import FrozenProbabilityRunner
@@ -31,6 +33,20 @@ class ProbabilitiesShape(OneLabelShape):
         """Per example: relation counts for micro F1, and its probabilities for AUPRC (harness.metrics.klue.relations)."""
         return [row["id"] for row in rows], [relation_statistics(
             task.metrics, [row["probabilities"] for row in rows], [row["label"] for row in rows], task.labels)]
+
+    def metric_inputs(self, task):
+        """Every class's probability per example, and the gold class index."""
+        return {"predictions": ("probabilities", ["float64"]), "references": ("label", "int64")}
+
+    def trainer_rows(self, task, examples, tokenizer, max_length):
+        """Logits -> each class's probability (softmax); the label ids are the gold."""
+        def rows(outputs, label_ids):
+            logits = np.asarray(outputs, dtype=np.float64)
+            probabilities = np.exp(logits - logits.max(-1, keepdims=True))
+            probabilities /= probabilities.sum(-1, keepdims=True)
+            return [{"id": i, "probabilities": p, "label": g}
+                    for i, (p, g) in enumerate(zip(probabilities.tolist(), np.asarray(label_ids).tolist()))]
+        return rows
 
 
 register(ProbabilitiesShape())

@@ -12,12 +12,14 @@ import numpy as np
 
 from harness.data.labels import encode_label
 from harness.data.records import mark_entities
+from harness.data.values import identifier
+from harness.errors import ConfigError
 from harness.formats import n2m
 from harness.metrics import GROUP_METRICS, METRICS, label_statistics, score_examples
 from harness.runners.finetune import FinetuneRunner
 from harness.runners.frozen import FrozenRunner
 from harness.shapes import register
-from harness.shapes.base import Shape
+from harness.shapes.base import Shape, check_prediction_count
 from harness.shapes.generation import view_task
 from harness.tasks import TaskSpec
 
@@ -44,11 +46,41 @@ class SequenceShape(OneLabelShape):
         return one_label_rows(task, examples, predictions, fold)
 
     def units(self, task, rows):
-        """Grouped tasks (MultiRC, AX-g) resample whole groups; ungrouped rows are read as labels."""
-        if "group" not in rows[0]:
-            return super().units(task, rows)
-        return label_statistics(task.metrics, [r["prediction"] for r in rows], [r["label"] for r in rows],
-                                [str(r["group"]) for r in rows])
+        """Per example, or per group where rows have one (MultiRC's questions, AX-g's pairs): their labels'
+        statistics (harness.metrics.labels)."""
+        groups = [str(r["group"]) for r in rows] if "group" in rows[0] else None
+        ids, tables = label_statistics(task.metrics, [r["prediction"] for r in rows], [r["label"] for r in rows],
+                                       groups)
+        return (ids if groups else [r["id"] for r in rows]), tables
+
+    # --- outside harness -------------------------------------------------------------------------
+
+    def metric_inputs(self, task):
+        """A class index (a score for regression) per example predicted and gold; its group where the task's
+        metrics score groups."""
+        value = "float64" if task.kind == "regression" else "int64"
+        inputs = {"predictions": ("prediction", value), "references": ("label", value)}
+        if _grouped(task):
+            inputs["groups"] = ("group", "string")
+        return inputs
+
+    def trainer_rows(self, task, examples, tokenizer, max_length):
+        """Logits -> the arg-max class (a regression's one output -> the score); the label ids are the gold."""
+        if _grouped(task) and examples is None:
+            raise ConfigError(f"{task.id}'s metrics score groups of examples; pass examples=, the evaluation "
+                              "examples in order, each with its 'group'")
+
+        def rows(outputs, label_ids):
+            outputs = np.asarray(outputs)
+            predicted = outputs.reshape(len(outputs)) if task.kind == "regression" else outputs.argmax(-1)
+            out = [{"id": i, "prediction": p, "label": g} for i, (p, g) in
+                   enumerate(zip(predicted.tolist(), np.asarray(label_ids).reshape(len(outputs)).tolist()))]
+            if _grouped(task):
+                check_prediction_count(task, examples, len(out))
+                for row, example in zip(out, examples):
+                    row["group"] = str(example["group"])
+            return out
+        return rows
 
     # --- text to text ----------------------------------------------------------------------------
 
@@ -66,27 +98,35 @@ class SequenceShape(OneLabelShape):
         return item
 
     def generation_scores(self, task, examples, generations, config):
-        """The task's own metrics on the generations read back as labels; an unreadable one counts as a
-        wrong label (scores: the far end of the gold range)."""
-        read = [n2m.read_label(task, text) for text in generations]
-        golds = [ex["label"] for ex in examples]
-        low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
-        labels = np.array([value if value is not None else n2m.wrong_label(task, gold, low, high)
-                           for value, gold in zip(read, golds)])
+        """The task's own metrics on the generations read back as labels (an unreadable one as a wrong label),
+        and how many were unreadable."""
+        labels, unreadable = _read_back(task, generations, [ex["label"] for ex in examples])
         own = [m for m in task.metrics if m in METRICS or m in GROUP_METRICS]
-        return score_examples(own, examples, labels), sum(value is None for value in read)
+        return score_examples(own, examples, labels), unreadable
 
     def generation_units(self, task, rows, generations, references):
-        """The one-label statistics of the labels read back (an unreadable one as a wrong label)."""
+        """The one-label statistics of the labels the generations read back as."""
         golds = [row["label"] for row in rows]
-        low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
-        read = [row["prediction"] if row["prediction"] is not None else n2m.wrong_label(task, row["label"], low, high)
-                for row in rows]
         own = [m for m in task.metrics if m in METRICS]
-        return label_statistics(own, np.array(read), np.array(golds))[1]
+        return label_statistics(own, _read_back(task, generations, golds)[0], np.array(golds))[1]
 
     def generation_row(self, task, example, generation):
         return {"label": example["label"], "prediction": n2m.read_label(task, generation)}
+
+
+def _read_back(task: TaskSpec, generations: list[str], golds: list) -> tuple[np.ndarray, int]:
+    """Each generation read back as a label, an unreadable one as a wrong label (a score: the far end of the
+    gold range), and how many were unreadable."""
+    read = [n2m.read_label(task, text) for text in generations]
+    low, high = (min(golds), max(golds)) if task.kind == "regression" else (0, 0)
+    labels = np.array([value if value is not None else n2m.wrong_label(task, gold, low, high)
+                       for value, gold in zip(read, golds)])
+    return labels, sum(value is None for value in read)
+
+
+def _grouped(task: TaskSpec) -> bool:
+    """Whether the task's metrics score groups of examples (MultiRC's EM, AX-g's gender parity)."""
+    return any(name in GROUP_METRICS for name in task.metrics)
 
 
 def one_label_example(task: TaskSpec, values: dict, example_id: str, where: str) -> dict:
@@ -97,7 +137,7 @@ def one_label_example(task: TaskSpec, values: dict, example_id: str, where: str)
         example["text_pair"] = values["text_pair"]
     example["label"] = encode_label(task, values["label"], where) if "label" in values else None
     if "group" in values:
-        example["group"] = str(values["group"])
+        example["group"] = identifier(values["group"], "group", where)
     return example
 
 

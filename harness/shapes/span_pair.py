@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from harness.data.values import is_integer
 from harness.errors import DataError
 from harness.runners.finetune import FinetuneSpanPairRunner
 from harness.runners.frozen import FrozenSpanPairRunner
@@ -19,6 +20,7 @@ from harness.shapes.sequence import SequenceShape, one_label_example
 class SpanPairShape(SequenceShape):
     name = "span_pair"
     truncated_unit = "spans"
+    text_fields = ("text", "text_pair", "span?_text")
     frozen_runner = FrozenSpanPairRunner
     finetune_runner = FinetuneSpanPairRunner
     view = Shape.view  # no text-to-text view: a label word cannot say which spans were meant
@@ -38,7 +40,7 @@ def _span_pair(values: dict, where: str) -> list[list[int]]:
                                  where)] for n in (1, 2)]
     for n, (segment, start, end) in enumerate(spans, start=1):
         text = values["text" if segment == 0 else "text_pair"]
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+        if not (is_integer(start) and is_integer(end) and 0 <= start < end <= len(text)):
             raise DataError(f"{where}: span {n} ({start}..{end}) is not a non-empty character range inside its "
                             f"sentence of {len(text)} characters (start{n} and end{n}, end exclusive)")
     return spans
@@ -52,7 +54,7 @@ def _word_span(text: str, index, span_text, name: str, where: str) -> tuple[int,
     """
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     length = len(str(span_text).split()) or 1
-    if not isinstance(index, int) or not 0 <= index <= len(words) - length:
+    if not is_integer(index) or not 0 <= index <= len(words) - length:
         raise DataError(f"{where}: {name}_index {index!r} with {length} word(s) ({span_text!r}) lies outside the "
                         f"text of {len(words)} words; the index counts whitespace-separated words from 0")
     return words[index][0], words[index + length - 1][1]

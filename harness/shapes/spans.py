@@ -7,6 +7,7 @@ text-to-text view generates the answer.
 """
 from __future__ import annotations
 
+from harness.data.values import is_integer
 from harness.errors import DataError
 from harness.formats import n2m
 from harness.metrics.klue import MRC_METRICS, compute_mrc_scores, mrc_statistics
@@ -20,6 +21,7 @@ from harness.shapes.generation import view_task
 class SpansShape(Shape):
     name = "spans"
     input_fields = ("question", "context")
+    text_fields = ("question", "context")
     hub_task = ("question-answering", "Question Answering")
     frozen_runner = FrozenSpanRunner
     finetune_runner = FinetuneSpanRunner
@@ -42,6 +44,10 @@ class SpansShape(Shape):
         """Per question: its MRC scores (each metric is a mean over questions)."""
         return [row["id"] for row in rows], [mrc_statistics(task.metrics, [row["prediction"] for row in rows],
                                                             [row["answers"] for row in rows])]
+
+    def metric_inputs(self, task):
+        """The predicted answer text ("" for none) and the gold answer texts (none for an unanswerable question)."""
+        return {"predictions": ("prediction", "string"), "references": ("answers", ["string"])}
 
     # --- text to text ----------------------------------------------------------------------------
 
@@ -67,12 +73,13 @@ def span_example(guid: str, context, question, answers, question_type, where: st
     """An MRC question; each answer must be a string found in the context at its answer_start."""
     if not isinstance(context, str) or not isinstance(question, str):
         raise DataError(f"{where}: needs a context and a question (strings)")
+    if question_type is not None and not is_integer(question_type):
+        raise DataError(f"{where}: question_type must be KLUE's integer type of the question, found {question_type!r}")
     checked = []
     for n, answer in enumerate(answers or []):
-        try:
-            text, start = str(answer["text"]), int(answer["answer_start"])
-        except (TypeError, KeyError, ValueError):
-            raise DataError(f"{where}: answer {n} needs text and an integer answer_start, found {answer!r}") from None
+        text, start = (answer.get("text"), answer.get("answer_start")) if isinstance(answer, dict) else (None, None)
+        if not (isinstance(text, str) and is_integer(start)):
+            raise DataError(f"{where}: answer {n} needs text and an integer answer_start, found {answer!r}")
         if not 0 <= start <= len(context) - len(text):
             raise DataError(f"{where}: answer {n} {text!r} at {start} lies outside the context of {len(context)} "
                             "characters")

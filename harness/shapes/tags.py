@@ -7,12 +7,13 @@ KLUE's entity-level (strict IOB2) and character-level macro F1.
 from __future__ import annotations
 
 from harness.data.labels import encode_label
-from harness.errors import DataError
+from harness.errors import ConfigError, DataError
+from harness.formats import n2n
 from harness.metrics.klue import baseline_sentences, compute_tagging_scores, tagging_statistics
 from harness.runners.finetune import FinetuneTokenRunner
 from harness.runners.frozen import FrozenTokenRunner
 from harness.shapes import register
-from harness.shapes.base import ReportTable, Shape
+from harness.shapes.base import ReportTable, Shape, check_prediction_count
 from harness.tasks import TaskSpec
 
 
@@ -53,6 +54,25 @@ class TagsShape(Shape):
         return [row["id"] for row in rows], [tagging_statistics(
             task.metrics, [row["prediction"] for row in rows], [row["label"] for row in rows],
             [list(row["text"]) for row in rows], task.labels)]
+
+    def metric_inputs(self, task):
+        """A tag index per character predicted and gold (the task's label order), and the sentence."""
+        return {"predictions": ("prediction", ["int64"]), "references": ("label", ["int64"]), "texts": ("text", "string")}
+
+    def trainer_rows(self, task, examples, tokenizer, max_length):
+        """Token logits -> a tag per character, as harness decodes them (formats/n2n), for examples tokenized
+        by this tokenizer at this max_length; the gold is each example's character tags."""
+        if examples is None or tokenizer is None:
+            raise ConfigError(f"{task.id} is scored per character: pass examples= (the evaluation examples in "
+                              "order, each with its 'text' and a tag index per character as 'label') and tokenizer=")
+        alignments = n2n.encode(tokenizer, examples, max_length, with_labels=False)[1]
+
+        def rows(outputs, label_ids):
+            check_prediction_count(task, examples, len(outputs))
+            tags = n2n.decode_logits(task, outputs, examples, alignments)
+            return [{"id": i, "text": ex["text"], "label": list(ex["label"]), "prediction": predicted.tolist()}
+                    for i, (ex, predicted) in enumerate(zip(examples, tags))]
+        return rows
 
     def report_tables(self, task, rows):
         """Entity precision / recall / F1 per type, scored as the task's entity F1 is (strict IOB2, KLUE's sequences)."""
