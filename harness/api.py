@@ -22,8 +22,10 @@ from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_spl
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
-from harness.models import ModelRef, resolve_model
-from harness.results import RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, write_run
+from harness.models import ModelRef, check_max_length, resolve_model
+from harness.render import score_text
+from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
+                             write_run)
 from harness.results.lock import run_lock
 from harness.runners import is_main_process
 from harness.runners.base import PHASES, Runner
@@ -63,9 +65,10 @@ def evaluate(
 ) -> Evaluation:
     """Run `model` on the tasks of `suite` (or the named `tasks`) in frozen, finetune or both modes.
 
-    Tasks without usable data are skipped with a reason when a whole suite was asked for; a task
-    named explicitly must run. Every finished run is written before the next one starts. `train_sizes`
-    (a learning curve) runs every mode at each size, a nested seeded subset of the train split (None: all).
+    Tasks without usable data are skipped with a reason when a whole suite was asked for, but a suite of
+    which no task could run is an error, as is a task named explicitly that cannot. Every finished run is
+    written before the next one starts. `train_sizes` (a learning curve) runs every mode at each size, a
+    nested seeded subset of the train split (None: all).
     """
     if mode not in MODES:
         raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
@@ -85,6 +88,8 @@ def evaluate(
     if config.layer_sweep:
         _check_layer_sweep(specs, mode, named=bool(tasks))
     source_dir = resolve_data_dir(data_dir)
+    writable_folder(output_dir, "--output-dir")  # here, not after the compute, when the result is written
+    check_max_length(model_ref, config.max_length)
     modes = ["frozen", "finetune"] if mode == "both" else [mode]
     context = _Context(model_ref, config, Path(output_dir), cache)
 
@@ -92,6 +97,10 @@ def evaluate(
         try:
             plan = plan_splits(base, load_splits(base, source_dir), config.split_strategy, config.seed,
                                config.max_train_samples, config.max_eval_samples)
+            sizes = clamp_sizes(train_sizes or [None], min(len(f.train) for f in plan.folds), base.id)
+            sized = {size: plan if size is None else sized_plan(base, plan, size, config.seed) for size in sizes}
+            for size, each in sized.items():
+                _check_trainable(base, each, modes, config, size)
         except DataError as err:
             if tasks:  # the user named this task: a missing dataset is an error, not a skip
                 raise
@@ -105,15 +114,32 @@ def evaluate(
                                                                config.max_eval_samples, config.seed))
             except DataError as err:
                 evaluation.skipped[spec.id] = str(err)
-        for size in clamp_sizes(train_sizes or [None], min(len(f.train) for f in plan.folds), base.id):
-            sized = plan if size is None else sized_plan(base, plan, size, config.seed)
+        for size, each in sized.items():
             with context.locked([base, *(spec for spec, _ in dependent_plans.values())], modes, size):
                 for run_mode in modes:
-                    evaluation.results.extend(context.run(base, sized, run_mode, list(dependent_plans.values()),
+                    evaluation.results.extend(context.run(base, each, run_mode, list(dependent_plans.values()),
                                                           size, population=plan))
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
+    if not evaluation.results:
+        reasons = dict.fromkeys(evaluation.skipped.values())  # tasks scored with another's model share its reason
+        raise DataError(f"no task of --suite {suite} could run ({len(evaluation.skipped)} skipped): "
+                        + "; ".join(reasons))
     return evaluation
+
+
+def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: RunConfig,
+                     size: int | None = None) -> None:
+    """DataError when a fold's training examples (at a learning curve's `size`) cannot train the task's model in
+    a mode (one class, say), before anything trains on them."""
+    for fold in plan.folds:
+        for mode in modes:
+            problem = shape_of(task).training_problem(task, fold.train, mode)
+            if problem:
+                advice = (f"use train sizes above {size}" if size is not None else
+                          f"raise --max-train-samples (now {config.max_train_samples})" if config.max_train_samples
+                          else "check the training data's labels")
+                raise DataError(f"{task.id}: {problem}; {advice}")
 
 
 def _views(specs: list[TaskSpec], evaluation: Evaluation, named: bool) -> list[TaskSpec]:
@@ -375,7 +401,7 @@ def _throughput(mode: str, plan: SplitPlan, timings: dict, epochs: float) -> dic
 
 
 def _summary(result: RunResult) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items())
+    return ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())
 
 
 __all__ = ["evaluate", "Evaluation", "HarnessError"]

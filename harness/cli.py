@@ -144,8 +144,12 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 
 def _eval(args) -> int:
     from harness.config import RunConfig, Selection
+    from harness.render import score_text
+    from harness.results import writable_folder
 
     config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
+    if selection.leaderboard_dir:
+        writable_folder(selection.leaderboard_dir, "--leaderboard-dir")
     from harness.api import evaluate  # after the checks, so a bad option fails before torch loads
 
     seeds = selection.seeds or [config.seed]
@@ -161,9 +165,9 @@ def _eval(args) -> int:
             train_sizes=selection.train_sizes,
         )
         for result in evaluation.results:
-            scores = ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items())
+            scores = ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())
             print(f"{result.task_id:22} {result.mode:8} {result.split_strategy:8} "
-                  f"main {result.main_score:6.2f}  ({scores})")
+                  f"main {score_text(result.main_score):>6}  ({scores})")
         for task, reason in evaluation.skipped.items():
             print(f"{task:22} skipped: {reason}")
     if selection.train_sizes:
@@ -203,9 +207,11 @@ def _announce_curve(selection, config, seeds: list[int]) -> None:
 
 def _leaderboard(args) -> int:
     from harness.leaderboard import check_leaderboards, write_leaderboards
+    from harness.results import writable_folder
     from harness.uncertainty import DEFAULT_RESAMPLES
 
     resamples = args.resamples or DEFAULT_RESAMPLES
+    writable_folder(args.out, "--out", create=not args.check)  # --check writes nothing
     if args.check:
         stale = check_leaderboards(args.reports, args.out, resamples=resamples)
         if stale:
@@ -231,8 +237,10 @@ def _report(args) -> int:
 
 def _export(args) -> int:
     from harness.export import export
-    from harness.results import atomic_write_text
+    from harness.results import atomic_write_text, writable_file
 
+    if args.out is not None:
+        writable_file(args.out, "--out")
     text = export(args.reports, args.format, args.model)
     if args.out is None:
         sys.stdout.write(text)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import uncertainty
-from harness.render import markdown_table
+from harness.render import markdown_table, score_text
 from harness.results.resultset import Run, ResultSet
 from harness.uncertainty import MAIN, Interval
 
@@ -117,7 +117,7 @@ def _scored(point: CurvePoint, mode: str) -> str:
         return "–"
     seeds = f" (mean of {point.seeds[mode]} seeds)" if point.seeds[mode] > 1 else ""
     found = point.intervals.get(mode)
-    text = f"{point.scores[mode]:.2f}"
+    text = score_text(point.scores[mode])  # "undefined" where a seed's score is: no interval then
     return (f"{text} [{found.low:.2f}, {found.high:.2f}]" if found else text) + seeds
 
 

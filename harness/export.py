@@ -4,7 +4,8 @@
 The model-index is built with huggingface_hub (an EvalResult per task, mode and official metric, in a
 ModelCardData) and parsed back by it before it is returned, so what the Hub reads is what was meant.
 Seeds are averaged per (task, mode), as in the leaderboards; the CSV keeps every result, one row per
-result and metric, for analysis elsewhere.
+result and metric, for analysis elsewhere. An undefined score (null in the result) is an empty CSV
+value, and the model-index, which holds numbers only, leaves it out.
 """
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def eval_results(results: list[RunResult], registry: TaskRegistry = REGISTRY) ->
         for mode, runs in sorted(modes.items(), key=lambda item: item[0] != "frozen"):  # frozen first
             for name in spec.metrics if spec else sorted(runs[0].scores):
                 values = [r.scores[name] for r in runs if name in r.scores]
-                if len(values) != len(runs):
+                if len(values) != len(runs) or np.isnan(values).any():
                     continue
                 hub_type, args = HUB_METRICS.get(name, (name, {}))  # KLUE's own metrics keep their names
                 out.append(EvalResult(**where, metric_type=hub_type, metric_value=round(float(np.mean(values)), 2),

@@ -13,13 +13,13 @@ import pandas as pd
 from harness import plots, uncertainty
 from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
-from harness.render import SUITE_TITLES, describe, markdown_table, score_cell, source_text
-from harness.results import ResultSet, RunResult, atomic_write, task_spec
+from harness.render import SUITE_TITLES, UNDEFINED, describe, markdown_table, score_cell, score_text, source_text
+from harness.results import RUN_MODES, ResultSet, RunResult, atomic_write, task_spec
 from harness.uncertainty import MAIN, Intervals
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
-MODES = ("frozen", "finetune")
+MODES = RUN_MODES
 FLAG_MARK = "§"  # beside a score whose run carries caveats (RunResult.flags)
 
 
@@ -90,10 +90,17 @@ def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
         counts=[spec.in_suite_score if spec else True for spec in specs],
     )
     keyed = keyed[keyed["counts"]]
-    # Seeds first (a task run with more seeds must not weigh more), then score groups, then the suite.
-    per_task = keyed.groupby(["model", "mode", "group", "task"], sort=True)["main_score"].mean()
-    per_group = per_task.groupby(level=["model", "mode", "group"]).mean()
-    return per_group.groupby(level=["model", "mode"]).mean()
+    # Seeds first (a task run with more seeds must not weigh more), then score groups, then the suite; an
+    # undefined score leaves every average above it undefined.
+    per_task = keyed.groupby(["model", "mode", "group", "task"], sort=True)["main_score"].agg(_strict_mean)
+    per_group = per_task.groupby(level=["model", "mode", "group"]).agg(_strict_mean)
+    return per_group.groupby(level=["model", "mode"]).agg(_strict_mean)
+
+
+def _strict_mean(values: pd.Series) -> float:
+    """The mean, undefined (NaN) when any value is: pandas' own means skip NaN, which would average an
+    undefined score away."""
+    return values.mean(skipna=False)
 
 
 def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGISTRY,
@@ -106,7 +113,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     title = SUITE_TITLES.get(suite, suite)
     # Seeds average into one number per (model, task, mode).
     agg = (frame.groupby(["model", "task", "mode"], sort=True)
-           .agg(main_score=("main_score", "mean"), seeds=("seed", "nunique"),
+           .agg(main_score=("main_score", _strict_mean), seeds=("seed", "nunique"),
                 split_strategy=("split_strategy", "first"), capped=("capped", "any"),
                 trainable_parameters=("trainable_parameters", "max"), wall_s=("wall_s", "sum"),
                 flagged=("flagged", "any"))
@@ -136,7 +143,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
             scores, marked = by_mode["main_score"].to_dict(), by_mode["flagged"].to_dict()
             cells.append(_pair(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
         frozen, tuned = overall.get((model, "frozen")), overall.get((model, "finetune"))
-        cells += [_fmt(frozen), _fmt(tuned), _delta(frozen, tuned)]
+        cells += [score_text(frozen), score_text(tuned), _delta(frozen, tuned)]
         in_suite = per_model[per_model["task"].isin(counted)]  # views and diagnostics are outside the suite
         params = in_suite.groupby("mode")["trainable_parameters"].max().to_dict()
         wall = in_suite.groupby("mode")["wall_s"].sum().to_dict()
@@ -151,8 +158,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     lines += ["", "## Runs", ""]
     detail = frame.sort_values(["model", "task", "mode", "seed"], kind="stable")
     run_rows = [
-        [f"`{r.model}`", r.task, r.mode, str(r.seed), _fmt(r.main_score) + (FLAG_MARK if r.flagged else ""),
-         ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.scores.items())),
+        [f"`{r.model}`", r.task, r.mode, str(r.seed), score_text(r.main_score) + (FLAG_MARK if r.flagged else ""),
+         ", ".join(f"{k} {score_text(v)}" for k, v in sorted(r.scores.items())),
          r.split_strategy, str(r.num_train), str(r.num_eval), r.recipe,
          _int(r.trainable_parameters), _fmt(r.wall_s, 1)]
         for r in detail.itertuples()
@@ -170,6 +177,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               "- ‡ sample caps (--max-train-samples / --max-eval-samples) were in force.",
               *_task_notes(frame, "caps"),
               *_flag_legend(frame),
+              *_undefined_legend(frame),
               "- Seeds: a cell is the mean over the seeds run; where a task has several, the task tables show "
               "mean ± sample standard deviation across seeds.",
               f"- Intervals: [low, high] is a 95% percentile bootstrap interval over evaluation examples "
@@ -189,12 +197,12 @@ def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Inter
     rows = []
     for (model, task), runs in frame.groupby(["model", "task"], sort=True):
         by_mode = {mode: group for mode, group in runs.groupby("mode")}
-        means = {mode: group["main_score"].mean() for mode, group in by_mode.items()}
+        means = {mode: _strict_mean(group["main_score"]) for mode, group in by_mode.items()}
         delta = intervals.deltas.get((model, suite, task))
         marker = " \\*" if delta is not None and delta.excludes_zero() else ""
         difference = _delta(means.get("frozen"), means.get("finetune"))
-        rows.append([f"`{model}`", f"{task}{flagged[task]}", _fmt(means.get("frozen")), _fmt(means.get("finetune")),
-                     difference + (marker if difference != "–" else ""),
+        rows.append([f"`{model}`", f"{task}{flagged[task]}", score_text(means.get("frozen")),
+                     score_text(means.get("finetune")), difference + (marker if difference != "–" else ""),
                      f"[{delta.low:+.2f}, {delta.high:+.2f}]" if delta is not None else "–",
                      " / ".join(_int(by_mode[m]["trainable_parameters"].max()) if m in by_mode else "–"
                                 for m in MODES),
@@ -262,10 +270,12 @@ def _layer_sweeps(frame: pd.DataFrame, flagged: dict) -> list[str]:
     for (model, task), runs in swept.groupby(["model", "task"], sort=True):
         curve = [sum(values) / len(values) for values in
                  zip(*([layer["main"] for layer in sweep["layers"]] for sweep in runs["layer_sweep"]))]
-        best = max(range(len(curve)), key=curve.__getitem__)
-        cells = [f"**{score:.2f}**" if layer == best else f"{score:.2f}" for layer, score in enumerate(curve)]
+        defined = [layer for layer, score in enumerate(curve) if not pd.isna(score)]  # NaN: undefined there
+        best = max(defined, key=curve.__getitem__) if defined else None
+        cells = [f"**{score_text(score)}**" if layer == best else score_text(score) for layer, score in enumerate(curve)]
         rows.append((f"`{model}`", f"{task}{flagged[task]}", ", ".join(map(str, sorted(runs["seed"]))), cells,
-                     f"{best} ({curve[best]:.2f})", _fmt(runs["main_score"].mean())))
+                     f"{best} ({curve[best]:.2f})" if best is not None else UNDEFINED,
+                     score_text(_strict_mean(runs["main_score"]))))
     states = max(len(row[3]) for row in rows)
     table = [[model, task, seeds, *cells, *["–"] * (states - len(cells)), best, own]
              for model, task, seeds, cells, best, own in rows]
@@ -301,6 +311,16 @@ def _flag_legend(frame: pd.DataFrame) -> list[str]:
             "measured (the run's result.json lists its `flags`):", *_task_notes(frame, "flag_note")]
 
 
+def _undefined_legend(frame: pd.DataFrame) -> list[str]:
+    """What "undefined" means, where a score is; nothing otherwise, so other leaderboards keep their bytes."""
+    if not any(pd.isna(value) for scores in frame["scores"] for value in scores.values()):
+        return []
+    return [f"- {UNDEFINED}: the score cannot be measured on the run's evaluation examples (a correlation of a "
+            "constant column: one class or value predicted, one in the gold labels, or a single example), so no "
+            "number and no interval is given (null in result.json); its run is flagged §, and every mean that "
+            "takes it in (seeds, the main score, the suite score) is undefined too."]
+
+
 def _source_notes(frame: pd.DataFrame) -> list[str]:
     lines = []
     for task, runs in frame.groupby("task", sort=True):
@@ -327,15 +347,18 @@ def _int(value) -> str:
 
 
 def _delta(frozen, tuned) -> str:
-    if frozen is None or tuned is None or pd.isna(frozen) or pd.isna(tuned):
+    if frozen is None or tuned is None:
         return "–"
+    if pd.isna(frozen) or pd.isna(tuned):
+        return UNDEFINED
     return f"{tuned - frozen:+.2f}"
 
 
 def _pair(frozen, tuned, flagged: set[str] = frozenset()) -> str:
     """The overview cell; a mode whose run carries flags gets FLAG_MARK."""
     marks = {mode: FLAG_MARK if mode in flagged else "" for mode in MODES}
-    return f"{_fmt(frozen)}{marks['frozen']} / {_fmt(tuned)}{marks['finetune']} ({_delta(frozen, tuned)})"
+    return (f"{score_text(frozen)}{marks['frozen']} / {score_text(tuned)}{marks['finetune']} "
+            f"({_delta(frozen, tuned)})")
 
 
 def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
@@ -365,6 +388,8 @@ def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
 def _bars(frame: pd.DataFrame, suite: str, intervals: Intervals) -> list[plots.Bar]:
     bars = []
     for (model, task, mode), group in frame.groupby(["model", "task", "mode"], sort=True):
+        if group["main_score"].isna().any():
+            continue  # an undefined score has no bar
         main = intervals.scores.get((model, suite, task, mode), {}).get(MAIN)
         bars.append(plots.Bar(model, task, mode, float(group["main_score"].mean()),
                               main.low if main else None, main.high if main else None))

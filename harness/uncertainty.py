@@ -56,10 +56,16 @@ class Interval:
         return self.low > 0 or self.high < 0
 
 
-def interval(estimate: float, distribution: np.ndarray, confidence: float = CONFIDENCE) -> Interval:
-    """The central `confidence` percentile interval of a bootstrap distribution."""
+def interval(estimate: float, distribution: np.ndarray, confidence: float = CONFIDENCE) -> Interval | None:
+    """The central `confidence` percentile interval of a bootstrap distribution, over the resamples on which the
+    score is defined (one that draws a constant column leaves a correlation undefined, NaN); None where the
+    score itself is undefined or no resample defines it: an undefined score has no interval, never [0, 0]."""
+    defined = np.asarray(distribution, dtype=np.float64)
+    defined = defined[np.isfinite(defined)]
+    if not np.isfinite(estimate) or not len(defined):
+        return None
     tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(distribution, [tail, 100 - tail])
+    low, high = np.percentile(defined, [tail, 100 - tail])
     return Interval(float(estimate), float(low), float(high))
 
 
@@ -110,15 +116,16 @@ def _scored(metrics: Sequence[str], predictions, references, resamples: int, see
 
 
 def bootstrap(metrics: Sequence[str], predictions, references, resamples: int = DEFAULT_RESAMPLES,
-              seed: int = DEFAULT_SEED) -> dict[str, Interval]:
-    """95% interval of each metric over evaluation examples, around the score on all of them."""
+              seed: int = DEFAULT_SEED) -> dict[str, Interval | None]:
+    """95% interval of each metric over evaluation examples, around the score on all of them (None: undefined)."""
     estimates, spread = _scored(metrics, predictions, references, resamples, seed)
     return {m: interval(estimates[m], spread[m]) for m in metrics}
 
 
 def paired_bootstrap(metrics: Sequence[str], predictions_a, predictions_b, references,
-                     resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict[str, Interval]:
-    """95% interval of (b minus a) per metric, both systems scored on the same resampled examples."""
+                     resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict[str, Interval | None]:
+    """95% interval of (b minus a) per metric, both systems scored on the same resampled examples (None:
+    undefined)."""
     a, spread_a = _scored(metrics, predictions_a, references, resamples, seed)
     b, spread_b = _scored(metrics, predictions_b, references, resamples, seed)
     return {m: interval(b[m] - a[m], spread_b[m] - spread_a[m]) for m in metrics}
@@ -330,7 +337,9 @@ def _seed_mean_intervals(results: list[RunResult], spreads: list[dict[str, np.nd
     out = {}
     for score in sorted(shared):
         values = [r.main_score if score == MAIN else r.scores[score] for r in results]
-        out[score] = interval(float(np.mean(values)), np.mean([s[score] for s in spreads], axis=0))
+        found = interval(float(np.mean(values)), np.mean([s[score] for s in spreads], axis=0))
+        if found is not None:
+            out[score] = found
     return out
 
 

@@ -19,17 +19,18 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """A 2-layer, 32-wide BERT with random weights and a WordPiece vocabulary of the test words."""
+    """A 2-layer, 32-wide BERT with random weights and a WordPiece vocabulary of the test words; 128 positions,
+    so the default --max-length fits."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)}, do_lower_case=True,
-                      model_max_length=64).save_pretrained(folder)
+                      model_max_length=128).save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+                        intermediate_size=64, max_position_embeddings=128)
     BertModel(config).save_pretrained(folder)
     return folder
 

@@ -9,6 +9,7 @@ import pytest
 from harness import evaluate
 from harness.cli import main
 from harness.errors import ConfigError, DataError, TaskError
+from harness.models import resolve_model
 from harness.results import read_result
 
 FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
@@ -47,9 +48,11 @@ def test_a_run_with_constant_predictions_is_flagged_in_its_result(tiny_model_dir
 
     monkeypatch.setattr(FrozenRunner, "predict", lambda self, examples, split="eval": np.full(len(examples), 2.5))
     evaluate(str(tiny_model_dir), tasks=["glue/stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
-    result, _ = _result(tmp_path, "stsb", "frozen")
-    assert result.scores["pearson"] == result.scores["spearman"] == 0.0
+    result, folder = _result(tmp_path, "stsb", "frozen")
+    assert np.isnan(result.scores["pearson"]) and np.isnan(result.scores["spearman"]) and np.isnan(result.main_score)
     assert [item["code"] for item in result.flags] == ["undefined_correlation"]
+    raw = json.loads((folder / "result.json").read_text())
+    assert raw["scores"]["pearson"] is None and raw["main_score"] is None  # undefined: null, never 0.00
 
 
 def test_holdout_when_train_is_missing_and_official_refuses(tiny_model_dir, glue_dir, tmp_path):
@@ -68,7 +71,8 @@ def test_kfold_reports_mean_and_std_over_five_folds(tiny_model_dir, glue_dir, tm
     assert result.split_strategy == "kfold" and result.num_eval == 40  # every example scored once
     assert set(result.scores_std) == {"mcc"}
     folds = {json.loads(line)["fold"] for line in
-             (tmp_path / tiny_model_dir.name / "glue/cola/frozen-seed42/predictions.jsonl").read_text().splitlines()}
+             (tmp_path / resolve_model(str(tiny_model_dir)).slug / "glue/cola/frozen-seed42/predictions.jsonl")
+             .read_text().splitlines()}
     assert folds == {0, 1, 2, 3, 4}
 
 
@@ -220,8 +224,9 @@ def test_hub_failure_tells_the_user_to_pass_a_data_dir(monkeypatch):
         raise ConnectionError("no route to host")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
-    with pytest.raises(DataError, match="--data-dir"):
+    with pytest.raises(DataError, match="--data-dir") as info:
         load_hub_split(REGISTRY.get("sst2"), "train")
+    assert "cannot load nyu-mll/glue (sst2) split 'train' from the Hub" in str(info.value)  # words, not a dict
 
 
 def test_kfold_finetune_trains_each_fold_from_scratch_and_sums_phase_times(tiny_model_dir, glue_dir, tmp_path,
@@ -249,3 +254,144 @@ def test_listing_tasks_loads_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "glue/sst2" in done.stdout
+
+
+# --- bad input stops with one line, exit 2, before any compute, and writes no result ----------------------
+
+
+def _no_result(root) -> bool:
+    return not list(root.rglob("result.json")) if root.exists() else True
+
+
+def _one_line_exit_2(argv, capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def _never_trains(monkeypatch):
+    """Any fit is a failure of the test: the error had to come before the compute."""
+    from harness.runners.base import Runner
+
+    runners, found = [Runner], []
+    while runners:
+        found.append(runners.pop())
+        runners += found[-1].__subclasses__()
+    for runner in found:
+        monkeypatch.setattr(runner, "fit", lambda self, examples: pytest.fail("trained before the error"))
+
+
+@pytest.mark.parametrize("place", ["a file", "under a file"])
+def test_an_output_dir_that_cannot_hold_results_stops_before_compute(place, tiny_model_dir, glue_dir, tmp_path, capsys,
+                                                                      monkeypatch):
+    _never_trains(monkeypatch)
+    blocker = tmp_path / "reports.txt"
+    blocker.write_text("mine")
+    out = blocker if place == "a file" else blocker / "reports"
+    err = _one_line_exit_2(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2", "--mode", "frozen",
+                            "--data-dir", str(glue_dir), "--output-dir", str(out), "--quiet"], capsys)
+    assert f"--output-dir {out}" in err
+    assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--tasks", "mrpc", "--max-length", "1"], "--max-length 1 cannot hold "),
+    (["--tasks", "mrpc", "--max-length", "4"], "use at least 5"),
+    (["--tasks", "sst2", "--max-length", "551"], "--max-length 551 is beyond the 128 positions"),
+    (["--tasks", "sst2", "--weight-decay", "-1"], "--weight-decay must be at least 0, got -1.0"),
+    (["--tasks", "sst2", "--leaderboard-dir", "__FILE__"], "--leaderboard-dir "),
+])
+def test_options_the_model_or_disk_cannot_take_stop_before_compute(argv, message, tiny_model_dir, glue_dir, tmp_path,
+                                                                    capsys, monkeypatch):
+    _never_trains(monkeypatch)
+    blocker = tmp_path / "board.md"
+    blocker.write_text("mine")
+    argv = [str(blocker) if arg == "__FILE__" else arg for arg in argv]
+    err = _one_line_exit_2(["eval", "--model", str(tiny_model_dir), "--mode", "frozen", "--data-dir", str(glue_dir),
+                            "--output-dir", str(tmp_path / "out"), "--quiet", *argv], capsys)
+    assert message in err
+    assert _no_result(tmp_path / "out")
+
+
+def _sst2_train(glue_dir, labels: list[int]) -> None:
+    rows = ["sentence\tlabel"] + [f"the movie was {'good' if label else 'bad'} .\t{label}" for label in labels]
+    (glue_dir / "glue" / "SST-2" / "train.tsv").write_text("\n".join(rows) + "\n")
+
+
+def test_a_single_class_train_set_stops_with_one_line_before_compute(tiny_model_dir, glue_dir, tmp_path, capsys,
+                                                                      monkeypatch):
+    _never_trains(monkeypatch)
+    _sst2_train(glue_dir, [1] * 20)
+    for mode in ("frozen", "finetune"):
+        err = _one_line_exit_2(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2", "--mode", mode,
+                                "--data-dir", str(glue_dir), "--output-dir", str(tmp_path), "--quiet"], capsys)
+        assert "glue/sst2: all 20 training examples have the same label ('1')" in err
+        assert "check the training data's labels" in err
+    _sst2_train(glue_dir, [0, 1] * 10)  # a cap that happens to draw one class says which option to change
+    err = _one_line_exit_2(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2", "--mode", "frozen",
+                            "--data-dir", str(glue_dir), "--output-dir", str(tmp_path), "--quiet",
+                            "--max-train-samples", "1"], capsys)
+    assert "all 1 training examples have the same label" in err and "raise --max-train-samples (now 1)" in err
+    assert _no_result(tmp_path)
+
+
+def test_a_frozen_head_needs_two_examples_of_every_class_and_fine_tuning_does_not(tiny_model_dir, glue_dir, tmp_path,
+                                                                                   capsys):
+    _sst2_train(glue_dir, [1] * 19 + [0])
+    err = _one_line_exit_2(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2", "--mode", "frozen",
+                            "--data-dir", str(glue_dir), "--output-dir", str(tmp_path), "--quiet"], capsys)
+    assert "glue/sst2: class '0' has a single training example; the frozen head's cross-validation" in err
+    (result,) = evaluate(str(tiny_model_dir), tasks=["sst2"], mode="finetune", data_dir=glue_dir,
+                         output_dir=tmp_path, **FAST).results
+    assert result.num_train == 20
+
+
+def test_a_suite_that_runs_nothing_exits_2_with_reasons_in_words(tiny_model_dir, tmp_path, capsys):
+    empty = tmp_path / "data"
+    empty.mkdir()
+    err = _one_line_exit_2(["eval", "--model", str(tiny_model_dir), "--suite", "klue", "--data-dir", str(empty),
+                            "--output-dir", str(tmp_path / "out"), "--quiet"], capsys)
+    assert err.startswith("harness: error: no task of --suite klue could run (8 skipped): ")
+    assert "klue/nli: no labelled validation split found; put the official klue/nli/" in err
+    assert "read the Hub's klue/klue (nli) online, without --data-dir" in err
+    assert "FileSplit(" not in err and "None" not in err
+    assert _no_result(tmp_path / "out")
+
+
+def test_a_local_folder_named_like_an_alias_never_takes_the_alias_results(tiny_model_dir, glue_dir, tmp_path):
+    import shutil
+
+    alias_run = tmp_path / "out" / "minilm" / "glue" / "sst2" / "frozen-seed42"
+    alias_run.mkdir(parents=True)
+    evaluate(str(tiny_model_dir), tasks=["sst2"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path / "first",
+             **FAST)
+    alias_result = next((tmp_path / "first").rglob("result.json"))
+    raw = json.loads(alias_result.read_text())
+    raw["model"], raw["main_score"] = "minilm", 99.0  # the alias's own, finished result
+    (alias_run / "result.json").write_text(json.dumps(raw))
+    shutil.copy(alias_result.parent / "predictions.jsonl", alias_run)
+    local = shutil.copytree(tiny_model_dir, tmp_path / "minilm")
+    (result,) = evaluate(str(local), tasks=["sst2"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path / "out",
+                         resume=True, **FAST).results
+    assert result.main_score != 99.0 and result.provenance["model"]["location"] == str(local)
+    assert json.loads((alias_run / "result.json").read_text())["main_score"] == 99.0  # untouched
+    assert (tmp_path / "out" / resolve_model(str(local)).slug / "glue" / "sst2" / "frozen-seed42" / "result.json").is_file()
+
+
+def test_weights_that_cannot_be_loaded_safely_are_one_line(tiny_model_dir, glue_dir, tmp_path, capsys):
+    import os
+    import pickle
+    import shutil
+
+    class RunsCode:
+        def __reduce__(self):
+            return os.system, (f"touch {tmp_path / 'ran'}",)
+
+    bad = shutil.copytree(tiny_model_dir, tmp_path / "bad")
+    (bad / "model.safetensors").unlink()
+    (bad / "pytorch_model.bin").write_bytes(pickle.dumps(RunsCode()))
+    err = _one_line_exit_2(["eval", "--model", str(bad), "--tasks", "sst2", "--mode", "finetune", "--data-dir",
+                            str(glue_dir), "--output-dir", str(tmp_path / "out"), "--quiet"], capsys)
+    assert f"{bad}: the weights could not be loaded safely (UnpicklingError" in err
+    assert not (tmp_path / "ran").exists() and _no_result(tmp_path / "out")

@@ -88,6 +88,13 @@ def test_eval_help_shows_every_option_its_help_and_default(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--epochs", "nan"], "--epochs must be a finite number, got nan"),
+    (["--epochs", "inf"], "--epochs must be a finite number, got inf"),
+    (["--epochs", "-1"], "--epochs must be positive, got -1.0"),
+    (["--learning-rate", "nan"], "--learning-rate must be a finite number, got nan"),
+    (["--warmup-ratio", "-1"], "--warmup-ratio must be at least 0 and below 1, got -1.0"),
+    (["--weight-decay", "-1"], "--weight-decay must be at least 0, got -1.0"),
+    (["--seed", str(2**40)], f"--seed must be at least 0 and below 4294967296, got {2**40}"),
+    (["--max-length", "0"], "--max-length must be positive, got 0"),
     (["--learning-rate", "-1"], "--learning-rate must be positive, got -1.0"),
     (["--warmup-ratio", "1.5"], "--warmup-ratio must be at least 0 and below 1, got 1.5"),
     (["--weight-decay", "-0.1"], "--weight-decay must be at least 0, got -0.1"),

@@ -160,3 +160,21 @@ def test_card_has_metadata_intervals_modes_and_provenance(tmp_path):
 def test_card_needs_one_model(reports):
     with pytest.raises(ConfigError, match="--model with one of minilm, other"):
         export(reports, "card")
+
+
+def test_an_undefined_score_is_an_empty_csv_value_and_left_out_of_the_model_index(tmp_path):
+    _write(tmp_path, "m", "cola", "frozen", 42, {"mcc": float("nan")}, float("nan"))
+    _write(tmp_path, "m", "stsb", "frozen", 42, {"pearson": float("nan"), "spearman": 10.0}, float("nan"))
+    table = pd.read_csv(io.StringIO(export(tmp_path, "csv")))
+    values = {(task, metric): value for task, metric, value in zip(table["task"], table["metric"], table["value"])}
+    assert pd.isna(values[("cola", "mcc")]) and pd.isna(values[("cola", "main")]) and values[("stsb", "spearman")] == 10
+    assert "nan" not in export(tmp_path, "csv").lower()
+    card = yaml.safe_load(export(tmp_path, "model-index"))
+    metrics = {r["dataset"]["config"]: r["metrics"] for r in card["model-index"][0]["results"]}
+    assert "cola" not in metrics and [m["type"] for m in metrics["stsb"]] == ["spearmanr"]
+
+
+def test_cli_export_out_that_is_a_folder_is_one_line_exit_2(reports, tmp_path, capsys):
+    assert main(["export", str(reports), "--format", "csv", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"harness: error: --out {tmp_path} is a folder; name a file") and err.count("\n") == 1

@@ -10,6 +10,7 @@ import pytest
 from harness.data.files import NAMED_READERS, read_split
 from harness.errors import ConfigError, DataError, TaskError
 from harness.metrics.klue import DP_METRICS, KLUE_DP_LABELS, compute_dp_scores
+from harness.models import resolve_model
 from harness.tasks import parse_task
 
 DEV = "klue/dp/klue-dp-v1.1_dev.tsv"
@@ -422,7 +423,7 @@ def test_both_modes_end_to_end_on_fixture_files(korean_dp_model, tmp_path):
                           output_dir=tmp_path / "reports", split_strategy="holdout", epochs=10, learning_rate=1e-3,
                           head_epochs=40, quiet=True, device="cpu", batch_size=8)
     for result in evaluation.results:
-        folder = tmp_path / "reports" / korean_dp_model.name / "klue" / "dp" / f"{result.mode}-seed42"
+        folder = tmp_path / "reports" / resolve_model(str(korean_dp_model)).slug / "klue" / "dp" / f"{result.mode}-seed42"
         written = read_result(folder / "result.json")
         assert written.num_train == 48 and written.num_eval == 12 and written.timings["truncated_words"] == 0
         assert set(written.scores) == set(DP_METRICS)

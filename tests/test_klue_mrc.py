@@ -155,7 +155,7 @@ def test_both_modes_end_to_end_on_the_fixture_files(korean_mrc_model, tmp_path):
                           head_learning_rate=1e-2, token_head="linear", layers="last", **FAST)
     assert [r.mode for r in evaluation.results] == ["frozen", "finetune"]
     for result in evaluation.results:
-        folder = tmp_path / "reports" / korean_mrc_model.name / "klue" / "mrc" / f"{result.mode}-seed42"
+        folder = tmp_path / "reports" / resolve_model(str(korean_mrc_model)).slug / "klue" / "mrc" / f"{result.mode}-seed42"
         written = read_result(folder / "result.json")
         assert written.num_train == 9 and written.num_eval == 5
         assert set(written.scores) == {"mrc_exact_match", "mrc_rouge_w"}

@@ -343,7 +343,7 @@ def test_both_modes_end_to_end_on_fixture_files(korean_model_dir, tmp_path):
                           token_head="linear", layers="last", head_learning_rate=1e-2, **FAST)
     assert [(r.task, r.mode) for r in evaluation.results] == [("ner", "frozen"), ("ner", "finetune")]
     for result in evaluation.results:
-        folder = out / korean_model_dir.name / "klue" / "ner" / f"{result.mode}-seed42"
+        folder = out / resolve_model(str(korean_model_dir)).slug / "klue" / "ner" / f"{result.mode}-seed42"
         written = read_result(folder / "result.json")
         assert set(written.scores) == {"ner_entity_macro_f1", "ner_char_macro_f1"}
         assert written.main_score == written.scores["ner_entity_macro_f1"]

@@ -13,6 +13,7 @@ from harness import evaluate
 from harness.data.files import read_split
 from harness.errors import DataError
 from harness.metrics.klue import compute_relation_scores
+from harness.models import resolve_model
 from harness.results import read_result
 from harness.tasks import REGISTRY
 
@@ -134,7 +135,7 @@ def test_both_modes_end_to_end_on_the_fixture_files(korean_re_model, tmp_path):
     evaluation = evaluate(str(korean_re_model), tasks=["klue/re"], mode="both", data_dir=data,
                           output_dir=tmp_path / "reports", epochs=2, **FAST)
     for result in evaluation.results:
-        folder = tmp_path / "reports" / korean_re_model.name / "klue" / "re" / f"{result.mode}-seed42"
+        folder = tmp_path / "reports" / resolve_model(str(korean_re_model)).slug / "klue" / "re" / f"{result.mode}-seed42"
         written = read_result(folder / "result.json")
         assert written.split_strategy == "official" and written.num_train == 24 and written.num_eval == 12
         assert set(written.scores) == {"re_micro_f1", "re_auprc"} and written.main_score == written.scores["re_micro_f1"]

@@ -12,6 +12,7 @@ from harness.api import _check_layer_sweep
 from harness.cli import main
 from harness.errors import ConfigError
 from harness.leaderboard import render_leaderboards
+from harness.models import resolve_model
 from harness.report import LAYER_PLOT, render_report, write_report
 from harness.results import RunResult, read_result, run_dir, write_run
 from harness.runners import features
@@ -34,7 +35,7 @@ def test_each_layer_scores_the_runs_protocol_restricted_to_that_layer(tiny_model
     swept = _frozen(str(tiny_model_dir), "glue/stsb", glue_dir, tmp_path / "swept", cache, layer_sweep=True)
     plain = _frozen(str(tiny_model_dir), "glue/stsb", glue_dir, tmp_path / "plain", cache)
     assert swept.scores == plain.scores and not plain.layer_sweep and "layer_sweep_s" not in plain.timings
-    sweep = read_result(run_dir(tmp_path / "swept", tiny_model_dir.name, "glue", "stsb", "frozen", 42)
+    sweep = read_result(run_dir(tmp_path / "swept", resolve_model(str(tiny_model_dir)).slug, "glue", "stsb", "frozen", 42)
                         / "result.json").layer_sweep
     assert sweep == swept.layer_sweep and sweep["main_score"] == ["pearson", "spearman"]
     assert [layer["layer"] for layer in sweep["layers"]] == [0, 1, 2]  # embeddings and the tiny BERT's two layers

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.errors import DataError
@@ -461,3 +462,101 @@ def test_cli_seeds_run_the_evaluation_once_per_seed(monkeypatch, capsys):
             main(["eval", "--tasks", "sst2", *bad])
         assert info.value.code == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+# --- results that must not be believed: fields of the wrong type, names that would be paths ----------------
+
+
+def _tamper(root: Path, model: str, task: str, mode: str, seed: int, fields: dict) -> Path:
+    """A result of `scored`'s kind, then rewritten with these raw JSON fields, as a hand edit or another tool would."""
+    write_scored(root, model, task, mode, seed, 20)
+    path = run_dir(root, model, "glue", task, mode, seed) / RESULT_FILE
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw.update(fields)
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("field, value", [("scores", "high"), ("timings", None)])
+def test_a_result_with_a_field_of_the_wrong_type_is_skipped_by_every_command_with_its_name(
+        scored, tmp_path, capsys, caplog, field, value):
+    from harness.cli import main
+
+    clean = _board(scored, tmp_path / "clean")
+    bad = _tamper(scored, "omega", "sst2", "frozen", 42, {field: value})
+    out = tmp_path / "b"
+    assert main(["leaderboard", str(scored), "--out", str(out)]) == 0
+    assert (out / "glue.md").read_text(encoding="utf-8") == clean  # the bad run is left out, nothing else changes
+    assert f"skipped {bad}: field {field!r} must be" in caplog.text
+    assert main(["leaderboard", str(scored), "--out", str(out), "--check"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(scored), "--format", "csv"]) == 0
+    assert "omega" not in capsys.readouterr().out
+    assert main(["report", str(bad.parent)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"harness: error: {bad}: field {field!r} must be") and err.count("\n") == 1
+    assert not (bad.parent / "report.md").exists()
+
+
+def test_a_suite_name_read_from_a_result_never_becomes_a_path(scored, tmp_path, caplog):
+    from harness.cli import main
+
+    readme = tmp_path / "README.md"
+    readme.write_text("mine\n", encoding="utf-8")
+    bad = _tamper(scored, "omega", "sst2", "frozen", 42, {"suite": "../README"})
+    _tamper(scored, "omega", "mrpc", "frozen", 42, {"task": "../../x"})
+    out = tmp_path / "boards"
+    assert main(["leaderboard", str(scored), "--out", str(out)]) == 0
+    assert readme.read_text(encoding="utf-8") == "mine\n"
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".md") == ["glue.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "boards", "scored"]
+    assert f"skipped {bad}: field 'suite' must be a suite name" in caplog.text
+    assert "field 'task' must be a task name" in caplog.text
+
+
+def test_a_predictions_file_outside_the_run_folder_is_never_read(scored, tmp_path, caplog):
+    from harness.cli import main
+
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text('{"id": "x", "label": 1, "prediction": 1}\n', encoding="utf-8")
+    bad = _tamper(scored, "omega", "sst2", "frozen", 42, {"predictions_file": f"../../../../../{secret.name}"})
+    assert main(["leaderboard", str(scored), "--out", str(tmp_path / "b")]) == 0
+    assert f"skipped {bad}: field 'predictions_file' must be a file inside the run folder" in caplog.text
+    assert "omega" not in (tmp_path / "b" / "glue.md").read_text(encoding="utf-8")
+
+
+def test_leaderboard_out_that_is_a_file_is_one_line_exit_2(scored, tmp_path, capsys):
+    from harness.cli import main
+
+    out = tmp_path / "boards.md"
+    out.write_text("mine\n", encoding="utf-8")
+    for check in ([], ["--check"]):
+        assert main(["leaderboard", str(scored), "--out", str(out), *check]) == 2
+        assert capsys.readouterr().err == f"harness: error: --out {out} is a file, not a folder; pass a folder\n"
+    assert out.read_text(encoding="utf-8") == "mine\n"
+
+
+# --- scores that cannot be measured -------------------------------------------------------------------
+
+
+def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp_path):
+    from harness.metrics import compute_scores
+
+    constant = compute_scores(["mcc"], [1] * N, LABELS)  # one class predicted: MCC is 0 / 0
+    assert np.isnan(constant["mcc"]) and constant.flags
+    write_scored(tmp_path / "r", "m", "cola", "frozen", 42, 0, scores=constant, main_score=float("nan"),
+                 flags=constant.flags)
+    rows = [{"id": f"glue/CoLA/dev.tsv:{i:03d}", "fold": 0, "label": LABELS[i], "prediction": 1} for i in range(N)]
+    (run_dir(tmp_path / "r", "m", "glue", "cola", "frozen", 42) / "predictions.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    write_scored(tmp_path / "r", "m", "cola", "finetune", 42, 20)
+    write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
+    text = _board(tmp_path / "r", tmp_path / "b")
+    assert " nan" not in text.lower() and "[0.00, 0.00]" not in text
+    assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | undefined | 80.00 | undefined |" in text
+    assert "| `m` | cola | frozen | 42 | undefined§ | mcc undefined |" in text
+    (frozen_row,) = _rows(_section(text, "### cola"), "| `m` | frozen |")
+    assert frozen_row == "| `m` | frozen | 42 | undefined | undefined |"
+    notes = text.split("## Notes", 1)[1]
+    assert "- undefined: the score cannot be measured" in notes and "one class predicted: " not in notes
+    assert "  - `cola`: frozen seed 42: the predictions are constant, so mcc is undefined" in notes

@@ -24,9 +24,9 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def _undefined_to_zero(value: float) -> float:
-    # Our documented convention: undefined correlations are 0.0, scipy says NaN.
-    return 0.0 if math.isnan(value) else float(value)
+def _undefined_mcc(value: float, preds: np.ndarray, refs: np.ndarray) -> float:
+    # Our documented departure: MCC of a constant column is undefined (NaN), where sklearn says 0.
+    return math.nan if np.ptp(preds) == 0 or np.ptp(refs) == 0 else value
 
 
 def sk_reference(name: str, preds, refs) -> float:
@@ -39,11 +39,11 @@ def sk_reference(name: str, preds, refs) -> float:
     elif name == "macro_f1":
         value = _quiet(f1_score, refs, preds, average="macro")
     elif name in ("mcc", "r3"):
-        value = _quiet(matthews_corrcoef, refs, preds)
+        value = _undefined_mcc(_quiet(matthews_corrcoef, refs, preds), preds, refs)
     elif name == "pearson":
-        value = _undefined_to_zero(_quiet(pearsonr, preds, refs)[0])
+        value = _quiet(pearsonr, preds, refs)[0] if len(preds) > 1 else math.nan  # scipy refuses one example
     elif name == "spearman":
-        value = _undefined_to_zero(_quiet(spearmanr, preds, refs)[0])
+        value = _quiet(spearmanr, preds, refs)[0]
     else:
         raise AssertionError(name)
     return 100.0 * float(value)
@@ -60,7 +60,7 @@ def assert_parity(names, preds, refs):
     assert list(ours) == list(names)
     for name in names:
         expected = sk_reference(name, preds, refs)
-        assert ours[name] == pytest.approx(expected, abs=TOL), (name, ours[name], expected)
+        assert ours[name] == pytest.approx(expected, abs=TOL, nan_ok=True), (name, ours[name], expected)
 
 
 # --- random inputs -----------------------------------------------------------
@@ -154,8 +154,8 @@ def test_multiclass_edge_cases(preds, refs):
 @pytest.mark.parametrize(
     "preds, refs",
     [
-        ([3.0, 3.0, 3.0, 3.0], [0.5, 1.0, 4.2, 2.0]),  # constant predictions: undefined -> 0
-        ([0.5, 1.0, 4.2, 2.0], [2.0, 2.0, 2.0, 2.0]),  # constant references: undefined -> 0
+        ([3.0, 3.0, 3.0, 3.0], [0.5, 1.0, 4.2, 2.0]),  # constant predictions: undefined (NaN)
+        ([0.5, 1.0, 4.2, 2.0], [2.0, 2.0, 2.0, 2.0]),  # constant references: undefined (NaN)
         ([1.0, 2.0], [0.0, 5.0]),  # n=2: perfectly correlated
         ([1.0, 2.0], [5.0, 0.0]),  # n=2: perfectly anti-correlated
         ([1.0, 1.0, 2.0, 2.0], [0.0, 0.0, 1.0, 1.0]),  # tied blocks
@@ -166,19 +166,34 @@ def test_regression_edge_cases(preds, refs):
     assert_parity(REGRESSION, preds, refs)
 
 
-def test_constant_correlations_are_zero_not_nan():
+def test_constant_correlations_are_undefined_not_zero():
     scores = compute_scores(REGRESSION, [1.0, 1.0, 1.0], [1.0, 2.0, 3.0])
-    assert scores == {"pearson": 0.0, "spearman": 0.0}
+    assert math.isnan(scores["pearson"]) and math.isnan(scores["spearman"])
 
 
-def test_constant_predictions_are_flagged_not_silently_scored_zero():
-    # Pearson / Spearman of a constant column are undefined (scipy: NaN); the score stays 0 and says why.
+def test_constant_predictions_are_flagged_and_left_undefined():
+    # Pearson / Spearman of a constant column are undefined (scipy: NaN): no number, and a flag that says why.
     scores = compute_scores([*REGRESSION, "sts_binary_f1"], [2.5, 2.5, 2.5], [1.0, 2.0, 3.0])
-    assert scores["pearson"] == scores["spearman"] == 0.0
+    assert math.isnan(scores["pearson"]) and math.isnan(scores["spearman"])
+    assert scores["sts_binary_f1"] == 0.0  # F1 with no positive prediction is 0, as sklearn's zero_division says
     assert [item["code"] for item in scores.flags] == ["undefined_correlation"]
     assert "predictions are constant" in scores.flags[0]["message"]
+    assert "pearson and spearman are undefined" in scores.flags[0]["message"]
     assert compute_scores(REGRESSION, [1.0, 2.0, 2.5], [1.0, 2.0, 3.0]).flags == []
     assert compute_scores(["accuracy"], [1, 1, 1], [0, 1, 1]).flags == []  # only correlations are undefined
+
+
+@pytest.mark.parametrize("preds, refs, side", [
+    ([1, 1, 1, 1], [0, 1, 1, 0], "predictions"),  # one class predicted (sklearn: 0)
+    ([0, 1, 1, 0], [1, 1, 1, 1], "gold labels"),  # one class in the evaluation
+    ([1], [1], "predictions and the gold labels"),  # a single example
+])
+def test_mcc_of_a_constant_column_is_undefined_and_flagged(preds, refs, side):
+    scores = compute_scores(["accuracy", "mcc"], preds, refs)
+    assert math.isnan(scores["mcc"]) and not math.isnan(scores["accuracy"])
+    (item,) = scores.flags
+    assert item["code"] == "undefined_correlation" and f"the {side} are constant" in item["message"]
+    assert "mcc is undefined" in item["message"]
 
 
 # --- hand-computed -----------------------------------------------------------

@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,6 +16,7 @@ from harness.models import (
     ALIASES,
     DEFAULT_MODEL,
     ModelRef,
+    check_max_length,
     encoding_fingerprint,
     load_model,
     load_tokenizer,
@@ -70,7 +72,43 @@ def test_local_folder(tiny_model_dir):
     assert ref.location == str(tiny_model_dir.resolve())
     assert ref.hub_id is None and ref.is_local
     assert ref.name == tiny_model_dir.name  # results and leaderboards name it by its folder; the path is in location
-    assert ref.slug == tiny_model_dir.name
+    assert ref.slug == f"{tiny_model_dir.name}-{_path_hash(tiny_model_dir)}"  # its results folder is its own
+
+
+def _path_hash(folder: Path) -> str:
+    return hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
+
+
+def test_a_folder_named_like_an_alias_never_shares_the_alias_results_folder(tiny_model_dir, tmp_path):
+    for name in ("minilm", "multilingual-e5-small"):
+        copy = shutil.copytree(tiny_model_dir, tmp_path / name)
+        ref = resolve_model(str(copy))
+        assert ref.name == name and ref.slug == f"{name}-{_path_hash(copy)}"
+        assert ref.slug != resolve_model(name).slug == name
+    other = shutil.copytree(tiny_model_dir, tmp_path / "elsewhere" / "minilm")
+    assert resolve_model(str(other)).slug not in (resolve_model(str(tmp_path / "minilm")).slug, "minilm")
+
+
+def test_an_alias_own_local_copy_keeps_the_alias_results_folder(tiny_model_dir, tmp_path, monkeypatch):
+    # The committed KLUE reports ran --model ~/.cache/harness-models/multilingual-e5-small (README: KLUE).
+    monkeypatch.setenv("HARNESS_MODELS_DIR", str(tmp_path / "models"))
+    copy = shutil.copytree(tiny_model_dir, tmp_path / "models" / "multilingual-e5-small")
+    ref = resolve_model(str(copy))
+    assert (ref.name, ref.slug, ref.location, ref.hub_id) == ("multilingual-e5-small", "multilingual-e5-small",
+                                                              str(copy), None)
+    not_an_alias = shutil.copytree(tiny_model_dir, tmp_path / "models" / "my-model")
+    assert resolve_model(str(not_an_alias)).slug == f"my-model-{_path_hash(not_an_alias)}"
+
+
+def test_the_packaged_minilm_folder_is_the_minilm_alias(minilm_dir):
+    assert resolve_model(str(minilm_dir)) == resolve_model("minilm")
+    assert resolve_model(str(minilm_dir)).slug == "minilm"
+
+
+def test_a_folder_whose_name_reports_cannot_show_is_refused(tiny_model_dir, tmp_path):
+    copy = shutil.copytree(tiny_model_dir, tmp_path / "a|b")
+    with pytest.raises(ModelError, match="rename the folder"):
+        resolve_model(str(copy))
 
 
 def test_relative_local_folder(tiny_model_dir, monkeypatch):
@@ -113,12 +151,12 @@ def test_slug_is_filesystem_safe(name, slug):
     assert SAFE.fullmatch(ref.slug)
 
 
-def test_slug_of_local_folder_is_its_name(tmp_path):
+def test_slug_of_local_folder_is_its_name_and_path_hash(tmp_path):
     folder = tmp_path / "my fine-tuned (v2)"
     folder.mkdir()
     (folder / "config.json").write_text("{}", encoding="utf-8")
     ref = resolve_model(str(folder) + "/")
-    assert ref.slug == "my_fine-tuned_v2"
+    assert ref.slug == f"my_fine-tuned_v2-{_path_hash(folder)}" and SAFE.fullmatch(ref.slug)
 
 
 def test_slug_of_non_ascii_folder_is_not_empty(tmp_path):
@@ -154,6 +192,51 @@ def test_hub_id_offline_tells_to_pass_a_local_folder():
         message = str(info.value)
         assert "some-org-that-does-not-exist/tiny-model-xyz" in message
         assert "local folder" in message and "--model PATH" in message
+
+
+@pytest.mark.parametrize("weights, content", [
+    ("pytorch_model.bin", "pickle-with-code"),
+    ("pytorch_model.bin", 0),  # bytes that torch's weights-only unpickler refuses: an UnpicklingError ...
+    ("pytorch_model.bin", 17),  # ... or an IndexError midway
+    ("model.safetensors", "truncated"),
+    ("model.safetensors", 0),
+])
+def test_unsafe_or_corrupt_weights_are_one_model_error(weights, content, tiny_model_dir, tmp_path):
+    copy = Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
+    ran = tmp_path / "code-ran"
+    good = (copy / "model.safetensors").read_bytes()
+    (copy / "model.safetensors").unlink()
+    if content == "pickle-with-code":
+        (copy / weights).write_bytes(_pickle_running(f"touch {ran}"))
+    elif content == "truncated":
+        (copy / weights).write_bytes(good[:100])
+    else:
+        (copy / weights).write_bytes(np.random.default_rng(content).bytes(4096))
+    with pytest.raises(ModelError) as info:
+        load_model(resolve_model(str(copy)))
+    message = str(info.value)
+    assert "\n" not in message and str(copy) in message and "could not be loaded safely" in message
+    assert not ran.exists()
+
+
+def _pickle_running(command: str) -> bytes:
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (command,)
+
+    return pickle.dumps(Payload())
+
+
+def test_max_length_is_checked_against_the_model(tiny_model_dir):
+    ref = resolve_model(str(tiny_model_dir))
+    check_max_length(ref, 5)  # [CLS] a [SEP] b [SEP]
+    check_max_length(ref, 128)  # the tiny model's positions
+    with pytest.raises(ConfigError, match=r"--max-length 4 cannot hold .* for a pair \(3\).*use at least 5"):
+        check_max_length(ref, 4)
+    with pytest.raises(ConfigError, match="--max-length 129 is beyond the 128 positions .* use at most 128"):
+        check_max_length(ref, 129)
 
 
 def test_broken_local_folder_is_a_model_error(tmp_path):

@@ -131,3 +131,11 @@ def test_missing_predictions_are_named(mnli):
     (mnli / "predictions.jsonl").unlink()
     with pytest.raises(DataError, match="predictions.jsonl"):
         render_report(mnli)
+
+
+def test_an_undefined_score_reads_undefined_without_an_interval(tmp_path):
+    # A single-example evaluation: MCC is 0 / 0 whatever was predicted.
+    folder = _run(tmp_path / "run", "cola", [1], [1], flags=[{"code": "undefined_correlation", "message": "x"}])
+    text = render_report(folder)
+    assert "| main (mcc) | undefined | – |" in text and "| mcc | undefined | – |" in text
+    assert " nan" not in text and "[0.00, 0.00]" not in text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 
@@ -135,9 +136,91 @@ def test_atomic_write_creates_parents(tmp_path):
 def test_unserialisable_result_leaves_previous_run_intact(tmp_path):
     write_run(tmp_path, make_result(), PREDICTIONS)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    with pytest.raises(TypeError):
+    with pytest.raises(DataError, match="'scores' must be an object of metric -> number"):
         write_run(tmp_path, make_result(seed=1, scores={"accuracy": object()}), [{"id": "new", "prediction": 0}])
+    with pytest.raises(TypeError):
+        write_run(tmp_path, make_result(seed=1, provenance={"x": object()}), [{"id": "new", "prediction": 0}])
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_undefined_scores_are_written_as_null_and_read_back_as_nan(tmp_path):
+    result = make_result(task="stsb", scores={"pearson": math.nan, "spearman": 12.5}, main_score=math.nan,
+                         scores_std={"pearson": math.nan}, provenance={"chosen": {"cv_accuracy": math.nan}})
+    path = write_run(tmp_path, result, PREDICTIONS)
+    text = path.read_text(encoding="utf-8")
+    assert "NaN" not in text  # JSON has no NaN: a strict reader would refuse the file
+    raw = json.loads(text)
+    assert raw["scores"] == {"pearson": None, "spearman": 12.5} and raw["main_score"] is None
+    assert raw["scores_std"] == {"pearson": None} and raw["provenance"]["chosen"]["cv_accuracy"] is None
+    back = read_result(path)
+    assert math.isnan(back.scores["pearson"]) and back.scores["spearman"] == 12.5 and math.isnan(back.main_score)
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("scores", "high", "an object of metric -> number"),
+    ("scores", {"accuracy": "80"}, "an object of metric -> number"),
+    ("scores", {}, "an object of metric -> number"),
+    ("timings", None, "an object of measure -> number"),
+    ("timings", {"total_s": "fast"}, "an object of measure -> number"),
+    ("main_score", "80", "a number"),
+    ("main_score", True, "a number"),
+    ("suite", "../README", "a suite name"),
+    ("suite", "glue/../../x", "a suite name"),
+    ("task", "..", "a task name"),
+    ("task", "a\\b", "a task name"),
+    ("model", "m`m", "a model name on one line"),
+    ("model", "two\nlines", "a model name on one line"),
+    ("mode", "both", "one of frozen, finetune"),
+    ("seed", -1, "a whole number"),
+    ("seed", 4.2, "a whole number"),
+    ("num_eval", "many", "a whole number"),
+    ("split_strategy", "random", "one of official, holdout, kfold"),
+    ("provenance", [], "an object"),
+    ("capped", {"max_train_samples": "all"}, "an object of cap"),
+    ("flags", [{"code": 1}], "a list of objects"),
+    ("predictions_file", "../../../secret.jsonl", "a file inside the run folder"),
+    ("predictions_file", "/etc/passwd", "a file inside the run folder"),
+    ("predictions_file", "C:\\Windows\\x", "a file inside the run folder"),
+])
+def test_a_field_readers_cannot_use_is_named_with_the_file(tmp_path, field, value, says):
+    path = write_run(tmp_path, make_result(), PREDICTIONS)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw[field] = value
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_result(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: field {field!r} must be {says}") and "\n" not in message
+
+
+def test_a_predictions_file_linked_out_of_the_run_folder_is_refused(tmp_path):
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text("{}\n", encoding="utf-8")
+    folder = tmp_path / "run"
+    path = write_run(folder, make_result(), PREDICTIONS)
+    (folder / PREDICTIONS_FILE).unlink()
+    (folder / PREDICTIONS_FILE).symlink_to(secret)
+    with pytest.raises(DataError, match="'predictions_file' leads out of the run folder"):
+        read_result(path)
+
+
+def test_writable_folder_and_file_refuse_files_folders_and_unwritable_places(tmp_path):
+    from harness.errors import ConfigError
+    from harness.results import writable_file, writable_folder
+
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    assert writable_folder(tmp_path / "new" / "reports", "--output-dir").is_dir()
+    with pytest.raises(ConfigError, match=f"^--output-dir {a_file} is a file, not a folder"):
+        writable_folder(a_file, "--output-dir")
+    with pytest.raises(ConfigError, match=f"^--output-dir {a_file / 'sub'} cannot be written"):
+        writable_folder(a_file / "sub", "--output-dir")
+    assert not writable_folder(tmp_path / "not-made", "--out", create=False).exists()
+    with pytest.raises(ConfigError, match=f"^--out {tmp_path} is a folder; name a file"):
+        writable_file(tmp_path, "--out")
+    with pytest.raises(ConfigError, match=f"^--out {a_file / 'out.csv'}: its folder {a_file} is a file"):
+        writable_file(a_file / "out.csv", "--out")
+    assert writable_file(tmp_path / "made" / "out.csv", "--out").parent.is_dir()
 
 
 def test_written_files_respect_umask(tmp_path):

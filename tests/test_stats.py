@@ -46,6 +46,25 @@ def test_pearson_interval_matches_the_large_sample_standard_error():
     assert (interval.high - interval.low) / 2 == pytest.approx(closed_form, rel=0.15)
 
 
+@pytest.mark.parametrize("predictions, labels", [
+    ([1], [1]),  # a single example
+    ([0, 1, 1, 0], [1, 1, 1, 1]),  # one class in the evaluation
+    ([1, 1, 1, 1], [0, 1, 1, 0]),  # one class predicted
+])
+def test_an_undefined_score_has_no_interval_never_zero_zero(predictions, labels):
+    intervals = uncertainty.bootstrap(["mcc", "pearson", "accuracy"], predictions, labels, resamples=50)
+    assert intervals["mcc"] is None and intervals["pearson"] is None
+    assert intervals["accuracy"] is not None  # accuracy is defined on any examples
+
+
+def test_resamples_on_which_a_score_is_undefined_are_left_out_of_its_interval():
+    # Two perfectly correlated examples: a resample that draws one of them twice is constant (undefined, not 0).
+    spread = uncertainty.distributions(["pearson"], [1.0, 2.0], [0.0, 5.0], resamples=200)["pearson"]
+    assert np.isnan(spread).any() and set(spread[~np.isnan(spread)].round(9)) == {100.0}
+    interval = uncertainty.bootstrap(["pearson"], [1.0, 2.0], [0.0, 5.0], resamples=200)["pearson"]
+    assert (interval.estimate, interval.low, interval.high) == pytest.approx((100.0, 100.0, 100.0))
+
+
 @pytest.mark.parametrize("metrics,data", [
     (["accuracy", "f1", "mcc", "macro_f1"], _classifier(500, 0.7)),
     (["macro_f1", "r3"], _classifier(300, 0.6, classes=3)),

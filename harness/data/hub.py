@@ -19,10 +19,10 @@ def load_hub_split(task: TaskSpec, split: str, revision: str | None = None) -> D
     except ValueError as err:  # the dataset exists but lacks this split
         if "split" in str(err).lower():
             return None
-        raise DataError(f"{task.id}: cannot load {task.hub} from the Hub ({err})") from err
+        raise DataError(f"{task.id}: cannot load {hub_dataset(task)} from the Hub ({err})") from err
     except Exception as err:  # network, auth, missing dataset: all need the same advice
         raise DataError(
-            f"{task.id}: cannot load {task.hub['path']}/{task.hub.get('name')} split {hub_split!r} from the Hub "
+            f"{task.id}: cannot load {hub_dataset(task)} split {hub_split!r} from the Hub "
             f"({type(err).__name__}: {err}). Offline? Pass --data-dir with the official files "
             "(or set HARNESS_DATA_DIR)."
         ) from err
@@ -40,3 +40,8 @@ def load_hub_split(task: TaskSpec, split: str, revision: str | None = None) -> D
         "fingerprint": dataset._fingerprint,
     }
     return DataSplit(split, examples, source)
+
+
+def hub_dataset(task: TaskSpec) -> str:
+    """The Hub dataset in words: its path, and its config where it has one."""
+    return task.hub["path"] + (f" ({task.hub['name']})" if task.hub.get("name") else "")

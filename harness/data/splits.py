@@ -10,7 +10,7 @@ import numpy as np
 from harness.config import SPLIT_STRATEGIES
 from harness.data import DataSplit
 from harness.data.files import read_split
-from harness.data.hub import load_hub_split
+from harness.data.hub import hub_dataset, load_hub_split
 from harness.errors import ConfigError, DataError
 from harness.shapes import schema_of
 from harness.tasks import TaskSpec
@@ -55,12 +55,7 @@ def plan_splits(
         raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(SPLIT_STRATEGIES)}")
     train, validation = splits.get("train"), splits.get("validation")
     if validation is None:
-        entry = task.files.get("validation")
-        raise DataError(
-            f"{task.id}: no labelled validation split found (looked for {entry.path if entry else 'a file'} "
-            f"in the data dir, or the Hub's {task.hub.get('path')}/{task.hub.get('name')}); put the official "
-            "file under --data-dir"
-        )
+        raise DataError(f"{task.id}: no labelled validation split found; {_how_to_get(task, 'validation')}")
     for split in (train, validation):  # a train split that is there but unusable is no missing one
         if split is not None and not split.labelled:
             raise DataError(f"{task.id}: no labelled {split.name} split: {_origin(split)} holds "
@@ -73,8 +68,8 @@ def plan_splits(
         used, note = "official", ""
     elif strategy == "official":
         raise DataError(
-            f"{task.id}: the train split is missing ({task.files.get('train')} not in the data dir); "
-            "rerun with --split-strategy holdout (80/20 of the labelled validation) or --split-strategy kfold"
+            f"{task.id}: the train split is missing; {_how_to_get(task, 'train')}, or rerun with --split-strategy "
+            "holdout (80/20 of the labelled validation) or --split-strategy kfold"
         )
     elif strategy == "holdout":
         train_idx, eval_idx = _stratified_holdout(task, validation.examples, seed)
@@ -90,6 +85,16 @@ def plan_splits(
     return SplitPlan(used, folds, sources, note)
 
 
+def _how_to_get(task: TaskSpec, split: str) -> str:
+    """What gives a task its split, in words: the official file under --data-dir, the Hub dataset."""
+    ways = []
+    if task.files.get(split) is not None:
+        ways.append(f"put the official {task.files[split].path} under --data-dir")
+    if task.hub:
+        ways.append(f"read the Hub's {hub_dataset(task)} online, without --data-dir")
+    return " or ".join(ways) or f"{task.source} names neither a file nor a Hub dataset for it"
+
+
 def _origin(split: DataSplit) -> str:
     """Where a split was read from, in words."""
     source = split.source
@@ -102,7 +107,7 @@ def eval_only_plan(task: TaskSpec, splits: dict[str, DataSplit | None], max_eval
     """For tasks scored with another task's model (AX with MNLI's): the whole labelled validation."""
     validation = splits.get("validation")
     if validation is None or not validation.labelled:
-        raise DataError(f"{task.id}: no labelled validation split found ({task.files.get('validation')})")
+        raise DataError(f"{task.id}: no labelled validation split found; {_how_to_get(task, 'validation')}")
     examples = _cap(validation.examples, max_eval_samples, random.Random(seed))
     sources = {name: split.source for name, split in splits.items() if split is not None}
     return SplitPlan("official", [Fold([], examples)], sources, f"scored with the {task.model_from} model")

@@ -7,10 +7,13 @@ GLUE's reference implementation scores with scikit-learn and scipy; these reprod
 * Classification metrics read one confusion matrix (rows = references, columns = predictions; its
   class count is max(label) + 1, at least 2: classes absent on both sides change no metric). Each example
   adds its cell; MultiRC and AX-g add a group's cells at once.
-* Undefined values are 0.0, never NaN: MCC with a constant prediction or reference column (sklearn's
-  convention), F1 with no positive prediction or reference (sklearn's zero_division default), Pearson /
-  Spearman with constant input (scipy returns NaN). A NaN would poison every average it enters, and "no
-  measurable correlation" is the honest reading; such a correlation is flagged (Scores.flags).
+* A correlation of a constant column is undefined (0 / 0), and so is it here: NaN, never a number. That is
+  Pearson and Spearman with constant predictions or gold scores (scipy's NaN too), and MCC / R3 with one
+  class predicted or one class in the gold labels (where sklearn and GLUE's scorer say 0), which includes
+  every evaluation of a single example. The run flags it (Scores.flags), writes null, and renderers show
+  "undefined"; averages that take it in (the main score, seed means, suite scores) are undefined too. F1
+  with no positive prediction or reference stays 0.0 (sklearn's zero_division default): an F1 of 0 is
+  what predicting no positives measures.
 
 Pearson adds up as (n, sum x, sum y, sum x^2, sum y^2, sum xy) of values shifted by the sample's first
 value (exact zeros for a constant side, no cancellation for scores far from 0). Spearman does not add
@@ -66,15 +69,15 @@ def _macro_f1(sums, statistics):
 
 
 def _mcc(sums, statistics):
-    """Matthews correlation (Gorodkin's multiclass form; the binary formula for 2 classes); 0.0 when
-    either column is constant, where it is undefined."""
+    """Matthews correlation (Gorodkin's multiclass form; the binary formula for 2 classes); NaN when either
+    column is constant, where it is undefined."""
     confusion = _confusion(sums, statistics)
     truth, predicted = confusion.sum(axis=2), confusion.sum(axis=1)
     correct, total = np.einsum("bii->b", confusion), confusion.sum(axis=(1, 2))
     covariance = correct * total - (truth * predicted).sum(axis=1)
     denominator = (total**2 - (predicted**2).sum(axis=1)) * (total**2 - (truth**2).sum(axis=1))
     positive = denominator > 0
-    return np.where(positive, covariance / np.sqrt(np.where(positive, denominator, 1)), 0.0)
+    return np.where(positive, covariance / np.sqrt(np.where(positive, denominator, 1)), np.nan)
 
 
 CONFUSION_METRICS = {
@@ -125,17 +128,17 @@ def _pearson_sums(sums, statistics):
     n, x, y, xx, yy, xy = sums.T
     vx, vy = n * xx - x * x, n * yy - y * y
     defined = (vx > CORRELATION_TOLERANCE * n * xx) & (vy > CORRELATION_TOLERANCE * n * yy)
-    return np.where(defined, (n * xy - x * y) / np.sqrt(np.where(defined, vx * vy, 1)), 0.0)
+    return np.where(defined, (n * xy - x * y) / np.sqrt(np.where(defined, vx * vy, 1)), np.nan)
 
 
 def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Row-wise Pearson correlation of (resamples, n) values; 0.0 where a row is constant."""
+    """Row-wise Pearson correlation of (resamples, n) values; NaN where a row is constant."""
     constant = (x.max(axis=1) == x.min(axis=1)) | (y.max(axis=1) == y.min(axis=1))
     x = x - x.mean(axis=1, keepdims=True)
     y = y - y.mean(axis=1, keepdims=True)
     denominator = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
     safe = ~constant & (denominator > 0)
-    return np.where(safe, (x * y).sum(axis=1) / np.where(safe, denominator, 1), 0.0)
+    return np.where(safe, (x * y).sum(axis=1) / np.where(safe, denominator, 1), np.nan)
 
 
 def drawn_indices(draws: np.ndarray) -> np.ndarray:
@@ -256,10 +259,11 @@ def compute_scores(metric_names: Sequence[str], predictions, references, groups:
     """Score predictions against references with each named metric, on a 0-100 scale.
 
     Inputs may be lists, numpy arrays or tensors. `groups` (any hashable id per example) serve the
-    GROUP_METRICS. Correlations of constant input are flagged.
+    GROUP_METRICS. Correlations left undefined (NaN) by a constant column are flagged.
     """
     _, tables = label_statistics(metric_names, predictions, references, groups)
-    return Scores(scores_of(tables, metric_names), _undefined_correlations(metric_names, predictions, references))
+    scores = scores_of(tables, metric_names)
+    return Scores(scores, _undefined_correlations(scores, predictions, references))
 
 
 def score_examples(metric_names: Sequence[str], examples: list[dict], predictions) -> Scores:
@@ -277,14 +281,13 @@ def _array(values) -> np.ndarray:
     return array.astype(np.float64) if array.dtype == np.float32 else array
 
 
-def _undefined_correlations(metric_names: Sequence[str], predictions, references) -> list[dict]:
-    """One flag when a correlation was asked of constant predictions or gold: undefined, so scored 0."""
-    asked = [name for name in metric_names if name in CORRELATION_METRICS]
-    if not asked:
+def _undefined_correlations(scores: dict[str, float], predictions, references) -> list[dict]:
+    """One flag naming the correlations left undefined (NaN) and why: a constant column."""
+    undefined = [name for name, value in scores.items() if np.isnan(value)]
+    if not undefined:
         return []
-    constant = [side for side, values in (("predictions", predictions), ("gold scores", references))
-                if np.ptp(_array(values)) == 0]
-    if not constant:
-        return []
+    constant = [side for side, values in (("predictions", predictions), ("gold labels", references))
+                if np.ptp(_array(values)) == 0] or ["predictions or gold labels (nearly)"]
     return [flag("undefined_correlation", f"the {' and the '.join(constant)} are constant, so "
-                 f"{' and '.join(asked)} are undefined and scored 0")]
+                 f"{' and '.join(undefined)} {'is' if len(undefined) == 1 else 'are'} undefined and left without "
+                 "a score")]

@@ -1,6 +1,6 @@
 """Run results: the store on disk and the result set the renderers read.
 
-- store: RunResult and its schema check, the run folder layout, reading a run and its prediction
+- store: RunResult and its checks (schema and every field), the run folder layout, reading a run and its prediction
   rows, and `atomic_write`, the one writer every file the project writes goes through (results,
   predictions, leaderboards, reports, exports).
 - provenance: the environment recorded in each result.
@@ -15,6 +15,7 @@ from harness.results.provenance import device_info, environment
 from harness.results.store import (
     PREDICTIONS_FILE,
     RESULT_FILE,
+    RUN_MODES,
     SCHEMA,
     RunResult,
     atomic_write,
@@ -22,10 +23,12 @@ from harness.results.store import (
     read_prediction_rows,
     read_result,
     run_dir,
+    writable_file,
+    writable_folder,
     write_run,
 )
 from harness.results.resultset import ResultSet, Run, load_results, task_spec
 
-__all__ = ["PREDICTIONS_FILE", "RESULT_FILE", "SCHEMA", "ResultSet", "Run", "RunResult", "atomic_write",
+__all__ = ["PREDICTIONS_FILE", "RESULT_FILE", "RUN_MODES", "SCHEMA", "ResultSet", "Run", "RunResult", "atomic_write",
            "atomic_write_text", "device_info", "environment", "load_results", "read_prediction_rows", "read_result",
-           "run_dir", "task_spec", "write_run"]
+           "run_dir", "task_spec", "writable_file", "writable_folder", "write_run"]

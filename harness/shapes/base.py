@@ -1,6 +1,7 @@
 """The contract every shape fulfils, with the defaults most shapes share."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,26 @@ class Shape:
         if task.kind == "regression":  # stratify scores by quintile
             return np.digitize(labels, np.quantile(labels, [0.2, 0.4, 0.6, 0.8]))
         return labels.astype(int)
+
+    def training_problem(self, task: TaskSpec, examples: list[dict], mode: str) -> str | None:
+        """Why these training examples cannot train this shape's model in `mode`, in words, or None. With one
+        label per example a model needs two distinct labels (one class, or one score, teaches nothing); a frozen
+        classifier also needs two examples of every class: its head chooses its regularisation by stratified
+        cross-validation on them (runners/probes.py)."""
+        if not examples:
+            return "there are no training examples"
+        if not self.label_per_example:
+            return None
+        counts = Counter(ex["label"] for ex in examples)
+        if len(counts) < 2:
+            return (f"all {len(examples)} training examples have the same label "
+                    f"({_label_name(task, next(iter(counts)))}); training needs at least two")
+        single = [label for label, count in sorted(counts.items()) if count < 2]
+        if mode == "frozen" and task.kind == "classification" and single:
+            names = " and ".join(_label_name(task, label) for label in single)
+            return (f"{'classes' if len(single) > 1 else 'class'} {names} {'have' if len(single) > 1 else 'has'} a "
+                    "single training example; the frozen head's cross-validation on train needs 2 of every class")
+        return None
 
     # --- runs ------------------------------------------------------------------------------------
 
@@ -145,3 +166,10 @@ class Shape:
     def generation_row(self, task: TaskSpec, example: dict, generation: str) -> dict:
         """Fields a text-to-text prediction row adds for this shape (a one-label view: the label read back)."""
         return {}
+
+
+def _label_name(task: TaskSpec, label) -> str:
+    """A label as people read it: the task's name for a class index, else the value itself."""
+    if task.kind == "classification" and isinstance(label, int) and 0 <= label < len(task.labels):
+        return repr(task.labels[label])
+    return repr(label)
