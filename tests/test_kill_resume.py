@@ -14,6 +14,7 @@ import pytest
 from conftest import write_glue_dir
 
 from harness import evaluate
+from harness.models import resolve_model
 from harness.results.lock import LOCK_FILE
 
 # 64 STS-B rows in batches of 8 for 2 epochs: 16 steps, a checkpoint after each (so kills land in writes too).
@@ -79,7 +80,8 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_result(tin
 
     rng = random.Random(7)
     outs = [tmp_path / f"killed-{i}" for i in range(TRIALS)]
-    folders = [out / tiny_model_dir.name / "glue" / "stsb" / "finetune-seed42" for out in outs]
+    slug = resolve_model(str(tiny_model_dir)).slug
+    folders = [out / slug / "glue" / "stsb" / "finetune-seed42" for out in outs]
     project = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))}
     for _ in range(ROUNDS):  # each kill lands somewhere between where the run stands and its end

@@ -14,6 +14,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import RunInUseError
+from harness.models import resolve_model
 from harness.results.lock import LOCK_FILE, Owner, run_lock
 
 
@@ -39,7 +40,8 @@ def test_a_second_run_into_the_same_folder_stops_before_any_compute(tiny_model_d
         raise AssertionError("a refused run computed")
 
     monkeypatch.setattr(harness.api._Context, "run", computes)
-    folder = tmp_path / tiny_model_dir.name / "glue" / "sst2" / "finetune-seed42"
+    slug = resolve_model(str(tiny_model_dir)).slug
+    folder = tmp_path / slug / "glue" / "sst2" / "finetune-seed42"
     with run_lock(folder):  # the first run, in progress
         code = main(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2", "--mode", "both", "--data-dir",
                      str(glue_dir), "--output-dir", str(tmp_path), "--device", "cpu", "--quiet"])
@@ -51,7 +53,7 @@ def test_a_second_run_into_the_same_folder_stops_before_any_compute(tiny_model_d
         assert f"delete {folder / LOCK_FILE}" in err
         assert (folder / LOCK_FILE).is_file()  # the first run's lock is left alone
     assert not (folder / LOCK_FILE).exists() and not folder.exists()  # released, and the empty folder removed
-    assert not (tmp_path / tiny_model_dir.name / "glue" / "sst2" / "frozen-seed42").exists()
+    assert not (tmp_path / slug / "glue" / "sst2" / "frozen-seed42").exists()
 
 
 def test_a_lock_left_by_a_dead_process_is_reclaimed_with_a_warning(tmp_path, caplog):
