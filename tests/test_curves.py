@@ -13,6 +13,7 @@ from harness.curves import Curve, CurvePoint, crossover_text, curve_table
 from harness.data.sizes import clamp_sizes, nested_order, sized_plan
 from harness.data.splits import Fold, SplitPlan
 from harness.results import ResultSet
+from harness.runners.features import FeatureCache
 from harness.runners.finetune import MAX_EPOCHS, train_epochs
 from harness.tasks import REGISTRY
 from harness.uncertainty import Interval
@@ -93,7 +94,8 @@ def test_curve_runs_both_modes_per_size_reuses_one_extraction_and_renders(tiny_m
                         real(model, tokenizer, examples, **kw))
     out = tmp_path / "reports"
     evaluation = evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="both", data_dir=glue_dir, output_dir=out,
-                          train_sizes=[16, 32, None], **{**FAST, "min_steps": 8})
+                          train_sizes=[16, 32, None], cache=FeatureCache(tmp_path / "cache"),  # nothing cached yet
+                          **{**FAST, "min_steps": 8})
     assert [(r.mode, r.train_size, r.num_train) for r in evaluation.results] == [
         ("frozen", 16, 16), ("finetune", 16, 16), ("frozen", 32, 32), ("finetune", 32, 32),
         ("frozen", None, 64), ("finetune", None, 64)]
