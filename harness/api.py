@@ -23,6 +23,7 @@ from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
 from harness.models import ModelRef, check_max_length, resolve_model
+from harness.progress import Progress
 from harness.render import score_text
 from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
                              write_run)
@@ -32,6 +33,7 @@ from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor
 from harness.runners.finetune import train_epochs
 from harness.shapes import shape_of
+from harness.sweep import WorkUnit, resume_keeps, unit_of_run, work_units
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 
 log = logging.getLogger("harness")
@@ -61,6 +63,8 @@ def evaluate(
     registry: TaskRegistry = REGISTRY,
     cache: FeatureCache | None = None,
     train_sizes: list[int | None] | None = None,
+    units: list[WorkUnit] | None = None,
+    progress: Progress | None = None,
     **overrides,
 ) -> Evaluation:
     """Run `model` on the tasks of `suite` (or the named `tasks`) in frozen, finetune or both modes.
@@ -68,32 +72,33 @@ def evaluate(
     Tasks without usable data are skipped with a reason when a whole suite was asked for, but a suite of
     which no task could run is an error, as is a task named explicitly that cannot. Every finished run is
     written before the next one starts. `train_sizes` (a learning curve) runs every mode at each size, a
-    nested seeded subset of the train split (None: all).
+    nested seeded subset of the train split (None: all). `units` (from plan_units(), e.g. one machine's share
+    of it) limits the call to those work units; `progress` reports each unit as it starts (by default, a
+    Progress over this call's units).
     """
-    if mode not in MODES:
-        raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
-    if not suite and not tasks:
-        raise ConfigError("say which tasks to run: --suite glue or --tasks glue/sst2,glue/mrpc")
     config = (config or RunConfig()).replace(**overrides)
     if config.min_steps is None:  # resolved here, so every result records the recipe it ran
         config = config.replace(min_steps=CURVE_MIN_STEPS if train_sizes else 0)
-    model_ref = resolve_model(model, revision, trust_remote_code)
-    specs = registry.select(suite, tasks)
     evaluation = Evaluation()
-    if config.format == "n2m":
-        specs = _views(specs, evaluation, named=bool(tasks))
-        if config.bertscore_model is None:  # BERTScore with the evaluated model as loaded, recorded as such
-            config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
-                                    bertscore_trust_remote_code=model_ref.trust_remote_code)
-    if config.layer_sweep:
-        _check_layer_sweep(specs, mode, named=bool(tasks))
+    groups = _groups(suite, tasks, mode, config, registry, evaluation)
+    model_ref = resolve_model(model, revision, trust_remote_code)
+    if config.format == "n2m" and config.bertscore_model is None:  # BERTScore with the evaluated model as loaded
+        config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
+                                bertscore_trust_remote_code=model_ref.trust_remote_code)
     source_dir = resolve_data_dir(data_dir)
     writable_folder(output_dir, "--output-dir")  # here, not after the compute, when the result is written
     check_max_length(model_ref, config.max_length)
-    modes = ["frozen", "finetune"] if mode == "both" else [mode]
+    modes = _modes(mode)
+    planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
+    wanted = set(planned if units is None else units)
+    mine = [unit for unit in planned if unit in wanted]
+    progress = progress or Progress(mine, output_dir, model_ref.slug, config)
     context = _Context(model_ref, config, Path(output_dir), cache)
 
-    for base, dependents in _training_groups(specs, registry):
+    for base, dependents in groups:
+        group_units = [unit for unit in mine if unit.task == base.id]
+        if not group_units:  # another share's
+            continue
         try:
             plan = plan_splits(base, load_splits(base, source_dir), config.split_strategy, config.seed,
                                config.max_train_samples, config.max_eval_samples)
@@ -106,7 +111,9 @@ def evaluate(
                 raise
             for spec in (base, *dependents):
                 evaluation.skipped[spec.id] = str(err)
+            progress.not_running(group_units)
             continue
+        progress.read(base.id, plan)
         dependent_plans = {}
         for spec in dependents:
             try:
@@ -114,11 +121,19 @@ def evaluate(
                                                                config.max_eval_samples, config.seed))
             except DataError as err:
                 evaluation.skipped[spec.id] = str(err)
+        train_rows = min(len(f.train) for f in plan.folds)
         for size, each in sized.items():
             with context.locked([base, *(spec for spec, _ in dependent_plans.values())], modes, size):
                 for run_mode in modes:
-                    evaluation.results.extend(context.run(base, each, run_mode, list(dependent_plans.values()),
-                                                          size, population=plan))
+                    unit = unit_of_run(planned, base.id, run_mode, config.seed, size, train_rows)
+                    if unit not in group_units:
+                        continue
+                    folder = run_dir(output_dir, model_ref.slug, base.suite, base.name, run_mode, config.seed, size)
+                    progress.starting(unit, config, kept=resume_keeps(config.resume, folder, bool(dependent_plans)))
+                    results = context.run(base, each, run_mode, list(dependent_plans.values()), size, population=plan)
+                    progress.finished(unit, results[0])
+                    evaluation.results.extend(results)
+        progress.not_running(group_units)  # those a larger size ran as the whole split
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
     if not evaluation.results:
@@ -140,6 +155,41 @@ def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: 
                           f"raise --max-train-samples (now {config.max_train_samples})" if config.max_train_samples
                           else "check the training data's labels")
                 raise DataError(f"{task.id}: {problem}; {advice}")
+
+
+def plan_units(tasks: list[str] | None = None, suite: str | None = None, mode: str = "both", *,
+               seeds: list[int] | None = None, train_sizes: list[int | None] | None = None,
+               config: RunConfig | None = None, registry: TaskRegistry = REGISTRY, **overrides) -> list[WorkUnit]:
+    """The work units evaluate() runs with the same arguments, for each of `seeds` (default: the config's), in
+    the order it runs them; nothing is read but the task files. The tasks of a suite are all listed, whether
+    or not there is data for them (evaluate skips those without)."""
+    config = (config or RunConfig()).replace(**overrides)
+    groups = _groups(suite, tasks, mode, config, registry, Evaluation())
+    return work_units(_group_ids(groups), _modes(mode), seeds or [config.seed], train_sizes)
+
+
+def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry,
+            evaluation: Evaluation) -> list[tuple[TaskSpec, list[TaskSpec]]]:
+    """The trained tasks a run asks for, each with the tasks scored by its model, checked before anything
+    loads; a suite's tasks without a text-to-text view (--format n2m) go to `evaluation.skipped`."""
+    if mode not in MODES:
+        raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
+    if not suite and not tasks:
+        raise ConfigError("say which tasks to run: --suite glue or --tasks glue/sst2,glue/mrpc")
+    specs = registry.select(suite, tasks)
+    if config.format == "n2m":
+        specs = _views(specs, evaluation, named=bool(tasks))
+    if config.layer_sweep:
+        _check_layer_sweep(specs, mode, named=bool(tasks))
+    return _training_groups(specs, registry)
+
+
+def _group_ids(groups: list[tuple[TaskSpec, list[TaskSpec]]]) -> list[tuple[str, list[str]]]:
+    return [(base.id, [spec.id for spec in dependents]) for base, dependents in groups]
+
+
+def _modes(mode: str) -> list[str]:
+    return ["frozen", "finetune"] if mode == "both" else [mode]
 
 
 def _views(specs: list[TaskSpec], evaluation: Evaluation, named: bool) -> list[TaskSpec]:
@@ -211,7 +261,7 @@ class _Context:
         """Train on each fold, score the task (and the tasks scored with its model), write results. With a
         `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size)."""
         directory = self.directory(task, mode, train_size)
-        if self.config.resume and (directory / RESULT_FILE).is_file() and not dependents:
+        if resume_keeps(self.config.resume, directory, bool(dependents)):
             kept = self._kept(task, mode, read_result(directory / RESULT_FILE), directory)
             if kept is not None:
                 return [kept]
@@ -404,4 +454,4 @@ def _summary(result: RunResult) -> str:
     return ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())
 
 
-__all__ = ["evaluate", "Evaluation", "HarnessError"]
+__all__ = ["evaluate", "plan_units", "Evaluation", "HarnessError", "WorkUnit"]

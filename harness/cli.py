@@ -23,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("eval", help="evaluate a model on tasks, frozen and/or fine-tuned")
     _add_options(ev, EVAL_SETTINGS)
 
+    planning = commands.add_parser("plan", help="list the work units `harness eval` with the same options runs, one a "
+                                   "line, in the order it runs them (with --shard I/N: that share's)")
+    _add_options(planning, EVAL_SETTINGS)
+
     board = commands.add_parser("leaderboard", help="write markdown leaderboards from a reports folder")
     board.add_argument("reports", nargs="?", default="reports")
     board.add_argument("--out", default="leaderboards")
@@ -83,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if quiet:
         _silence_libraries()
     try:
-        return {"list": _list, "eval": _eval, "leaderboard": _leaderboard, "report": _report,
+        return {"list": _list, "eval": _eval, "plan": _plan, "leaderboard": _leaderboard, "report": _report,
                 "export": _export}[args.command](args)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
@@ -142,6 +146,34 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+def _plan(args) -> int:
+    from harness.config import RunConfig, Selection
+    from harness.models import resolve_model
+    from harness.results import RESULT_FILE
+
+    config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
+    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
+    for unit in _units(selection, config):
+        finished = (unit.folder(selection.output_dir, slug) / RESULT_FILE).is_file()
+        print(unit.describe() + ("  [finished]" if finished else ""))
+    return 0
+
+
+def _units(selection, config) -> list:
+    """The work units of the eval the options describe, for every seed; with --shard, that share of them."""
+    from harness.api import plan_units
+    from harness.sweep import share
+
+    units = plan_units(selection.tasks, selection.suite, selection.mode, seeds=selection.seeds or [config.seed],
+                       train_sizes=selection.train_sizes, config=config)
+    if selection.shard is None:
+        return units
+    mine = share(units, *selection.shard)
+    index, count = selection.shard
+    print(f"shard {index}/{count}: {len(mine)} of the plan's {len(units)} work units", file=sys.stderr)
+    return mine
+
+
 def _eval(args) -> int:
     from harness.config import RunConfig, Selection
     from harness.render import score_text
@@ -151,18 +183,27 @@ def _eval(args) -> int:
     if selection.leaderboard_dir:
         writable_folder(selection.leaderboard_dir, "--leaderboard-dir")
     from harness.api import evaluate  # after the checks, so a bad option fails before torch loads
+    from harness.models import resolve_model
+    from harness.progress import Progress
 
     seeds = selection.seeds or [config.seed]
+    units = _units(selection, config)
+    if not units:
+        return 0
     if selection.train_sizes:
         _announce_curve(selection, config, seeds)
+    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
+    progress = Progress(units, selection.output_dir, slug, config)
     for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
+        if not any(unit.seed == seed for unit in units):  # another share's
+            continue
         if len(seeds) > 1:
             print(f"seed {seed}")
         evaluation = evaluate(
             selection.model, tasks=selection.tasks, suite=selection.suite, mode=selection.mode,
             data_dir=selection.data_dir, output_dir=selection.output_dir, config=config.replace(seed=seed),
             revision=selection.revision, trust_remote_code=selection.trust_remote_code,
-            train_sizes=selection.train_sizes,
+            train_sizes=selection.train_sizes, units=units, progress=progress,
         )
         for result in evaluation.results:
             scores = ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())

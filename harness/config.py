@@ -183,6 +183,14 @@ def _size_list(text: str) -> list[int | None]:
     return sizes
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """`2/4` -> (2, 4): the third of four shares (SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX count from 0)."""
+    index, slash, count = text.strip().partition("/")
+    if not (slash and index.isdigit() and count.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected I/N such as 0/4 (the I-th of N shares, from 0), got {text!r}")
+    return int(index), int(count)
+
+
 # --- the settings -------------------------------------------------------------------------------
 
 
@@ -216,6 +224,17 @@ class Selection(Settings):
     trust_remote_code: bool = option(False, "allow code from the model's repository")
     leaderboard_dir: str | None = option(None, "also regenerate the leaderboards from --output-dir into this "
                                                "folder after the run")
+    shard: tuple[int, int] | None = option(
+        None, "I/N: run only the I-th (from 0) of N deterministic shares of the work units `harness plan` lists, "
+              "e.g. $SLURM_ARRAY_TASK_ID/4 in a job array (README: Sweeps across machines)",
+        parse=_shard, checks=(Check(lambda shard: 0 <= shard[0] < shard[1], "I/N with 0 <= I < N"),),
+        shown_default="all of them")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.shard and self.leaderboard_dir:
+            raise ConfigError("--leaderboard-dir with --shard would render the leaderboards before the other shares "
+                              "finish; drop it and run `harness leaderboard` once every share has")
 
 
 @dataclass(frozen=True)

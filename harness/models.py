@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pickle
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -168,13 +170,14 @@ def _load(auto_class, ref: ModelRef, **kwargs):
     """from_pretrained at the ref's revision, never reaching the Hub for a local folder or under
     HF_HUB_OFFLINE=1, running repository code only when the user trusted it; errors say what to do."""
     try:
-        return auto_class.from_pretrained(
-            ref.location,
-            revision=ref.revision,
-            trust_remote_code=ref.trust_remote_code,
-            local_files_only=ref.is_local or os.environ.get("HF_HUB_OFFLINE") == "1",
-            **kwargs,
-        )
+        with _quiet_load():
+            return auto_class.from_pretrained(
+                ref.location,
+                revision=ref.revision,
+                trust_remote_code=ref.trust_remote_code,
+                local_files_only=ref.is_local or os.environ.get("HF_HUB_OFFLINE") == "1",
+                **kwargs,
+            )
     except ValueError as err:
         if "trust_remote_code" in str(err):
             raise ModelError(
@@ -211,6 +214,28 @@ def _unreadable_file_errors() -> tuple[type[Exception], ...]:
 def _first_line(err: Exception) -> str:
     """An error's message on one line: library messages run over several, and errors print as one."""
     return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+
+
+class _WithoutLoadReport(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "LOAD REPORT" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_load() -> Iterator[None]:
+    """transformers' per-load chatter off: its "Loading weights" bar, and its load report, whose finding is the
+    task head harness puts on the encoder (listed as newly initialised: it is what trains) or the checkpoint's
+    pretraining head that harness leaves unused. Download bars (huggingface_hub's own) stay."""
+    from transformers.utils import logging as hf_logging
+
+    reporter, without = logging.getLogger("transformers.modeling_utils"), _WithoutLoadReport()
+    reporter.addFilter(without)
+    previous = hf_logging.set_tqdm_hook(lambda factory, args, kwargs: factory(*args, **{**kwargs, "disable": True}))
+    try:
+        yield
+    finally:
+        hf_logging.set_tqdm_hook(previous)
+        reporter.removeFilter(without)
 
 
 def weights_fingerprint(ref: ModelRef, model=None) -> dict:

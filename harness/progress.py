@@ -1,0 +1,187 @@
+"""Suite-level progress: one line before each work unit starts, with its estimated time and the time left.
+
+Estimates scale measured throughput, each phase by what its time grows with: fine-tuning by optimisation
+steps, feature extraction by the examples encoded, a frozen head by its training examples, evaluation by the
+examples scored, plus the fixed cost of a run (loading, tokenising). The measurements are runs of the same
+mode, the same task's first (its texts have its lengths), this run's finished units before the earlier
+results of the same model in --output-dir. A unit whose data is not read yet is sized from an earlier
+result of its task under the same caps; with nothing to scale from, the line says so.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.config import RunConfig
+from harness.data.splits import KFOLD_K, SplitPlan
+from harness.errors import DataError
+from harness.results import RESULT_FILE, RunResult, read_result
+from harness.runners.finetune import train_epochs
+from harness.sweep import WorkUnit, resume_keeps
+
+log = logging.getLogger("harness")
+
+
+@dataclass(frozen=True)
+class Rows:
+    """How big a task's run is: its folds, each fold's training examples, and the evaluation examples of all."""
+
+    folds: int
+    train: int
+    eval: int
+
+    def sized(self, train_size: int | None) -> "Rows":
+        return self if train_size is None else Rows(self.folds, min(train_size, self.train), self.eval)
+
+    def work(self, mode: str, epochs: float, batch_size: int) -> dict[str, float]:
+        """What each timed phase (harness.runners.base.PHASES) of a run this size has to get through."""
+        if mode == "finetune":
+            return {"training_s": self.folds * epochs * math.ceil(self.train / batch_size), "evaluation_s": self.eval}
+        return {"extraction_s": self.folds * self.train + self.eval, "training_s": self.folds * self.train,
+                "evaluation_s": self.eval}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished run, as throughput: the work of each phase, its seconds, and the rest of its wall time."""
+
+    task: str
+    mode: str
+    work: dict[str, float]
+    seconds: dict[str, float]
+    fixed: float
+
+    @classmethod
+    def of(cls, result: RunResult) -> "Measured":
+        recipe = result.provenance.get("hyperparameters", {})
+        chosen = recipe.get("chosen") if isinstance(recipe.get("chosen"), dict) else {}
+        rows = Rows(KFOLD_K if result.split_strategy == "kfold" else 1, result.num_train, result.num_eval)
+        work = rows.work(result.mode, chosen.get("epochs") or recipe.get("epochs", RunConfig.epochs),
+                         recipe.get("batch_size", RunConfig.batch_size))
+        seconds = {phase: float(result.timings.get(phase) or 0.0) for phase in work}
+        fixed = max(0.0, float(result.timings.get("total_s") or 0.0) - sum(seconds.values()))
+        return cls(result.task_id, result.mode, work, seconds, fixed)
+
+
+class Progress:
+    """Says, before each unit of a run starts, which it is of how many, how long it should take and how long
+    the run has left; units kept by --resume, skipped for missing data or merged into another are not counted."""
+
+    def __init__(self, units: list[WorkUnit], output_dir: str | Path, model_slug: str, config: RunConfig):
+        self.config = config
+        self.pending = [unit for unit in units
+                        if not resume_keeps(config.resume, unit.folder(output_dir, model_slug), bool(unit.scored))]
+        self.several_seeds = len({unit.seed for unit in units}) > 1
+        self.started = 0
+        self.running: WorkUnit | None = None  # the unit started last, unless --resume kept its result
+        self.earlier = _earlier_results(Path(output_dir) / model_slug)
+        self.measured = [Measured.of(result) for result in self.earlier]
+        self.this_run: list[Measured] = []
+        self.rows: dict[str, Rows] = {}  # task id -> its size at the whole train split, once its data is read
+        kept = len(units) - len(self.pending)
+        log.info("%d work unit(s) to run%s", len(self.pending),
+                 f"; {kept} finished earlier and kept (--resume)" if kept else "")
+
+    def read(self, task: str, plan: SplitPlan) -> None:
+        """A task's data is read: the size of its runs is now known."""
+        folds = plan.folds
+        self.rows[task] = Rows(len(folds), min(len(f.train) for f in folds), sum(len(f.eval) for f in folds))
+
+    def starting(self, unit: WorkUnit, config: RunConfig, kept: bool = False) -> None:
+        """Log "[3/14] glue/rte finetune, 2,490 train rows, est. 6 min; about 40 min left in all", unless
+        --resume keeps the unit's finished result (its run logs that)."""
+        self.config = config
+        self.not_running([unit])
+        self.running = None if kept else unit
+        if kept:
+            return
+        self.started += 1
+        rows = self.rows[unit.task].sized(unit.train_size)
+        seconds = self._estimate(unit, rows)
+        left = [seconds] + [self._estimate(other, self._rows(other)) for other in self.pending]
+        folds = f" x {rows.folds} folds" if rows.folds > 1 else ""
+        log.info("[%d/%d] %s, %s train rows%s, est. %s; %s", self.started, self.started + len(self.pending),
+                 unit.describe(with_seed=self.several_seeds), f"{rows.train:,}", folds,
+                 "unknown" if seconds is None else duration(seconds), _time_left(left))
+
+    def finished(self, unit: WorkUnit, result: RunResult) -> None:
+        """A unit is done: if it ran, its timings are this run's measurement of its mode."""
+        if unit == self.running:
+            self.this_run.append(Measured.of(result))
+
+    def not_running(self, units: list[WorkUnit]) -> None:
+        """Units that will not run after all (kept, skipped, or the same run as another unit)."""
+        self.pending = [unit for unit in self.pending if unit not in units]
+
+    def _rows(self, unit: WorkUnit) -> Rows | None:
+        """A unit's size: from its task's data once read, else from an earlier result of the task."""
+        if unit.task in self.rows:
+            return self.rows[unit.task].sized(unit.train_size)
+        for result in self.earlier:
+            if result.task_id == unit.task and result.train_size is None:
+                rows = _rows_under_caps(result, self.config)
+                if rows is not None:
+                    return rows.sized(unit.train_size)
+        return None
+
+    def _estimate(self, unit: WorkUnit, rows: Rows | None) -> float | None:
+        """Seconds the unit should take, or None when its size or its mode's throughput is unknown. Each phase
+        scales the first of these that timed it: the task's runs of this mode in this run, its earlier ones,
+        then every task's of this mode in this run, and earlier."""
+        mode = [[m for m in runs if m.mode == unit.mode] for runs in (self.this_run, self.measured)]
+        pools = [pool for pool in [[m for m in runs if m.task == unit.task] for runs in mode] + mode if pool]
+        if rows is None or not pools:
+            return None
+        seconds = sum(m.fixed for m in pools[0]) / len(pools[0])
+        epochs = train_epochs(self.config, rows.train)
+        for phase, amount in rows.work(unit.mode, epochs, self.config.batch_size).items():
+            timed = next((found for pool in pools
+                          if (found := [m for m in pool if m.seconds[phase] > 0 and m.work[phase] > 0])), [])
+            if timed:  # a phase never timed (features read from the cache) adds nothing
+                seconds += amount * sum(m.seconds[phase] for m in timed) / sum(m.work[phase] for m in timed)
+        return seconds
+
+
+def _earlier_results(folder: Path) -> list[RunResult]:
+    """Every readable result under a model's folder of --output-dir; an unreadable one only measures nothing."""
+    results = []
+    for path in sorted(folder.rglob(RESULT_FILE)) if folder.is_dir() else []:
+        try:
+            results.append(read_result(path))
+        except DataError:
+            continue
+    return results
+
+
+def _rows_under_caps(result: RunResult, config: RunConfig) -> Rows | None:
+    """The size a run of the result's task has under the current caps and split strategy, where the result
+    tells: it ran uncapped (the caps then cut it) or under the same caps, with the strategy this run would use."""
+    caps = {"max_train_samples": config.max_train_samples, "max_eval_samples": config.max_eval_samples}
+    if result.split_strategy not in ("official", config.split_strategy):
+        return None
+    if result.capped and result.capped != {k: v for k, v in caps.items() if v}:
+        return None
+    folds = KFOLD_K if result.split_strategy == "kfold" else 1
+    per_fold_eval = result.num_eval // folds
+    return Rows(folds, min(result.num_train, caps["max_train_samples"] or result.num_train),
+                folds * min(per_fold_eval, caps["max_eval_samples"] or per_fold_eval))
+
+
+def _time_left(estimates: list[float | None]) -> str:
+    known = [seconds for seconds in estimates if seconds is not None]
+    if not known:
+        return "time left unknown"
+    unknown = len(estimates) - len(known)
+    if unknown:
+        return f"at least {duration(sum(known))} left in all ({unknown} unit(s) with nothing to scale from yet)"
+    return f"about {duration(sum(known))} left in all"
+
+
+def duration(seconds: float) -> str:
+    """42 s, 6 min, 1 h 05 min."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,117 @@
+"""Suite-level progress: a line per work unit with its estimate from measured throughput, and quiet model loads."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from harness import evaluate
+from harness.config import RunConfig
+from harness.data.splits import Fold, SplitPlan
+from harness.progress import Progress, duration
+from harness.results import RunResult, run_dir, write_run
+from harness.sweep import WorkUnit
+
+FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
+
+
+def _measured(out, task: str, mode: str, num_train: int, num_eval: int, timings: dict, **recipe) -> None:
+    suite, name = task.split("/")
+    result = RunResult(suite=suite, task=name, task_version=1, model="m", mode=mode, seed=1, scores={"x": 1.0},
+                       main_score=1.0, split_strategy="official", num_train=num_train, num_eval=num_eval,
+                       provenance={"hyperparameters": recipe}, timings=timings)
+    write_run(run_dir(out, "m", suite, name, mode, 1), result, [])
+
+
+def _rows(train: int, eval_: int) -> SplitPlan:
+    return SplitPlan("official", [Fold([{}] * train, [{}] * eval_)], {}, "")
+
+
+def test_estimates_scale_each_phase_of_earlier_runs_and_say_what_they_cannot_estimate(tmp_path, caplog):
+    # fine-tuning: 0.5 s per step (1,000 rows x 2 epochs at batch 10), 0.1 s per evaluated example, 5 s fixed
+    _measured(tmp_path, "glue/sst2", "finetune", 1000, 100,
+              {"training_s": 100.0, "evaluation_s": 10.0, "total_s": 115.0}, epochs=2, batch_size=10)
+    # frozen: SST-2's features came from the cache (nothing to scale extraction from); STS-B's were extracted
+    _measured(tmp_path, "glue/sst2", "frozen", 1000, 100, {"training_s": 20.0, "extraction_s": 0.0, "total_s": 21.0})
+    _measured(tmp_path, "glue/stsb", "frozen", 1000, 200,
+              {"training_s": 10.0, "extraction_s": 36.0, "evaluation_s": 0.0, "total_s": 47.0})
+    units = [WorkUnit("glue/sst2", "frozen", 1, None), WorkUnit("glue/sst2", "finetune", 1, None),
+             WorkUnit("glue/stsb", "frozen", 1, None), WorkUnit("glue/mrpc", "frozen", 1, None),
+             WorkUnit("glue/rte", "frozen", 1, None)]
+    config = RunConfig(epochs=1, batch_size=10, min_steps=0, max_train_samples=400, seed=1)
+    caplog.set_level(logging.INFO, logger="harness")
+    progress = Progress(units, tmp_path, "m", config)
+    progress.read("glue/sst2", _rows(400, 100))
+    progress.starting(units[0], config)
+    # SST-2 frozen: extraction at STS-B's 0.03 s per example (500), its own head at 0.02 s per row (400), 1 s fixed
+    # = 24 s; SST-2 fine-tuned: 40 steps x 0.5 + 100 x 0.1 + 5 = 35 s; STS-B frozen, its size from its earlier
+    # uncapped run cut to the cap (400 + 200 rows): 18 + 4 + 1 = 23 s; RTE: neither its size nor a run to go by.
+    assert caplog.messages[-1] == ("[1/5] glue/sst2 frozen, 400 train rows, est. 24 s; at least 82 s left in all "
+                                   "(2 unit(s) with nothing to scale from yet)")
+    ran = RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="frozen", seed=1, scores={},
+                    main_score=0.0, split_strategy="official", num_train=400, num_eval=100, provenance={},
+                    timings={"training_s": 40.0, "extraction_s": 0.0, "total_s": 40.0})
+    progress.finished(units[0], ran)
+    count = len(caplog.messages)
+    progress.starting(units[1], config, kept=True)  # --resume keeps it: no line, and no longer counted
+    assert len(caplog.messages) == count
+    progress.not_running([units[2]])  # e.g. no data for it
+    progress.read("glue/mrpc", _rows(300, 100))
+    progress.starting(units[3], config)
+    # no MRPC run to go by: this run's SST-2 head (0.1 s per row) before earlier runs' heads, x 300 = 30 s; this
+    # run timed no extraction, so STS-B's earlier one does (0.03 s x 400 = 12 s); this run's SST-2: 0 s fixed
+    assert caplog.messages[-1] == ("[2/3] glue/mrpc frozen, 300 train rows, est. 42 s; at least 42 s left in all "
+                                   "(1 unit(s) with nothing to scale from yet)")
+
+
+def test_each_unit_gets_a_line_before_it_starts_and_resume_counts_only_what_runs(tiny_model_dir, glue_dir, tmp_path,
+                                                                                caplog):
+    caplog.set_level(logging.INFO, logger="harness")
+    run = dict(tasks=["sst2", "stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    evaluate(str(tiny_model_dir), **run)
+    lines = [message for message in caplog.messages if message.startswith("[")]
+    assert lines[0] == "[1/2] glue/sst2 frozen, 64 train rows, est. unknown; time left unknown"
+    assert lines[1].startswith("[2/2] glue/stsb frozen, 64 train rows, est. ") and "about" in lines[1]
+    caplog.clear()
+    evaluate(str(tiny_model_dir), resume=True, **run)
+    assert caplog.messages[0] == "0 work unit(s) to run; 2 finished earlier and kept (--resume)"
+    assert not [message for message in caplog.messages if message.startswith("[")]
+    caplog.clear()
+    evaluate(str(tiny_model_dir), **run)  # no --resume: both run again, each estimated from its earlier result
+    lines = [message for message in caplog.messages if message.startswith("[")]
+    assert len(lines) == 2 and "unknown" not in " ".join(lines) and "about" in lines[0]
+
+
+@pytest.fixture
+def transformers_says_everything():
+    """transformers at its default verbosity with its bars on (a --quiet run earlier in the session turns them off)."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_warning()
+    hf_logging.enable_progress_bar()
+    yield
+    hf_logging.set_verbosity(level)
+    if not bars:
+        hf_logging.disable_progress_bar()
+
+
+def test_loading_a_model_under_a_new_head_shows_no_load_report_nor_bar(tiny_model_dir, capfd, caplog,
+                                                                       transformers_says_everything):
+    from transformers import AutoModelForSequenceClassification
+
+    from harness.models import load_model, resolve_model
+
+    AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)  # what transformers says alone
+    assert "LOAD REPORT" in caplog.text and "Loading weights" in capfd.readouterr().err
+    caplog.clear()
+    load_model(resolve_model(str(tiny_model_dir)), AutoModelForSequenceClassification, num_labels=2)
+    assert "LOAD REPORT" not in caplog.text and "Loading weights" not in capfd.readouterr().err
+    AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
+    assert "LOAD REPORT" in caplog.text  # only harness's own loads are quiet
+
+
+@pytest.mark.parametrize("seconds, text", [(42.4, "42 s"), (89, "89 s"), (360, "6 min"), (5369, "89 min"),
+                                           (5400, "1 h 30 min"), (3900, "65 min"), (7500, "2 h 05 min")])
+def test_durations_read_as_people_say_them(seconds, text):
+    assert duration(seconds) == text
