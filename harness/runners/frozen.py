@@ -25,7 +25,7 @@ from harness.metrics.generation import SignedScores
 from harness.models import MIXES, layer_states
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
-from harness.runners.probes import CHOSEN, choose_layer, fit_head, pair_features, select_layers
+from harness.runners.probes import CHOSEN, choose_layer, cv_scoring, fit_head, pair_features, select_layers
 from harness.runners.heads import FrozenHead, TagScorer
 from harness.tasks import TaskSpec
 
@@ -119,6 +119,7 @@ class FrozenRunner(Runner):
     def fit(self, train: list[dict]) -> None:
         y = np.array([ex["label"] for ex in train])
         groups = group_ids(self.task, train)  # inner folds keep a premise's hypotheses together, as splits do
+        scoring = cv_scoring(self.task.main_score)
         regression = self.task.kind == "regression"
         self.features(train, "train", "last")  # extracts (or loads) every array the head may read: not training
         with self.timed("training_s"):
@@ -127,13 +128,13 @@ class FrozenRunner(Runner):
             if self.layer in CHOSEN:
                 states = self.layer_features(train, "train").shape[1]
                 self.layer, score = choose_layer(lambda layer: self.features(train, "train", layer), states, y,
-                                                 regression, self.config.seed, groups)
+                                                 regression, self.config.seed, groups, scoring)
                 self._choices.update(layer=self.layer, layer_cv_score=round(score, 4))
             x = self.features(train, "train")
             if self.config.head == "mlp":
                 self.head = build_mlp(self.task, self.config.seed).fit(x, y)
             else:
-                self.head, chosen = fit_head(x, y, regression, self.config.seed, groups)
+                self.head, chosen = fit_head(x, y, regression, self.config.seed, groups, scoring)
                 self._choices.update(chosen)
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:

@@ -30,6 +30,13 @@ CV_SAMPLE = 8000  # training examples the classification CV runs on (the final h
 CHOSEN = ("best", "auto")  # --layers values that inner CV resolves
 
 
+def cv_scoring(main_score: tuple[str, ...]) -> str:
+    """What inner CV ranks classification heads by: accuracy (SentEval's rule), but MCC where the task is scored
+    by it: on an unbalanced task such as CoLA, accuracy rewards the strong L2 that predicts the majority class
+    for every sentence, whose MCC is undefined."""
+    return "matthews_corrcoef" if "mcc" in main_score else "accuracy"
+
+
 def layer_candidates(states: int) -> list[str]:
     """What inner CV chooses among, as --layers values: every hidden state by index, their mean, and their
     concatenation (a linear head on it weighs every layer, as a learned scalar mix does and more)."""
@@ -52,9 +59,10 @@ def pair_features(joint: np.ndarray | None, left: np.ndarray | None, right: np.n
     return np.concatenate(parts, axis=1)
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: np.ndarray | None = None):
-    """The linear head with its L2 strength chosen on (x, y) alone, folds kept within `groups` when given;
-    returns (fitted pipeline, choices)."""
+def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: np.ndarray | None = None,
+             scoring: str = "accuracy"):
+    """The linear head with its L2 strength chosen on (x, y) alone, folds kept within `groups` when given and
+    classifiers ranked by `scoring` (cv_scoring); returns (fitted pipeline, choices)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -62,28 +70,29 @@ def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: 
     if regression:
         head = _ridge(x, y, seed, groups)
         return head, {"alpha": float(head[-1].alpha_)}
-    c, score = _search_c(x, y, seed, CS, CV_FOLDS, groups)
+    c, score = _search_c(x, y, seed, CS, CV_FOLDS, groups, scoring)
     head = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
-    return head, {"C": float(c), "cv_accuracy": round(score, 4)}
+    return head, {"C": float(c), f"cv_{scoring}": round(score, 4)}
 
 
 def choose_layer(build, states: int, y: np.ndarray, regression: bool, seed: int,
-                 groups: np.ndarray | None = None) -> tuple[str, float]:
+                 groups: np.ndarray | None = None, scoring: str = "accuracy") -> tuple[str, float]:
     """The candidate layer whose features fit train best: ridge's leave-one-out error, or logistic
     regression's k-fold accuracy on a seeded sample, each at its best L2 strength. `build(candidate)` gives
     its features."""
-    scores = {candidate: _layer_score(build(candidate), y, regression, seed, groups)
+    scores = {candidate: _layer_score(build(candidate), y, regression, seed, groups, scoring)
               for candidate in layer_candidates(states)}
     best = max(scores, key=scores.get)
     return best, float(scores[best])
 
 
-def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: np.ndarray | None) -> float:
+def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: np.ndarray | None,
+                 scoring: str) -> float:
     """How well a candidate's features fit train, each at its own best L2 strength (a wide candidate, such as
     every layer concatenated, needs a stronger one than a single layer: a fixed strength would misjudge it)."""
     if regression:  # RidgeCV's best_score_: the held-out score (negative squared error) at its best alpha
         return float(_ridge(x, y, seed, groups)[-1].best_score_)
-    return _search_c(x, y, seed, LAYER_CS, LAYER_FOLDS, groups)[1]
+    return _search_c(x, y, seed, LAYER_CS, LAYER_FOLDS, groups, scoring)[1]
 
 
 def _ridge(x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None):
@@ -98,9 +107,9 @@ def _ridge(x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None):
 
 
 def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
-              groups: np.ndarray | None = None) -> tuple[float, float]:
-    """The logistic regression C (of `cs`) with the best stratified k-fold accuracy on a seeded sample of
-    train, and that accuracy."""
+              groups: np.ndarray | None = None, scoring: str = "accuracy") -> tuple[float, float]:
+    """The logistic regression C (of `cs`) with the best stratified k-fold `scoring` on a seeded sample of
+    train, and that score."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
@@ -110,7 +119,7 @@ def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
     x, y = x[keep], y[keep]
     groups = None if groups is None else groups[keep]
     search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                          {"logisticregression__C": cs}, cv=_splits(y, groups, folds, seed)).fit(x, y)
+                          {"logisticregression__C": cs}, cv=_splits(y, groups, folds, seed), scoring=scoring).fit(x, y)
     return float(search.best_params_["logisticregression__C"]), float(search.best_score_)
 
 
