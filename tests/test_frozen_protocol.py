@@ -136,3 +136,17 @@ def test_frozen_head_search_keeps_the_tasks_groups_together(monkeypatch):
     rng = np.random.default_rng(0)
     probes.fit_head(rng.normal(size=(30, 4)), np.array([ex["label"] for ex in train]), False, 0, groups)
     assert seen and all(g is not None and len(np.unique(g)) == 10 for g in seen)
+
+
+def test_inner_cv_ranks_by_mcc_where_the_task_is_scored_by_it():
+    """On an unbalanced task accuracy favours the L2 that predicts the majority class everywhere (MCC undefined);
+    ranked by MCC, the search keeps a head that separates the classes."""
+    from harness.runners.probes import cv_scoring, fit_head
+
+    assert cv_scoring(REGISTRY.get("glue/cola").main_score) == "matthews_corrcoef"
+    assert cv_scoring(REGISTRY.get("glue/sst2").main_score) == "accuracy"
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.15).astype(int)
+    x = rng.normal(size=(400, 30)) + 0.6 * y[:, None] * (np.arange(30) < 3)  # a weak signal in 3 of 30 features
+    head, chosen = fit_head(x, y, False, 0, scoring="matthews_corrcoef")
+    assert "cv_matthews_corrcoef" in chosen and len(set(head.predict(x))) == 2
