@@ -190,10 +190,10 @@ def _eval(args) -> int:
     units = _units(selection, config)
     if not units:
         return 0
-    if selection.train_sizes:
-        _announce_curve(selection, config, seeds)
     slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
     progress = Progress(units, selection.output_dir, slug, config)
+    if selection.train_sizes:
+        _announce_curve(selection, seeds, progress)
     for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
         if not any(unit.seed == seed for unit in units):  # another share's
             continue
@@ -224,26 +224,20 @@ def _eval(args) -> int:
     return 0
 
 
-def _announce_curve(selection, config, seeds: list[int]) -> None:
-    """Print what a learning curve will run and, from earlier full runs in --output-dir, how long it should take."""
-    from harness.curves import estimate_seconds, plan_text
-    from harness.models import resolve_model
-    from harness.results import ResultSet
+def _announce_curve(selection, seeds: list[int], progress) -> None:
+    """Print what a learning curve will run and how long it should take (harness.progress scales earlier runs
+    in --output-dir)."""
+    from harness.curves import plan_text
+    from harness.progress import time_left
     from harness.tasks import REGISTRY
 
     task_ids = [spec.id for spec in REGISTRY.select(selection.suite, selection.tasks)]
     modes = ["frozen", "finetune"] if selection.mode == "both" else [selection.mode]
     sizes = sorted(set(selection.train_sizes), key=lambda size: (size is None, size or 0))
     print(plan_text(task_ids, sizes, modes, seeds))
-    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
-    folder = Path(selection.output_dir) / slug
-    earlier = ResultSet.load(folder).results if folder.is_dir() else []
-    for task_id in task_ids:
-        prior = [result for result in earlier if result.task_id == task_id]
-        seconds = estimate_seconds(prior, sizes, modes, len(seeds), config)
-        print(f"  {task_id}: " + (f"about {seconds / 60:.0f} min, scaled from the earlier full-train runs in {folder}"
-                                  if seconds is not None else
-                                  f"no estimate (no earlier full-train run of each mode in {folder} to scale from)"))
+    estimates = progress.estimates()
+    print("  " + (time_left(estimates) if any(seconds is not None for seconds in estimates) else
+                  f"no estimate (no earlier run in {selection.output_dir} to scale from)"))
 
 
 def _leaderboard(args) -> int:

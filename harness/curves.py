@@ -175,32 +175,3 @@ def plan_text(task_ids: list[str], sizes: list[int | None], modes: list[str], se
     return (f"learning curve: {len(task_ids)} task(s) x {len(sizes)} sizes ({shown}) x {len(modes)} mode(s) "
             f"x {len(seeds)} seed(s) = {runs} runs at most (sizes at or above a task's train split run once, as "
             "'all'; with --resume, finished runs are kept)")
-
-
-def estimate_seconds(prior: list, sizes: list[int | None], modes: list[str], seeds: int, config) -> float | None:
-    """Seconds the curve should take, from earlier full-train runs of the same model and task (`prior`,
-    RunResults): fine-tuning scales with optimisation steps, frozen heads with training examples (the
-    extraction is shared by every size). None when there is no earlier run of a mode to measure from."""
-    from harness.runners.finetune import train_epochs
-
-    total = 0.0
-    for mode in modes:
-        earlier = [result for result in prior if result.mode == mode and result.timings.get("training_s")]
-        if not earlier:
-            return None
-        ref = earlier[0]
-        full = ref.num_train
-        for size in sizes:
-            n = full if size is None else min(size, full)
-            if mode == "finetune":
-                recipe = ref.provenance.get("hyperparameters", {})
-                ran = recipe.get("chosen", {}) if isinstance(recipe.get("chosen"), dict) else {}
-                ref_steps = (ran.get("epochs") or recipe.get("epochs", config.epochs)) * np.ceil(
-                    full / recipe.get("batch_size", config.batch_size))
-                total += ref.timings["training_s"] / ref_steps * train_epochs(config, n) * np.ceil(n / config.batch_size)
-                total += ref.timings.get("evaluation_s", 0.0)
-            else:
-                total += ref.timings["training_s"] * n / full + ref.timings.get("evaluation_s", 0.0)
-        if mode == "frozen":
-            total += ref.timings.get("extraction_s", 0.0)  # once, when its features are not cached yet
-    return total * seeds

@@ -100,11 +100,15 @@ class Progress:
         self.started += 1
         rows = self.rows[unit.task].sized(unit.train_size)
         seconds = self._estimate(unit, rows)
-        left = [seconds] + [self._estimate(other, self._rows(other)) for other in self.pending]
+        left = [seconds] + self.estimates()
         folds = f" x {rows.folds} folds" if rows.folds > 1 else ""
         log.info("[%d/%d] %s, %s train rows%s, est. %s; %s", self.started, self.started + len(self.pending),
                  unit.describe(with_seed=self.several_seeds), f"{rows.train:,}", folds,
-                 "unknown" if seconds is None else duration(seconds), _time_left(left))
+                 "unknown" if seconds is None else duration(seconds), time_left(left))
+
+    def estimates(self) -> list[float | None]:
+        """Each unit still to run, in seconds (None where nothing scales to it yet)."""
+        return [self._estimate(unit, self._rows(unit)) for unit in self.pending]
 
     def finished(self, unit: WorkUnit, result: RunResult) -> None:
         """A unit is done: if it ran, its timings are this run's measurement of its mode."""
@@ -169,7 +173,7 @@ def _rows_under_caps(result: RunResult, config: RunConfig) -> Rows | None:
                 folds * min(per_fold_eval, caps["max_eval_samples"] or per_fold_eval))
 
 
-def _time_left(estimates: list[float | None]) -> str:
+def time_left(estimates: list[float | None]) -> str:
     known = [seconds for seconds in estimates if seconds is not None]
     if not known:
         return "time left unknown"
