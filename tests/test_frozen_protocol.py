@@ -2,6 +2,8 @@
 chosen on train only."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -136,6 +138,22 @@ def test_frozen_head_search_keeps_the_tasks_groups_together(monkeypatch):
     rng = np.random.default_rng(0)
     probes.fit_head(rng.normal(size=(30, 4)), np.array([ex["label"] for ex in train]), False, 0, groups)
     assert seen and all(g is not None and len(np.unique(g)) == 10 for g in seen)
+
+
+def test_choice_and_span_pair_searches_keep_an_examples_candidates_together():
+    """COPA's two candidate pairs share their premise, WSC's examples their sentence: split apart, the inner CV
+    scores a head that remembers the premise and chose all-majority heads (WSC) or below-chance ones (COPA)."""
+    from harness.shapes.choices import FrozenChoiceRunner, candidate_pairs
+
+    copa = [{"id": str(i), "text": f"premise {i}", "choices": ["a", "b"], "label": [i % 2]} for i in range(4)]
+    runner = FrozenChoiceRunner(REGISTRY.get("superglue/copa"), SimpleNamespace(config=RunConfig(), seconds=0.0))
+    pairs = candidate_pairs(copa, runner.grouped_by)
+    assert list(group_ids(runner.task, pairs)) == [0, 0, 1, 1, 2, 2, 3, 3]
+    record = [{"id": "q1", "text": "passage", "choices": ["x", "y"], "label": [0]},
+              {"id": "q2", "text": "passage", "choices": ["z"], "label": [0]}]
+    assert len(set(group_ids(runner.task, candidate_pairs(record, "text")))) == 1  # ReCoRD: the passage's queries
+    wsc = [{"id": str(i), "text": f"sentence {i // 2}", "label": 0} for i in range(4)]
+    assert list(group_ids(REGISTRY.get("superglue/wsc"), wsc)) == [0, 0, 1, 1]
 
 
 def test_inner_cv_ranks_by_mcc_where_the_task_is_scored_by_it():

@@ -31,12 +31,13 @@ class ChoiceRanking:
 
     def __init__(self, task: TaskSpec, *args, **kwargs):
         super().__init__(candidate_task(task), *args, **kwargs)
+        self.grouped_by = task.split_groups
 
     def fit(self, train: list[dict]) -> None:
-        super().fit(candidate_pairs(train))
+        super().fit(candidate_pairs(train, self.grouped_by))
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
-        return pick_choices(super().predict(candidate_pairs(examples), split)[:, RIGHT], examples)
+        return pick_choices(super().predict(candidate_pairs(examples, self.grouped_by), split)[:, RIGHT], examples)
 
 
 class FrozenChoiceRunner(ChoiceRanking, FrozenProbabilityRunner):
@@ -145,14 +146,22 @@ COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a 
 RIGHT = 1  # the class of a candidate pair that holds a gold choice
 
 
+CANDIDATE_GROUP = "candidate_of"  # a candidate pair's field naming the example it was made from
+
+
 def candidate_task(task: TaskSpec) -> TaskSpec:
-    """The pair classification a choice task trains: two classes, predicted as probabilities."""
-    return dataclasses.replace(task, kind="classification", shape=ProbabilitiesShape.name, labels=("wrong", "right"))
+    """The pair classification a choice task trains: two classes, predicted as probabilities. An example's
+    candidates form one group: an inner CV fold that trained on (premise, right choice) and scores
+    (premise, wrong choice) would reward a head that remembers premises, and choose the worst settings."""
+    return dataclasses.replace(task, kind="classification", shape=ProbabilitiesShape.name, labels=("wrong", "right"),
+                               split_groups=CANDIDATE_GROUP)
 
 
-def candidate_pairs(examples: list[dict]) -> list[dict]:
-    """One (text, candidate) pair per choice of each example, labelled RIGHT for a gold one."""
-    return [{"id": f"{ex['id']}/{k}", "text": ex["text"], "text_pair": choice,
+def candidate_pairs(examples: list[dict], grouped_by: str | None = None) -> list[dict]:
+    """One (text, candidate) pair per choice of each example, labelled RIGHT for a gold one; the pairs of an
+    example share its group: the example's `grouped_by` field (ReCoRD's passage), else the example."""
+    return [{"id": f"{ex['id']}/{k}", CANDIDATE_GROUP: str(ex[grouped_by] if grouped_by else ex["id"]),
+             "text": ex["text"], "text_pair": choice,
              "label": None if ex["label"] is None else int(k in ex["label"])}
             for ex in examples for k, choice in enumerate(ex["choices"])]
 
