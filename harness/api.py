@@ -403,8 +403,7 @@ def _differing(result: RunResult, mode: str, config: RunConfig) -> list[str]:
     other_mode = FINETUNE_ONLY if mode == "frozen" else FROZEN_ONLY + ("min_steps",)
     differs = differing_settings(recorded, config, BEHAVIOUR_ONLY + other_mode)
     if mode == "finetune":
-        chosen = recorded.get("chosen") if isinstance(recorded.get("chosen"), dict) else {}
-        ran, now = float(chosen.get("epochs", recorded.get("epochs", config.epochs))), train_epochs(config, result.num_train)
+        ran, now = result.epochs_run(config.epochs), train_epochs(config, result.num_train)
         if ran != now:
             differs.append(f"--min-steps {recorded.get('min_steps', 0)} (now {config.min_steps}): {ran:g} epochs "
                            f"(now {now:g})")

@@ -56,10 +56,8 @@ class Measured:
     @classmethod
     def of(cls, result: RunResult) -> "Measured":
         recipe = result.provenance.get("hyperparameters", {})
-        chosen = recipe.get("chosen") if isinstance(recipe.get("chosen"), dict) else {}
         rows = Rows(KFOLD_K if result.split_strategy == "kfold" else 1, result.num_train, result.num_eval)
-        work = rows.work(result.mode, chosen.get("epochs") or recipe.get("epochs", RunConfig.epochs),
-                         recipe.get("batch_size", RunConfig.batch_size))
+        work = rows.work(result.mode, result.epochs_run(RunConfig.epochs), recipe.get("batch_size", RunConfig.batch_size))
         seconds = {phase: float(result.timings.get(phase) or 0.0) for phase in work}
         fixed = max(0.0, float(result.timings.get("total_s") or 0.0) - sum(seconds.values()))
         return cls(result.task_id, result.mode, work, seconds, fixed)

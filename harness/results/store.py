@@ -62,6 +62,13 @@ class RunResult:
     def task_id(self) -> str:
         return f"{self.suite}/{self.task}"
 
+    def epochs_run(self, default: float) -> float:
+        """The epochs a fine-tune ran: what its recipe chose for its train size (--min-steps), else its --epochs,
+        else `default` (results written before either was recorded)."""
+        recipe = self.provenance.get("hyperparameters", {})
+        chosen = recipe.get("chosen") if isinstance(recipe.get("chosen"), dict) else {}
+        return float(chosen.get("epochs") or recipe.get("epochs") or default)
+
     def to_dict(self) -> dict:
         """The result as JSON holds it: undefined (NaN) values, wherever they are, as null."""
         return _nulls_for_nan(dataclasses.asdict(self))
