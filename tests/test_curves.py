@@ -138,16 +138,21 @@ def test_bad_train_sizes_stop_before_any_compute(capsys):
 
 
 def test_resume_judges_a_finished_run_by_the_settings_its_mode_reads():
-    from types import SimpleNamespace
-
     from harness.api import _differing
+    from harness.results import RunResult
 
     before = RunConfig(epochs=4, batch_size=32).as_dict()
     before.pop("min_steps")  # a result from before --min-steps existed
-    full = SimpleNamespace(provenance={"hyperparameters": before}, num_train=67349)
+
+    def finished(num_train: int) -> RunResult:
+        return RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="finetune", seed=42, scores={},
+                         main_score=0.0, split_strategy="official", num_train=num_train, num_eval=1,
+                         provenance={"hyperparameters": before}, timings={})
+
+    full = finished(67349)
     curve = RunConfig(epochs=4, batch_size=32, min_steps=300)
     assert _differing(full, "finetune", curve) == []  # 67,349 examples: 300 steps change nothing
-    small = SimpleNamespace(provenance={"hyperparameters": before}, num_train=100)
+    small = finished(100)
     assert _differing(small, "finetune", curve) == ["--min-steps 0 (now 300): 4 epochs (now 75)"]
     assert _differing(small, "frozen", curve.replace(learning_rate=3e-5)) == []  # frozen reads no fine-tuning knob
     assert _differing(small, "frozen", curve.replace(layers="last")) == ["--layers auto (now last)"]

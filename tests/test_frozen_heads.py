@@ -102,3 +102,38 @@ def test_choices_are_made_on_train_alone_and_recorded(korean_model_dir, tmp_path
     assert chosen["token_head"] == "bilstm" and chosen["layers"] == "mix" and 1 <= chosen["epoch_kept"]
     assert chosen["inner_holdout"] == 3  # 10% of the 32 training sentences
     assert sum(chosen["layer_weights"]) == pytest.approx(1.0, abs=1e-3) and len(chosen["layer_weights"]) == 3
+
+
+def test_a_curves_token_sizes_read_one_extraction_of_the_train_split(korean_model_dir, tmp_path, monkeypatch):
+    """Smaller train sizes read their rows of the whole train split's cached token states: one forward pass over
+    the train split for every size, and the same states per sentence as a run on that subset alone."""
+    write_ner(tmp_path / "data", fixture_sentences(60, seed=3))
+    extracted = []
+    real = features_module.extract_token_features
+    monkeypatch.setattr(features_module, "extract_token_features",
+                        lambda model, tokenizer, features, **kw: extracted.append(len(features)) or
+                        real(model, tokenizer, features, **kw))
+    results = evaluate(str(korean_model_dir), data_dir=tmp_path / "data", output_dir=tmp_path / "reports",
+                       cache=FeatureCache(tmp_path / "cache"), head_epochs=2, train_sizes=[12, 24, None], **FAST).results
+    assert [r.train_size for r in results] == [12, 24, None]
+    assert sorted(extracted) == [12, 48]  # the holdout's eval part and the whole train split, once each
+
+
+def test_a_drawn_subset_reads_the_same_token_states_as_its_own_extraction(korean_model_dir, tmp_path):
+    from harness.config import RunConfig
+    from harness.models import resolve_model
+    from harness.runners.features import FeatureExtractor
+    from harness.runners.frozen import FrozenTokenRunner
+
+    write_ner(tmp_path / "data", fixture_sentences(20, seed=4))
+    train = read_split(NER, "validation", tmp_path / "data").examples
+    extractor = FeatureExtractor(resolve_model(str(korean_model_dir)), RunConfig(device="cpu", quiet=True),
+                                 FeatureCache(tmp_path / "cache"))
+    subset = train[3:9]
+    alone = FrozenTokenRunner(NER, extractor)._items(subset, "train", with_labels=True)
+    drawn = FrozenTokenRunner(NER, extractor)
+    drawn.draws_from(train)
+    sliced = drawn._items(subset, "train", with_labels=True)
+    assert [f["labels"] for f in sliced[0]] == [f["labels"] for f in alone[0]]
+    for mine, theirs in zip(sliced[2], alone[2]):
+        np.testing.assert_allclose(mine, theirs, atol=1e-5)

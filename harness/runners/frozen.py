@@ -226,6 +226,7 @@ class TorchHeadRunner(FrozenRunner):
 
     batch_size = 32
     field = "tokens"  # the batch key the task's scorer reads the states from
+    inputs_per_example = True  # _encode gives one input per example, so a subset's rows are its examples'
 
     @property
     def mixes(self) -> bool:
@@ -243,6 +244,26 @@ class TorchHeadRunner(FrozenRunner):
         torch.manual_seed(self.config.seed)  # the head's initial weights
         layers = items[0].shape[-2] if self.mixes else None
         self.head = FrozenHead(self.field, items[0].shape[-1], layers, self.config.token_head, scorer)
+
+    def _encode(self, examples: list[dict], with_labels: bool) -> tuple[list[dict], list]:
+        """The examples' model inputs, one or more each (with training targets under `with_labels`), and what
+        decoding needs of each."""
+        raise NotImplementedError
+
+    def _item(self, states: np.ndarray, feature: dict) -> np.ndarray:
+        """What the head reads of one input: by default its every token's states."""
+        return states
+
+    def _items(self, examples: list[dict], split: str, with_labels: bool) -> tuple[list[dict], list, list[np.ndarray]]:
+        """The examples' inputs and decoding aids (cheap, always recomputed) and what the head reads of each
+        input (cached states). A learning curve's smaller train set reads its rows of the whole train split's
+        states (draws_from), so every size shares one extraction."""
+        features, aligned = self._encode(examples, with_labels)
+        drawn = self._drawn(examples, split) if self.inputs_per_example else None
+        source, source_features, rows = (examples, features, range(len(features))) if drawn is None else \
+            (drawn[0], self._encode(drawn[0], False)[0], drawn[1])
+        states, offsets = self._token_states(source, split, [model_inputs(f) for f in source_features])
+        return features, aligned, [self._item(states[offsets[r]:offsets[r + 1]], source_features[r]) for r in rows]
 
     def _batch(self, items: list[np.ndarray], chunk, targets: list[dict] | None = None) -> dict:
         raise NotImplementedError
@@ -278,22 +299,18 @@ class FrozenTokenRunner(TorchHeadRunner):
     """N2N tagging: a tag per token from its states (heads.TagScorer); predictions go back to characters."""
 
     def fit(self, train: list[dict]) -> None:
-        features, _, items = self._tokens(train, "train", with_labels=True)
+        features, _, items = self._items(train, "train", with_labels=True)
         self._build(items, lambda width: TagScorer(width, len(self.task.labels)))
         self._train(items, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
-        _, alignments, items = self._tokens(examples, split, with_labels=False)
+        _, alignments, items = self._items(examples, split, with_labels=False)
         tags = self._infer(items, {"predicted_tags": 0})["predicted_tags"].astype(np.int64)
         self.truncated = sum(alignment.truncated for alignment in alignments)
         return n2n.decode(self.task, list(tags), examples, alignments)  # decode stops at each example's tokens
 
-    def _tokens(self, examples: list[dict], split: str, with_labels: bool):
-        """The examples' tokens and alignments (cheap, always recomputed) and each one's token states (cached)."""
-        features, alignments = n2n.encode(self.extractor.tokenizer, examples, self.config.max_length, with_labels)
-        inputs = [{key: value for key, value in feature.items() if key != "labels"} for feature in features]
-        states, offsets = self._token_states(examples, split, inputs)
-        return features, alignments, [states[offsets[i]:offsets[i + 1]] for i in range(len(features))]
+    def _encode(self, examples, with_labels):
+        return n2n.encode(self.extractor.tokenizer, examples, self.config.max_length, with_labels)
 
     def _batch(self, items, chunk, targets=None) -> dict:
         tokens, mask = pad_vectors([items[i] for i in chunk])
@@ -309,24 +326,24 @@ class FrozenDependencyRunner(TorchHeadRunner):
     field = "words"
 
     def fit(self, train: list[dict]) -> None:
-        features, _ = dependency.encode(self.extractor.tokenizer, train, self.config.max_length, self.task.label_ids)
-        words = self._word_vectors(train, "train", features)
+        features, _, words = self._items(train, "train", with_labels=True)
         self._build(words, lambda width: dependency.BiaffineParser(width, len(self.task.labels)))
         self._train(words, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:
-        features, alignments = dependency.encode(self.extractor.tokenizer, examples, self.config.max_length)
-        output = self._infer(self._word_vectors(examples, split, features),
-                             {"predicted_heads": 0, "predicted_relations": 0})
+        _, alignments, words = self._items(examples, split, with_labels=False)
+        output = self._infer(words, {"predicted_heads": 0, "predicted_relations": 0})
         self.truncated = sum(alignment.truncated for alignment in alignments)
         return dependency.decode(output["predicted_heads"].astype(np.int64),
                                  output["predicted_relations"].astype(np.int64), alignments)
 
-    def _word_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
-        """Per sentence: (1 + words, ...), the first token's states as root, then each word's first token's."""
-        inputs = [{"input_ids": f["input_ids"], "attention_mask": f["attention_mask"]} for f in features]
-        states, offsets = self._token_states(examples, split, inputs)
-        return [states[offsets[i] + np.array([0, *f["word_starts"]], dtype=np.int64)] for i, f in enumerate(features)]
+    def _encode(self, examples, with_labels):
+        return dependency.encode(self.extractor.tokenizer, examples, self.config.max_length,
+                                 self.task.label_ids if with_labels else None)
+
+    def _item(self, states: np.ndarray, feature: dict) -> np.ndarray:
+        """(1 + words, ...): the first token's states as root, then each word's first token's."""
+        return states[np.array([0, *feature["word_starts"]], dtype=np.int64)]
 
     def _batch(self, items, chunk, targets=None) -> dict:
         words, mask = pad_vectors([items[i] for i in chunk])
@@ -340,23 +357,21 @@ class FrozenDependencyRunner(TorchHeadRunner):
 class FrozenSpanRunner(TorchHeadRunner):
     """Span extraction: the start/end scorer trains on every window's cached token states."""
 
+    inputs_per_example = False  # a long context gives several windows
+
     def fit(self, train: list[dict]) -> None:
-        features, _ = spans.encode(self.extractor.tokenizer, train, self.config.max_length, self.config.doc_stride)
-        tokens = self._token_vectors(train, "train", features)
+        features, _, tokens = self._items(train, "train", with_labels=True)
         self._build(tokens, spans.SpanHead)
         self._train(tokens, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
-        features, windows = spans.encode(self.extractor.tokenizer, examples, self.config.max_length,
-                                         self.config.doc_stride, with_labels=False)
-        output = self._infer(self._token_vectors(examples, split, features),
-                             {"start_logits": -np.inf, "end_logits": -np.inf})
+        _, windows, tokens = self._items(examples, split, with_labels=False)
+        output = self._infer(tokens, {"start_logits": -np.inf, "end_logits": -np.inf})
         return spans.decode(output["start_logits"], output["end_logits"], windows, examples)
 
-    def _token_vectors(self, examples: list[dict], split: str, features: list[dict]) -> list[np.ndarray]:
-        inputs = [{k: v for k, v in f.items() if k not in ("start_positions", "end_positions")} for f in features]
-        states, offsets = self._token_states(examples, split, inputs)
-        return [states[offsets[i]:offsets[i + 1]] for i in range(len(features))]
+    def _encode(self, examples, with_labels):
+        return spans.encode(self.extractor.tokenizer, examples, self.config.max_length, self.config.doc_stride,
+                            with_labels=with_labels)
 
     def _batch(self, items, chunk, targets=None) -> dict:
         import torch
@@ -367,6 +382,11 @@ class FrozenSpanRunner(TorchHeadRunner):
             for key in ("start_positions", "end_positions"):
                 batch[key] = torch.tensor([targets[i][key] for i in chunk])
         return batch
+
+
+def model_inputs(feature: dict) -> dict:
+    """What the encoder reads of an encoded input (not its targets, offsets or word starts)."""
+    return {key: feature[key] for key in ("input_ids", "attention_mask", "token_type_ids") if key in feature}
 
 
 def _chunks(indices, size: int):
