@@ -228,6 +228,8 @@ def test_frozen_span_pairs_read_the_spans_not_only_the_sentence(tiny_model_dir, 
     (result,) = evaluate(str(tiny_model_dir), tasks=["superglue/wic"], mode="frozen", data_dir=_span_dir(tmp_path),
                          output_dir=tmp_path / "out", split_strategy="holdout", **FAST).results
     assert result.scores["accuracy"] == 100.0
+    # One pooled state (the --layers states' spans): no layer to choose, none recorded as chosen.
+    assert "layer" not in result.provenance["hyperparameters"]["chosen"]
 
 
 @pytest.mark.parametrize("task, make", [("superglue/wic", _span_dir), ("superglue/copa", _choice_dir)])

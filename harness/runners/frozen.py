@@ -125,8 +125,8 @@ class FrozenRunner(Runner):
         with self.timed("training_s"):
             self._choices = {"pair_features": self.config.pair_features} if self._pairs_apart(train) else {}
             self.layer = self.config.layers
-            if self.layer in CHOSEN:
-                states = self.layer_features(train, "train").shape[1]
+            states = self.layer_features(train, "train").shape[1]
+            if self.layer in CHOSEN and states > 1:  # one state (span pairs' pooled --layers): nothing to choose
                 self.layer, score = choose_layer(lambda layer: self.features(train, "train", layer), states, y,
                                                  regression, self.config.seed, groups, scoring)
                 self._choices.update(layer=self.layer, layer_cv_score=round(score, 4))
