@@ -156,15 +156,18 @@ def test_choice_and_span_pair_searches_keep_an_examples_candidates_together():
     assert list(group_ids(REGISTRY.get("superglue/wsc"), wsc)) == [0, 0, 1, 1]
 
 
-def test_inner_cv_ranks_by_mcc_where_the_task_is_scored_by_it():
+def test_inner_cv_ranks_by_mcc_or_f1_where_the_task_is_scored_by_it():
     """On an unbalanced task accuracy favours the L2 that predicts the majority class everywhere (MCC undefined);
-    ranked by MCC, the search keeps a head that separates the classes."""
+    ranked by MCC or F1, the search keeps a head that separates the classes."""
     from harness.runners.probes import cv_scoring, fit_head
 
     assert cv_scoring(REGISTRY.get("glue/cola").main_score) == "matthews_corrcoef"
     assert cv_scoring(REGISTRY.get("glue/sst2").main_score) == "accuracy"
+    assert cv_scoring(REGISTRY.get("superglue/multirc").main_score) == "f1"  # F1a leads MultiRC's main score
+    assert cv_scoring(REGISTRY.get("glue/mrpc").main_score) == "accuracy"  # accuracy leads, F1 second
     rng = np.random.default_rng(0)
     y = (rng.random(400) < 0.15).astype(int)
     x = rng.normal(size=(400, 30)) + 0.6 * y[:, None] * (np.arange(30) < 3)  # a weak signal in 3 of 30 features
-    head, chosen = fit_head(x, y, False, 0, scoring="matthews_corrcoef")
-    assert "cv_matthews_corrcoef" in chosen and len(set(head.predict(x))) == 2
+    for scoring in ("matthews_corrcoef", "f1"):
+        head, chosen = fit_head(x, y, False, 0, scoring=scoring)
+        assert f"cv_{scoring}" in chosen and len(set(head.predict(x))) == 2
