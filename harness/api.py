@@ -331,7 +331,8 @@ class _Context:
             dependent_shape = shape_of(spec)
             scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, config))
             drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
-            results.append(self._write(spec, dplan, mode, config, [scores], drows, timings, runner, chosen, train_size))
+            results.append(self._write(spec, dplan, mode, config, [scores], drows, timings, runner, chosen,
+                                       train_size))
         if is_main_process():
             remove_checkpoints(directory)
         return results

@@ -11,7 +11,7 @@ scores:
   on this project's CPU with AMX, bf16 fine-tuned SST-2 only 1.2-1.5x faster than fp32, under the 1.5x
   that would pay for the drift it risks (benchmarks/test_bench_precision.py); for runs that only run
   the encoder forward (frozen features), bf16 where a quick probe shows it clearly faster (there:
-  extraction 3.4x faster, vectors within 1e-4 cosine, the same SST-2 accuracy), else fp32. fp16 is
+  extraction 2.2-3.4x faster, vectors within 1e-4 cosine, the same SST-2 accuracy), else fp32. fp16 is
   refused on CPU: without fp16 hardware torch's fp16 is no faster than fp32 (0.9-1.2x measured there).
 
 Recorded in each result's hyperparameters as resolved (never `auto`), and part of the feature cache key.

@@ -2,6 +2,7 @@
 could not be done as asked (ko-mecab missing, no rescaling baseline)."""
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -145,9 +146,9 @@ def test_bertscore_is_signed_with_bert_scores_hash(tiny_model_dir):
 
 def test_bertscore_in_bf16_is_signed_so_and_stays_close_to_fp32(tiny_model_dir):
     predictions, references = _pairs(40, seed=5)
-    fp32 = bertscore(predictions, references, GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=2))
-    bf16 = bertscore(predictions, references, GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=2,
-                                                                 precision="bf16"))
+    settings = GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=2)
+    fp32 = bertscore(predictions, references, settings)
+    bf16 = bertscore(predictions, references, dataclasses.replace(settings, precision="bf16"))
     assert bf16.signatures["bertscore_f1"] == fp32.signatures["bertscore_f1"] + "_bf16"
     assert bf16["bertscore_f1"] == pytest.approx(fp32["bertscore_f1"], abs=1.0)  # 0-100 scale
     assert bf16["bertscore_f1"] != fp32["bertscore_f1"]  # it did run in bf16

@@ -66,7 +66,8 @@ class LoadedScorer:
         three the best over the references, as bert-score takes them), rescaled where there is a baseline.
         `idf`: token id -> weight (idf_weights); None weighs every token 1 but the first and separator tokens."""
         weights = idf if idf is not None else self._uniform_weights()
-        tokens = {text: _encode(self.tokenizer, text) for text in {*candidates, *(r for g in references for r in g)}}
+        texts = dict.fromkeys([*candidates, *(r for group in references for r in group)])  # in order: reproducible
+        tokens = {text: _encode(self.tokenizer, text) for text in texts}
         embedded = self._embed(tokens)
         rows = []
         for candidate, group in zip(candidates, references):
