@@ -23,6 +23,7 @@ from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
 from harness.models import ModelRef, check_max_length, resolve_model
+from harness.precision import check_precision, resolve_precision
 from harness.progress import Progress
 from harness.render import score_text
 from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
@@ -77,6 +78,7 @@ def evaluate(
     Progress over this call's units).
     """
     config = (config or RunConfig()).replace(**overrides)
+    check_precision(config.precision, config.torch_device())  # before anything loads
     if config.min_steps is None:  # resolved here, so every result records the recipe it ran
         config = config.replace(min_steps=CURVE_MIN_STEPS if train_sizes else 0)
     evaluation = Evaluation()
@@ -241,6 +243,15 @@ class _Context:
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
 
+    def mode_config(self, task: TaskSpec, mode: str) -> RunConfig:
+        """The settings of the task's run in `mode`, with --precision as its runner resolves it: what the run
+        records, --resume compares and its scoring (BERTScore) runs in."""
+        shape = shape_of(task)
+        runner = shape.frozen_runner if mode == "frozen" else shape.finetune_runner
+        precision = resolve_precision(self.config.precision, self.config.torch_device(),
+                                      training=runner.backpropagates)
+        return self.config.replace(precision=precision)
+
     def directory(self, task: TaskSpec, mode: str, train_size: int | None = None) -> Path:
         return run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
                        train_size)
@@ -261,8 +272,9 @@ class _Context:
         """Train on each fold, score the task (and the tasks scored with its model), write results. With a
         `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size)."""
         directory = self.directory(task, mode, train_size)
-        if resume_keeps(self.config.resume, directory, bool(dependents)):
-            kept = self._kept(task, mode, read_result(directory / RESULT_FILE), directory)
+        config = self.mode_config(task, mode)
+        if resume_keeps(config.resume, directory, bool(dependents)):
+            kept = self._kept(task, mode, read_result(directory / RESULT_FILE), directory, config)
             if kept is not None:
                 return [kept]
         started = time.perf_counter()
@@ -272,19 +284,19 @@ class _Context:
         sweep_seconds = 0.0
         for fold_index, fold in enumerate(plan.folds):
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
-            runner = self._runner(task, mode, checkpoints)
+            runner = self._runner(task, mode, checkpoints, config)
             if train_size is not None:
                 runner.draws_from(population.folds[fold_index].train)
             runner.fit(fold.train)
             predictions = runner.predict(fold.eval)
             if self.config.layer_sweep and runner.sweeps_layers:
                 swept = time.perf_counter()
-                sweeps.append({layer: dict(shape.score(task, fold.eval, layer_predictions, self.config))
+                sweeps.append({layer: dict(shape.score(task, fold.eval, layer_predictions, config))
                                for layer, layer_predictions in runner.layer_sweep(fold.train, fold.eval)})
                 sweep_seconds += time.perf_counter() - swept
             truncated += runner.truncated
             chosen.append(runner.choices)
-            scores = SignedScores.of(shape.score(task, fold.eval, predictions, self.config))
+            scores = SignedScores.of(shape.score(task, fold.eval, predictions, config))
             scores.merge(runner.extra_scores(fold.eval))
             fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
             for name, values in scores.per_example.items():  # for the bootstrap of mean scores
@@ -313,22 +325,24 @@ class _Context:
                             "raise --max-length", task.id, mode, truncated, shape.truncated_unit,
                             self.config.max_length)
         timings.update(_throughput(mode, plan, timings, chosen[0].get("epochs", self.config.epochs)))
-        results = [self._write(task, plan, mode, fold_scores, rows, timings, runner, chosen, train_size,
+        results = [self._write(task, plan, mode, config, fold_scores, rows, timings, runner, chosen, train_size,
                                _swept_layers(sweeps, task.main_score))]
         for spec, dplan, predictions in dependent_outputs:
             dependent_shape = shape_of(spec)
-            scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, self.config))
+            scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, config))
             drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
-            results.append(self._write(spec, dplan, mode, [scores], drows, timings, runner, chosen, train_size))
+            results.append(self._write(spec, dplan, mode, config, [scores], drows, timings, runner, chosen,
+                                       train_size))
         if is_main_process():
             remove_checkpoints(directory)
         return results
 
-    def _kept(self, task: TaskSpec, mode: str, result: RunResult, directory: Path) -> RunResult | None:
-        """--resume keeps a finished result as it is where it ran with the settings asked for now; one that
-        ran with others stops the run, or with --overwrite is run again (None)."""
-        differs = _differing(result, mode, self.config)
-        if differs and not self.config.overwrite:
+    def _kept(self, task: TaskSpec, mode: str, result: RunResult, directory: Path,
+              config: RunConfig) -> RunResult | None:
+        """--resume keeps a finished result as it is where it ran with the settings asked for now (`config`, the
+        mode's); one that ran with others stops the run, or with --overwrite is run again (None)."""
+        differs = _differing(result, mode, config)
+        if differs and not config.overwrite:
             raise ConfigError(f"{directory / RESULT_FILE} was run with other settings: {'; '.join(differs)}; rerun "
                               "with those to keep it, or add --overwrite to run it again")
         if differs:
@@ -340,14 +354,14 @@ class _Context:
         log.info("%s %s: finished result kept (--resume)", task.id, mode)
         return result
 
-    def _runner(self, task: TaskSpec, mode: str, checkpoints: Path) -> Runner:
+    def _runner(self, task: TaskSpec, mode: str, checkpoints: Path, config: RunConfig) -> Runner:
         return shape_of(task).runner(task, mode, extractor=self.extractor, model_ref=self.model_ref,
-                                     config=self.config, checkpoints=checkpoints)
+                                     config=config, checkpoints=checkpoints)
 
-    def _write(self, task, plan, mode, fold_scores: list[SignedScores], rows, timings, runner: Runner,
-               chosen: list[dict], train_size: int | None, sweep: dict | None = None) -> RunResult:
-        """The run's result, written; `chosen` holds each fold's runner.choices (recorded when any is set),
-        `sweep` the run's layer sweep (_swept_layers)."""
+    def _write(self, task, plan, mode, config: RunConfig, fold_scores: list[SignedScores], rows, timings,
+               runner: Runner, chosen: list[dict], train_size: int | None, sweep: dict | None = None) -> RunResult:
+        """The run's result, written with `config` (the mode's) as its hyperparameters; `chosen` holds each fold's
+        runner.choices (recorded when any is set), `sweep` the run's layer sweep (_swept_layers)."""
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
         capped = {k: v for k, v in self.config.as_dict().items() if k in CAPS and v}
@@ -371,7 +385,7 @@ class _Context:
                 "data": plan.sources,
                 "split_strategy": plan.strategy,
                 "seed": self.config.seed,
-                "hyperparameters": {**self.config.as_dict(), **_chosen(chosen)},
+                "hyperparameters": {**config.as_dict(), **_chosen(chosen)},
                 "device": device_info(self.config.torch_device()),
                 **({"metrics": {"signatures": fold_scores[0].signatures, "notes": fold_scores[0].notes}}
                    if signed else {}),

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from harness.errors import ConfigError
 from harness.models import ALIASES, DEFAULT_MODEL, POOLINGS
+from harness.precision import PRECISIONS, RECORDED_BEFORE
 
 MODES = ("frozen", "finetune", "both")
 FROZEN_HEADS = ("linear", "mlp")  # what frozen mode trains on pooled features (task shapes are another word)
@@ -268,6 +269,11 @@ class RunConfig(Settings):
                   "as frozen mode pools it", choices=FINETUNE_POOLINGS)
     seed: int = option(42, "seeds training, splits and caps", checks=(SEED_RANGE,), group="seeding")
     device: str = option("auto", "where models run; auto picks cuda when torch sees a GPU", choices=DEVICES)
+    precision: str = option(
+        "auto", "the number format models compute in: bf16 and fp16 run forward passes under autocast and train with "
+                "Trainer's mixed precision; auto: bf16 on GPUs that have it, and for frozen features on CPUs where a "
+                "quick probe shows it clearly faster (training on CPU stays fp32), else fp32; fp16 needs a GPU. "
+                "Results record the precision used (README: Precision)", choices=PRECISIONS)
     # Frozen features and the head trained on them.
     pooling: str = option("mean", "frozen mode: how tokens become one vector (first token or mean)", choices=POOLINGS)
     layers: str = option("auto", "frozen mode: the hidden states the head reads: auto (pooled heads: the layer "
@@ -361,10 +367,15 @@ FINETUNE_ONLY = ("learning_rate", "epochs", "min_steps", "batch_size", "warmup_r
 FROZEN_ONLY = ("pooling", "layers", "pair_features", "head", "token_head", "head_epochs", "layer_sweep")
 
 
+# What runs recorded before a setting existed ran as, where that is not the setting's default.
+RAN_BEFORE_RECORDED = {"precision": RECORDED_BEFORE}
+
+
 def differing_settings(recorded: dict, config: RunConfig, ignored: tuple[str, ...] = BEHAVIOUR_ONLY) -> list[str]:
     """The settings of `config` that `recorded` (RunConfig.as_dict() of an earlier run) had otherwise, as
-    "--flag old (now new)". A setting it lacks was added since, and ran as its default does."""
-    defaults, asked = RunConfig().as_dict(), config.as_dict()
+    "--flag old (now new)". A setting it lacks was added since, and ran as its default does (or as
+    RAN_BEFORE_RECORDED says)."""
+    defaults, asked = {**RunConfig().as_dict(), **RAN_BEFORE_RECORDED}, config.as_dict()
     return [f"--{name.replace('_', '-')} {recorded.get(name, defaults[name])} (now {value})"
             for name, value in asked.items()
             if name not in ignored and recorded.get(name, defaults[name]) != value]

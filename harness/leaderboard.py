@@ -13,6 +13,7 @@ import pandas as pd
 from harness import plots, uncertainty
 from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
+from harness.precision import recorded_precision
 from harness.render import SUITE_TITLES, UNDEFINED, describe, markdown_table, score_cell, score_text, source_text
 from harness.results import RUN_MODES, ResultSet, RunResult, atomic_write, task_spec
 from harness.uncertainty import MAIN, Intervals
@@ -35,6 +36,7 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "wall_s": r.timings.get("total_s"),
             "scores": r.scores,
             "recipe": _recipe(r.mode, r.provenance.get("hyperparameters", {}), generates[(r.suite, r.task)]),
+            "precision": recorded_precision(r.provenance.get("hyperparameters", {})),
             "data": r.provenance.get("data") or {},
             "flagged": bool(r.flags),
             "flag_note": "; ".join(f"{r.mode} seed {r.seed}: {item['message']}" for item in r.flags),
@@ -43,8 +45,8 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
         for r in results
     ]
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "split_note", "capped",
-               "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "data",
-               "flagged", "flag_note", "layer_sweep"]
+               "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "precision",
+               "data", "flagged", "flag_note", "layer_sweep"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -54,8 +56,14 @@ def _generates(spec: TaskSpec | None) -> bool:
 
 
 def _recipe(mode: str, hyperparameters: dict, generates: bool = False) -> str:
-    """What trained: the fine-tuning recipe, the frozen head, or (text to text, frozen) the decoder's recipe."""
+    """What trained: the fine-tuning recipe, the frozen head, or (text to text, frozen) the decoder's recipe;
+    then the precision where it was not fp32 (results from before it was recorded ran in fp32)."""
     h = hyperparameters
+    precision = recorded_precision(h)
+    return _trained(mode, h, generates) + ("" if precision == "fp32" else f", {precision}")
+
+
+def _trained(mode: str, h: dict, generates: bool) -> str:
     trainer = f"{h.get('epochs', 0):g} ep, lr {h.get('learning_rate', 0):g}, bs {h.get('batch_size')}"
     if mode == "finetune":
         pooled = h.get("finetune_pooling", "pooler")
@@ -178,6 +186,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               *_task_notes(frame, "caps"),
               *_flag_legend(frame),
               *_undefined_legend(frame),
+              *_precision_legend(frame),
               "- Seeds: a cell is the mean over the seeds run; where a task has several, the task tables show "
               "mean ± sample standard deviation across seeds.",
               f"- Intervals: [low, high] is a 95% percentile bootstrap interval over evaluation examples "
@@ -309,6 +318,15 @@ def _flag_legend(frame: pd.DataFrame) -> list[str]:
         return []
     return [f"- {FLAG_MARK} the run's scores carry a caveat, e.g. a score set by a convention rather than "
             "measured (the run's result.json lists its `flags`):", *_task_notes(frame, "flag_note")]
+
+
+def _precision_legend(frame: pd.DataFrame) -> list[str]:
+    """What a precision after a recipe means, where a run was not fp32; nothing otherwise, so leaderboards of fp32
+    runs keep their bytes."""
+    if (frame["precision"] == "fp32").all():
+        return []
+    return ["- bf16 / fp16 after a run's recipe: the precision its model computed in (`--precision`: autocast for "
+            "forward passes, mixed precision for training); runs without one ran in fp32."]
 
 
 def _undefined_legend(frame: pd.DataFrame) -> list[str]:

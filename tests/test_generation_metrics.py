@@ -2,10 +2,12 @@
 could not be done as asked (ko-mecab missing, no rescaling baseline)."""
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 import sacrebleu
+import torch
 
 from harness.errors import ConfigError, DataError
 from harness.metrics.generation import (GenerationSettings, bertscore, bleu, bleu_tokenizer, chrf,
@@ -100,6 +102,56 @@ def test_bertscore_equals_bert_score_on_shuffled_pairs_of_very_different_lengths
     # every pair keeps its own score: alone, pair 7 scores what it scored among the 120
     alone = bertscore(predictions[7:8], references[7:8], settings)["bertscore_f1"]
     assert alone == pytest.approx(100 * float(f1[7]), abs=1e-4)
+
+
+@pytest.mark.parametrize("options", [{}, {"idf": True}, {"rescale": True}, {"idf": True, "several_references": True}],
+                         ids=["plain", "idf", "rescaled", "idf-several-references"])
+def test_every_pair_scores_what_bert_score_gives_it(tiny_model_dir, tmp_path, options):
+    """Precision, recall and F1 of each pair within 1e-5 of bert_score.score's on the same model and layer, with
+    idf weights, baseline rescaling and several references per candidate (each score the best over them)."""
+    from bert_score import score
+
+    from harness.metrics.bertscorer import LoadedScorer
+    from harness.models import resolve_model
+
+    predictions, references = _pairs(90, seed=3)
+    if options.get("several_references"):
+        extra = _pairs(90, seed=4)[1]
+        references = [[r, e] if i % 3 else [r] for i, (r, e) in enumerate(zip(references, extra))]
+    baseline = None
+    if options.get("rescale"):
+        baseline = tmp_path / "baseline.tsv"
+        baseline.write_text("LAYER,P,R,F\n0,0.5,0.5,0.5\n1,0.55,0.6,0.58\n2,0.7,0.65,0.66\n", encoding="utf-8")
+    expected = torch.stack(score(predictions, references, model_type=str(tiny_model_dir), num_layers=2, batch_size=7,
+                                 device="cpu", idf=options.get("idf", False), nthreads=0, lang="en",
+                                 rescale_with_baseline=baseline is not None,
+                                 baseline_path=str(baseline) if baseline else None))
+    scorer = LoadedScorer(resolve_model(str(tiny_model_dir)), str(tiny_model_dir), 2, device="cpu", batch_size=16,
+                          baseline=str(baseline) if baseline else None)
+    grouped = [group if isinstance(group, list) else [group] for group in references]
+    idf = scorer.idf_weights([r for group in grouped for r in group]) if options.get("idf") else None
+    ours = scorer.score(predictions, grouped, idf)
+    assert ours.dtype == torch.float32 and ours.shape == expected.shape == (3, len(predictions))
+    assert float((ours - expected).abs().max()) <= 1e-5
+
+
+def test_bertscore_is_signed_with_bert_scores_hash(tiny_model_dir):
+    from bert_score.utils import get_hash
+
+    settings = GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=2, bertscore_idf=True)
+    signed = bertscore(["the cat sat"], ["a cat sat"], settings).signatures["bertscore_f1"]
+    assert signed == get_hash(str(tiny_model_dir), 2, True, False, False, False)
+    assert "_L2_idf_version=" in signed
+
+
+def test_bertscore_in_bf16_is_signed_so_and_stays_close_to_fp32(tiny_model_dir):
+    predictions, references = _pairs(40, seed=5)
+    settings = GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=2)
+    fp32 = bertscore(predictions, references, settings)
+    bf16 = bertscore(predictions, references, dataclasses.replace(settings, precision="bf16"))
+    assert bf16.signatures["bertscore_f1"] == fp32.signatures["bertscore_f1"] + "_bf16"
+    assert bf16["bertscore_f1"] == pytest.approx(fp32["bertscore_f1"], abs=1.0)  # 0-100 scale
+    assert bf16["bertscore_f1"] != fp32["bertscore_f1"]  # it did run in bf16
 
 
 def test_bertscore_without_a_baseline_file_says_it_is_not_rescaled(tiny_model_dir):

@@ -80,19 +80,21 @@ class Seq2SeqCollator:
 
 @torch.inference_mode()
 def generate(model, tokenizer, features: list[dict], *, batch_size: int, num_beams: int, max_new_tokens: int,
-             length_penalty: float, device: str, quiet: bool = True) -> list[str]:
-    """Decoded generations in the features' order, generated over length-sorted batches."""
+             length_penalty: float, device: str, quiet: bool = True, precision: str = "fp32") -> list[str]:
+    """Decoded generations in the features' order, generated over length-sorted batches in `precision`."""
     from tqdm.auto import tqdm
 
     from harness.formats.n21 import length_buckets
+    from harness.precision import autocast
 
     model.eval().to(device)
     out: list[str] = [""] * len(features)
     for indices in tqdm(length_buckets(features, batch_size), desc="generate", disable=quiet, leave=False):
         batch = tokenizer.pad([{k: features[i][k] for k in ("input_ids", "attention_mask")} for i in indices],
                               return_tensors="pt").to(device)
-        generated = model.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens,
-                                   length_penalty=length_penalty, early_stopping=num_beams > 1)
+        with autocast(precision, device):
+            generated = model.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens,
+                                       length_penalty=length_penalty, early_stopping=num_beams > 1)
         for i, text in zip(indices, tokenizer.batch_decode(generated, skip_special_tokens=True)):
             out[i] = text.strip()
     return out

@@ -5,11 +5,12 @@
 - ROUGE-L: rouge-score's F-measure of the longest common subsequence, best over the references,
   averaged. Its default tokenizer keeps only [a-z0-9] (Korean would vanish), so languages other than
   English are split on whitespace.
-- BERTScore: bert-score's BERTScorer on a model harness.models loads (its revision, offline mode and
-  trust flag, see harness.metrics.bertscorer), one per (model, layer, idf, device, batch size), loaded
-  once and reused; pairs are never scrambled, whatever the batch (torchmetrics' BERTScore is, for
-  batches of three or more). Baseline rescaling only from a baseline file that exists locally;
-  otherwise the unrescaled score is reported with a note.
+- BERTScore: bert-score's scores, computed by harness.metrics.bertscorer on a model harness.models
+  loads (its revision, offline mode and trust flag), one per (model, layer, device, batch size,
+  precision), loaded once and reused; pairs are never scrambled, whatever the batch (torchmetrics'
+  BERTScore is, for batches of three or more). Signed with bert-score's hash, plus the precision where
+  it was not fp32. Baseline rescaling only from a baseline file that exists locally; otherwise the
+  unrescaled score is reported with a note.
 
 Several references per example are allowed; sacrebleu needs equally many per example, so shorter
 lists are padded with their first reference (a repeated reference changes neither BLEU nor chrF).
@@ -41,6 +42,7 @@ class GenerationSettings:
     bertscore_rescale: bool = False
     batch_size: int = 64
     device: str = "cpu"
+    precision: str = "fp32"  # --precision that BERTScore's model runs in ("auto" resolves as for frozen features)
 
 
 class SignedScores(Scores):
@@ -165,28 +167,30 @@ def bertscore(predictions, references, settings: GenerationSettings) -> SignedSc
 
     from harness.metrics.bertscorer import scorer as loaded_scorer
     from harness.models import resolve_model
+    from harness.precision import resolve_precision
 
     refs = _check(predictions, references)
     baseline, notes = bertscore_baseline(settings)
     name = str(settings.bertscore_model)
     ref = resolve_model(name, settings.bertscore_revision, settings.bertscore_trust_remote_code)
+    precision = resolve_precision(settings.precision, settings.device, training=False)
     scorer = loaded_scorer(ref, name + (f"@{ref.revision}" if ref.revision else ""), settings.bertscore_layer,
-                           settings.bertscore_idf, settings.device, settings.batch_size, settings.language, baseline)
-    if settings.bertscore_idf:
-        scorer.compute_idf([r for group in refs for r in group])
+                           settings.device, settings.batch_size, baseline, precision)
+    idf = scorer.idf_weights([r for group in refs for r in group]) if settings.bertscore_idf else None
     # bert-score scores a pair with an empty side 0 (after rescaling, the baseline's floor); its own code
     # path for empty text calls a tokenizer method transformers 5 removed, so those pairs are set here.
     refs = [[r for r in group if r.strip()] for group in refs]
     scored = [i for i, (p, group) in enumerate(zip(predictions, refs)) if p.strip() and group]
     values = torch.zeros(3, len(predictions), dtype=torch.float64)
     if baseline is not None:
-        values[:] = ((0 - scorer.baseline_vals) / (1 - scorer.baseline_vals)).double()[:, None]
+        values[:] = ((0 - scorer.baseline_values) / (1 - scorer.baseline_values)).double()[:, None]
     if scored:
-        values[:, scored] = torch.stack(scorer.score([predictions[i] for i in scored], [refs[i] for i in scored])).double()
-    precision, recall, f1 = values
-    scores = {"bertscore_precision": 100.0 * float(precision.mean()), "bertscore_recall": 100.0 * float(recall.mean()),
-              "bertscore_f1": 100.0 * float(f1.mean())}
-    signature = scorer.hash + ("_not-rescaled" if settings.bertscore_rescale and not baseline else "")
+        values[:, scored] = scorer.score([predictions[i] for i in scored], [refs[i] for i in scored], idf).double()
+    precision_values, recall, f1 = values
+    scores = {"bertscore_precision": 100.0 * float(precision_values.mean()),
+              "bertscore_recall": 100.0 * float(recall.mean()), "bertscore_f1": 100.0 * float(f1.mean())}
+    signature = (scorer.signature(settings.bertscore_idf) + ("" if precision == "fp32" else f"_{precision}")
+                 + ("_not-rescaled" if settings.bertscore_rescale and not baseline else ""))
     return SignedScores(scores, dict.fromkeys(scores, signature), notes,
                         {"bertscore_f1": [100.0 * float(v) for v in f1]})
 

@@ -31,6 +31,9 @@ class Runner(ABC):
     resumed_from_step: int | None = None
     # Whether layer_sweep is offered: a head that can be trained on one hidden state of the encoder alone.
     sweeps_layers: bool = False
+    # Whether training backpropagates through a transformer (fine-tuning; a decoder on the frozen encoder) rather
+    # than running the encoder forward only: --precision auto resolves for the one or the other (harness.precision).
+    backpropagates: bool = False
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)

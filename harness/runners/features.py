@@ -2,9 +2,9 @@
 
 The cache holds plain .npy arrays (read with allow_pickle=False) named by a hash of everything that
 changes the numbers: model weights, config and tokenizer files, task and version, split, pooling,
-layers, max length and the examples themselves. A second identical run reads them back and runs no
-forward pass; an entry that does not read back as the array expected (truncated, tampered with) is
-discarded with a warning and computed again.
+layers, max length, the precision (bf16 features are other numbers) and the examples themselves. A
+second identical run reads them back and runs no forward pass; an entry that does not read back as
+the array expected (truncated, tampered with) is discarded with a warning and computed again.
 
 N21 tasks get one pooled vector per example. N2N tasks get every token's states, un-pooled and from
 every hidden state (embeddings first): one flat (tokens, hidden states, width) array of all examples'
@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from harness.formats.n21 import length_buckets, tokenize
 from harness.models import (ModelRef, encoding_fingerprint, layer_states, load_model, load_tokenizer, pool,
                             pool_states, weights_fingerprint)
+from harness.precision import autocast, resolve_precision
 from harness.shapes import shape_of
 from harness.tasks import TaskSpec
 
@@ -137,15 +138,16 @@ def _not_whole(path: Path) -> str | None:
 @torch.inference_mode()
 def extract_features(
     model, tokenizer, examples: list[dict], *, max_length: int, batch_size: int, pooling: str,
-    layers: str | None, device: str, quiet: bool = False,
+    layers: str | None, device: str, quiet: bool = False, precision: str = "fp32",
 ) -> np.ndarray:
     """Pooled hidden states, one row per example, in the examples' order: the chosen layers' vector
-    (examples, width), or with layers=None every state pooled (examples, states, width)."""
+    (examples, width), or with layers=None every state pooled (examples, states, width); float32 whatever the
+    `precision` the model ran in."""
     features = tokenize(tokenizer, examples, max_length, with_labels=False)
     output = None
-    for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet):
+    for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet, precision):
         pooled = pool_states(hidden, mask, pooling) if layers is None else pool(hidden, mask, pooling, layers)
-        vectors = pooled.float().cpu().numpy()
+        vectors = pooled.cpu().numpy()
         if output is None:
             output = np.empty((len(examples), *vectors.shape[1:]), dtype=np.float32)
         output[batch_indices] = vectors
@@ -154,7 +156,8 @@ def extract_features(
 
 @torch.inference_mode()
 def extract_token_features(
-    model, tokenizer, features: list[dict], *, batch_size: int, device: str, quiet: bool = False, allocate=np.empty,
+    model, tokenizer, features: list[dict], *, batch_size: int, device: str, quiet: bool = False,
+    allocate=functools.partial(np.empty, dtype=np.float32), precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every token's hidden states: a flat (tokens, hidden states, width) float32 array, and where each example
     starts in it; `allocate(shape)` makes the array (a memory map, to write one larger than memory).
@@ -164,8 +167,8 @@ def extract_token_features(
     """
     offsets = token_offsets(features)
     output = None
-    for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet):
-        states = torch.stack(hidden, dim=2).float().cpu().numpy()  # (batch, tokens, hidden states, width)
+    for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet, precision):
+        states = torch.stack(hidden, dim=2).cpu().numpy()  # (batch, tokens, hidden states, width)
         if output is None:
             output = allocate((int(offsets[-1]), *states.shape[2:]))
         kept = mask.bool().cpu().numpy()  # the real tokens, whichever side the tokenizer pads
@@ -185,12 +188,15 @@ def _states(array: np.ndarray) -> bool:
     return array.dtype == np.float32 and array.ndim == 3
 
 
-def _forward(model, tokenizer, features: list[dict], batch_size: int, device: str, quiet: bool):
-    """Length-bucketed, per-batch padded forward passes: (example indices, hidden states, attention mask)."""
+def _forward(model, tokenizer, features: list[dict], batch_size: int, device: str, quiet: bool, precision: str):
+    """Length-bucketed, per-batch padded forward passes in `precision`: (example indices, hidden states as float32,
+    so that pooling sums in float32 whatever the precision, attention mask)."""
     model.eval().to(device)
     for batch_indices in tqdm(length_buckets(features, batch_size), desc="features", disable=quiet, leave=False):
         batch = tokenizer.pad([features[i] for i in batch_indices], return_tensors="pt").to(device)
-        yield batch_indices, model(**batch, output_hidden_states=True).hidden_states, batch["attention_mask"]
+        with autocast(precision, device):
+            hidden = model(**batch, output_hidden_states=True).hidden_states
+        yield batch_indices, tuple(state.float() for state in hidden), batch["attention_mask"]
 
 
 class FeatureExtractor:
@@ -207,6 +213,11 @@ class FeatureExtractor:
         self.extracted = 0
         self.cache_hits = 0
         self.hidden_states: int | None = None  # how many the encoder gives (embeddings first), once features are read
+
+    @functools.cached_property
+    def precision(self) -> str:
+        """--precision as the encoder runs it here (auto: resolved on first use, a CPU probe at most)."""
+        return resolve_precision(self.config.precision, self.device, training=False)
 
     @functools.cached_property
     def tokenizer(self):
@@ -244,7 +255,7 @@ class FeatureExtractor:
             return cached
         array = self._timed(len(examples), extract_features, self.encoder, self.tokenizer, examples,
                             max_length=cfg.max_length, batch_size=cfg.eval_batch_size, pooling=cfg.pooling,
-                            layers=None, device=self.device, quiet=cfg.quiet)
+                            layers=None, device=self.device, quiet=cfg.quiet, precision=self.precision)
         self.cache.put(key, array)
         self.hidden_states = array.shape[1]
         return array
@@ -274,19 +285,21 @@ class FeatureExtractor:
         with self.cache.writing(key) as allocate:
             vectors, offsets = self._timed(len(examples), extract_token_features, self.encoder, self.tokenizer, features,
                                      batch_size=cfg.eval_batch_size, device=self.device, quiet=cfg.quiet,
-                                     allocate=allocate)
+                                     allocate=allocate, precision=self.precision)
             self.cache.put(f"{key}-offsets", offsets)  # offsets first: vectors on disk imply their offsets are too
         cached = self.cache.get(key, mmap_mode="r")  # None only when there were no tokens to write
         self.hidden_states = vectors.shape[-2]
         return (cached if cached is not None else vectors), offsets
 
     def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str, layers: str) -> str:
-        """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads."""
+        """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads.
+        fp32 features keep the key they had before --precision existed, so caches written then stay valid."""
         cfg = self.config
         return self.cache.key(
             model=self.encoding, task=task.id, version=task.version, split=split,
             pooling=pooling, layers=layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
             data=examples_fingerprint(examples, shape_of(task).input_fields),
+            **({} if self.precision == "fp32" else {"precision": self.precision}),
         )
 
     def _timed(self, count: int, extract, *args, **kwargs):

@@ -21,6 +21,7 @@ from harness.config import RunConfig
 from harness.formats import dependency, n2n, span_pairs, spans
 from harness.formats.n21 import PooledClassifier, decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, encoding_fingerprint, load_model, load_tokenizer, weights_fingerprint
+from harness.precision import resolve_precision, trainer_flags
 from harness.runners.base import Runner
 from harness.runners.checkpoints import checkpoint_callback, resume_point, training_record
 from harness.tasks import TaskSpec
@@ -42,6 +43,7 @@ def train_epochs(config: RunConfig, train_examples: int) -> float:
 
 
 def training_arguments(config: RunConfig, output_dir: Path, **overrides):
+    """Trainer's arguments for the recipe; `config.precision` resolved (bf16 / fp16: mixed precision)."""
     from transformers import TrainingArguments
 
     args = dict(
@@ -64,6 +66,7 @@ def training_arguments(config: RunConfig, output_dir: Path, **overrides):
         dataloader_num_workers=0,
         # Under torchrun on CPU, processes talk over gloo (nccl needs GPUs).
         ddp_backend="gloo" if config.torch_device() == "cpu" and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        **trainer_flags(config.precision),
     )
     args.update(overrides)
     return TrainingArguments(**args)
@@ -120,10 +123,12 @@ def _seed(seed: int) -> None:
 class FinetuneRunner(Runner):
     mode = "finetune"
     sequence_head = True  # one label or score per input: --finetune-pooling applies
+    backpropagates = True
 
     def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, checkpoint_dir: Path):
         super().__init__()
-        self.task, self.model_ref, self.config = task, model_ref, config
+        precision = resolve_precision(config.precision, config.torch_device(), training=self.backpropagates)
+        self.task, self.model_ref, self.config = task, model_ref, config.replace(precision=precision)
         self.checkpoint_dir = Path(checkpoint_dir)
         self.tokenizer = load_tokenizer(model_ref)
         _seed(config.seed)  # the new head's initial weights are part of what the seed fixes

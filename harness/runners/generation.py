@@ -32,7 +32,8 @@ class FinetuneGenerationRunner(FinetuneRunner):
         with self.timed("evaluation_s"):
             return n2m.generate(self.model, self.tokenizer, features, batch_size=cfg.eval_batch_size,
                                 num_beams=cfg.num_beams, max_new_tokens=cfg.max_new_tokens,
-                                length_penalty=cfg.length_penalty, device=cfg.torch_device(), quiet=cfg.quiet)
+                                length_penalty=cfg.length_penalty, device=cfg.torch_device(), quiet=cfg.quiet,
+                                precision=cfg.precision)
 
 
 class FrozenGenerationRunner(FinetuneGenerationRunner):

@@ -113,7 +113,8 @@ def generation_settings(task: TaskSpec, config) -> GenerationSettings:
         language=task.language, bertscore_model=config.bertscore_model, bertscore_revision=config.bertscore_revision,
         bertscore_trust_remote_code=config.bertscore_trust_remote_code, bertscore_layer=config.bertscore_layer,
         bertscore_idf=config.bertscore_idf, bertscore_rescale=config.bertscore_rescale,
-        bertscore_baseline=config.bertscore_baseline, batch_size=config.eval_batch_size, device=config.torch_device())
+        bertscore_baseline=config.bertscore_baseline, batch_size=config.eval_batch_size, device=config.torch_device(),
+        precision=config.precision)
 
 
 def view_task(task: TaskSpec, shape: Shape, **changes) -> TaskSpec:
