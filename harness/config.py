@@ -269,8 +269,10 @@ class RunConfig(Settings):
                   "as frozen mode pools it", choices=FINETUNE_POOLINGS)
     seed: int = option(42, "seeds training, splits and caps", checks=(SEED_RANGE,), group="seeding")
     device: str = option("auto", "where models run; auto picks cuda when torch sees a GPU", choices=DEVICES)
+    # fp32 by default: a result then never depends on a timing probe under the machine's load, its cache key needs
+    # no probe (a cached run stays light), and committed fp32 results resume as they are.
     precision: str = option(
-        "auto", "the number format models compute in: bf16 and fp16 run forward passes under autocast and train with "
+        "fp32", "the number format models compute in: bf16 and fp16 run forward passes under autocast and train with "
                 "Trainer's mixed precision; auto: bf16 on GPUs that have it, and for frozen features on CPUs where a "
                 "quick probe shows it clearly faster (training on CPU stays fp32), else fp32; fp16 needs a GPU. "
                 "Results record the precision used (README: Precision)", choices=PRECISIONS)

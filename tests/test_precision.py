@@ -31,10 +31,10 @@ MEASURED_PROBE = precision.cpu_bf16_speedup  # the real one: conftest pins auto'
 # --- the option ---------------------------------------------------------------------------------
 
 
-def test_precision_parses_as_declared_and_defaults_to_auto():
+def test_precision_parses_as_declared_and_defaults_to_fp32():
     parsed = vars(build_parser().parse_args(["eval", "--tasks", "sst2", "--precision", "bf16"]))
     assert RunConfig.from_values(parsed).precision == "bf16"
-    assert RunConfig().precision == "auto"
+    assert RunConfig().precision == "fp32"  # reproducible: never a probe's choice unless asked
     with pytest.raises(ConfigError, match="--precision 'int8' is not one of auto, fp32, bf16, fp16"):
         RunConfig(precision="int8")
 
@@ -158,7 +158,7 @@ def test_trainer_arguments_carry_the_precision(tmp_path):
 def test_a_finetune_runner_resolves_its_precision_and_trains_in_it(tiny_model_dir, tmp_path, monkeypatch):
     _probe(monkeypatch, 9.0)  # even where the probe favours bf16, auto trains in fp32 on CPU
     ref = resolve_model(str(tiny_model_dir))
-    auto = FinetuneRunner(SST2, ref, RunConfig(**FAST), tmp_path / "auto")
+    auto = FinetuneRunner(SST2, ref, RunConfig(**FAST, precision="auto"), tmp_path / "auto")
     assert auto.config.precision == "fp32"
     runner = FinetuneRunner(SST2, ref, RunConfig(**FAST, precision="bf16"), tmp_path / "bf16")
     runner.fit(EXAMPLES * 4)
@@ -172,7 +172,7 @@ def test_a_finetune_runner_resolves_its_precision_and_trains_in_it(tiny_model_di
 def test_results_record_the_precision_each_mode_ran_in(tiny_model_dir, glue_dir, tmp_path, monkeypatch):
     _probe(monkeypatch, 9.0)  # a CPU where bf16 is clearly faster
     results = evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="both", data_dir=glue_dir,
-                       output_dir=tmp_path, **FAST).results
+                       output_dir=tmp_path, precision="auto", **FAST).results
     recorded = {r.mode: r.provenance["hyperparameters"]["precision"] for r in results}
     assert recorded == {"frozen": "bf16", "finetune": "fp32"}
     board = write_leaderboards(tmp_path, tmp_path / "boards")
