@@ -228,8 +228,19 @@ def test_frozen_span_pairs_read_the_spans_not_only_the_sentence(tiny_model_dir, 
     (result,) = evaluate(str(tiny_model_dir), tasks=["superglue/wic"], mode="frozen", data_dir=_span_dir(tmp_path),
                          output_dir=tmp_path / "out", split_strategy="holdout", **FAST).results
     assert result.scores["accuracy"] == 100.0
-    # One pooled state (the --layers states' spans): no layer to choose, none recorded as chosen.
-    assert "layer" not in result.provenance["hyperparameters"]["chosen"]
+    assert result.provenance["hyperparameters"]["chosen"]["layer"]  # every state's spans, one chosen on train
+
+
+def test_frozen_span_pairs_pool_each_hidden_state_as_that_state_alone():
+    from harness.formats.span_pairs import pool_spans
+    from harness.runners.frozen import FrozenSpanPairRunner
+
+    tokens = torch.randn(3, 9, 4, 5)  # examples, tokens, hidden states, width
+    positions = torch.tensor([[[1, 2], [4, 6]], [[2, 2], [3, 8]], [[1, 5], [6, 7]]])
+    every = FrozenSpanPairRunner.pool_every_state(tokens, positions)
+    assert every.shape == (3, 4, 20)
+    for state in range(4):
+        torch.testing.assert_close(every[:, state], pool_spans(tokens[:, :, state], positions))
 
 
 @pytest.mark.parametrize("task, make", [("superglue/wic", _span_dir), ("superglue/copa", _choice_dir)])

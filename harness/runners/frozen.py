@@ -196,27 +196,33 @@ class FrozenProbabilityRunner(FrozenRunner):
 
 
 class FrozenSpanPairRunner(FrozenRunner):
-    """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token vectors."""
+    """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token states, pooled from
+    every hidden state, so that inner CV chooses the layer (and --layer-sweep sweeps them) as for any pair."""
 
     encodes_sides = False  # the spans lie in the pair's own encoding: no side is encoded alone
-    # Its pooled spans hold the --layers states only (extractor.token_features), not every state to choose from.
-    sweeps_layers = False
 
     def _pooled_states(self, examples: list[dict], split: str) -> np.ndarray:
-        """The pooled spans of the token features' layers, as one state (examples, 1, width)."""
+        """Every hidden state's pooled spans, (examples, states, 4 x width)."""
         import torch
 
         features, self.truncated = span_pairs.encode(self.extractor.tokenizer, examples, self.config.max_length,
                                                      with_labels=False)
-        inputs = [{k: v for k, v in f.items() if k != "span_positions"} for f in features]
-        vectors, offsets = self.extractor.token_features(self.task, examples, split, inputs)
+        states, offsets = self.extractor.token_states(self.task, examples, split, [model_inputs(f) for f in features])
         pooled = []
         with torch.inference_mode():
             for chunk in _chunks(np.arange(len(features)), 256):
-                tokens, _ = pad_vectors([vectors[offsets[i]:offsets[i + 1]] for i in chunk])
+                tokens, _ = pad_vectors([states[offsets[i]:offsets[i + 1]] for i in chunk])  # (n, tokens, states, w)
                 positions = torch.tensor([features[i]["span_positions"] for i in chunk])
-                pooled.append(span_pairs.pool_spans(tokens, positions).numpy())
-        return np.concatenate(pooled)[:, None]
+                pooled.append(self.pool_every_state(tokens, positions).numpy())
+        return np.concatenate(pooled)
+
+    @staticmethod
+    def pool_every_state(tokens, positions):
+        """(n, tokens, states, width) -> (n, states, 4 x width): span_pairs.pool_spans of each state, in one
+        pooling of every state's width side by side, each state's four parts regrouped after."""
+        n, length, states, width = tokens.shape
+        spans = span_pairs.pool_spans(tokens.reshape(n, length, states * width), positions)
+        return spans.reshape(n, 4, states, width).transpose(1, 2).reshape(n, states, 4 * width)
 
 
 class TorchHeadRunner(FrozenRunner):
