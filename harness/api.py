@@ -78,7 +78,9 @@ def evaluate(
     Progress over this call's units).
     """
     config = (config or RunConfig()).replace(**overrides)
-    check_precision(config.precision, config.torch_device())  # before anything loads
+    check_precision(config.precision, config.device)  # before anything loads
+    if config.device == "cuda":
+        config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
     if config.min_steps is None:  # resolved here, so every result records the recipe it ran
         config = config.replace(min_steps=CURVE_MIN_STEPS if train_sizes else 0)
     evaluation = Evaluation()
@@ -89,13 +91,13 @@ def evaluate(
                                 bertscore_trust_remote_code=model_ref.trust_remote_code)
     source_dir = resolve_data_dir(data_dir)
     writable_folder(output_dir, "--output-dir")  # here, not after the compute, when the result is written
-    check_max_length(model_ref, config.max_length)
+    context = _Context(model_ref, config, Path(output_dir), cache)
+    check_max_length(model_ref, config.max_length, context.extractor.facts)
     modes = _modes(mode)
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
     progress = progress or Progress(mine, output_dir, model_ref.slug, config)
-    context = _Context(model_ref, config, Path(output_dir), cache)
 
     for base, dependents in groups:
         group_units = [unit for unit in mine if unit.task == base.id]
@@ -248,8 +250,7 @@ class _Context:
         records, --resume compares and its scoring (BERTScore) runs in."""
         shape = shape_of(task)
         runner = shape.frozen_runner if mode == "frozen" else shape.finetune_runner
-        precision = resolve_precision(self.config.precision, self.config.torch_device(),
-                                      training=runner.backpropagates)
+        precision = resolve_precision(self.config.precision, self.config.device, training=runner.backpropagates)
         return self.config.replace(precision=precision)
 
     def directory(self, task: TaskSpec, mode: str, train_size: int | None = None) -> Path:
@@ -386,7 +387,7 @@ class _Context:
                 "split_strategy": plan.strategy,
                 "seed": self.config.seed,
                 "hyperparameters": {**config.as_dict(), **_chosen(chosen)},
-                "device": device_info(self.config.torch_device()),
+                "device": device_info(runner.device),
                 **({"metrics": {"signatures": fold_scores[0].signatures, "notes": fold_scores[0].notes}}
                    if signed else {}),
             },

@@ -98,13 +98,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _silence_libraries() -> None:
-    """--quiet: no progress bars or info logs from transformers and datasets either."""
+    """--quiet: no progress bars or info logs from transformers, datasets and the Hub either. The libraries read
+    these variables when they load (a run whose features are cached never loads transformers); one loaded
+    already (main() called in a process that imported it) is told directly."""
     os.environ["TRANSFORMERS_VERBOSITY"] = "error"
     os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
-    from transformers.utils import logging as hf_logging
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
 
 
 def _list(args) -> int:

@@ -79,6 +79,11 @@ class Runner(ABC):
         """What identifies the pretrained weights the run used (weights' sha256 or Hub commit)."""
 
     @property
+    def device(self) -> str:
+        """Where the run computed (recorded with it): the CPU, unless the runner ran a model elsewhere."""
+        return "cpu"
+
+    @property
     def choices(self) -> dict:
         """What training chose from the training examples alone (a layer, an L2 strength, epochs kept, a learnt
         layer mix...), recorded beside the run's settings; nothing by default."""

@@ -12,7 +12,7 @@ import numpy as np
 from harness.errors import ConfigError, DataError, TaskError
 from harness.tasks import TaskSpec
 
-if TYPE_CHECKING:  # runners import torch; listing tasks reads shapes without it
+if TYPE_CHECKING:  # listing tasks reads shapes without importing any runner
     from harness.runners.base import Runner
 
 
