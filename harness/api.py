@@ -90,7 +90,8 @@ def evaluate(
         config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
                                 bertscore_trust_remote_code=model_ref.trust_remote_code)
     source_dir = resolve_data_dir(data_dir)
-    writable_folder(output_dir, "--output-dir")  # here, not after the compute, when the result is written
+    # here, not after the compute, when the result is written (by rank 0 alone, under a launch)
+    writable_folder(output_dir, "--output-dir", create=is_main_process())
     context = _Context(model_ref, config, Path(output_dir), cache)
     check_max_length(model_ref, config.max_length, context.extractor.facts)
     modes = _modes(mode)
@@ -248,8 +249,7 @@ class _Context:
     def mode_config(self, task: TaskSpec, mode: str) -> RunConfig:
         """The settings of the task's run in `mode`, with --precision as its runner resolves it: what the run
         records, --resume compares and its scoring (BERTScore) runs in."""
-        shape = shape_of(task)
-        runner = shape.frozen_runner if mode == "frozen" else shape.finetune_runner
+        runner = shape_of(task).runner_class(mode)
         precision = resolve_precision(self.config.precision, self.config.device, training=runner.backpropagates)
         return self.config.replace(precision=precision)
 
@@ -271,7 +271,24 @@ class _Context:
     def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None = None,
             population: SplitPlan | None = None) -> list[RunResult]:
         """Train on each fold, score the task (and the tasks scored with its model), write results. With a
-        `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size)."""
+        `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size).
+
+        Under a launch (torchrun), a run whose runner reads the shared features is rank 0's: the other ranks
+        extract their shares of its features, then return its results (runners/shards.py)."""
+        shards = self.extractor.shards if shape_of(task).runner_class(mode).reads_features else None
+        if shards is None:
+            return self._run(task, plan, mode, dependents, train_size, population)
+        if not shards.main:
+            return self.extractor.serve()
+        results = None
+        try:
+            results = self._run(task, plan, mode, dependents, train_size, population)
+        finally:
+            shards.finish(results)
+        return results
+
+    def _run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None,
+             population: SplitPlan | None) -> list[RunResult]:
         directory = self.directory(task, mode, train_size)
         config = self.mode_config(task, mode)
         if resume_keeps(config.resume, directory, bool(dependents)):

@@ -35,6 +35,7 @@ from harness.models import (ModelFacts, ModelRef, encoding_fingerprint, facts_di
                             load_model, load_tokenizer, model_facts, pool, pool_states, weights_fingerprint)
 from harness.precision import autocast, resolve_precision
 from harness.runners import is_main_process
+from harness.runners.shards import Shards, launched, rank_device
 from harness.shapes import shape_of
 from harness.tasks import TaskSpec
 
@@ -261,8 +262,17 @@ class FeatureExtractor:
 
     @functools.cached_property
     def device(self) -> str:
-        """--device resolved, on a cache miss: resolving `auto` imports torch."""
-        return self.config.torch_device()
+        """--device resolved (this rank's GPU under a launch), on a cache miss: resolving `auto` imports torch."""
+        return rank_device(self.config.torch_device())
+
+    @functools.cached_property
+    def shards(self) -> Shards | None:
+        """The ranks of a launch, which share out every extraction (shards.py); None in a single process."""
+        return Shards.join(self.device) if launched() else None
+
+    def serve(self) -> list:
+        """A rank other than 0: extract the shares of rank 0's frozen run (shards.py); returns that run's results."""
+        return self.shards.serve(self._rows)
 
     @functools.cached_property
     def facts(self) -> ModelFacts:
@@ -364,9 +374,35 @@ class FeatureExtractor:
         )
 
     def _timed(self, count: int, extract, *args, **kwargs):
+        """`extract(*args, **kwargs)`, timed; under a launch, shared out over its ranks."""
         start = time.perf_counter()
-        result = extract(*args, **kwargs)
+        result = extract(*args, **kwargs) if self.shards is None else self._shared(extract, *args, **kwargs)
         self.seconds += time.perf_counter() - start
         self.extracted += count
         return result
 
+    def _shared(self, extract, model, tokenizer, items: list[dict], **kwargs):
+        """What `extract` (extract_features or extract_token_features) gives for `items`, each rank extracting its
+        share of the batches one process would run (shards.py): the same rows, in the same order."""
+        if not items:  # no batch to share
+            return extract(model, tokenizer, items, **kwargs)
+        tokens = extract is extract_token_features  # its items are tokenized already, and each token gets a row
+        allocate = kwargs.pop("allocate", functools.partial(np.empty, dtype=np.float32))
+        features = items if tokens else tokenize(tokenizer, items, kwargs["max_length"], with_labels=False)
+        starts = token_offsets(features) if tokens else np.arange(len(items) + 1)  # each item's first row
+        output = None
+
+        def place(share: list[int], rows: np.ndarray) -> None:
+            nonlocal output
+            if output is None:  # rank 0's own rows come first, and tell the width
+                output = allocate((int(starts[-1]), *rows.shape[1:]))
+            output[np.concatenate([np.arange(starts[i], starts[i + 1]) for i in share])] = rows
+
+        shares = self.shards.deal(length_buckets(features, kwargs["batch_size"]))
+        self.shards.gather(self._rows, extract, kwargs, items, shares, place)
+        return (output, starts) if tokens else output
+
+    def _rows(self, extract, items: list[dict], kwargs: dict) -> np.ndarray:
+        """This rank's rows of its share `items`, on its own device."""
+        result = extract(self.encoder, self.tokenizer, items, **{**kwargs, "device": self.device})
+        return result[0] if extract is extract_token_features else result

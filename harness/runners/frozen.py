@@ -48,6 +48,7 @@ class FrozenRunner(Runner):
     encoded alone beside the pair (probes.py); choices made on train only are reported in `choices`."""
 
     mode = "frozen"
+    reads_features = True
     encodes_sides = True  # a pair's sides may also be encoded alone (--pair-features)
     sweeps_layers = True
 

@@ -96,6 +96,9 @@ class Shape:
 
     # --- runs ------------------------------------------------------------------------------------
 
+    def runner_class(self, mode: str) -> type[Runner]:
+        return self.frozen_runner if mode == "frozen" else self.finetune_runner
+
     def runner(self, task: TaskSpec, mode: str, *, extractor, model_ref, config, checkpoints: Path) -> Runner:
         """The frozen runner (on the shared feature extractor) or the fine-tuning one."""
         if mode == "frozen":
