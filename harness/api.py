@@ -78,7 +78,9 @@ def evaluate(
     Progress over this call's units).
     """
     config = (config or RunConfig()).replace(**overrides)
-    check_precision(config.precision, config.torch_device())  # before anything loads
+    check_precision(config.precision, config.device)  # before anything loads
+    if config.device == "cuda":
+        config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
     if config.min_steps is None:  # resolved here, so every result records the recipe it ran
         config = config.replace(min_steps=CURVE_MIN_STEPS if train_sizes else 0)
     evaluation = Evaluation()
@@ -88,14 +90,15 @@ def evaluate(
         config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
                                 bertscore_trust_remote_code=model_ref.trust_remote_code)
     source_dir = resolve_data_dir(data_dir)
-    writable_folder(output_dir, "--output-dir")  # here, not after the compute, when the result is written
-    check_max_length(model_ref, config.max_length)
+    # here, not after the compute, when the result is written (by rank 0 alone, under a launch)
+    writable_folder(output_dir, "--output-dir", create=is_main_process())
+    context = _Context(model_ref, config, Path(output_dir), cache)
+    check_max_length(model_ref, config.max_length, context.extractor.facts)
     modes = _modes(mode)
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
     progress = progress or Progress(mine, output_dir, model_ref.slug, config)
-    context = _Context(model_ref, config, Path(output_dir), cache)
 
     for base, dependents in groups:
         group_units = [unit for unit in mine if unit.task == base.id]
@@ -246,10 +249,8 @@ class _Context:
     def mode_config(self, task: TaskSpec, mode: str) -> RunConfig:
         """The settings of the task's run in `mode`, with --precision as its runner resolves it: what the run
         records, --resume compares and its scoring (BERTScore) runs in."""
-        shape = shape_of(task)
-        runner = shape.frozen_runner if mode == "frozen" else shape.finetune_runner
-        precision = resolve_precision(self.config.precision, self.config.torch_device(),
-                                      training=runner.backpropagates)
+        runner = shape_of(task).runner_class(mode)
+        precision = resolve_precision(self.config.precision, self.config.device, training=runner.backpropagates)
         return self.config.replace(precision=precision)
 
     def directory(self, task: TaskSpec, mode: str, train_size: int | None = None) -> Path:
@@ -270,7 +271,24 @@ class _Context:
     def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None = None,
             population: SplitPlan | None = None) -> list[RunResult]:
         """Train on each fold, score the task (and the tasks scored with its model), write results. With a
-        `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size)."""
+        `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size).
+
+        Under a launch (torchrun), a run whose runner reads the shared features is rank 0's: the other ranks
+        extract their shares of its features, then return its results (runners/shards.py)."""
+        shards = self.extractor.shards if shape_of(task).runner_class(mode).reads_features else None
+        if shards is None:
+            return self._run(task, plan, mode, dependents, train_size, population)
+        if not shards.main:
+            return self.extractor.serve()
+        results = None
+        try:
+            results = self._run(task, plan, mode, dependents, train_size, population)
+        finally:
+            shards.finish(results)
+        return results
+
+    def _run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None,
+             population: SplitPlan | None) -> list[RunResult]:
         directory = self.directory(task, mode, train_size)
         config = self.mode_config(task, mode)
         if resume_keeps(config.resume, directory, bool(dependents)):
@@ -386,7 +404,7 @@ class _Context:
                 "split_strategy": plan.strategy,
                 "seed": self.config.seed,
                 "hyperparameters": {**config.as_dict(), **_chosen(chosen)},
-                "device": device_info(self.config.torch_device()),
+                "device": device_info(runner.device),
                 **({"metrics": {"signatures": fold_scores[0].signatures, "notes": fold_scores[0].notes}}
                    if signed else {}),
             },

@@ -98,13 +98,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _silence_libraries() -> None:
-    """--quiet: no progress bars or info logs from transformers and datasets either."""
+    """--quiet: no progress bars or info logs from transformers, datasets and the Hub either. The libraries read
+    these variables when they load (a run whose features are cached never loads transformers); one loaded
+    already (main() called in a process that imported it) is told directly."""
     os.environ["TRANSFORMERS_VERBOSITY"] = "error"
     os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
-    from transformers.utils import logging as hf_logging
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
 
 
 def _list(args) -> int:
@@ -178,10 +182,11 @@ def _eval(args) -> int:
     from harness.config import RunConfig, Selection
     from harness.render import score_text
     from harness.results import writable_folder
+    from harness.runners import is_main_process
 
     config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
-    if selection.leaderboard_dir:
-        writable_folder(selection.leaderboard_dir, "--leaderboard-dir")
+    if selection.leaderboard_dir:  # under a launch, rank 0 alone writes
+        writable_folder(selection.leaderboard_dir, "--leaderboard-dir", create=is_main_process())
     from harness.api import evaluate  # after the checks, so a bad option fails before torch loads
     from harness.models import resolve_model
     from harness.progress import Progress
@@ -211,12 +216,12 @@ def _eval(args) -> int:
                   f"main {score_text(result.main_score):>6}  ({scores})")
         for task, reason in evaluation.skipped.items():
             print(f"{task:22} skipped: {reason}")
-    if selection.train_sizes:
+    if selection.train_sizes and is_main_process():
         from harness.curves import write_task_curves
 
         for path in write_task_curves(selection.output_dir):
             print(f"wrote {path}")
-    if selection.leaderboard_dir:
+    if selection.leaderboard_dir and is_main_process():
         from harness.leaderboard import write_leaderboards
 
         for path in write_leaderboards(selection.output_dir, selection.leaderboard_dir):

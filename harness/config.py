@@ -351,6 +351,9 @@ class RunConfig(Settings):
         return dataclasses.asdict(self)
 
     def torch_device(self) -> str:
+        """--device resolved: auto is CUDA where torch sees a GPU (torch is imported only to answer that)."""
+        if self.device == "cpu":
+            return self.device
         import torch
 
         if self.device == "auto":

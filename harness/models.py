@@ -1,6 +1,7 @@
 """Resolve a model (alias, Hub id or local folder), load it offline-safely, pool its hidden states."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -117,16 +118,52 @@ def _packaged_path(alias: str) -> str:
     return str(package.get_model_path())
 
 
-def check_max_length(ref: ModelRef, max_length: int) -> None:
-    """--max-length against the model, before any compute: room for a pair's special tokens and a token of each
-    text, and no more positions than the model has (beyond them, position embeddings fail mid-run). Reads the
-    tokenizer and config only, never the weights."""
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a model's tokenizer and config say before any weight loads: the tokenizer's own vocabulary files (by
+    name: what encoding_fingerprint hashes besides _ENCODING_FILES), the special tokens a pair gets, and the most
+    tokens the model reads (None for relative positions, which have no fixed limit)."""
+
+    vocab_files: tuple[str, ...]
+    pair_special_tokens: int
+    max_positions: int | None
+
+
+def model_facts(ref: ModelRef) -> ModelFacts:
+    """ModelFacts read from the tokenizer and config (transformers loads; the weights do not)."""
     tokenizer = load_tokenizer(ref)
-    least = tokenizer.num_special_tokens_to_add(pair=True) + 2
+    return ModelFacts(vocab_files(tokenizer), tokenizer.num_special_tokens_to_add(pair=True),
+                      _position_limit(load_config(ref), tokenizer))
+
+
+def vocab_files(tokenizer) -> tuple[str, ...]:
+    """The names of the files a loaded tokenizer reads its vocabulary from (its class's vocab_files_names)."""
+    return tuple(sorted(getattr(tokenizer, "vocab_files_names", {}).values()))
+
+
+def facts_digest(ref: ModelRef) -> str:
+    """sha256 of everything ModelFacts of a local folder follow from: the names and contents of its files (all but
+    the weights and others too large to be a config or a tokenizer's), the trust flag and the transformers
+    version; under it, a cache keeps a folder's facts (runners/features.py)."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"{version('transformers')}\0{ref.trust_remote_code}".encode())
+    weights = {p.name for pattern in _WEIGHT_FILES for p in Path(ref.location).glob(pattern)}
+    for path in sorted(Path(ref.location).iterdir()):
+        if path.is_file() and path.name not in weights and path.stat().st_size <= _LARGEST_READ_FILE:
+            digest.update(f"\0{path.name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}".encode())
+    return digest.hexdigest()
+
+
+def check_max_length(ref: ModelRef, max_length: int, facts: ModelFacts) -> None:
+    """--max-length against the model's facts (model_facts), before any compute: room for a pair's special tokens
+    and a token of each text, and no more positions than the model has (beyond them, position embeddings fail
+    mid-run)."""
+    least = facts.pair_special_tokens + 2
     if max_length < least:
         raise ConfigError(f"--max-length {max_length} cannot hold {ref.name}'s special tokens for a pair ({least - 2}) "
                           f"and a token of each text; use at least {least}")
-    most = _position_limit(load_config(ref), tokenizer)
+    most = facts.max_positions
     if most is not None and max_length > most:
         raise ConfigError(f"--max-length {max_length} is beyond the {most} positions {ref.name} reads; "
                           f"use at most {most}")
@@ -258,14 +295,18 @@ def weights_fingerprint(ref: ModelRef, model=None) -> dict:
 # tokenizer reads (the tokenizer class adds its own vocabulary files, tokenizer.vocab_files_names).
 _ENCODING_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "added_tokens.json")
+# No config or tokenizer file comes near this size (a large vocabulary's tokenizer.json is tens of MB); files above
+# it are other formats' weights, which change nothing the tokenizer or config say.
+_LARGEST_READ_FILE = 64 << 20
 
 
-def encoding_fingerprint(ref: ModelRef, tokenizer, weights: dict) -> str:
+def encoding_fingerprint(ref: ModelRef, vocab_files, weights: dict) -> str:
     """sha256 of everything that fixes the numbers a model gives for a text, for keys of what it computed.
 
     A local folder: its weights (`weights`, its weights_fingerprint), config and tokenizer files, names and
-    contents (the same weights under another tokenizer encode other tokens). A Hub checkpoint: its resolved
-    commit, which fixes all three.
+    contents (the same weights under another tokenizer encode other tokens); `vocab_files` names the tokenizer's
+    own (its vocab_files_names, or ModelFacts.vocab_files). A Hub checkpoint: its resolved commit, which fixes all
+    three.
     """
     digest = hashlib.sha256()
     if not ref.is_local:
@@ -273,8 +314,7 @@ def encoding_fingerprint(ref: ModelRef, tokenizer, weights: dict) -> str:
         digest.update(f"{ref.location}@{commit}".encode())
         return digest.hexdigest()
     digest.update(weights["weights_sha256"].encode())
-    names = sorted({*_ENCODING_FILES, *getattr(tokenizer, "vocab_files_names", {}).values()})
-    for name in names:
+    for name in sorted({*_ENCODING_FILES, *vocab_files}):
         path = Path(ref.location) / name
         if path.is_file():
             digest.update(f"\0{name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}".encode())
@@ -300,6 +340,20 @@ def parse_layers(spec: str) -> tuple[list[int], str]:
         count = int(match.group(1))
         return list(range(-count, 0)), match.group(2)
     raise ConfigError(f"--layers {spec!r} not understood; use last, -2 (any index), last4-concat or last4-mean")
+
+
+def inference_mode(function):
+    """`function` run under torch.inference_mode(), torch imported at its first call rather than with the module that
+    defines it: a frozen run whose features are all cached goes through such modules without loading torch."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        import torch
+
+        with torch.inference_mode():
+            return function(*args, **kwargs)
+
+    return run
 
 
 def pool(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, pooling: str, layers: str) -> torch.Tensor:

@@ -37,12 +37,13 @@ PROBE_BAR = 1.5
 
 
 def resolve_precision(requested: str, device: str, *, training: bool) -> str:
-    """fp32, bf16 or fp16: what `requested` (--precision) runs as on `device` ("cpu" or "cuda"), for a run that
-    trains through the model (`training`) or only runs it forward. Refuses what the device cannot run."""
+    """fp32, bf16 or fp16: what `requested` (--precision) runs as on `device` ("cpu", "cuda", or --device's "auto"),
+    for a run that trains through the model (`training`) or only runs it forward. Refuses what the device cannot
+    run. fp32 needs to know nothing of the device: a run whose features are cached never imports torch."""
     check_precision(requested, device)
     if requested != "auto":
         return requested
-    if device.startswith("cuda"):
+    if _on_gpu(device):
         import torch
 
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
@@ -52,16 +53,26 @@ def resolve_precision(requested: str, device: str, *, training: bool) -> str:
 
 
 def check_precision(requested: str, device: str) -> None:
-    """ConfigError where the device cannot run the precision asked for (before anything loads)."""
-    if requested == "fp16" and not device.startswith("cuda"):
+    """ConfigError where the device ("cpu", "cuda", or "auto") cannot run the precision asked for (before anything
+    loads)."""
+    if requested == "fp16" and not _on_gpu(device):
         raise ConfigError("--precision fp16 needs a CUDA GPU (torch's fp16 on a CPU is no faster than fp32); "
                           "use --precision bf16 or auto on CPU")
-    if requested == "bf16" and device.startswith("cuda"):
+    if requested == "bf16" and _on_gpu(device):
         import torch
 
         if not torch.cuda.is_bf16_supported():
             raise ConfigError(f"--precision bf16: this GPU ({torch.cuda.get_device_name()}) has no bf16; use "
                               "--precision fp16 or auto")
+
+
+def _on_gpu(device: str) -> bool:
+    """Whether `device` is a CUDA GPU; for --device auto, whether torch sees one (imported to answer)."""
+    if device == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return device.startswith("cuda")
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -254,6 +255,31 @@ def test_listing_tasks_loads_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "glue/sst2" in done.stdout
+
+
+def test_a_frozen_rerun_from_the_cache_loads_neither_torch_nor_transformers(tiny_model_dir, glue_dir, tmp_path):
+    """Pooled shapes' heads are sklearn's: once the features are cached (a task alone and a pair with its sides and
+    the cosine), a second run reads them, its model's facts and the data without the deep-learning stack, and
+    scores as the first did."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys, harness.cli as cli; code = cli.main(sys.argv[1:]); "
+            "print(json.dumps(sorted({'torch', 'transformers'} & set(sys.modules)))); sys.exit(code)")
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache")}
+    loaded = []
+    for run in ("first", "again"):
+        argv = ["eval", "--model", str(tiny_model_dir), "--tasks", "glue/sst2,glue/stsb", "--mode", "frozen",
+                "--data-dir", str(glue_dir), "--output-dir", str(tmp_path / run), "--quiet"]
+        done = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        loaded.append(json.loads(done.stdout.splitlines()[-1]))
+    assert loaded == [["torch", "transformers"], []]
+    for task in ("sst2", "stsb"):
+        first, again = (read_result(next((tmp_path / run).rglob(f"{task}/frozen-seed42/result.json")))
+                        for run in ("first", "again"))
+        assert again.scores == first.scores and again.timings["extraction_s"] == 0 < first.timings["extraction_s"]
+        assert again.provenance["device"]["device"] == "cpu" and "torch_threads" not in again.provenance["device"]
 
 
 # --- bad input stops with one line, exit 2, before any compute, and writes no result ----------------------

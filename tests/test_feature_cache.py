@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from harness.config import RunConfig
-from harness.models import load_tokenizer, resolve_model
+from harness.models import (encoding_fingerprint, load_tokenizer, model_facts, resolve_model, vocab_files,
+                            weights_fingerprint)
 from harness.runners.features import FeatureCache, FeatureExtractor
 from harness.tasks import REGISTRY
 
@@ -50,6 +51,34 @@ def test_the_same_weights_with_another_tokenizer_or_config_are_not_served_from_c
     again = _extractor(shutil.copytree(tiny_model_dir, tmp_path / "copy"), cache)  # same files elsewhere: reused
     np.testing.assert_array_equal(again.features(SST2, EXAMPLES, "train"), original)
     assert again.cache_hits == 1
+
+
+def test_what_the_tokenizer_and_config_say_is_kept_and_keys_stay_as_they_were(tiny_model_dir, tmp_path, monkeypatch,
+                                                                             caplog):
+    import harness.runners.features as features_module
+
+    ref = resolve_model(str(tiny_model_dir))
+    first = _extractor(tiny_model_dir, tmp_path)
+    assert first.facts == model_facts(ref)
+    # the key's model part is the one a loaded tokenizer gives, so caches written before stay valid
+    assert first.encoding == encoding_fingerprint(ref, vocab_files(load_tokenizer(ref)), weights_fingerprint(ref))
+    (record,) = tmp_path.glob("*.json")
+
+    def no_loading(ref):
+        raise AssertionError("the tokenizer and config were read again")
+
+    monkeypatch.setattr(features_module, "model_facts", no_loading)
+    again = _extractor(tiny_model_dir, tmp_path)
+    assert again.facts == first.facts and again.encoding == first.encoding
+
+    monkeypatch.undo()
+    record.write_text('{"vocab_files": "vocab.txt"}')  # not what ModelFacts holds: read again, and replaced
+    assert _extractor(tiny_model_dir, tmp_path).facts == first.facts
+    assert json.loads(record.read_text())["vocab_files"] == list(first.facts.vocab_files)
+    record.write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="harness"):
+        assert _extractor(tiny_model_dir, tmp_path).facts == first.facts
+    assert "is not a JSON object" in caplog.text and json.loads(record.read_text())
 
 
 class _Payload:

@@ -123,7 +123,7 @@ def test_a_drawn_subset_reads_the_same_token_states_as_its_own_extraction(korean
     from harness.config import RunConfig
     from harness.models import resolve_model
     from harness.runners.features import FeatureExtractor
-    from harness.runners.frozen import FrozenTokenRunner
+    from harness.runners.frozen_tokens import FrozenTokenRunner
 
     write_ner(tmp_path / "data", fixture_sentences(20, seed=4))
     train = read_split(NER, "validation", tmp_path / "data").examples

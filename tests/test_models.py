@@ -15,14 +15,18 @@ from harness.errors import ConfigError, ModelError
 from harness.models import (
     ALIASES,
     DEFAULT_MODEL,
+    ModelFacts,
     ModelRef,
     check_max_length,
     encoding_fingerprint,
+    facts_digest,
     load_model,
     load_tokenizer,
+    model_facts,
     parse_layers,
     pool,
     resolve_model,
+    vocab_files,
     weights_fingerprint,
 )
 
@@ -231,12 +235,14 @@ def _pickle_running(command: str) -> bytes:
 
 def test_max_length_is_checked_against_the_model(tiny_model_dir):
     ref = resolve_model(str(tiny_model_dir))
-    check_max_length(ref, 5)  # [CLS] a [SEP] b [SEP]
-    check_max_length(ref, 128)  # the tiny model's positions
+    facts = model_facts(ref)
+    assert facts == ModelFacts(vocab_files=("tokenizer.json", "vocab.txt"), pair_special_tokens=3, max_positions=128)
+    check_max_length(ref, 5, facts)  # [CLS] a [SEP] b [SEP]
+    check_max_length(ref, 128, facts)  # the tiny model's positions
     with pytest.raises(ConfigError, match=r"--max-length 4 cannot hold .* for a pair \(3\).*use at least 5"):
-        check_max_length(ref, 4)
+        check_max_length(ref, 4, facts)
     with pytest.raises(ConfigError, match="--max-length 129 is beyond the 128 positions .* use at most 128"):
-        check_max_length(ref, 129)
+        check_max_length(ref, 129, facts)
 
 
 def test_broken_local_folder_is_a_model_error(tmp_path):
@@ -291,7 +297,7 @@ def test_weights_fingerprint_for_hub_checkpoint():
 
 def _encoding(folder: Path) -> str:
     ref = resolve_model(str(folder))
-    return encoding_fingerprint(ref, load_tokenizer(ref), weights_fingerprint(ref))
+    return encoding_fingerprint(ref, vocab_files(load_tokenizer(ref)), weights_fingerprint(ref))
 
 
 def test_encoding_fingerprint_covers_weights_config_and_tokenizer_files(tiny_model_dir, tmp_path):
@@ -312,6 +318,17 @@ def test_encoding_fingerprint_covers_weights_config_and_tokenizer_files(tiny_mod
     assert _encoding(copy) != original
 
 
+def test_facts_digest_follows_every_file_but_the_weights(tiny_model_dir, tmp_path):
+    copy = Path(shutil.copytree(tiny_model_dir, tmp_path / "copy"))
+    original = facts_digest(resolve_model(str(copy)))
+    assert original == facts_digest(resolve_model(str(tiny_model_dir)))  # contents, not where the folder lies
+    (copy / "model.safetensors").write_bytes(b"other weights")  # weights say nothing of the tokenizer or config
+    assert facts_digest(resolve_model(str(copy))) == original
+    (copy / "README.md").write_text("any other file may be one the tokenizer reads")
+    assert facts_digest(resolve_model(str(copy))) != original
+    assert facts_digest(resolve_model(str(copy), trust_remote_code=True)) != facts_digest(resolve_model(str(copy)))
+
+
 def test_encoding_fingerprint_of_a_hub_checkpoint_is_its_resolved_commit(monkeypatch):
     import harness.models
 
@@ -320,10 +337,10 @@ def test_encoding_fingerprint_of_a_hub_checkpoint_is_its_resolved_commit(monkeyp
 
     monkeypatch.setattr(harness.models, "load_config", lambda ref: Config())
     ref = resolve_model("org/model")
-    pinned = encoding_fingerprint(ref, None, {"hub_revision": None})
+    pinned = encoding_fingerprint(ref, (), {"hub_revision": None})
     assert pinned == hashlib.sha256(b"org/model@" + Config._commit_hash.encode()).hexdigest()
     Config._commit_hash = "0123456789ab" * 3  # main moved on: another commit, another key
-    assert encoding_fingerprint(ref, None, {"hub_revision": None}) != pinned
+    assert encoding_fingerprint(ref, (), {"hub_revision": None}) != pinned
 
 
 # --- layers and pooling --------------------------------------------------------------------------

@@ -101,6 +101,14 @@ def test_asked_precisions_pass_through_and_impossible_ones_are_refused(monkeypat
         resolve_precision("bf16", "cuda", training=False)
 
 
+def test_device_auto_is_asked_of_torch_only_where_the_precision_depends_on_it(monkeypatch):
+    asked = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: asked.append(1) or True)
+    _gpu(monkeypatch, bf16=True)
+    assert resolve_precision("fp32", "auto", training=False) == "fp32" and asked == []  # a cached fp32 run's case
+    assert resolve_precision("auto", "auto", training=True) == "bf16" and asked
+
+
 def test_the_cpu_probe_measures_a_positive_speedup_once_per_process():
     MEASURED_PROBE.cache_clear()
     first = MEASURED_PROBE()

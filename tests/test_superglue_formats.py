@@ -233,7 +233,7 @@ def test_frozen_span_pairs_read_the_spans_not_only_the_sentence(tiny_model_dir, 
 
 def test_frozen_span_pairs_pool_each_hidden_state_as_that_state_alone():
     from harness.formats.span_pairs import pool_spans
-    from harness.runners.frozen import FrozenSpanPairRunner
+    from harness.runners.frozen_tokens import FrozenSpanPairRunner
 
     tokens = torch.randn(3, 9, 4, 5)  # examples, tokens, hidden states, width
     positions = torch.tensor([[[1, 2], [4, 6]], [[2, 2], [3, 8]], [[1, 5], [6, 7]]])

@@ -7,15 +7,9 @@ probability of being right.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
-from torch import nn
 
-from harness.models import pool
 from harness.tasks import TaskSpec
-
-DROPOUT = 0.1
 
 
 def tokenize(tokenizer, examples: list[dict], max_length: int, with_labels: bool = True) -> list[dict]:
@@ -51,28 +45,6 @@ def model_kwargs(task: TaskSpec) -> dict:
         "id2label": dict(enumerate(task.labels)),
         "label2id": task.label_ids,
     }
-
-
-class PooledClassifier(nn.Module):
-    """An encoder whose last layer is pooled as the frozen mode pools it, under a linear layer (--finetune-pooling)."""
-
-    def __init__(self, encoder, task: TaskSpec, pooling: str):
-        super().__init__()
-        self.encoder, self.pooling, self.regression = encoder, pooling, task.kind == "regression"
-        self.dropout = nn.Dropout(DROPOUT)
-        self.classifier = nn.Linear(encoder.config.hidden_size, task.num_labels)
-
-    def forward(self, input_ids, attention_mask, labels=None, **encoder_inputs):
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True,
-                              **encoder_inputs).hidden_states
-        logits = self.classifier(self.dropout(pool(hidden, attention_mask, self.pooling, "last")))
-        if labels is None:
-            return {"logits": logits}
-        if self.regression:
-            loss = nn.functional.mse_loss(logits.squeeze(-1), labels.to(logits.dtype))
-        else:
-            loss = nn.functional.cross_entropy(logits, labels)
-        return {"loss": loss, "logits": logits}
 
 
 def decode(task: TaskSpec, logits: np.ndarray) -> np.ndarray:

@@ -14,13 +14,16 @@ user turn -> the dialogue state.
 """
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from harness.data.klue import UNSET
 from harness.formats.n2n import IGNORE
-from harness.models import ModelRef, load_config, load_model
+from harness.models import ModelRef, inference_mode, load_config, load_model
 from harness.shapes import schema_of
 from harness.tasks import GENERATION_SUFFIX, TaskSpec
+
+if TYPE_CHECKING:  # torch loads with the models: shapes read this module's text helpers without it
+    import torch
 
 
 def load_seq2seq(ref: ModelRef, tokenizer):
@@ -70,6 +73,8 @@ class Seq2SeqCollator:
         self.tokenizer = tokenizer
 
     def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        import torch
+
         batch = dict(self.tokenizer.pad([{k: f[k] for k in ("input_ids", "attention_mask")} for f in features],
                                         return_tensors="pt"))
         if "labels" in features[0]:
@@ -78,7 +83,7 @@ class Seq2SeqCollator:
         return batch
 
 
-@torch.inference_mode()
+@inference_mode
 def generate(model, tokenizer, features: list[dict], *, batch_size: int, num_beams: int, max_new_tokens: int,
              length_penalty: float, device: str, quiet: bool = True, precision: str = "fp32") -> list[str]:
     """Decoded generations in the features' order, generated over length-sorted batches in `precision`."""

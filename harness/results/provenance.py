@@ -32,9 +32,12 @@ def environment() -> dict:
 
 
 def device_info(device: str) -> dict:
-    import torch
-
-    info = {"device": device, "torch_threads": torch.get_num_threads(), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
+    """The device a run computed on (Runner.device), the processes it ran in, and torch's threads where torch is
+    loaded: a frozen run whose features were all cached trains an sklearn head without it."""
+    info = {"device": device, "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(0)
     else:

@@ -4,15 +4,19 @@
   trainable parameters, the weights' fingerprint, and optional reports with their defaults
   (units --max-length cut off, the step a fine-tune resumed from, training-free extra scores).
 - frozen.py: the encoder never trains; a head learns on its cached features (features.py computes
-  and caches them; probes.py chooses pooled heads' layers and regularisation on train; heads.py holds
-  the token heads: scalar mix, BiLSTM).
-- finetune.py: the whole model trains with transformers.Trainer; checkpoints.py keeps its checkpoints
-  whole, written by time as well as steps, and continued only with the settings that made them.
+  and caches them, shards.py shares the computing out over the processes of a torchrun launch;
+  probes.py chooses pooled heads' layers and regularisation on train). frozen_tokens.py holds the
+  token-level shapes' runners and heads.py their torch heads (scalar mix, BiLSTM).
+- finetune.py: the whole model trains with transformers.Trainer (finetune_tokens.py: the token-level
+  shapes' runners); checkpoints.py keeps its checkpoints whole, written by time as well as steps, and
+  continued only with the settings that made them.
 - generation.py: text to text, a seq2seq model trained and generating (its encoder fixed in frozen mode).
 
 May import: harness.models (the one loader), harness.formats, harness.metrics (score types),
 harness.tasks, harness.config, harness.shapes' registry. Imported by: the shape
-modules, which name each shape's two runner classes, and api.py, which uses only the contract.
+modules, which name each shape's two runner classes, and api.py, which uses only the contract. Only the
+token-level modules import torch or transformers at import: a frozen run of a pooled shape whose features
+are cached loads neither.
 """
 from __future__ import annotations
 

@@ -34,6 +34,9 @@ class Runner(ABC):
     # Whether training backpropagates through a transformer (fine-tuning; a decoder on the frozen encoder) rather
     # than running the encoder forward only: --precision auto resolves for the one or the other (harness.precision).
     backpropagates: bool = False
+    # Whether it reads the run's shared FeatureExtractor (frozen heads): under a launch (torchrun), rank 0 alone runs
+    # it while the other ranks extract their shares of its features (runners/shards.py).
+    reads_features: bool = False
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)
@@ -77,6 +80,11 @@ class Runner(ABC):
     @abstractmethod
     def fingerprint(self) -> dict:
         """What identifies the pretrained weights the run used (weights' sha256 or Hub commit)."""
+
+    @property
+    def device(self) -> str:
+        """Where the run computed (recorded with it): the CPU, unless the runner ran a model elsewhere."""
+        return "cpu"
 
     @property
     def choices(self) -> dict:

@@ -15,6 +15,7 @@ need to fit in memory at once.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -27,13 +28,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from harness.formats.n21 import length_buckets, tokenize
-from harness.models import (ModelRef, encoding_fingerprint, layer_states, load_model, load_tokenizer, pool,
-                            pool_states, weights_fingerprint)
+from harness.models import (ModelFacts, ModelRef, encoding_fingerprint, facts_digest, inference_mode, layer_states,
+                            load_model, load_tokenizer, model_facts, pool, pool_states, weights_fingerprint)
 from harness.precision import autocast, resolve_precision
+from harness.runners import is_main_process
+from harness.runners.shards import Shards, launched, rank_device
 from harness.shapes import shape_of
 from harness.tasks import TaskSpec
 
@@ -83,11 +85,34 @@ class FeatureCache:
 
     def put(self, key: str, array: np.ndarray) -> None:
         """Write to a temporary file and rename, so an interrupted run never leaves half an array."""
+        self._replace(self.path(key), lambda out: np.save(out, array, allow_pickle=False))
+
+    def record(self, key: str) -> dict | None:
+        """The JSON object cached under `key` (runs keep what a model's tokenizer and config say), or None; one that
+        does not parse as an object is deleted with a warning."""
+        path = self.root / f"{key}.json"
+        try:
+            record = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            return record
+        log.warning("feature cache entry %s is not a JSON object; deleting it and reading the model again", path)
+        path.unlink(missing_ok=True)
+        return None
+
+    def put_record(self, key: str, record: dict) -> None:
+        self._replace(self.root / f"{key}.json", lambda out: out.write(json.dumps(record).encode()))
+
+    def _replace(self, path: Path, write) -> None:
+        """`write(file)` into a temporary file beside `path`, then renamed to it: readers never see half a file."""
         self.root.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=self.root, suffix=".npy.tmp")
+        handle, tmp = tempfile.mkstemp(dir=self.root, suffix=f"{path.suffix}.tmp")
         with os.fdopen(handle, "wb") as out:
-            np.save(out, array, allow_pickle=False)
-        os.replace(tmp, self.path(key))
+            write(out)
+        os.replace(tmp, path)
 
     @contextmanager
     def writing(self, key: str):
@@ -135,7 +160,7 @@ def _not_whole(path: Path) -> str | None:
     return None
 
 
-@torch.inference_mode()
+@inference_mode
 def extract_features(
     model, tokenizer, examples: list[dict], *, max_length: int, batch_size: int, pooling: str,
     layers: str | None, device: str, quiet: bool = False, precision: str = "fp32",
@@ -154,7 +179,7 @@ def extract_features(
     return output if output is not None else np.empty((0, 0), dtype=np.float32)
 
 
-@torch.inference_mode()
+@inference_mode
 def extract_token_features(
     model, tokenizer, features: list[dict], *, batch_size: int, device: str, quiet: bool = False,
     allocate=functools.partial(np.empty, dtype=np.float32), precision: str = "fp32",
@@ -165,6 +190,8 @@ def extract_token_features(
     Example i owns rows offsets[i]:offsets[i + 1], one per token position of features[i] (special
     tokens included), so per-token predictions line up with the format's alignment.
     """
+    import torch
+
     offsets = token_offsets(features)
     output = None
     for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet, precision):
@@ -181,6 +208,17 @@ def token_offsets(features: list[dict]) -> np.ndarray:
     """Where each example's tokens start in the flat token array, and where the last one ends."""
     lengths = np.array([len(feature["input_ids"]) for feature in features], dtype=np.int64)
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def _facts(record: dict | None) -> ModelFacts | None:
+    """ModelFacts from a cache record, or None where it holds anything else (another version's, a damaged one)."""
+    if record is None or set(record) != {field.name for field in dataclasses.fields(ModelFacts)}:
+        return None
+    vocab, special, positions = record["vocab_files"], record["pair_special_tokens"], record["max_positions"]
+    if not (isinstance(vocab, list) and all(isinstance(name, str) for name in vocab) and isinstance(special, int)
+            and (positions is None or isinstance(positions, int))):
+        return None
+    return ModelFacts(tuple(vocab), special, positions)
 
 
 def _states(array: np.ndarray) -> bool:
@@ -206,7 +244,6 @@ class FeatureExtractor:
     def __init__(self, model_ref: ModelRef, config, cache: FeatureCache | None = None):
         self.model_ref, self.config = model_ref, config
         self.cache = cache or FeatureCache()
-        self.device = config.torch_device()
         self._encoder = None
         self._fingerprint = None
         self.seconds = 0.0
@@ -217,11 +254,41 @@ class FeatureExtractor:
     @functools.cached_property
     def precision(self) -> str:
         """--precision as the encoder runs it here (auto: resolved on first use, a CPU probe at most)."""
-        return resolve_precision(self.config.precision, self.device, training=False)
+        return resolve_precision(self.config.precision, self.config.device, training=False)
 
     @functools.cached_property
     def tokenizer(self):
         return load_tokenizer(self.model_ref)
+
+    @functools.cached_property
+    def device(self) -> str:
+        """--device resolved (this rank's GPU under a launch), on a cache miss: resolving `auto` imports torch."""
+        return rank_device(self.config.torch_device())
+
+    @functools.cached_property
+    def shards(self) -> Shards | None:
+        """The ranks of a launch, which share out every extraction (shards.py); None in a single process."""
+        return Shards.join(self.device) if launched() else None
+
+    def serve(self) -> list:
+        """A rank other than 0: extract the shares of rank 0's frozen run (shards.py); returns that run's results."""
+        return self.shards.serve(self._rows)
+
+    @functools.cached_property
+    def facts(self) -> ModelFacts:
+        """What the tokenizer and config say (models.ModelFacts). A local folder's are kept in the cache under the
+        digest of its files (models.facts_digest), so that a run whose features are all cached reads them back
+        without loading transformers; only the process that writes results writes them."""
+        if not self.model_ref.is_local:
+            return model_facts(self.model_ref)
+        key = self.cache.key(facts=facts_digest(self.model_ref))
+        kept = _facts(self.cache.record(key))
+        if kept is not None:
+            return kept
+        facts = model_facts(self.model_ref)
+        if is_main_process():
+            self.cache.put_record(key, dataclasses.asdict(facts))
+        return facts
 
     @property
     def fingerprint(self) -> dict:
@@ -233,7 +300,11 @@ class FeatureExtractor:
     @functools.cached_property
     def encoding(self) -> str:
         """What fixes the encoder's numbers (weights, config, tokenizer files): the model part of cache keys."""
-        return encoding_fingerprint(self.model_ref, self.tokenizer, self.fingerprint)
+        return encoding_fingerprint(self.model_ref, self.facts.vocab_files, self.fingerprint)
+
+    @property
+    def encoder_loaded(self) -> bool:
+        return self._encoder is not None
 
     @property
     def encoder(self):
@@ -303,8 +374,35 @@ class FeatureExtractor:
         )
 
     def _timed(self, count: int, extract, *args, **kwargs):
+        """`extract(*args, **kwargs)`, timed; under a launch, shared out over its ranks."""
         start = time.perf_counter()
-        result = extract(*args, **kwargs)
+        result = extract(*args, **kwargs) if self.shards is None else self._shared(extract, *args, **kwargs)
         self.seconds += time.perf_counter() - start
         self.extracted += count
         return result
+
+    def _shared(self, extract, model, tokenizer, items: list[dict], **kwargs):
+        """What `extract` (extract_features or extract_token_features) gives for `items`, each rank extracting its
+        share of the batches one process would run (shards.py): the same rows, in the same order."""
+        if not items:  # no batch to share
+            return extract(model, tokenizer, items, **kwargs)
+        tokens = extract is extract_token_features  # its items are tokenized already, and each token gets a row
+        allocate = kwargs.pop("allocate", functools.partial(np.empty, dtype=np.float32))
+        features = items if tokens else tokenize(tokenizer, items, kwargs["max_length"], with_labels=False)
+        starts = token_offsets(features) if tokens else np.arange(len(items) + 1)  # each item's first row
+        output = None
+
+        def place(share: list[int], rows: np.ndarray) -> None:
+            nonlocal output
+            if output is None:  # rank 0's own rows come first, and tell the width
+                output = allocate((int(starts[-1]), *rows.shape[1:]))
+            output[np.concatenate([np.arange(starts[i], starts[i + 1]) for i in share])] = rows
+
+        shares = self.shards.deal(length_buckets(features, kwargs["batch_size"]))
+        self.shards.gather(self._rows, extract, kwargs, items, shares, place)
+        return (output, starts) if tokens else output
+
+    def _rows(self, extract, items: list[dict], kwargs: dict) -> np.ndarray:
+        """This rank's rows of its share `items`, on its own device."""
+        result = extract(self.encoder, self.tokenizer, items, **{**kwargs, "device": self.device})
+        return result[0] if extract is extract_token_features else result

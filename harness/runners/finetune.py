@@ -3,10 +3,9 @@
 Speed without changing the recipe: training batches are grouped by length and padded per batch, and
 evaluation runs over length-sorted batches, so little compute goes to padding.
 
-FinetuneRunner fine-tunes N21 tasks (a sequence-classification head); FinetuneTokenRunner is the
-same machinery with N2N's pieces: a token-classification head, a per-token label collator, and
-decoding of token logits back to characters; FinetuneDependencyRunner trains a biaffine parser on
-the encoder's word vectors.
+FinetuneRunner fine-tunes N21 tasks (a sequence-classification head); finetune_tokens.py holds the same
+machinery with the token-level shapes' pieces. Nothing here imports torch or transformers until a runner
+is built: shapes name these classes, and a frozen run whose features are cached must not load either.
 """
 from __future__ import annotations
 
@@ -18,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.config import RunConfig
-from harness.formats import dependency, n2n, span_pairs, spans
-from harness.formats.n21 import PooledClassifier, decode, length_buckets, model_kwargs, tokenize
-from harness.models import ModelRef, encoding_fingerprint, load_model, load_tokenizer, weights_fingerprint
+from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
+from harness.models import ModelRef, encoding_fingerprint, load_model, load_tokenizer, vocab_files, weights_fingerprint
 from harness.precision import resolve_precision, trainer_flags
 from harness.runners.base import Runner
 from harness.runners.checkpoints import checkpoint_callback, resume_point, training_record
@@ -140,9 +138,15 @@ class FinetuneRunner(Runner):
     def fingerprint(self) -> dict:
         return self._fingerprint
 
+    @property
+    def device(self) -> str:
+        return self.config.torch_device()
+
     def _build_model(self):
         """The model to train, and the pretrained part of it (whose Hub commit the result records)."""
         if self.sequence_head and self.config.finetune_pooling != "pooler":
+            from harness.formats.pooled_classifier import PooledClassifier  # torch: loaded with the model
+
             encoder = load_model(self.model_ref)
             return PooledClassifier(encoder, self.task, self.config.finetune_pooling), encoder
         model = load_model(self.model_ref, self._auto_class(), **self._model_kwargs())
@@ -189,7 +193,7 @@ class FinetuneRunner(Runner):
         epochs = train_epochs(self.config, len(features))
         if epochs != self.config.epochs:  # recorded: the recipe this train size got
             self._choices = {"epochs": epochs, "reason": f"--min-steps {self.config.min_steps}"}
-        model = encoding_fingerprint(self.model_ref, self.tokenizer, self._fingerprint)
+        model = encoding_fingerprint(self.model_ref, vocab_files(self.tokenizer), self._fingerprint)
         resumed = resume_point(self.checkpoint_dir, training_record(self.config, model, train), self.config)
         self.trainer = self._trainer(features, epochs)
         checkpoint = None
@@ -233,99 +237,3 @@ class FinetuneProbabilityRunner(FinetuneRunner):
         from scipy.special import softmax
 
         return softmax(self._outputs(self._features(examples, with_labels=False)).astype(np.float64), axis=1)
-
-
-class FinetuneTokenRunner(FinetuneRunner):
-    """N2N: a token-classification head trained on per-token labels; logits decoded back to characters."""
-
-    sequence_head = False
-
-    def _auto_class(self):
-        from transformers import AutoModelForTokenClassification
-
-        return AutoModelForTokenClassification
-
-    def _model_kwargs(self) -> dict:
-        return n2n.model_kwargs(self.task)
-
-    def _collator(self):
-        from transformers import DataCollatorForTokenClassification
-
-        return DataCollatorForTokenClassification(self.tokenizer, label_pad_token_id=n2n.IGNORE)
-
-    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
-        return n2n.encode(self.tokenizer, examples, self.config.max_length, with_labels)[0]
-
-    def predict(self, examples: list[dict], split: str = "eval") -> list[np.ndarray]:
-        features, alignments = n2n.encode(self.tokenizer, examples, self.config.max_length, with_labels=False)
-        logits = self._outputs(features)
-        self.truncated = sum(alignment.truncated for alignment in alignments)
-        return n2n.decode_logits(self.task, logits, examples, alignments)
-
-
-class FinetuneSpanRunner(FinetuneRunner):
-    """Span extraction: transformers' question-answering head over windows of each context."""
-
-    sequence_head = False
-
-    def _auto_class(self):
-        from transformers import AutoModelForQuestionAnswering
-
-        return AutoModelForQuestionAnswering
-
-    def _model_kwargs(self) -> dict:
-        return {}
-
-    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
-        return spans.encode(self.tokenizer, examples, self.config.max_length, self.config.doc_stride, with_labels)[0]
-
-    def predict(self, examples: list[dict], split: str = "eval") -> list[str]:
-        features, windows = spans.encode(self.tokenizer, examples, self.config.max_length, self.config.doc_stride,
-                                         with_labels=False)
-        start_logits, end_logits = self._outputs(features)
-        return spans.decode(start_logits, end_logits, windows, examples)
-
-
-class FinetuneSpanPairRunner(FinetuneRunner):
-    """WiC / WSC: the encoder and a linear classifier on its pooled span pair train together."""
-
-    def _build_model(self):
-        encoder = load_model(self.model_ref)
-        return span_pairs.SpanPairModel(encoder, self.task.num_labels), encoder
-
-    def _collator(self):
-        return span_pairs.SpanPairCollator(self.tokenizer)
-
-    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
-        features, self.truncated = span_pairs.encode(self.tokenizer, examples, self.config.max_length, with_labels)
-        return features
-
-
-class FinetuneDependencyRunner(FinetuneRunner):
-    """N2N dependency parsing: the encoder and a biaffine arc / relation scorer train together."""
-
-    def _build_model(self):
-        encoder = load_model(self.model_ref)
-        return dependency.DependencyModel(encoder, len(self.task.labels)), encoder
-
-    def _collator(self):
-        return dependency.DependencyCollator(self.tokenizer)
-
-    def _optimizer(self):
-        """AdamW with the new parser at --head-learning-rate: at the encoder's rate, its zero-initialised
-        biaffine weights barely move in a few hundred steps."""
-        import torch
-
-        groups = [{"params": self.model.encoder.parameters(), "lr": self.config.learning_rate},
-                  {"params": self.model.parser.parameters(), "lr": self.config.head_learning_rate}]
-        return torch.optim.AdamW(groups, weight_decay=self.config.weight_decay)
-
-    def _features(self, examples: list[dict], with_labels: bool = True) -> list[dict]:
-        relations = self.task.label_ids if with_labels else None
-        return dependency.encode(self.tokenizer, examples, self.config.max_length, relations)[0]
-
-    def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:
-        features, alignments = dependency.encode(self.tokenizer, examples, self.config.max_length)
-        heads, relations = self._outputs(features)
-        self.truncated = sum(alignment.truncated for alignment in alignments)
-        return dependency.decode(heads, relations, alignments)

@@ -6,7 +6,7 @@ runners, scoring, prediction rows, bootstrap units, split stratification, Hub ta
 section and text-to-text view. Nothing outside this package branches on a shape's name.
 
 The registry is lazy, as the task registry is: listing tasks checks shape names against the modules
-of this package without importing them (they import torch); a shape's module is imported the first
+of this package without importing them (the token shapes import torch); a shape's module is imported the first
 time a task of that shape runs. A shape defined elsewhere (a plug-in, a test) joins with `register`.
 
 May import: harness.tasks, harness.config, harness.errors, harness.data.labels, records and values helpers,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from harness.errors import DataError
 from harness.metrics.klue import compute_dp_scores, dp_statistics
-from harness.runners.finetune import FinetuneDependencyRunner
-from harness.runners.frozen import FrozenDependencyRunner
+from harness.runners.finetune_tokens import FinetuneDependencyRunner
+from harness.runners.frozen_tokens import FrozenDependencyRunner
 from harness.shapes import register
 from harness.shapes.base import Shape
 

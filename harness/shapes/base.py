@@ -12,7 +12,7 @@ import numpy as np
 from harness.errors import ConfigError, DataError, TaskError
 from harness.tasks import TaskSpec
 
-if TYPE_CHECKING:  # runners import torch; listing tasks reads shapes without it
+if TYPE_CHECKING:  # listing tasks reads shapes without importing any runner
     from harness.runners.base import Runner
 
 
@@ -95,6 +95,9 @@ class Shape:
         return None
 
     # --- runs ------------------------------------------------------------------------------------
+
+    def runner_class(self, mode: str) -> type[Runner]:
+        return self.frozen_runner if mode == "frozen" else self.finetune_runner
 
     def runner(self, task: TaskSpec, mode: str, *, extractor, model_ref, config, checkpoints: Path) -> Runner:
         """The frozen runner (on the shared feature extractor) or the fine-tuning one."""

@@ -10,8 +10,8 @@ import re
 
 from harness.data.values import is_integer
 from harness.errors import DataError
-from harness.runners.finetune import FinetuneSpanPairRunner
-from harness.runners.frozen import FrozenSpanPairRunner
+from harness.runners.finetune_tokens import FinetuneSpanPairRunner
+from harness.runners.frozen_tokens import FrozenSpanPairRunner
 from harness.shapes import register
 from harness.shapes.base import Shape
 from harness.shapes.sequence import SequenceShape, one_label_example

@@ -11,8 +11,8 @@ from harness.data.values import is_integer
 from harness.errors import DataError
 from harness.formats import n2m
 from harness.metrics.klue import MRC_METRICS, compute_mrc_scores, mrc_statistics
-from harness.runners.finetune import FinetuneSpanRunner
-from harness.runners.frozen import FrozenSpanRunner
+from harness.runners.finetune_tokens import FinetuneSpanRunner
+from harness.runners.frozen_tokens import FrozenSpanRunner
 from harness.shapes import register
 from harness.shapes.base import Shape
 from harness.shapes.generation import view_task

@@ -10,8 +10,8 @@ from harness.data.labels import encode_label
 from harness.errors import ConfigError, DataError
 from harness.formats import n2n
 from harness.metrics.klue import baseline_sentences, compute_tagging_scores, tagging_statistics
-from harness.runners.finetune import FinetuneTokenRunner
-from harness.runners.frozen import FrozenTokenRunner
+from harness.runners.finetune_tokens import FinetuneTokenRunner
+from harness.runners.frozen_tokens import FrozenTokenRunner
 from harness.shapes import register
 from harness.shapes.base import ReportTable, Shape, check_prediction_count
 from harness.tasks import TaskSpec
