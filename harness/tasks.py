@@ -4,7 +4,6 @@ Listing names only globs file names; a YAML is parsed the first time its task is
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
