@@ -84,7 +84,7 @@ def test_choices_are_made_on_train_alone(tiny_model_dir, glue_dir, tmp_path):
     runner, fold = _stsb_runner(tiny_model_dir, glue_dir, tmp_path)
     runner.fit(fold.train)
     poisoned = [{**ex, "label": 5.0 - ex["label"]} for ex in fold.eval]
-    again, _ = _stsb_runner(tiny_model_dir, glue_dir, tmp_path)
+    again, _ = _stsb_runner(tiny_model_dir, glue_dir, tmp_path / "again")  # its own cache: a search of its own
     again.fit(fold.train)
     again.predict(poisoned)
     assert runner.choices == again.choices
@@ -106,6 +106,30 @@ def test_a_second_frozen_run_with_other_head_settings_reads_the_cached_extractio
     recorded = read_result(next((tmp_path / "a").rglob("result.json"))).provenance["hyperparameters"]
     assert recorded["layers"] == "auto" and recorded["chosen"]["pair_features"] == "both"
     assert recorded["chosen"]["layer"] in layer_candidates(3) and recorded["chosen"]["C"] > 0
+
+
+def test_an_identical_rerun_reads_the_searchs_choices_and_fits_the_same_head(tiny_model_dir, glue_dir, tmp_path,
+                                                                             monkeypatch):
+    from harness.runners import frozen, probes
+
+    cache = FeatureCache(tmp_path / "cache")
+    run = dict(tasks=["glue/mrpc"], mode="frozen", data_dir=glue_dir, cache=cache, **FAST)
+    first = evaluate(str(tiny_model_dir), output_dir=tmp_path / "a", **run).results[0]
+    (record,) = cache.root.glob("search-*.json")
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched again although an identical search was recorded")
+
+    monkeypatch.setattr(probes, "_search_c", no_search)
+    monkeypatch.setattr(frozen, "choose_layer", no_search)
+    again = evaluate(str(tiny_model_dir), output_dir=tmp_path / "b", **run).results[0]
+    assert again.scores == first.scores
+    assert again.provenance["hyperparameters"]["chosen"] == first.provenance["hyperparameters"]["chosen"]
+    with pytest.raises(AssertionError, match="searched again"):  # another seed is another search
+        evaluate(str(tiny_model_dir), output_dir=tmp_path / "c", **{**run, "seed": 7})
+    record.write_text('{"layer": "../etc", "C": -1}')  # not what a search records: searched again
+    with pytest.raises(AssertionError, match="searched again"):
+        evaluate(str(tiny_model_dir), output_dir=tmp_path / "d", **run)
 
 
 def test_inner_cv_folds_never_split_a_group():

@@ -318,7 +318,7 @@ class FeatureExtractor:
         """Every hidden state pooled per example, (examples, states, width) (N21): cached once, so runs
         that choose other layers or heads need no forward pass."""
         cfg = self.config
-        key = self._key(task, examples, split, cfg.pooling, layers="all")
+        key = self.features_key(task, examples, split)
         cached = self.cache.get(key, expected=lambda array: _states(array) and len(array) == len(examples))
         if cached is not None:
             self.cache_hits += 1
@@ -361,6 +361,10 @@ class FeatureExtractor:
         cached = self.cache.get(key, mmap_mode="r")  # None only when there were no tokens to write
         self.hidden_states = vectors.shape[-2]
         return (cached if cached is not None else vectors), offsets
+
+    def features_key(self, task: TaskSpec, examples: list[dict], split: str) -> str:
+        """The cache key of `features` for these examples: what a record derived from them is keyed by."""
+        return self._key(task, examples, split, self.config.pooling, layers="all")
 
     def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str, layers: str) -> str:
         """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads.

@@ -11,6 +11,7 @@ runner with `--layers <i>`, reading the features the run already loaded or cache
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,8 +21,9 @@ from harness.formats.n21 import single_texts
 from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
-from harness.runners.features import FeatureExtractor
-from harness.runners.probes import CHOSEN, choose_layer, cv_scoring, fit_head, pair_features, select_layers
+from harness.runners.features import FeatureExtractor, examples_fingerprint
+from harness.runners.probes import (CHOSEN, SEARCH, choose_layer, cv_scoring, fit_head, head_choices, layer_candidates,
+                                    pair_features, select_layers)
 from harness.tasks import TaskSpec
 
 
@@ -128,16 +130,46 @@ class FrozenRunner(Runner):
             self._choices = {"pair_features": self.config.pair_features} if self._pairs_apart(train) else {}
             self.layer = self.config.layers
             states = self.layer_features(train, "train").shape[1]
-            if self.layer in CHOSEN and states > 1:  # one state (span pairs' pooled --layers): nothing to choose
-                self.layer, score = choose_layer(lambda layer: self.features(train, "train", layer), states, y,
-                                                 regression, self.config.seed, groups, scoring)
+            chooses_layer = self.layer in CHOSEN and states > 1  # one state (a single-layer model): nothing to choose
+            key = self._search_key(train, y, groups, scoring)
+            searched = self._searched(key, states, chooses_layer, regression, scoring)
+            if chooses_layer:
+                self.layer, score = (searched["layer"], searched["layer_cv_score"]) if searched else choose_layer(
+                    lambda layer: self.features(train, "train", layer), states, y, regression, self.config.seed,
+                    groups, scoring)
                 self._choices.update(layer=self.layer, layer_cv_score=round(score, 4))
             x = self.features(train, "train")
             if self.config.head == "mlp":
                 self.head = build_mlp(self.task, self.config.seed).fit(x, y)
             else:
-                self.head, chosen = fit_head(x, y, regression, self.config.seed, groups, scoring)
+                self.head, chosen = fit_head(x, y, regression, self.config.seed, groups, scoring,
+                                             searched and head_choices(searched, regression, scoring))
                 self._choices.update(chosen)
+            if not searched:
+                self.extractor.cache.put_record(key, self._choices)
+
+    def _search_key(self, train: list[dict], y: np.ndarray, groups: np.ndarray | None, scoring: str) -> str:
+        """Everything the inner-CV searches depend on: an identical run (a cached re-run, a report regenerated)
+        reads their choices back instead of searching again, and fits the same head."""
+        digest = hashlib.sha256(np.ascontiguousarray(y).tobytes())
+        if groups is not None:
+            digest.update(np.ascontiguousarray(groups).tobytes())
+        fields = tuple(sorted(name for name in train[0] if name != "label")) if train else ()
+        return "search-" + self.extractor.cache.key(
+            features=self.extractor.features_key(self.task, train, "train"), runner=type(self).__name__,
+            examples=examples_fingerprint(train, fields),  # what the encoder does not read but heads may (spans)
+            labels=digest.hexdigest(), seed=self.config.seed, scoring=scoring, layers=self.config.layers,
+            pair_features=self.config.pair_features, head=self.config.head, search=SEARCH)
+
+    def _searched(self, key: str, states: int, chooses_layer: bool, regression: bool, scoring: str) -> dict | None:
+        """The choices an identical earlier search recorded under `key`, or None (none yet, or not all it needs)."""
+        record = self.extractor.cache.record(key)
+        if record is None:
+            return None
+        layer_ok = not chooses_layer or (record.get("layer") in layer_candidates(states)
+                                         and isinstance(record.get("layer_cv_score"), (int, float)))
+        head_ok = self.config.head == "mlp" or head_choices(record, regression, scoring) is not None
+        return record if layer_ok and head_ok else None
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         predictions = self._predict_head(self.features(examples, split))

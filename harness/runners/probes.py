@@ -64,19 +64,37 @@ def pair_features(joint: np.ndarray | None, left: np.ndarray | None, right: np.n
 
 
 def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: np.ndarray | None = None,
-             scoring: str = "accuracy"):
+             scoring: str = "accuracy", chosen: dict | None = None):
     """The linear head with its L2 strength chosen on (x, y) alone, folds kept within `groups` when given and
-    classifiers ranked by `scoring` (cv_scoring); returns (fitted pipeline, choices)."""
+    classifiers ranked by `scoring` (cv_scoring); returns (fitted pipeline, choices). `chosen`: the choices an
+    identical earlier search made (head_choices), which the head then fits with, searching nothing."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     if regression:
-        head = _ridge(x, y, seed, groups)
+        head = _ridge(x, y, seed, groups, ALPHAS if chosen is None else [chosen["alpha"]])
         return head, {"alpha": float(head[-1].alpha_)}
-    c, score = _search_c(x, y, seed, CS, CV_FOLDS, groups, scoring)
-    head = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
-    return head, {"C": float(c), f"cv_{scoring}": round(score, 4)}
+    if chosen is None:
+        c, score = _search_c(x, y, seed, CS, CV_FOLDS, groups, scoring)
+        chosen = {"C": float(c), f"cv_{scoring}": round(score, 4)}
+    head = make_pipeline(StandardScaler(), LogisticRegression(C=chosen["C"], max_iter=2000)).fit(x, y)
+    return head, {"C": chosen["C"], f"cv_{scoring}": chosen[f"cv_{scoring}"]}
+
+
+def head_choices(record: dict, regression: bool, scoring: str) -> dict | None:
+    """The choices fit_head made, read back from `record` (a cached JSON object), or None where it lacks them."""
+    names = ("alpha",) if regression else ("C", f"cv_{scoring}")
+    values = {name: record.get(name) for name in names}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values.values()):
+        return None
+    return values if values.get("alpha", values.get("C")) > 0 else None
+
+
+# Everything that makes a search choose what it does, beside the features, labels, groups and seed: a cached
+# record of its choices is keyed by it, so a changed grid never reuses choices made on another.
+SEARCH = {"alphas": ALPHAS.tolist(), "cs": CS.tolist(), "cv_folds": CV_FOLDS, "layer_folds": LAYER_FOLDS,
+          "layer_cs": LAYER_CS.tolist(), "cv_sample": CV_SAMPLE}
 
 
 def choose_layer(build, states: int, y: np.ndarray, regression: bool, seed: int,
@@ -99,15 +117,15 @@ def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, grou
     return _search_c(x, y, seed, LAYER_CS, LAYER_FOLDS, groups, scoring)[1]
 
 
-def _ridge(x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None):
-    """Standardised ridge at the alpha of ALPHAS that predicts held-out rows best: efficient leave-one-out, or
+def _ridge(x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None, alphas=ALPHAS):
+    """Standardised ridge at the alpha of `alphas` that predicts held-out rows best: efficient leave-one-out, or
     group k-fold when examples come in groups (leaving one out would keep its group-mates in training)."""
     from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     cv = None if groups is None else _splits(y, groups, CV_FOLDS, seed, stratified=False)
-    return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS, cv=cv)).fit(x, y)
+    return make_pipeline(StandardScaler(), RidgeCV(alphas=alphas, cv=cv)).fit(x, y)
 
 
 def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
