@@ -22,7 +22,7 @@ from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_spl
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
-from harness.models import ModelRef, check_max_length, resolve_model
+from harness.models import ModelRef, check_bertscore_layer, check_max_length, resolve_model
 from harness.precision import check_precision, resolve_precision
 from harness.progress import Progress
 from harness.render import score_text
@@ -94,6 +94,9 @@ def evaluate(
     writable_folder(output_dir, "--output-dir", create=is_main_process())
     context = _Context(model_ref, config, Path(output_dir), cache)
     check_max_length(model_ref, config.max_length, context.extractor.facts)
+    if config.bertscore_model is not None and config.bertscore_layer is not None:
+        check_bertscore_layer(config.bertscore_layer, resolve_model(
+            config.bertscore_model, config.bertscore_revision, config.bertscore_trust_remote_code))
     modes = _modes(mode)
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)

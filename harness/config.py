@@ -315,7 +315,8 @@ class RunConfig(Settings):
     bertscore_trust_remote_code: bool = option(False, "allow code from --bertscore-model's repository",
                                                shown_default="--trust-remote-code when BERTScore uses the "
                                                              "evaluated model")
-    bertscore_layer: int | None = option(None, "BERTScore's layer", shown_default="the model's last")
+    bertscore_layer: int | None = option(None, "BERTScore's layer (0: the embeddings)", checks=(AT_LEAST_0,),
+                                         shown_default="the model's last")
     bertscore_idf: bool = option(False, "BERTScore with idf weights from the references")
     bertscore_rescale: bool = option(False, "rescale BERTScore with bert-score's baseline file for the model, "
                                             "or --bertscore-baseline")

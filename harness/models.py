@@ -155,6 +155,20 @@ def facts_digest(ref: ModelRef) -> str:
     return digest.hexdigest()
 
 
+def hidden_layers(ref: ModelRef) -> int:
+    """How many transformer layers the model has (its config's num_hidden_layers, or T5's num_layers)."""
+    config = load_config(ref)
+    return int(getattr(config, "num_hidden_layers", None) or config.num_layers)
+
+
+def check_bertscore_layer(layer: int | None, ref: ModelRef) -> None:
+    """--bertscore-layer within the BERTScore model's layers, before any compute: cut beyond its last, the model
+    would load with randomly initialised layers added, and score with them."""
+    if layer is not None and layer > (most := hidden_layers(ref)):
+        raise ConfigError(f"--bertscore-layer {layer} is beyond the {most} layers of {ref.name}; use 0 (the "
+                          f"embeddings) to {most}, or leave it out for the last")
+
+
 def check_max_length(ref: ModelRef, max_length: int, facts: ModelFacts) -> None:
     """--max-length against the model's facts (model_facts), before any compute: room for a pair's special tokens
     and a token of each text, and no more positions than the model has (beyond them, position embeddings fail

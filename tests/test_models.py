@@ -474,8 +474,10 @@ def test_bertscore_loads_its_model_through_the_loader_with_revision_and_trust(ti
 
 
 def test_bertscore_trusts_no_repository_code_unless_asked(tiny_model_dir, from_pretrained_calls):
+    from harness.metrics.bertscorer import scorer
     from harness.metrics.generation import GenerationSettings, bertscore
 
+    scorer.cache_clear()  # a scorer loaded by an earlier test would make no call to watch
     bertscore(["the cat sat"], ["a cat sat"], GenerationSettings(bertscore_model=str(tiny_model_dir), bertscore_layer=1))
     assert from_pretrained_calls and all(kwargs["trust_remote_code"] is False and kwargs["revision"] is None
                                          for _, kwargs in from_pretrained_calls)

@@ -247,3 +247,15 @@ def test_run_report_reads_rows_written_before_they_carried_every_reference():
     assert table.title == "Worst generations"
     assert [row[:3] for row in table.rows] == [["`a`", "positive", "negative"], ["`b`", "negative", "negative"]]
     assert table.rows[1][3] == "100.00"
+
+
+def test_a_bertscore_layer_beyond_the_model_stops_before_any_compute(tiny_model_dir, glue_dir, tmp_path, monkeypatch):
+    """Cut beyond its last layer, the model would load with random layers added and score with them."""
+    from harness import api
+
+    monkeypatch.setattr(api, "plan_splits", lambda *a, **k: pytest.fail("data was planned before the check"))
+    with pytest.raises(ConfigError, match=r"--bertscore-layer 99 is beyond the \d+ layers of .*; use 0"):
+        evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="frozen", format="n2m", data_dir=glue_dir,
+                 output_dir=tmp_path, bertscore_layer=99, quiet=True, device="cpu")
+    with pytest.raises(ConfigError, match="--bertscore-layer must be at least 0, got -100"):
+        RunConfig(bertscore_layer=-100)

@@ -19,7 +19,7 @@ from collections import defaultdict
 import torch
 
 from harness.formats.n21 import length_buckets
-from harness.models import ModelRef, load_config, load_model, load_tokenizer
+from harness.models import ModelRef, hidden_layers, load_model, load_tokenizer
 from harness.precision import autocast
 
 
@@ -31,7 +31,8 @@ class LoadedScorer:
                  baseline: str | None, precision: str = "fp32"):
         self.name, self.device, self.batch_size = name, device, batch_size
         self.baseline, self.precision = baseline, precision
-        self.layer = layer if layer is not None else last_layer(ref)
+        self.layer = layer if layer is not None else hidden_layers(ref)  # bert-score knows good layers only for
+        # the models it lists: here the model's last
         self.tokenizer = load_tokenizer(ref, use_fast=False)  # bert-score's default tokenizer
         self.model = _encoder(load_model(ref, num_hidden_layers=self.layer)).eval().to(device)
         # bert-score truncates at the tokenizer's model_max_length, which a tokenizer saved without one sets to
@@ -139,12 +140,6 @@ def _greedy_match(candidate: torch.Tensor, reference: torch.Tensor, candidate_we
 def _encoder(model):
     """An encoder-decoder's encoder (bert-score embeds with the encoder alone), else the model."""
     return model.get_encoder() if model.config.is_encoder_decoder else model
-
-
-def last_layer(ref: ModelRef) -> int:
-    """BERTScore's default layer here: the model's last (bert-score knows good layers only for models it lists)."""
-    config = load_config(ref)
-    return int(getattr(config, "num_hidden_layers", None) or config.num_layers)
 
 
 @functools.lru_cache(maxsize=4)
