@@ -328,7 +328,7 @@ class _Context:
             if fold_index == 0:
                 dependent_outputs = [(spec, dplan, runner.predict(dplan.folds[0].eval)) for spec, dplan in dependents]
             for phase, seconds in runner.timings.items():
-                phases[phase] += seconds
+                phases[phase] = phases.get(phase, 0) + seconds  # PHASES, and a frozen run's extracted_inputs
         timings = {
             **{k: round(v, 3) for k, v in phases.items()},
             # the run's own protocol: the sweep, an analysis beside it, is timed apart (layer_sweep_s)
@@ -478,9 +478,8 @@ def _throughput(mode: str, plan: SplitPlan, timings: dict, epochs: float) -> dic
     out = {}
     if mode == "finetune" and timings["training_s"] > 0:
         out["train_examples_per_s"] = round(train_examples * epochs / timings["training_s"], 2)
-    if mode == "frozen" and timings["extraction_s"] > 0:
-        out["extraction_examples_per_s"] = round(
-            (train_examples + sum(len(f.eval) for f in plan.folds)) / timings["extraction_s"], 2)
+    if mode == "frozen" and timings["extraction_s"] > 0:  # the inputs it encoded: a curve's whole train split
+        out["extraction_examples_per_s"] = round(timings["extracted_inputs"] / timings["extraction_s"], 2)
     return out
 
 

@@ -2,7 +2,9 @@
 
 Estimates scale measured throughput, each phase by what its time grows with: fine-tuning by optimisation
 steps, feature extraction by the examples encoded, a frozen head by its training examples, evaluation by the
-examples scored, plus the fixed cost of a run (loading, tokenising). The measurements are runs of the same
+examples scored, plus the fixed cost of a run (loading, tokenising). A task's features are extracted once per
+seed: its first frozen unit encodes the whole train split (a learning curve's smaller sizes read their rows of
+it) and the later ones read the cache. The measurements are runs of the same
 mode, the same task's first (its texts have its lengths), this run's finished units before the earlier
 results of the same model in --output-dir. A unit whose data is not read yet is sized from an earlier
 result of its task under the same caps; with nothing to scale from, the line says so.
@@ -35,12 +37,13 @@ class Rows:
     def sized(self, train_size: int | None) -> "Rows":
         return self if train_size is None else Rows(self.folds, min(train_size, self.train), self.eval)
 
-    def work(self, mode: str, epochs: float, batch_size: int) -> dict[str, float]:
-        """What each timed phase (harness.runners.base.PHASES) of a run this size has to get through."""
+    def work(self, mode: str, epochs: float, batch_size: int, encoded: int | None = None) -> dict[str, float]:
+        """What each timed phase (harness.runners.base.PHASES) of a run this size has to get through; `encoded`:
+        the examples its extraction encodes, where that is not its own train and eval examples."""
         if mode == "finetune":
             return {"training_s": self.folds * epochs * math.ceil(self.train / batch_size), "evaluation_s": self.eval}
-        return {"extraction_s": self.folds * self.train + self.eval, "training_s": self.folds * self.train,
-                "evaluation_s": self.eval}
+        return {"extraction_s": self.folds * self.train + self.eval if encoded is None else encoded,
+                "training_s": self.folds * self.train, "evaluation_s": self.eval}
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,11 @@ class Measured:
     def of(cls, result: RunResult) -> "Measured":
         recipe = result.provenance.get("hyperparameters", {})
         rows = Rows(KFOLD_K if result.split_strategy == "kfold" else 1, result.num_train, result.num_eval)
-        work = rows.work(result.mode, result.epochs_run(RunConfig.epochs), recipe.get("batch_size", RunConfig.batch_size))
+        encoded = result.timings.get("extracted_inputs")
+        if encoded is None and result.train_size is not None:  # written before the count: a curve's first frozen
+            encoded = 0  # unit encoded the whole train split, not its own rows, so its time measures nothing
+        work = rows.work(result.mode, result.epochs_run(RunConfig.epochs), recipe.get("batch_size", RunConfig.batch_size),
+                         encoded)
         seconds = {phase: float(result.timings.get(phase) or 0.0) for phase in work}
         fixed = max(0.0, float(result.timings.get("total_s") or 0.0) - sum(seconds.values()))
         return cls(result.task_id, result.mode, work, seconds, fixed)
@@ -78,6 +85,7 @@ class Progress:
         self.measured = [Measured.of(result) for result in self.earlier]
         self.this_run: list[Measured] = []
         self.rows: dict[str, Rows] = {}  # task id -> its size at the whole train split, once its data is read
+        self.extracted: set[tuple[str, int]] = set()  # (task, seed) of the frozen units started: features cached
         kept = len(units) - len(self.pending)
         log.info("%d work unit(s) to run%s", len(self.pending),
                  f"; {kept} finished earlier and kept (--resume)" if kept else "")
@@ -96,8 +104,10 @@ class Progress:
         if kept:
             return
         self.started += 1
-        rows = self.rows[unit.task].sized(unit.train_size)
-        seconds = self._estimate(unit, rows)
+        rows = self._rows(unit)
+        seconds = self._estimate(unit, rows, self.extracted)
+        if unit.mode == "frozen":
+            self.extracted.add((unit.task, unit.seed))
         left = [seconds] + self.estimates()
         folds = f" x {rows.folds} folds" if rows.folds > 1 else ""
         log.info("[%d/%d] %s, %s train rows%s, est. %s; %s", self.started, self.started + len(self.pending),
@@ -106,7 +116,12 @@ class Progress:
 
     def estimates(self) -> list[float | None]:
         """Each unit still to run, in seconds (None where nothing scales to it yet)."""
-        return [self._estimate(unit, self._rows(unit)) for unit in self.pending]
+        extracted, estimates = set(self.extracted), []
+        for unit in self.pending:
+            estimates.append(self._estimate(unit, self._rows(unit), extracted))
+            if unit.mode == "frozen":
+                extracted.add((unit.task, unit.seed))
+        return estimates
 
     def finished(self, unit: WorkUnit, result: RunResult) -> None:
         """A unit is done: if it ran, its timings are this run's measurement of its mode."""
@@ -118,27 +133,39 @@ class Progress:
         self.pending = [unit for unit in self.pending if unit not in units]
 
     def _rows(self, unit: WorkUnit) -> Rows | None:
-        """A unit's size: from its task's data once read, else from an earlier result of the task."""
-        if unit.task in self.rows:
-            return self.rows[unit.task].sized(unit.train_size)
+        """A unit's size."""
+        whole = self._whole(unit.task)
+        return None if whole is None else whole.sized(unit.train_size)
+
+    def _whole(self, task: str) -> Rows | None:
+        """A task's size at its whole train split: from its data once read, else from an earlier result of it."""
+        if task in self.rows:
+            return self.rows[task]
         for result in self.earlier:
-            if result.task_id == unit.task and result.train_size is None:
+            if result.task_id == task and result.train_size is None:
                 rows = _rows_under_caps(result, self.config)
                 if rows is not None:
-                    return rows.sized(unit.train_size)
+                    return rows
         return None
 
-    def _estimate(self, unit: WorkUnit, rows: Rows | None) -> float | None:
+    def _estimate(self, unit: WorkUnit, rows: Rows | None, extracted: set[tuple[str, int]]) -> float | None:
         """Seconds the unit should take, or None when its size or its mode's throughput is unknown. Each phase
         scales the first of these that timed it: the task's runs of this mode in this run, its earlier ones,
-        then every task's of this mode in this run, and earlier."""
+        then every task's of this mode in this run, and earlier. `extracted`: the (task, seed) whose features
+        an earlier unit of this run extracts."""
         mode = [[m for m in runs if m.mode == unit.mode] for runs in (self.this_run, self.measured)]
         pools = [pool for pool in [[m for m in runs if m.task == unit.task] for runs in mode] + mode if pool]
         if rows is None or not pools:
             return None
         seconds = sum(m.fixed for m in pools[0]) / len(pools[0])
         epochs = train_epochs(self.config, rows.train)
-        for phase, amount in rows.work(unit.mode, epochs, self.config.batch_size).items():
+        encoded = None
+        if (unit.task, unit.seed) in extracted:
+            encoded = 0
+        elif unit.train_size is not None:  # a curve's first frozen unit encodes the whole train split
+            whole = self._whole(unit.task)
+            encoded = whole.folds * whole.train + whole.eval
+        for phase, amount in rows.work(unit.mode, epochs, self.config.batch_size, encoded).items():
             timed = next((found for pool in pools
                           if (found := [m for m in pool if m.seconds[phase] > 0 and m.work[phase] > 0])), [])
             if timed:  # a phase never timed (features read from the cache) adds nothing

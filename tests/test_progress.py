@@ -15,12 +15,13 @@ from harness.sweep import WorkUnit
 FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
 
 
-def _measured(out, task: str, mode: str, num_train: int, num_eval: int, timings: dict, **recipe) -> None:
+def _measured(out, task: str, mode: str, num_train: int, num_eval: int, timings: dict, train_size=None,
+              **recipe) -> None:
     suite, name = task.split("/")
     result = RunResult(suite=suite, task=name, task_version=1, model="m", mode=mode, seed=1, scores={"x": 1.0},
                        main_score=1.0, split_strategy="official", num_train=num_train, num_eval=num_eval,
-                       provenance={"hyperparameters": recipe}, timings=timings)
-    write_run(run_dir(out, "m", suite, name, mode, 1), result, [])
+                       provenance={"hyperparameters": recipe}, timings=timings, train_size=train_size)
+    write_run(run_dir(out, "m", suite, name, mode, 1, train_size), result, [])
 
 
 def _rows(train: int, eval_: int) -> SplitPlan:
@@ -62,6 +63,33 @@ def test_estimates_scale_each_phase_of_earlier_runs_and_say_what_they_cannot_est
     # run timed no extraction, so STS-B's earlier one does (0.03 s x 400 = 12 s); this run's SST-2: 0 s fixed
     assert caplog.messages[-1] == ("[2/3] glue/mrpc frozen, 300 train rows, est. 42 s; at least 42 s left in all "
                                    "(1 unit(s) with nothing to scale from yet)")
+
+
+def test_a_curve_extracts_its_task_once_and_is_measured_by_the_inputs_it_encoded(tmp_path, caplog):
+    # STS-B: 0.03 s per encoded input (1,000 + 200); an older curve unit of SST-2 timed its whole train split's
+    # extraction (353 s) without saying how many inputs that was: its head and fixed time count, its extraction not
+    _measured(tmp_path, "glue/stsb", "frozen", 1000, 200, {"training_s": 10.0, "extraction_s": 36.0, "total_s": 47.0})
+    _measured(tmp_path, "glue/sst2", "frozen", 100, 500, {"training_s": 1.0, "extraction_s": 353.0, "total_s": 355.0},
+              train_size=100)
+    units = [WorkUnit("glue/sst2", "frozen", 1, size) for size in (100, 1000, None)]
+    config = RunConfig(min_steps=0, seed=1)
+    caplog.set_level(logging.INFO, logger="harness")
+    progress = Progress(units, tmp_path, "m", config)
+    progress.read("glue/sst2", _rows(5000, 500))
+    progress.starting(units[0], config)
+    # size 100 encodes all 5,000 + 500 inputs (165 s), fits 100 rows at SST-2's own 0.01 s (1 s), 1 s fixed;
+    # the sizes after it read the cache: 1,000 rows 11 s, all 5,000 rows 51 s
+    assert caplog.messages[-1] == "[1/3] glue/sst2 frozen, train size 100, 100 train rows, est. 3 min; about 4 min left in all"
+    assert progress.estimates() == pytest.approx([11.0, 51.0])
+    ran = RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="frozen", seed=1, scores={},
+                    main_score=0.0, split_strategy="official", num_train=100, num_eval=500, provenance={},
+                    timings={"training_s": 1.0, "extraction_s": 55.0, "extracted_inputs": 5500, "total_s": 57.0},
+                    train_size=100)
+    progress.finished(units[0], ran)
+    fresh = Progress(units, tmp_path / "empty", "m", config)  # measured by that run alone: 0.01 s per input
+    fresh.read("glue/sst2", _rows(5000, 500))
+    fresh.this_run = progress.this_run
+    assert fresh.estimates()[0] == pytest.approx(55.0 + 1.0 + 1.0)
 
 
 def test_each_unit_gets_a_line_before_it_starts_and_resume_counts_only_what_runs(tiny_model_dir, glue_dir, tmp_path,

@@ -47,7 +47,7 @@ class RunResult:
     num_train: int
     num_eval: int
     provenance: dict
-    timings: dict  # extraction_s, training_s, evaluation_s, total_s, examples_per_s, trainable_parameters
+    timings: dict  # extraction_s, training_s, evaluation_s, total_s, *_examples_per_s, extracted_inputs, ...
     split_note: str = ""
     capped: dict = field(default_factory=dict)  # sample caps in force, e.g. {"max_train_samples": 2000}
     scores_std: dict[str, float] = field(default_factory=dict)  # across k folds (kfold only)

@@ -61,11 +61,14 @@ class FrozenRunner(Runner):
         self.head = None
         self.layer = None  # the --layers value the head reads, once fit has resolved `best` / `auto`
         self._loaded: dict[tuple, np.ndarray] = {}
-        self._extracted_before = extractor.seconds  # the extractor is shared: this runner's share of its time
+        # the extractor is shared: this runner's share of its time and of the inputs it encoded
+        self._extracted_before = (extractor.seconds, extractor.extracted)
 
     @property
     def timings(self) -> dict[str, float]:
-        return {**super().timings, "extraction_s": self.extractor.seconds - self._extracted_before}
+        seconds, inputs = self._extracted_before
+        return {**super().timings, "extraction_s": self.extractor.seconds - seconds,
+                "extracted_inputs": self.extractor.extracted - inputs}
 
     @property
     def fingerprint(self) -> dict:
