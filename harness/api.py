@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config import (BEHAVIOUR_ONLY, CURVE_MIN_STEPS, FINETUNE_ONLY, FROZEN_ONLY, MODES, RunConfig,
+from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODES, RunConfig,
                             differing_settings)
 from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
@@ -81,8 +81,6 @@ def evaluate(
     check_precision(config.precision, config.device)  # before anything loads
     if config.device == "cuda":
         config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
-    if config.min_steps is None:  # resolved here, so every result records the recipe it ran
-        config = config.replace(min_steps=CURVE_MIN_STEPS if train_sizes else 0)
     evaluation = Evaluation()
     groups = _groups(suite, tasks, mode, config, registry, evaluation)
     model_ref = resolve_model(model, revision, trust_remote_code)

@@ -30,7 +30,8 @@ DEVICES = ("auto", "cpu", "cuda")
 # layer, so that frozen and fine-tuned differ only in whether the encoder trains.
 FINETUNE_POOLINGS = ("pooler", "cls", "mean")
 SPLIT_STRATEGIES = ("official", "holdout", "kfold")
-CURVE_MIN_STEPS = 300  # --min-steps in a learning curve unless given: 100 examples at batch 32 get 75 epochs
+# --min-steps: a small train set gets this many optimisation steps at least (100 examples at batch 32: 75 epochs)
+MIN_STEPS = 300
 # Options of which at most one may be given: group name -> whether one of them is required.
 EXCLUSIVE_GROUPS = {"what": True, "seeding": False}
 
@@ -249,10 +250,10 @@ class RunConfig(Settings):
     learning_rate: float = option(1e-4, "fine-tuning: AdamW's peak learning rate, decayed linearly after the "
                                         "warm-up (2e-5 suits BERT-base-sized encoders)", checks=(POSITIVE,))
     epochs: float = option(4.0, "fine-tuning: passes over the training set", checks=(POSITIVE,))
-    min_steps: int | None = option(
-        None, "fine-tuning: optimisation steps at least, the epochs raised to reach them (to 100 at most) where the "
-              "train set is small, so a small train size is not also a barely started model; 0 keeps --epochs",
-        checks=(AT_LEAST_0,), shown_default=f"{CURVE_MIN_STEPS} with --train-sizes, else 0")
+    min_steps: int = option(
+        MIN_STEPS, "fine-tuning: optimisation steps at least, the epochs raised to reach them (to 100 at most) where "
+                   "the train set is small, so a small train set is not also a barely started model; 0 keeps --epochs",
+        checks=(AT_LEAST_0,))
     batch_size: int = option(32, "fine-tuning: examples per training step, dynamically padded", checks=(POSITIVE,))
     eval_batch_size: int = option(128, "examples per forward pass when evaluating or computing frozen features",
                                   checks=(POSITIVE,))

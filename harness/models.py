@@ -394,8 +394,10 @@ def _pool_one(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) 
         raise ConfigError(f"--pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
     if pooling == "cls":
         return hidden[:, 0]
-    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    import torch
+
+    mask = attention_mask.unsqueeze(1).to(hidden.dtype)  # (batch, 1, tokens): a matmul sums the real tokens
+    return torch.bmm(mask, hidden).squeeze(1) / mask.sum(-1).clamp(min=1.0)
 
 
 def layer_states(states: np.ndarray, layers: str) -> np.ndarray:

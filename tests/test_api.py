@@ -13,7 +13,7 @@ from harness.errors import ConfigError, DataError, TaskError
 from harness.models import resolve_model
 from harness.results import read_result
 
-FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
+FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
 
 
 def _result(root, task, mode, seed=42):
@@ -129,7 +129,7 @@ def test_cli_errors_exit_2_without_traceback(capsys, glue_dir, tmp_path):
 def test_cli_eval_then_leaderboard(tiny_model_dir, glue_dir, tmp_path, capsys):
     reports, boards = tmp_path / "reports", tmp_path / "boards"
     code = main(["eval", "--model", str(tiny_model_dir), "--tasks", "sst2,mrpc", "--mode", "both",
-                 "--data-dir", str(glue_dir), "--output-dir", str(reports), "--epochs", "1",
+                 "--data-dir", str(glue_dir), "--output-dir", str(reports), "--epochs", "1", "--min-steps", "0",
                  "--max-train-samples", "32", "--quiet"])
     assert code == 0
     out = capsys.readouterr().out

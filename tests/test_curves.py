@@ -18,7 +18,7 @@ from harness.runners.finetune import MAX_EPOCHS, train_epochs
 from harness.tasks import REGISTRY
 from harness.uncertainty import Interval
 
-FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
+FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
 
 
 def _examples(n: int, classes: int = 2) -> list[dict]:

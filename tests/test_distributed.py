@@ -21,7 +21,7 @@ def test_torchrun_two_processes_write_one_complete_result(tiny_model_dir, glue_d
     command = [
         "torchrun", "--nproc_per_node=2", "--master_port=29533", "-m", "harness.cli", "eval",
         "--model", str(tiny_model_dir), "--tasks", "glue/sst2", "--mode", "finetune", "--device", "cpu",
-        "--data-dir", str(glue_dir), "--output-dir", str(out), "--epochs", "1", "--batch-size", "8", "--quiet",
+        "--data-dir", str(glue_dir), "--output-dir", str(out), "--epochs", "1", "--min-steps", "0", "--batch-size", "8", "--quiet",
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

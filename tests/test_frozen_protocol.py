@@ -20,7 +20,7 @@ from harness.runners.frozen import FrozenRunner
 from harness.runners.probes import layer_candidates, pair_features, select_layers
 from harness.tasks import REGISTRY
 
-FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
+FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
 
 
 def test_every_layer_is_pooled_once_and_any_layer_choice_reads_it(tiny_model_dir):

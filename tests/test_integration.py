@@ -38,7 +38,7 @@ def test_real_label_balance(shared_data):
 
 def test_sst2_both_modes_on_the_real_model(minilm_dir, shared_data, tmp_path):
     evaluation = evaluate(None, tasks=["glue/sst2"], mode="both", data_dir=shared_data, output_dir=tmp_path,
-                          max_train_samples=512, max_eval_samples=256, epochs=1, quiet=True, device="cpu")
+                          max_train_samples=512, max_eval_samples=256, epochs=1, min_steps=0, quiet=True, device="cpu")
     frozen, tuned = evaluation.results
     assert frozen.model == "minilm" and frozen.provenance["model"]["location"] == str(minilm_dir)
     # A linear probe on sentence-transformer features separates sentiment far above chance from 512 rows

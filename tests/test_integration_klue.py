@@ -68,7 +68,7 @@ def test_mrc_and_wos_generation_with_a_warm_started_e5_on_the_fixture_files(e5_d
 
     fixtures = Path(__file__).parent / "fixtures"
     results = evaluate(str(e5_dir), tasks=["klue/mrc", "klue/wos"], mode="both", data_dir=fixtures, format="n2m",
-                       output_dir=tmp_path, split_strategy="holdout", quiet=True, device="cpu", epochs=2,
+                       output_dir=tmp_path, split_strategy="holdout", quiet=True, device="cpu", epochs=2, min_steps=0,
                        batch_size=4, max_length=128, max_new_tokens=24).results
     assert sorted((r.task, r.mode) for r in results) == [
         ("mrc-n2m", "finetune"), ("mrc-n2m", "frozen"), ("wos", "finetune"), ("wos", "frozen")]

@@ -50,7 +50,7 @@ def test_record_and_axg_on_fixture_files_with_the_real_model(minilm_dir, shared_
                          ("AX-g", FIXTURES / "superglue/AX-g")):
         (data / "superglue" / name).symlink_to(source, target_is_directory=True)
     results = evaluate(None, tasks=["superglue/record", "superglue/axg"], mode="both", data_dir=data,
-                       output_dir=tmp_path / "out", max_train_samples=256, epochs=1, quiet=True, device="cpu").results
+                       output_dir=tmp_path / "out", max_train_samples=256, epochs=1, min_steps=0, quiet=True, device="cpu").results
     by_task = {(r.task, r.mode): r for r in results}
     assert set(by_task) == {(t, m) for t in ("record", "rte", "axg") for m in ("frozen", "finetune")}
     for mode in ("frozen", "finetune"):

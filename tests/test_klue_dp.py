@@ -420,7 +420,7 @@ def test_both_modes_end_to_end_on_fixture_files(korean_dp_model, tmp_path):
 
     write_dp(tmp_path / "data", dp_file(template_sentences(60)))
     evaluation = evaluate(str(korean_dp_model), tasks=["klue/dp"], mode="both", data_dir=tmp_path / "data",
-                          output_dir=tmp_path / "reports", split_strategy="holdout", epochs=10, learning_rate=1e-3,
+                          output_dir=tmp_path / "reports", split_strategy="holdout", epochs=10, min_steps=0, learning_rate=1e-3,
                           head_epochs=40, quiet=True, device="cpu", batch_size=8)
     for result in evaluation.results:
         folder = tmp_path / "reports" / resolve_model(str(korean_dp_model)).slug / "klue" / "dp" / f"{result.mode}-seed42"

@@ -151,7 +151,7 @@ def test_both_modes_end_to_end_on_the_fixture_files(korean_mrc_model, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(FIXTURES / "klue" / "mrc", data / "klue" / "mrc")
     evaluation = evaluate(str(korean_mrc_model), tasks=["klue/mrc"], mode="both", data_dir=data,
-                          output_dir=tmp_path / "reports", epochs=2, max_length=48, head_epochs=60,
+                          output_dir=tmp_path / "reports", epochs=2, min_steps=0, max_length=48, head_epochs=60,
                           head_learning_rate=1e-2, token_head="linear", layers="last", **FAST)
     assert [r.mode for r in evaluation.results] == ["frozen", "finetune"]
     for result in evaluation.results:

@@ -339,7 +339,7 @@ def test_both_modes_end_to_end_on_fixture_files(korean_model_dir, tmp_path):
     out = tmp_path / "reports"
     # The frozen side pinned to a linear probe of the last layer, whose size the assertions below bound.
     evaluation = evaluate(str(korean_model_dir), tasks=["klue/ner"], mode="both", data_dir=tmp_path / "data",
-                          output_dir=out, epochs=12, learning_rate=5e-3, cache=FeatureCache(tmp_path / "cache"),
+                          output_dir=out, epochs=12, min_steps=0, learning_rate=5e-3, cache=FeatureCache(tmp_path / "cache"),
                           token_head="linear", layers="last", head_learning_rate=1e-2, **FAST)
     assert [(r.task, r.mode) for r in evaluation.results] == [("ner", "frozen"), ("ner", "finetune")]
     for result in evaluation.results:

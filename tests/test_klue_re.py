@@ -133,7 +133,7 @@ def test_both_modes_end_to_end_on_the_fixture_files(korean_re_model, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(FIXTURES / "klue" / "re", data / "klue" / "re")
     evaluation = evaluate(str(korean_re_model), tasks=["klue/re"], mode="both", data_dir=data,
-                          output_dir=tmp_path / "reports", epochs=2, **FAST)
+                          output_dir=tmp_path / "reports", epochs=2, min_steps=0, **FAST)
     for result in evaluation.results:
         folder = tmp_path / "reports" / resolve_model(str(korean_re_model)).slug / "klue" / "re" / f"{result.mode}-seed42"
         written = read_result(folder / "result.json")

@@ -86,7 +86,7 @@ def test_warm_started_targets_end_with_sep_and_the_encoder_freezes(tiny_words_mo
 def test_text_to_text_in_both_modes_on_a_tiny_model(tiny_words_model, tmp_path):
     data = write_glue_dir(tmp_path / "data")
     results = evaluate(str(tiny_words_model), tasks=["glue/sst2"], mode="both", data_dir=data, format="n2m",
-                       output_dir=tmp_path / "out", quiet=True, device="cpu", epochs=6, learning_rate=3e-3,
+                       output_dir=tmp_path / "out", quiet=True, device="cpu", epochs=6, min_steps=0, learning_rate=3e-3,
                        batch_size=8, max_length=32, max_new_tokens=4).results
     assert [(r.task, r.mode) for r in results] == [("sst2-n2m", "frozen"), ("sst2-n2m", "finetune")]
     frozen, tuned = results
@@ -173,7 +173,7 @@ def test_mrc_and_wos_generation_run_end_to_end_on_the_fixture_files(tmp_path):
     for task, mode in (("klue/mrc", "both"), ("klue/wos", "both")):
         results = evaluate(str(model), tasks=[task], mode=mode, data_dir=FIXTURES, format="n2m",
                            output_dir=tmp_path / "out", split_strategy="holdout", quiet=True, device="cpu",
-                           epochs=1, batch_size=4, max_length=64, max_new_tokens=8).results
+                           epochs=1, min_steps=0, batch_size=4, max_length=64, max_new_tokens=8).results
         assert [r.mode for r in results] == ["frozen", "finetune"]
         for result in results:
             own = REGISTRY.get(task).main_score
@@ -218,7 +218,7 @@ def test_a_seq2seq_checkpoint_is_used_as_it_is_and_its_shared_embeddings_keep_tr
     assert not any(p.requires_grad for p in model.get_encoder().layers.parameters())
     data = write_glue_dir(tmp_path / "data", n_train=16, n_dev=8)
     results = evaluate(str(tiny_bart), tasks=["glue/sst2"], mode="both", data_dir=data, format="n2m",
-                       output_dir=tmp_path / "out", quiet=True, device="cpu", epochs=1, batch_size=8, max_length=32,
+                       output_dir=tmp_path / "out", quiet=True, device="cpu", epochs=1, min_steps=0, batch_size=8, max_length=32,
                        max_new_tokens=4, bertscore_layer=1).results
     assert [r.num_eval for r in results] == [8, 8]
 
@@ -234,7 +234,7 @@ def test_a_suite_as_text_to_text_skips_the_tasks_without_a_view(tiny_words_model
         (root / f"{name}.yaml").write_text(text.replace("suite: klue", "suite: glue"), encoding="utf-8")
     evaluation = evaluate(str(tiny_words_model), suite="glue", mode="frozen", data_dir=write_glue_dir(tmp_path / "d"),
                           format="n2m", registry=TaskRegistry(tmp_path / "tasks"), output_dir=tmp_path / "out",
-                          quiet=True, device="cpu", epochs=1, max_length=32, max_new_tokens=2)
+                          quiet=True, device="cpu", epochs=1, min_steps=0, max_length=32, max_new_tokens=2)
     assert [r.task for r in evaluation.results] == ["sst2-n2m"]
     assert "no text-to-text view" in evaluation.skipped["glue/ner"]
 

@@ -12,7 +12,7 @@ from harness.progress import Progress, duration
 from harness.results import RunResult, run_dir, write_run
 from harness.sweep import WorkUnit
 
-FAST = dict(epochs=1, batch_size=16, quiet=True, device="cpu")
+FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
 
 
 def _measured(out, task: str, mode: str, num_train: int, num_eval: int, timings: dict, train_size=None,

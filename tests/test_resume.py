@@ -17,7 +17,7 @@ from harness.results import read_result
 from harness.runners import checkpoints
 
 # 64 training rows in batches of 16 for 2 epochs: 8 steps, a checkpoint after each.
-FAST = dict(epochs=2, batch_size=16, quiet=True, device="cpu", checkpoint_minutes=0)
+FAST = dict(epochs=2, min_steps=0, batch_size=16, quiet=True, device="cpu", checkpoint_minutes=0)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_resume_with_other_settings_stops_naming_them_or_starts_afresh_with_over
     with pytest.raises(ConfigError, match="holds the checkpoints of an interrupted fine-tune .* rerun with --resume"):
         _run(tiny_model_dir, data, tmp_path)  # without --resume: never discarded unasked
     cli = ["eval", "--model", str(tiny_model_dir), "--tasks", "stsb", "--mode", "finetune", "--data-dir", str(data),
-           "--output-dir", str(tmp_path), "--epochs", "2", "--batch-size", "16", "--device", "cpu", "--quiet",
+           "--output-dir", str(tmp_path), "--epochs", "2", "--min-steps", "0", "--batch-size", "16", "--device", "cpu", "--quiet",
            "--resume", "--learning-rate", "2e-4"]
     assert main(cli) == 2
     err = capsys.readouterr().err

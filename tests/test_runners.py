@@ -96,7 +96,7 @@ def test_frozen_cosine_is_a_cosine(tiny_model_dir, glue_dir):
 def test_finetune_runner_trains_predicts_in_order_and_counts_parameters(tiny_model_dir, glue_dir, tmp_path):
     task = REGISTRY.get("glue/sst2")
     plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1)
-    config = RunConfig(epochs=8, learning_rate=3e-3, batch_size=8, eval_batch_size=5, quiet=True, device="cpu")
+    config = RunConfig(epochs=8, min_steps=0, learning_rate=3e-3, batch_size=8, eval_batch_size=5, quiet=True, device="cpu")
     runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), config, tmp_path / "checkpoints")
     runner.fit(plan.folds[0].train)
     predictions = runner.predict(plan.folds[0].eval)
@@ -111,7 +111,7 @@ def test_finetune_runner_trains_predicts_in_order_and_counts_parameters(tiny_mod
 def test_finetune_regression_head_outputs_scores(tiny_model_dir, glue_dir, tmp_path):
     task = REGISTRY.get("glue/stsb")
     plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1, max_train_samples=16)
-    runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), RunConfig(epochs=1, quiet=True), tmp_path)
+    runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), RunConfig(epochs=1, min_steps=0, quiet=True), tmp_path)
     runner.fit(plan.folds[0].train)
     predictions = runner.predict(plan.folds[0].eval)
     assert predictions.dtype == np.float32 or predictions.dtype == np.float64
@@ -155,7 +155,7 @@ def test_finetune_pooling_trains_the_frozen_modes_pooling_under_a_linear_layer(t
 
     task = REGISTRY.get(kind)
     plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1)
-    config = RunConfig(epochs=8, learning_rate=3e-3, batch_size=8, eval_batch_size=5, quiet=True, device="cpu",
+    config = RunConfig(epochs=8, min_steps=0, learning_rate=3e-3, batch_size=8, eval_batch_size=5, quiet=True, device="cpu",
                        finetune_pooling=pooling)
     runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), config, tmp_path / "checkpoints")
     assert isinstance(runner.model, PooledClassifier) and runner.model.pooling == pooling

@@ -62,7 +62,7 @@ def test_a_shape_defined_in_one_module_runs_end_to_end(word_count_task, tiny_mod
     assert "word_count" in shape_names()
     out = tmp_path / "reports"
     evaluation = evaluate(str(tiny_model_dir), tasks=["toy/words"], mode="both", data_dir=glue_dir, output_dir=out,
-                          registry=word_count_task, epochs=1, batch_size=16, quiet=True, device="cpu")
+                          registry=word_count_task, epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
     assert [(r.task, r.mode) for r in evaluation.results] == [("words", "frozen"), ("words", "finetune")]
     for result in evaluation.results:
         assert set(result.scores) == {"pearson", "spearman"}

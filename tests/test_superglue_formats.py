@@ -23,7 +23,7 @@ from harness.tasks import REGISTRY
 FIXTURES = Path(__file__).parent / "fixtures"
 COPA, WIC, WSC, MULTIRC, RECORD, AXG = (REGISTRY.get(f"superglue/{name}")
                                         for name in ("copa", "wic", "wsc", "multirc", "record", "axg"))
-FAST = dict(quiet=True, device="cpu", batch_size=8, eval_batch_size=16, max_length=48, epochs=2)
+FAST = dict(quiet=True, device="cpu", batch_size=8, eval_batch_size=16, max_length=48, epochs=2, min_steps=0)
 
 
 def _write(root: Path, relative: str, records) -> Path:

@@ -7,7 +7,7 @@ from harness.api import plan_units
 from harness.cli import main
 from harness.sweep import WorkUnit, share, unit_of_run, work_units
 
-TINY = ["--epochs", "1", "--batch-size", "16", "--device", "cpu", "--quiet"]
+TINY = ["--epochs", "1", "--min-steps", "0", "--batch-size", "16", "--device", "cpu", "--quiet"]
 
 
 def test_the_plan_lists_each_trained_model_once_with_the_tasks_it_scores():

@@ -32,11 +32,11 @@ MAX_EPOCHS = 100  # --min-steps raises the epochs of a small train set this far 
 
 def train_epochs(config: RunConfig, train_examples: int) -> float:
     """--epochs, raised where a small train set would get fewer than --min-steps optimisation steps: a fixed
-    epoch count leaves a 100-example run with a dozen steps, barely moved from its initial weights, and a
-    learning curve would then measure the schedule rather than the data."""
+    epoch count leaves a 100-example run with a dozen steps, barely moved from its initial weights (a learning
+    curve would then measure the schedule rather than the data)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = max(1, math.ceil(train_examples / (config.batch_size * world)))
-    needed = math.ceil((config.min_steps or 0) / steps_per_epoch)
+    needed = math.ceil(config.min_steps / steps_per_epoch)
     return float(min(max(config.epochs, needed), max(config.epochs, MAX_EPOCHS)))
 
 
