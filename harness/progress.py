@@ -138,7 +138,8 @@ class Progress:
         return None if whole is None else whole.sized(unit.train_size)
 
     def _whole(self, task: str) -> Rows | None:
-        """A task's size at its whole train split: from its data once read, else from an earlier result of it."""
+        """A task's size at its whole train split: from its data once read, else from an earlier result of it,
+        else, where both caps are given and folds are not asked for, the caps (what a capped run is at most)."""
         if task in self.rows:
             return self.rows[task]
         for result in self.earlier:
@@ -146,6 +147,9 @@ class Progress:
                 rows = _rows_under_caps(result, self.config)
                 if rows is not None:
                     return rows
+        caps = self.config.max_train_samples, self.config.max_eval_samples
+        if all(caps) and self.config.split_strategy != "kfold":
+            return Rows(1, *caps)
         return None
 
     def _estimate(self, unit: WorkUnit, rows: Rows | None, extracted: set[tuple[str, int]]) -> float | None:

@@ -92,6 +92,22 @@ def test_a_curve_extracts_its_task_once_and_is_measured_by_the_inputs_it_encoded
     assert fresh.estimates()[0] == pytest.approx(55.0 + 1.0 + 1.0)
 
 
+def test_a_capped_run_sizes_a_task_it_has_not_read_yet_by_its_caps(tmp_path):
+    units = [WorkUnit("glue/sst2", "frozen", 1, None), WorkUnit("glue/stsb", "frozen", 1, None)]
+    config = RunConfig(max_train_samples=1000, max_eval_samples=500, seed=1)
+    progress = Progress(units, tmp_path, "m", config)
+    progress.read("glue/sst2", _rows(1000, 500))
+    progress.starting(units[0], config)
+    ran = RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="frozen", seed=1, scores={},
+                    main_score=0.0, split_strategy="official", num_train=1000, num_eval=500, provenance={},
+                    timings={"training_s": 10.0, "extraction_s": 15.0, "extracted_inputs": 1500, "total_s": 26.0})
+    progress.finished(units[0], ran)
+    # STS-B, its data not read: 1,500 inputs at 0.01 s, a head on 1,000 rows at 0.01 s, 1 s fixed
+    assert progress.estimates() == pytest.approx([26.0])
+    progress.config = config.replace(max_eval_samples=None)  # a cap short: its size is not known
+    assert progress.estimates() == [None]
+
+
 def test_each_unit_gets_a_line_before_it_starts_and_resume_counts_only_what_runs(tiny_model_dir, glue_dir, tmp_path,
                                                                                 caplog):
     caplog.set_level(logging.INFO, logger="harness")
