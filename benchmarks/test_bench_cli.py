@@ -12,8 +12,8 @@
 
 Rounds alternate bare script, cold CLI ($BENCH_ROUNDS, default 2; each cold round on an empty feature cache of its
 own) and each side's best is compared: one round of each swung by a third between runs on this project's shared
-2-core machine. $BENCH_SST2_TRAIN_ROWS caps the training rows (the CLI's --max-train-samples; the bare script reads the very
-same rows) for a quick run. The bars are set for all 67,349 rows: under a cap the ratios are reported, not held
+2-core machine. $BENCH_SST2_TRAIN_ROWS caps the training rows (the CLI's --max-train-samples; the bare script
+reads the very same rows) for a quick run. The bars are set for all 67,349 rows: under a cap the ratios are reported, not held
 to them. Recorded beside them: each side's encoder time and head time, which tell the plumbing from the head.
 """
 from __future__ import annotations

@@ -63,8 +63,8 @@ class Measured:
         encoded = result.timings.get("extracted_inputs")
         if encoded is None and result.train_size is not None:  # written before the count: a curve's first frozen
             encoded = 0  # unit encoded the whole train split, not its own rows, so its time measures nothing
-        work = rows.work(result.mode, result.epochs_run(RunConfig.epochs), recipe.get("batch_size", RunConfig.batch_size),
-                         encoded)
+        batch_size = recipe.get("batch_size", RunConfig.batch_size)
+        work = rows.work(result.mode, result.epochs_run(RunConfig.epochs), batch_size, encoded)
         seconds = {phase: float(result.timings.get(phase) or 0.0) for phase in work}
         fixed = max(0.0, float(result.timings.get("total_s") or 0.0) - sum(seconds.values()))
         return cls(result.task_id, result.mode, work, seconds, fixed)

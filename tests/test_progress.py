@@ -79,7 +79,8 @@ def test_a_curve_extracts_its_task_once_and_is_measured_by_the_inputs_it_encoded
     progress.starting(units[0], config)
     # size 100 encodes all 5,000 + 500 inputs (165 s), fits 100 rows at SST-2's own 0.01 s (1 s), 1 s fixed;
     # the sizes after it read the cache: 1,000 rows 11 s, all 5,000 rows 51 s
-    assert caplog.messages[-1] == "[1/3] glue/sst2 frozen, train size 100, 100 train rows, est. 3 min; about 4 min left in all"
+    assert caplog.messages[-1] == ("[1/3] glue/sst2 frozen, train size 100, 100 train rows, est. 3 min; "
+                                   "about 4 min left in all")
     assert progress.estimates() == pytest.approx([11.0, 51.0])
     ran = RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="frozen", seed=1, scores={},
                     main_score=0.0, split_strategy="official", num_train=100, num_eval=500, provenance={},
