@@ -151,15 +151,20 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 
 
 def _plan(args) -> int:
+    """The work units, one a line on stdout (for scripts); on stderr, how long those still to run should take."""
     from harness.config import RunConfig, Selection
     from harness.models import resolve_model
+    from harness.progress import Progress, time_planned
     from harness.results import RESULT_FILE
 
     config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
     slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
-    for unit in _units(selection, config):
+    units = _units(selection, config)
+    for unit in units:
         finished = (unit.folder(selection.output_dir, slug) / RESULT_FILE).is_file()
         print(unit.describe() + ("  [finished]" if finished else ""))
+    print(time_planned(Progress(units, selection.output_dir, slug, config).estimates(), selection.output_dir),
+          file=sys.stderr)
     return 0
 
 
@@ -233,16 +238,14 @@ def _announce_curve(selection, seeds: list[int], progress) -> None:
     """Print what a learning curve will run and how long it should take (harness.progress scales earlier runs
     in --output-dir)."""
     from harness.curves import plan_text
-    from harness.progress import time_left
+    from harness.progress import time_planned
     from harness.tasks import REGISTRY
 
     task_ids = [spec.id for spec in REGISTRY.select(selection.suite, selection.tasks)]
     modes = ["frozen", "finetune"] if selection.mode == "both" else [selection.mode]
     sizes = sorted(set(selection.train_sizes), key=lambda size: (size is None, size or 0))
     print(plan_text(task_ids, sizes, modes, seeds))
-    estimates = progress.estimates()
-    print("  " + (time_left(estimates) if any(seconds is not None for seconds in estimates) else
-                  f"no estimate (no earlier run in {selection.output_dir} to scale from)"))
+    print("  " + time_planned(progress.estimates(), selection.output_dir))
 
 
 def _leaderboard(args) -> int:

@@ -202,6 +202,15 @@ def _rows_under_caps(result: RunResult, config: RunConfig) -> Rows | None:
                 folds * min(per_fold_eval, caps["max_eval_samples"] or per_fold_eval))
 
 
+def time_planned(estimates: list[float | None], output_dir: str | Path) -> str:
+    """How long the units still to run should take, or why nothing says (`harness plan`, a curve's announcement)."""
+    if not estimates:
+        return "nothing left to run"
+    if any(seconds is not None for seconds in estimates):
+        return time_left(estimates)
+    return f"no estimate (no earlier run of these tasks in {output_dir}, nor both caps, to scale from)"
+
+
 def time_left(estimates: list[float | None]) -> str:
     known = [seconds for seconds in estimates if seconds is not None]
     if not known:

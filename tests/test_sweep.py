@@ -74,8 +74,12 @@ def test_two_shares_run_into_one_folder_give_the_leaderboard_of_one_unsharded_ru
         assert main([*common, "--output-dir", str(shared), "--shard", f"{index}/2"]) == 0
     capsys.readouterr()
     assert main(["plan", *common[1:], "--output-dir", str(shared)]) == 0
-    listed = capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr()
+    listed = printed.out.splitlines()
     assert len(listed) == 6 and all(line.endswith("  [finished]") for line in listed)
+    assert "left in all" in printed.err  # each unit, run again, scaled from its finished run
+    assert main(["plan", *common[1:], "--output-dir", str(shared), "--resume"]) == 0
+    assert "nothing left to run" in capsys.readouterr().err
     folders = sorted(str(p.parent.relative_to(shared)) for p in shared.rglob("result.json"))
     assert folders == sorted(str(p.parent.relative_to(whole)) for p in whole.rglob("result.json"))
     assert len(folders) == 6
