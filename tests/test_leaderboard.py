@@ -560,3 +560,19 @@ def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp
     notes = text.split("## Notes", 1)[1]
     assert "- undefined: the score cannot be measured" in notes and "one class predicted: " not in notes
     assert "  - `cola`: frozen seed 42: the predictions are constant, so mcc is undefined" in notes
+
+
+def test_two_models_of_one_folder_name_get_a_row_each_by_their_slug(tmp_path):
+    """Two local checkpoints both in a folder called `model` record the same name; their results live under
+    different slugs, and the leaderboard keeps them apart by those."""
+    root = tmp_path / "reports"
+    for slug, score in (("model-1111aaaa", 80.0), ("model-2222bbbb", 60.0)):
+        for mode in ("frozen", "finetune"):
+            result = make_result("model", "sst2", mode, 42, score)
+            write_run(run_dir(root, slug, "glue", "sst2", mode, 42), result, [{"id": "x", "prediction": 0}])
+    results, _ = load_results(root)
+    assert sorted({r.model for r in results}) == ["model-1111aaaa", "model-2222bbbb"]
+    text = _board(root, tmp_path / "boards")
+    assert "| `model-1111aaaa` | 80.00 / 80.00 (+0.00) |" in text
+    assert "| `model-2222bbbb` | 60.00 / 60.00 (+0.00) |" in text
+    assert "`model` |" not in text

@@ -8,6 +8,7 @@ a set are computed once.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
 
@@ -57,6 +58,7 @@ class ResultSet:
             except DataError as err:
                 problems.append(str(err))
                 log.warning("skipped %s", err)
+        _tell_namesakes_apart(runs)
         whole = [run for run in runs if run.result.train_size is None]
         return cls(whole, problems, registry, [run for run in runs if run.result.train_size is not None])
 
@@ -93,6 +95,18 @@ class ResultSet:
         if resamples not in self._intervals:
             self._intervals[resamples] = uncertainty.run_intervals(self.runs, self.registry, resamples)
         return self._intervals[resamples]
+
+
+def _tell_namesakes_apart(runs: list[Run]) -> None:
+    """Results name their model by its folder's name, so two local models in folders of one name (two
+    checkpoints called `model`) share it; their run folders do not (<model slug>/<suite>/<task>/<run>). Where
+    one name spans several slugs, each of its results goes by its slug, so no table mixes the two models."""
+    slugs = defaultdict(set)
+    for run in runs:
+        slugs[run.result.model].add(run.folder.parents[2].name)
+    for run in runs:
+        if len(slugs[run.result.model]) > 1:
+            run.result.model = run.folder.parents[2].name
 
 
 def load_results(reports: str | Path) -> tuple[list[RunResult], list[str]]:
