@@ -316,10 +316,12 @@ class FeatureExtractor:
 
     def features(self, task: TaskSpec, examples: list[dict], split: str) -> np.ndarray:
         """Every hidden state pooled per example, (examples, states, width) (N21): cached once, so runs
-        that choose other layers or heads need no forward pass."""
+        that choose other layers or heads need no forward pass. Read back memory-mapped: a run that reads one
+        layer reads little more than that layer's bytes of the file."""
         cfg = self.config
         key = self.features_key(task, examples, split)
-        cached = self.cache.get(key, expected=lambda array: _states(array) and len(array) == len(examples))
+        cached = self.cache.get(key, mmap_mode="r",
+                                expected=lambda array: _states(array) and len(array) == len(examples))
         if cached is not None:
             self.cache_hits += 1
             self.hidden_states = cached.shape[1]
