@@ -4,10 +4,10 @@ Estimates scale measured throughput, each phase by what its time grows with: fin
 steps, feature extraction by the examples encoded, a frozen head by its training examples, evaluation by the
 examples scored, plus the fixed cost of a run (loading, tokenising). A task's features are extracted once per
 seed: its first frozen unit encodes the whole train split (a learning curve's smaller sizes read their rows of
-it) and the later ones read the cache. The measurements are runs of the same
-mode, the same task's first (its texts have its lengths), this run's finished units before the earlier
-results of the same model in --output-dir. A unit whose data is not read yet is sized from an earlier
-result of its task under the same caps; with nothing to scale from, the line says so.
+it) and the later ones read the cache. The measurements are runs of the same mode, the same task's first (its
+texts have its lengths), this run's finished units before the earlier results of the same model in
+--output-dir. A unit whose data is not read yet is sized from an earlier result of its task under the same
+caps, else by the caps themselves; with nothing to scale from, the line says so.
 """
 from __future__ import annotations
 
