@@ -15,13 +15,18 @@ from harness.sweep import WorkUnit
 FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
 
 
+def _result(task: str, mode: str, num_train: int, num_eval: int, timings: dict, train_size=None,
+            **recipe) -> RunResult:
+    suite, name = task.split("/")
+    return RunResult(suite=suite, task=name, task_version=1, model="m", mode=mode, seed=1, scores={"x": 1.0},
+                     main_score=1.0, split_strategy="official", num_train=num_train, num_eval=num_eval,
+                     provenance={"hyperparameters": recipe}, timings=timings, train_size=train_size)
+
+
 def _measured(out, task: str, mode: str, num_train: int, num_eval: int, timings: dict, train_size=None,
               **recipe) -> None:
-    suite, name = task.split("/")
-    result = RunResult(suite=suite, task=name, task_version=1, model="m", mode=mode, seed=1, scores={"x": 1.0},
-                       main_score=1.0, split_strategy="official", num_train=num_train, num_eval=num_eval,
-                       provenance={"hyperparameters": recipe}, timings=timings, train_size=train_size)
-    write_run(run_dir(out, "m", suite, name, mode, 1, train_size), result, [])
+    result = _result(task, mode, num_train, num_eval, timings, train_size, **recipe)
+    write_run(run_dir(out, "m", result.suite, result.task, mode, 1, train_size), result, [])
 
 
 def _rows(train: int, eval_: int) -> SplitPlan:
@@ -49,9 +54,7 @@ def test_estimates_scale_each_phase_of_earlier_runs_and_say_what_they_cannot_est
     # uncapped run cut to the cap (400 + 200 rows): 18 + 4 + 1 = 23 s; RTE: neither its size nor a run to go by.
     assert caplog.messages[-1] == ("[1/5] glue/sst2 frozen, 400 train rows, est. 24 s; at least 82 s left in all "
                                    "(2 unit(s) with nothing to scale from yet)")
-    ran = RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="frozen", seed=1, scores={},
-                    main_score=0.0, split_strategy="official", num_train=400, num_eval=100, provenance={},
-                    timings={"training_s": 40.0, "extraction_s": 0.0, "total_s": 40.0})
+    ran = _result("glue/sst2", "frozen", 400, 100, {"training_s": 40.0, "extraction_s": 0.0, "total_s": 40.0})
     progress.finished(units[0], ran)
     count = len(caplog.messages)
     progress.starting(units[1], config, kept=True)  # --resume keeps it: no line, and no longer counted
@@ -82,15 +85,12 @@ def test_a_curve_extracts_its_task_once_and_is_measured_by_the_inputs_it_encoded
     assert caplog.messages[-1] == ("[1/3] glue/sst2 frozen, train size 100, 100 train rows, est. 3 min; "
                                    "about 4 min left in all")
     assert progress.estimates() == pytest.approx([11.0, 51.0])
-    ran = RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="frozen", seed=1, scores={},
-                    main_score=0.0, split_strategy="official", num_train=100, num_eval=500, provenance={},
-                    timings={"training_s": 1.0, "extraction_s": 55.0, "extracted_inputs": 5500, "total_s": 57.0},
-                    train_size=100)
-    progress.finished(units[0], ran)
-    fresh = Progress(units, tmp_path / "empty", "m", config)  # measured by that run alone: 0.01 s per input
-    fresh.read("glue/sst2", _rows(5000, 500))
-    fresh.this_run = progress.this_run
-    assert fresh.estimates()[0] == pytest.approx(55.0 + 1.0 + 1.0)
+    # that unit, run again, recorded the 5,500 inputs it encoded: measured by it alone, 0.01 s per input
+    _measured(tmp_path / "counted", "glue/sst2", "frozen", 100, 500,
+              {"training_s": 1.0, "extraction_s": 55.0, "extracted_inputs": 5500, "total_s": 57.0}, train_size=100)
+    again = Progress(units, tmp_path / "counted", "m", config)
+    again.read("glue/sst2", _rows(5000, 500))
+    assert again.estimates()[0] == pytest.approx(55.0 + 1.0 + 1.0)
 
 
 def test_a_capped_run_sizes_a_task_it_has_not_read_yet_by_its_caps(tmp_path):
@@ -99,9 +99,8 @@ def test_a_capped_run_sizes_a_task_it_has_not_read_yet_by_its_caps(tmp_path):
     progress = Progress(units, tmp_path, "m", config)
     progress.read("glue/sst2", _rows(1000, 500))
     progress.starting(units[0], config)
-    ran = RunResult(suite="glue", task="sst2", task_version=1, model="m", mode="frozen", seed=1, scores={},
-                    main_score=0.0, split_strategy="official", num_train=1000, num_eval=500, provenance={},
-                    timings={"training_s": 10.0, "extraction_s": 15.0, "extracted_inputs": 1500, "total_s": 26.0})
+    ran = _result("glue/sst2", "frozen", 1000, 500,
+                  {"training_s": 10.0, "extraction_s": 15.0, "extracted_inputs": 1500, "total_s": 26.0})
     progress.finished(units[0], ran)
     # STS-B, its data not read: 1,500 inputs at 0.01 s, a head on 1,000 rows at 0.01 s, 1 s fixed
     assert progress.estimates() == pytest.approx([26.0])

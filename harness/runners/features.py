@@ -364,18 +364,23 @@ class FeatureExtractor:
         self.hidden_states = vectors.shape[-2]
         return (cached if cached is not None else vectors), offsets
 
-    def features_key(self, task: TaskSpec, examples: list[dict], split: str) -> str:
-        """The cache key of `features` for these examples: what a record derived from them is keyed by."""
-        return self._key(task, examples, split, self.config.pooling, layers="all")
+    def features_key(self, task: TaskSpec, examples: list[dict], split: str,
+                     fields: tuple[str, ...] | None = None) -> str:
+        """The cache key of `features` for these examples; with `fields` (a superset of those the encoder reads),
+        the key fingerprints those instead: what a record derived from the features and more of the examples is
+        keyed by."""
+        return self._key(task, examples, split, self.config.pooling, layers="all", fields=fields)
 
-    def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str, layers: str) -> str:
-        """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads.
-        fp32 features keep the key they had before --precision existed, so caches written then stay valid."""
+    def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str, layers: str,
+             fields: tuple[str, ...] | None = None) -> str:
+        """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads
+        (unless `fields` names more). fp32 features keep the key they had before --precision existed, so caches
+        written then stay valid."""
         cfg = self.config
         return self.cache.key(
             model=self.encoding, task=task.id, version=task.version, split=split,
             pooling=pooling, layers=layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
-            data=examples_fingerprint(examples, shape_of(task).input_fields),
+            data=examples_fingerprint(examples, fields or shape_of(task).input_fields),
             **({} if self.precision == "fp32" else {"precision": self.precision}),
         )
 

@@ -21,7 +21,7 @@ from harness.formats.n21 import single_texts
 from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
-from harness.runners.features import FeatureExtractor, examples_fingerprint
+from harness.runners.features import FeatureExtractor
 from harness.runners.probes import (CHOSEN, SEARCH, choose_layer, cv_scoring, fit_head, head_choices, layer_candidates,
                                     pair_features, select_layers)
 from harness.tasks import TaskSpec
@@ -157,10 +157,10 @@ class FrozenRunner(Runner):
         digest = hashlib.sha256(np.ascontiguousarray(y).tobytes())
         if groups is not None:
             digest.update(np.ascontiguousarray(groups).tobytes())
-        fields = tuple(sorted(name for name in train[0] if name != "label")) if train else ()
+        # every field but the label, the encoder's and those heads may read besides (spans): one fingerprint
+        fields = tuple(sorted(name for name in train[0] if name != "label")) if train else None
         return "search-" + self.extractor.cache.key(
-            features=self.extractor.features_key(self.task, train, "train"), runner=type(self).__name__,
-            examples=examples_fingerprint(train, fields),  # what the encoder does not read but heads may (spans)
+            features=self.extractor.features_key(self.task, train, "train", fields), runner=type(self).__name__,
             labels=digest.hexdigest(), seed=self.config.seed, scoring=scoring, layers=self.config.layers,
             pair_features=self.config.pair_features, head=self.config.head, search=SEARCH)
 
