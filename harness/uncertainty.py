@@ -19,6 +19,7 @@ for type hints: it imports this module). Imported by harness.results.resultset, 
 from __future__ import annotations
 
 import logging
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -282,46 +283,113 @@ def score_distributions(sample: Predictions | UnitSample, scores: Sequence[str],
 
 # --- a set of runs --------------------------------------------------------------------------------
 
+NOT_RESAMPLED = "no interval: predictions missing or unreadable"
+OTHER_EXAMPLES = "not paired: other evaluation examples"
+OTHER_TASKS = "not paired: other tasks"
+
+
+@dataclass(frozen=True)
+class Versus:
+    """A model's main score minus the best model's (of its task and mode, or of its suite and mode): the 95% paired
+    bootstrap interval where both were scored on the same examples, else `unpaired` says why there is none."""
+
+    best: str
+    difference: float
+    interval: Interval | None = None
+    unpaired: str = ""
+
+    def tied(self) -> bool:
+        """Tied for best: the paired interval takes in zero."""
+        return self.interval is not None and not self.interval.excludes_zero()
+
 
 @dataclass
 class Intervals:
-    """scores[(model, suite, task, mode)][score or MAIN]; deltas[(model, suite, task)] of the main score."""
+    """scores[(model, suite, task, mode)][score or MAIN]; deltas[(model, suite, task)] of the main score (fine-tuned
+    minus frozen); best[(suite, task, mode)] the model with the highest main score and versus[(model, suite, task,
+    mode)] every other model against it; the same per suite score with task None; suites[(model, suite, mode)] the
+    interval of the suite score."""
 
     scores: dict[tuple[str, str, str, str], dict[str, Interval]] = field(default_factory=dict)
     deltas: dict[tuple[str, str, str], Interval] = field(default_factory=dict)
+    best: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
+    versus: dict[tuple[str, str, str | None, str], Versus] = field(default_factory=dict)
+    suites: dict[tuple[str, str, str], Interval] = field(default_factory=dict)
+
+
+@dataclass
+class Cell:
+    """The runs (seeds) of one (model, suite, task, mode), each with its sample and bootstrap distributions."""
+
+    members: list[tuple[RunResult, Predictions | UnitSample | None]]
+    main: tuple[str, ...]
+    spreads: list[dict[str, np.ndarray]] | None = None
+
+    @property
+    def estimate(self) -> float:
+        return float(np.mean([result.main_score for result, _ in self.members]))
+
+    @property
+    def resampled(self) -> bool:
+        """Whether every seed's main score was resampled."""
+        return self.spreads is not None and bool(self.main) and all(MAIN in spread for spread in self.spreads)
+
+    @property
+    def samples(self) -> list[Predictions | UnitSample]:
+        return [sample for _, sample in self.members]
+
+    def main_draws(self, ids: np.ndarray | None = None, resamples: int = DEFAULT_RESAMPLES,
+                   seed: int = DEFAULT_SEED) -> np.ndarray:
+        """The seed mean of the main score on every resample: of all each seed evaluated, or of these `ids` (which
+        every seed evaluated), resampled again where a seed evaluated more."""
+        return np.mean([spread[MAIN] if ids is None or len(sample) == len(ids) else
+                        score_distributions(sample.restrict(ids), list(self.main), self.main, resamples, seed)[MAIN]
+                        for sample, spread in zip(self.samples, self.spreads)], axis=0)
+
+
+def paired_difference(a: Cell, b: Cell, ids: np.ndarray, resamples: int = DEFAULT_RESAMPLES,
+                      seed: int = DEFAULT_SEED) -> tuple[float, np.ndarray]:
+    """b minus a (seed means of the main score) and its bootstrap distribution, every run of both resampled on the
+    same draws of `ids`: the paired bootstrap, exactly zero in every resample where b's predictions are a's."""
+    return b.estimate - a.estimate, b.main_draws(ids, resamples, seed) - a.main_draws(ids, resamples, seed)
 
 
 def run_intervals(runs: list[tuple[Path, RunResult]], registry: TaskRegistry,
                   resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> Intervals:
-    """Intervals of every score the runs' predictions files let us recompute; unreadable files are logged."""
+    """Intervals of every score the runs' predictions files let us recompute, the paired fine-tuned minus frozen
+    difference, and every model against the best of its task (and suite) per mode; unreadable files are logged."""
     out = Intervals()
-    tasks: dict[tuple[str, str, str], dict[str, list[tuple[RunResult, Predictions | UnitSample | None]]]] = defaultdict(
-        lambda: defaultdict(list))
+    grouped: dict[tuple[str, str, str, str], list] = defaultdict(list)
     for folder, result in runs:
         try:
             sample = read_sample(folder / result.predictions_file, _spec(registry, result.suite, result.task))
         except DataError as err:
             log.warning("no intervals for %s: %s", folder, err)
             sample = None
-        tasks[(result.model, result.suite, result.task)][result.mode].append((result, sample))
-    for (model, suite, task), modes in sorted(tasks.items()):
+        grouped[(result.model, result.suite, result.task, result.mode)].append((result, sample))
+    cells = {}
+    for key, members in sorted(grouped.items()):
+        model, suite, task, mode = key
         spec = _spec(registry, suite, task)
-        main = spec.main_score if spec else ()  # a task this checkout does not define: no main score to recompute
-        spreads = {}
-        for mode, members in sorted(modes.items()):
-            if any(sample is None for _, sample in members):
-                continue  # an interval over some of the seeds would misstate the cell
-            try:
-                spreads[mode] = [score_distributions(sample, list(result.scores), main, resamples, seed)
-                                 for result, sample in members]
-            except DataError as err:
-                log.warning("no intervals for %s %s/%s %s: %s", model, suite, task, mode, err)
-                continue
-            out.scores[(model, suite, task, mode)] = _seed_mean_intervals([r for r, _ in members], spreads[mode])
-        if main and {"frozen", "finetune"} <= spreads.keys():
-            delta = _paired_delta(modes, spreads, main, resamples, seed)
-            if delta is not None:
-                out.deltas[(model, suite, task)] = delta
+        cell = cells[key] = Cell(members, tuple(spec.main_score) if spec else ())  # no spec: no main to recompute
+        if any(sample is None for _, sample in members):
+            continue  # an interval over some of the seeds would misstate the cell
+        try:
+            cell.spreads = [score_distributions(sample, list(result.scores), cell.main, resamples, seed)
+                            for result, sample in members]
+        except DataError as err:
+            log.warning("no intervals for %s %s/%s %s: %s", model, suite, task, mode, err)
+            continue
+        out.scores[key] = _seed_mean_intervals([r for r, _ in members], cell.spreads)
+    for (model, suite, task, mode), tuned in cells.items():
+        frozen = cells.get((model, suite, task, "frozen"))
+        if mode == "finetune" and frozen is not None and frozen.resampled and tuned.resampled:
+            ids = common_ids(frozen.samples + tuned.samples)
+            if len(ids):
+                found = interval(*paired_difference(frozen, tuned, ids, resamples, seed))
+                if found is not None:
+                    out.deltas[(model, suite, task)] = found
+    _compare_models(cells, registry, out, resamples, seed)
     return out
 
 
@@ -343,17 +411,106 @@ def _seed_mean_intervals(results: list[RunResult], spreads: list[dict[str, np.nd
     return out
 
 
-def _paired_delta(modes: dict, spreads: dict, main: tuple[str, ...], resamples: int, seed: int) -> Interval | None:
-    """Fine-tuned minus frozen main score, every run resampled on the examples all of them evaluated."""
-    ids = common_ids([sample for mode in ("frozen", "finetune") for _, sample in modes[mode]])
-    if len(ids) == 0:
-        return None
-    means = {}
-    for mode in ("frozen", "finetune"):
-        runs = [spread[MAIN] if len(sample) == len(ids) else  # all its examples are shared: reuse
-                score_distributions(sample.restrict(ids), list(main), main, resamples, seed)[MAIN]
-                for (_, sample), spread in zip(modes[mode], spreads[mode])]
-        means[mode] = np.mean(runs, axis=0)
-    estimate = (np.mean([r.main_score for r, _ in modes["finetune"]])
-                - np.mean([r.main_score for r, _ in modes["frozen"]]))
-    return interval(float(estimate), means["finetune"] - means["frozen"])
+# --- models against the best ------------------------------------------------------------------------
+
+
+def best_model(estimates: dict[str, float]) -> str | None:
+    """The model with the highest score (the first by name among equals); None where no score is defined."""
+    defined = [(-value, model) for model, value in estimates.items() if np.isfinite(value)]
+    return min(defined)[1] if defined else None
+
+
+def suite_groups(registry: TaskRegistry, suite: str, tasks) -> dict[str, str]:
+    """Task -> score group of the tasks that count in the suite score (tasks of one group, MNLI matched and
+    mismatched, are averaged first); diagnostics and views are left out; a task this checkout does not define
+    counts on its own."""
+    specs = {task: _spec(registry, suite, task) for task in tasks}
+    return {task: (spec.score_group if spec and spec.score_group else task)
+            for task, spec in specs.items() if spec is None or spec.in_suite_score}
+
+
+def grouped_mean(values: dict, groups: dict[str, str]):
+    """The suite score of per-task values (numbers, or arrays of one value per resample): the mean over score
+    groups of the mean of each group's tasks; undefined (NaN) where any value is."""
+    by_group = defaultdict(list)
+    for task in sorted(values):
+        by_group[groups[task]].append(values[task])
+    return sum(sum(members) / len(members) for members in by_group.values()) / len(by_group)
+
+
+def _compare_models(cells: dict, registry: TaskRegistry, out: Intervals, resamples: int, seed: int) -> None:
+    """Per (suite, task, mode) and per (suite, mode): the best model, and every other one against it."""
+    by_task: dict[tuple, dict[str, Cell]] = defaultdict(dict)
+    by_suite: dict[tuple, dict[str, dict[str, Cell]]] = defaultdict(lambda: defaultdict(dict))
+    for (model, suite, task, mode), cell in cells.items():
+        by_task[(suite, task, mode)][model] = cell
+        by_suite[(suite, mode)][model][task] = cell
+    for (suite, task, mode), models in sorted(by_task.items()):
+        best = best_model({model: cell.estimate for model, cell in models.items()})
+        if best is None:
+            continue
+        out.best[(suite, task, mode)] = best
+        for model, cell in sorted(models.items()):
+            if model != best and np.isfinite(cell.estimate):
+                out.versus[(model, suite, task, mode)] = _against(models[best], cell, best, resamples, seed)[0]
+    for (suite, mode), models in sorted(by_suite.items()):
+        _compare_suite(suite, mode, models, registry, out, resamples, seed)
+
+
+def _against(best: Cell, cell: Cell, name: str, resamples: int, seed: int) -> tuple[Versus, np.ndarray | None]:
+    """A model's cell against the best's, and the draws of the difference: paired only where every run of both
+    evaluated the same examples."""
+    difference = cell.estimate - best.estimate
+    if not (best.resampled and cell.resampled):
+        return Versus(name, difference, unpaired=NOT_RESAMPLED), None
+    samples = best.samples + cell.samples
+    if not all(np.array_equal(sample.ids, samples[0].ids) for sample in samples[1:]):
+        return Versus(name, difference, unpaired=OTHER_EXAMPLES), None
+    estimate, draws = paired_difference(best, cell, samples[0].ids, resamples, seed)
+    found = interval(estimate, draws)
+    return Versus(name, estimate, found, "" if found else NOT_RESAMPLED), draws
+
+
+def _compare_suite(suite: str, mode: str, models: dict[str, dict[str, Cell]], registry: TaskRegistry,
+                   out: Intervals, resamples: int, seed: int) -> None:
+    """The suite score's interval per model (each task resampled on its own examples, independently of the others)
+    and each model's paired difference from the best suite score (per task, on the task's shared examples)."""
+    groups = suite_groups(registry, suite, {task for tasks in models.values() for task in tasks})
+    counted = {model: {task: cell for task, cell in tasks.items() if task in groups} for model, tasks in models.items()}
+    counted = {model: tasks for model, tasks in counted.items() if tasks}
+    estimates = {model: grouped_mean({t: c.estimate for t, c in tasks.items()}, groups) for model, tasks in counted.items()}
+    for model, tasks in counted.items():
+        if all(cell.resampled for cell in tasks.values()):
+            draws = {task: _independent(cell.main_draws(), task, seed) for task, cell in tasks.items()}
+            found = interval(estimates[model], grouped_mean(draws, groups))
+            if found is not None:
+                out.suites[(model, suite, mode)] = found
+    best = best_model(estimates)
+    if best is None:
+        return
+    out.best[(suite, None, mode)] = best
+    for model, tasks in sorted(counted.items()):
+        if model == best or not np.isfinite(estimates[model]):
+            continue
+        difference = estimates[model] - estimates[best]
+        if set(tasks) != set(counted[best]):
+            out.versus[(model, suite, None, mode)] = Versus(best, difference, unpaired=OTHER_TASKS)
+            continue
+        per_task = {task: _against(counted[best][task], cell, best, resamples, seed) for task, cell in tasks.items()}
+        unpaired = sorted(task for task, (_, draws) in per_task.items() if draws is None)
+        if unpaired:
+            reasons = {per_task[task][0].unpaired for task in unpaired}
+            reason = OTHER_EXAMPLES if OTHER_EXAMPLES in reasons else NOT_RESAMPLED
+            out.versus[(model, suite, None, mode)] = Versus(best, difference, unpaired=f"{reason} ({', '.join(unpaired)})")
+            continue
+        draws = grouped_mean({task: _independent(draws, task, seed) for task, (_, draws) in per_task.items()}, groups)
+        found = interval(difference, draws)
+        out.versus[(model, suite, None, mode)] = Versus(best, difference, found, "" if found else NOT_RESAMPLED)
+
+
+def _independent(draws: np.ndarray, task: str, seed: int) -> np.ndarray:
+    """A task's resamples in an order of its own: resamples of one size share their draws (they depend only on
+    the number of units), so tasks are shuffled apart before their scores are averaged, each by a permutation fixed
+    by its name (the same for every model, which keeps a paired difference paired)."""
+    order = np.random.Generator(np.random.PCG64([seed, zlib.crc32(task.encode("utf-8"))])).permutation(len(draws))
+    return draws[order]

@@ -26,6 +26,7 @@ SCHEMA = "harness.run/1"
 RESULT_FILE = "result.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 RUN_MODES = ("frozen", "finetune")
+MODEL_KINDS = ("pretrained", "majority", "random-init")
 # Suite and task names as results may hold them: leaderboards are written to <suite>.md, so a name is a file
 # name, never a path ("../README" stops here).
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -56,6 +57,11 @@ class RunResult:
     layer_sweep: dict = field(default_factory=dict)
     predictions_file: str = PREDICTIONS_FILE
     train_size: int | None = None  # a learning curve's nested subset of the train split; None: all of it
+    model_kind: str = "pretrained"  # pretrained | majority (a baseline) | random-init (a control)
+    # {"flops": total, "flops_by_phase": {"extraction", "training", "head", "evaluation"}}; {} before it was counted
+    compute: dict = field(default_factory=dict)
+    # {"tokens_per_word", "unknown_share", "truncated_share", "truncated_share_by_side", "warning"}; {}: not measured
+    tokenizer_fit: dict = field(default_factory=dict)
     schema: str = SCHEMA
 
     @property
@@ -173,6 +179,8 @@ def read_result(path: Path) -> RunResult:
     kept = {k: v for k, v in raw.items() if k in names}
     kept["scores"] = _nan_for_nulls(kept["scores"])
     kept["main_score"] = math.nan if kept["main_score"] is None else kept["main_score"]
+    for optional in ("compute", "tokenizer_fit"):
+        kept[optional] = kept.get(optional) or {}  # null, as a writer may leave it: not measured
     if "scores_std" in kept:
         kept["scores_std"] = _nan_for_nulls(kept["scores_std"])
     for layer in kept.get("layer_sweep", {}).get("layers", []):
@@ -221,6 +229,28 @@ def _layer_sweep(value) -> bool:
         for layer in layers)
 
 
+def _compute(value) -> bool:
+    """{} or null (not counted), or a total of at least 0 and, optionally, its phases."""
+    if value is None:
+        return True
+    if not isinstance(value, dict):
+        return False
+    phases = value.get("flops_by_phase") or {}
+    return ((not value or (_number(value.get("flops")) and value["flops"] >= 0))
+            and _table(lambda x: x is None or _number(x))(phases))
+
+
+def _tokenizer_fit(value) -> bool:
+    """{} or null (not measured), or the measures as numbers (null where unknown) and an optional one-line warning."""
+    if value is None:
+        return True
+    return (isinstance(value, dict)
+            and all(value.get(k) is None or _number(value[k])
+                    for k in ("tokens_per_word", "unknown_share", "truncated_share"))
+            and _table(lambda x: x is None or _number(x))(value.get("truncated_share_by_side") or {})
+            and (value.get("warning") is None or isinstance(value["warning"], str)))
+
+
 def _relative_file(value) -> bool:
     """A path below the run folder: relative, without '..', in POSIX and Windows readings alike."""
     if not isinstance(value, str) or not value or "\\" in value:
@@ -254,6 +284,9 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "layer_sweep": (_layer_sweep, "an object whose layers each hold a main score"),
     "predictions_file": (_relative_file, "a file inside the run folder"),
     "train_size": (lambda v: v is None or (_count(v) and v > 0), "a whole number of training examples, or null"),
+    "model_kind": (lambda v: v in MODEL_KINDS, f"one of {', '.join(MODEL_KINDS)}"),
+    "compute": (_compute, "an object with flops, a number of at least 0, and its flops_by_phase"),
+    "tokenizer_fit": (_tokenizer_fit, "an object of tokenizer measures (numbers) and a warning (text or null)"),
 }
 
 
