@@ -22,6 +22,8 @@ from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 MODES = RUN_MODES
 FLAG_MARK = "§"  # beside a score whose run carries caveats (RunResult.flags)
+FIT_MARK = "¶"  # beside a model whose tokenizer fits the task's texts badly (its tokenizer_fit's warning)
+KIND_TAGS = {"majority": "baseline", "random-init": "control"}  # model kinds other than pretrained, as rows show them
 
 
 def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> pd.DataFrame:
@@ -41,13 +43,16 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "flagged": bool(r.flags),
             "flag_note": "; ".join(f"{r.mode} seed {r.seed}: {item['message']}" for item in r.flags),
             "layer_sweep": r.layer_sweep,
+            "model_kind": r.model_kind,
+            "flops": r.compute.get("flops"),
+            "tokenizer_fit": r.tokenizer_fit,
         }
         for r in results
     ]
     columns = ["suite", "task", "model", "mode", "seed", "main_score", "split_strategy", "split_note", "capped",
                "caps", "num_train", "num_eval", "trainable_parameters", "wall_s", "scores", "recipe", "precision",
-               "data", "flagged", "flag_note", "layer_sweep"]
-    return pd.DataFrame(rows, columns=columns)
+               "data", "flagged", "flag_note", "layer_sweep", "model_kind", "flops", "tokenizer_fit"]
+    return pd.DataFrame(rows, columns=columns).astype({"flops": "float64"})
 
 
 def _generates(spec: TaskSpec | None) -> bool:
@@ -92,17 +97,17 @@ def _chosen_text(chosen: dict | list | None) -> str:
 
 def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
     """Suite score per (model, mode): the mean of task main scores, tasks of one group averaged first."""
-    specs = [task_spec(registry, suite, task) for suite, task in zip(frame["suite"], frame["task"])]
-    keyed = frame.assign(
-        group=[spec.score_group if spec and spec.score_group else task for spec, task in zip(specs, frame["task"])],
-        counts=[spec.in_suite_score if spec else True for spec in specs],
-    )
-    keyed = keyed[keyed["counts"]]
+    scores = {}
     # Seeds first (a task run with more seeds must not weigh more), then score groups, then the suite; an
     # undefined score leaves every average above it undefined.
-    per_task = keyed.groupby(["model", "mode", "group", "task"], sort=True)["main_score"].agg(_strict_mean)
-    per_group = per_task.groupby(level=["model", "mode", "group"]).agg(_strict_mean)
-    return per_group.groupby(level=["model", "mode"]).agg(_strict_mean)
+    for (model, mode), runs in frame.groupby(["model", "mode"], sort=True):
+        per_task = runs.groupby(["suite", "task"], sort=True)["main_score"].agg(_strict_mean)
+        for suite, tasks in per_task.groupby(level="suite"):
+            values = tasks.droplevel("suite").to_dict()
+            groups = uncertainty.suite_groups(registry, suite, values)
+            if groups:
+                scores[(model, mode)] = uncertainty.grouped_mean({t: values[t] for t in groups}, groups)
+    return pd.Series(scores, dtype="float64")
 
 
 def _strict_mean(values: pd.Series) -> float:
@@ -114,9 +119,10 @@ def _strict_mean(values: pd.Series) -> float:
 def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGISTRY,
                  intervals: Intervals | None = None, plot: str | None = None,
                  resamples: int = uncertainty.DEFAULT_RESAMPLES, learning_curves: list[Curve] = (),
-                 curve_plots: bool = False) -> str:
+                 curve_plots: bool = False, compute_plot: str | None = None) -> str:
     """The markdown leaderboard of one suite; `plot` names the PNG beside it, None when none was drawn;
-    `learning_curves` (with a PNG each when `curve_plots`) fill its Data efficiency section."""
+    `learning_curves` (with a PNG each when `curve_plots`) fill its Data efficiency section; `compute_plot` names
+    the score-against-compute PNG, None when none was drawn."""
     intervals = intervals or Intervals()
     title = SUITE_TITLES.get(suite, suite)
     # Seeds average into one number per (model, task, mode).
@@ -124,10 +130,11 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
            .agg(main_score=("main_score", _strict_mean), seeds=("seed", "nunique"),
                 split_strategy=("split_strategy", "first"), capped=("capped", "any"),
                 trainable_parameters=("trainable_parameters", "max"), wall_s=("wall_s", "sum"),
-                flagged=("flagged", "any"))
+                flops=("flops", _strict_mean), flagged=("flagged", "any"))
            .reset_index())
     tasks = sorted(agg["task"].unique())
     models = sorted(agg["model"].unique())
+    labels = _model_labels(frame)
     flagged = {t: _marks(agg[agg["task"] == t]) for t in tasks}
     overall = suite_scores(frame, registry)
     counted = [t for t in tasks if getattr(task_spec(registry, suite, t), "in_suite_score", True)]
@@ -141,10 +148,10 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
         lines += [f"Plot not drawn: {plots.MISSING}.", ""]
     header = ["model"] + [f"{t}{flagged[t]}" for t in tasks] + [
         f"{title} frozen", f"{title} fine-tuned", "Δ", "trainable params (frozen / fine-tuned)",
-        "wall time s (frozen / fine-tuned)"]
+        "compute, one seed (frozen / fine-tuned)", "wall time s (frozen / fine-tuned)"]
     table = []
     for model in models:
-        cells = [f"`{model}`"]
+        cells = [labels[model]]
         per_model = agg[agg["model"] == model]
         for task in tasks:
             by_mode = per_model[per_model["task"] == task].set_index("mode")
@@ -155,12 +162,15 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
         in_suite = per_model[per_model["task"].isin(counted)]  # views and diagnostics are outside the suite
         params = in_suite.groupby("mode")["trainable_parameters"].max().to_dict()
         wall = in_suite.groupby("mode")["wall_s"].sum().to_dict()
+        flops = _suite_flops(in_suite)
         cells.append(f"{_int(params.get('frozen'))} / {_int(params.get('finetune'))}")
+        cells.append(f"{flop_text(flops.get('frozen'))} / {flop_text(flops.get('finetune'))}")
         cells.append(f"{_fmt(wall.get('frozen'), 0)} / {_fmt(wall.get('finetune'), 0)}")
         table.append(cells)
     lines += markdown_table(header, table)
-    lines += _comparison(frame, suite, flagged, intervals)
-    lines += _task_tables(frame, suite, registry, flagged, intervals)
+    lines += _ranking(agg[agg["task"].isin(counted)], suite, title, overall, labels, intervals, compute_plot)
+    lines += _comparison(frame, suite, flagged, intervals, labels)
+    lines += _task_tables(frame, suite, registry, flagged, intervals, labels)
     lines += _data_efficiency(learning_curves, curve_plots)
     lines += _layer_sweeps(frame, flagged)
     lines += ["", "## Runs", ""]
@@ -201,7 +211,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     return "\n".join(lines) + "\n"
 
 
-def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Intervals) -> list[str]:
+def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Intervals, labels: dict[str, str]
+                ) -> list[str]:
     """Per (model, task): main score of each mode, the difference and its paired interval, cost of each mode."""
     rows = []
     for (model, task), runs in frame.groupby(["model", "task"], sort=True):
@@ -210,17 +221,18 @@ def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Inter
         delta = intervals.deltas.get((model, suite, task))
         marker = " \\*" if delta is not None and delta.excludes_zero() else ""
         difference = _delta(means.get("frozen"), means.get("finetune"))
-        rows.append([f"`{model}`", f"{task}{flagged[task]}", score_text(means.get("frozen")),
+        rows.append([labels[model], f"{task}{flagged[task]}", score_text(means.get("frozen")),
                      score_text(means.get("finetune")), difference + (marker if difference != "–" else ""),
                      f"[{delta.low:+.2f}, {delta.high:+.2f}]" if delta is not None else "–",
                      " / ".join(_int(by_mode[m]["trainable_parameters"].max()) if m in by_mode else "–"
                                 for m in MODES),
+                     " / ".join(flop_text(_strict_mean(by_mode[m]["flops"])) if m in by_mode else "–" for m in MODES),
                      " / ".join(_fmt(by_mode[m]["wall_s"].mean(), 1) if m in by_mode else "–" for m in MODES)])
     return ["", "## Frozen vs fine-tuned", "",
             "Main score per task (mean over seeds); Δ = fine-tuned minus frozen with its 95% paired bootstrap "
             "interval, \\* where the interval excludes zero.", ""] + markdown_table(
         ["model", "task", "frozen", "fine-tuned", "Δ", "Δ 95% interval", "trainable params (frozen / fine-tuned)",
-         "wall time s per run (frozen / fine-tuned)"], rows)
+         "compute per run (frozen / fine-tuned)", "wall time s per run (frozen / fine-tuned)"], rows)
 
 
 def _data_efficiency(learning_curves: list[Curve], drawn: bool) -> list[str]:
@@ -241,11 +253,13 @@ def _data_efficiency(learning_curves: list[Curve], drawn: bool) -> list[str]:
 
 
 def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagged: dict,
-                 intervals: Intervals) -> list[str]:
-    """One table per task: every official metric (and any extra score, e.g. cosine) with its interval."""
+                 intervals: Intervals, labels: dict[str, str]) -> list[str]:
+    """One table per task: the models ranked per mode, each against the best, every official metric (and any extra
+    score, e.g. cosine) with its interval, the compute per run and the tokenizer's fit to the task's texts."""
     lines = ["", "## Tasks", "",
-             "Every metric per model and mode: score [95% interval]; "
-             "several seeds: mean ± std [interval of the mean]."]
+             "Per mode, models ranked by main score; every metric: score [95% interval], several seeds: mean ± std "
+             "[interval of the mean]; \"vs best\": the difference from the mode's best model on this task, with its "
+             "paired interval (see Notes)."]
     for task, runs in frame.groupby("task", sort=True):
         spec = task_spec(registry, suite, task)
         recorded = sorted({name for scores in runs["scores"] for name in scores})
@@ -253,19 +267,124 @@ def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagge
         columns = official + [name for name in recorded if name not in official]
         main = (" + ".join(spec.main_score) + (" (averaged)" if len(spec.main_score) > 1 else "")
                 if spec else "as recorded in each result")
-        rows = []
-        for (model, mode), group in _frozen_first(runs.groupby(["model", "mode"])):
+        rows, warnings = [], []
+        for mode, rank, model, group in _ranked(runs):
             cell_intervals = intervals.scores.get((model, suite, task, mode), {})
-            seeds = sorted(group["seed"])
-            cells = [f"`{model}`", mode, ", ".join(map(str, seeds)),
-                     score_cell(list(group["main_score"]), cell_intervals.get(MAIN))]
+            fit = group["tokenizer_fit"].iloc[0]
+            warned = bool(fit.get("warning"))
+            if warned and model not in [name for name, _ in warnings]:
+                warnings.append((model, fit["warning"]))
+            cells = [mode, rank, labels[model] + (f" {FIT_MARK}" if warned else ""), ", ".join(map(str, group["seed"])),
+                     score_cell(list(group["main_score"]), cell_intervals.get(MAIN)),
+                     _versus_text(intervals, model, suite, task, mode)]
             for name in columns:
                 values = [scores[name] for scores in group["scores"] if name in scores]
                 cells.append(score_cell(values, cell_intervals.get(name)) if len(values) == len(group) else "–")
-            rows.append(cells)
+            rows.append(cells + [flop_text(_strict_mean(group["flops"])), *_fit_cells(fit)])
         lines += ["", f"### {task}{flagged[task]}", "", f"Main score: {main}.", ""]
-        lines += markdown_table(["model", "mode", "seeds", "main", *columns], rows)
+        lines += markdown_table(["mode", "rank", "model", "seeds", "main", "vs best (95% paired interval)", *columns,
+                                 "compute per run", "tokens per word", "unknown tokens", "truncated"], rows)
+        if warnings:
+            lines += [""] + [f"{FIT_MARK} `{model}`: {_one_line(warning)}" for model, warning in warnings]
     return lines
+
+
+def _ranked(runs: pd.DataFrame):
+    """(mode, rank, model, runs) per (model, mode), frozen first, then by main score (mean over seeds), highest first;
+    a model whose score is undefined comes last, unranked ("–")."""
+    for mode in MODES:
+        groups = [(model, group.sort_values("seed")) for model, group in runs[runs["mode"] == mode].groupby("model")]
+        scored = sorted(groups, key=lambda item: _rank_key(item[0], _strict_mean(item[1]["main_score"])))
+        for position, (model, group) in enumerate(scored, 1):
+            yield mode, "–" if pd.isna(_strict_mean(group["main_score"])) else str(position), model, group
+
+
+def _rank_key(model: str, score: float) -> tuple:
+    """Highest score first, undefined last, ties by name: the order harness.uncertainty.best_model picks the best by."""
+    return (pd.isna(score), -score if not pd.isna(score) else 0.0, model)
+
+
+def _versus_text(intervals: Intervals, model: str, suite: str, task: str | None, mode: str) -> str:
+    """The "vs best" cell: best; tied for best (the paired interval takes in zero); the difference with its interval
+    and \\* (it excludes zero); or the difference and why it has no interval (not paired: other examples...)."""
+    if intervals.best.get((suite, task, mode)) == model:
+        return "best"
+    versus = intervals.versus.get((model, suite, task, mode))
+    if versus is None:
+        return "–"
+    shown = f"{versus.difference:+.2f}"
+    if versus.interval is None:
+        return f"{shown}, {versus.unpaired}"
+    span = f"{shown} [{versus.interval.low:+.2f}, {versus.interval.high:+.2f}]"
+    return f"tied for best: {span}" if versus.tied() else f"{span} \\*"
+
+
+def _fit_cells(fit: dict) -> list[str]:
+    """Tokens per word, the share of unknown tokens, and the share of examples cut by --max-length (per side of a
+    pair where recorded), "–" where not measured (results from before it was)."""
+    def percent(value) -> str:
+        return "–" if value is None else f"{100 * value:.1f}%"
+
+    sides = fit.get("truncated_share_by_side") or {}
+    truncated = percent(fit.get("truncated_share"))
+    if sides and truncated != "–":
+        truncated += " (" + ", ".join(f"{side} {percent(value)}" for side, value in sorted(sides.items())) + ")"
+    words = fit.get("tokens_per_word")
+    return ["–" if words is None else f"{words:.2f}", percent(fit.get("unknown_share")), truncated]
+
+
+def _one_line(text: str) -> str:
+    """Free text for a markdown line: one line, no table pipes."""
+    return " ".join(str(text).split()).replace("|", "/")
+
+
+def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, labels: dict[str, str],
+             intervals: Intervals, plot: str | None) -> list[str]:
+    """The suite table ranked: per mode, each model's suite score with its interval, its difference from the mode's
+    best with the paired interval, the tasks it covers and its compute."""
+    lines = ["", "## Ranking", "",
+             f"Per mode, models ranked by {title} score [95% interval, each task resampled on its own examples]; "
+             "\"vs best\": the difference from the mode's best {title} score, its paired interval averaging the "
+             "per-task paired differences (see Notes).".replace("{title}", title), ""]
+    if plot:
+        lines += [f"![{title}: main score against compute, frozen and fine-tuned]({plot})", ""]
+    rows = []
+    for mode in MODES:
+        mine = agg[agg["mode"] == mode]
+        models = sorted(mine["model"].unique(), key=lambda m: _rank_key(m, overall.get((m, mode), float("nan"))))
+        for position, model in enumerate(models, 1):
+            score = overall.get((model, mode))
+            found = intervals.suites.get((model, suite, mode))
+            flops = _suite_flops(mine[mine["model"] == model]).get(mode)
+            rows.append([mode, "–" if score is None or pd.isna(score) else str(position), labels[model],
+                         score_cell([score], found) if score is not None else "–",
+                         str(mine[mine["model"] == model]["task"].nunique()),
+                         _versus_text(intervals, model, suite, None, mode), flop_text(flops)])
+    return lines + markdown_table(["mode", "rank", "model", f"{title} score", "tasks", "vs best (95% paired interval)",
+                                   "compute, one seed"], rows)
+
+
+def _model_labels(frame: pd.DataFrame) -> dict[str, str]:
+    """Model -> its cell: the name, tagged where it is a baseline or a control (its results' model_kind)."""
+    kinds = frame.groupby("model")["model_kind"].first().to_dict()
+    return {model: f"`{model}`" + (f" ({KIND_TAGS[kind]})" if kind in KIND_TAGS else "") for model, kind in kinds.items()}
+
+
+def _suite_flops(runs: pd.DataFrame) -> dict[str, float]:
+    """Mode -> the compute of one seed of the suite: the tasks' compute per run (mean over seeds) added up; NaN
+    where any run did not record it (a partial sum would understate it)."""
+    per_task = runs.groupby(["mode", "task"])["flops"].agg(_strict_mean)
+    return per_task.groupby(level="mode").agg(lambda values: values.sum(skipna=False)).to_dict()
+
+
+def flop_text(flops: float | None) -> str:
+    """Floating-point operations in TFLOP (PFLOP from 1,000 TFLOP on), three significant digits; "–" where not
+    recorded."""
+    if flops is None or pd.isna(flops):
+        return "–"
+    if flops >= 1e15:
+        return f"{flops / 1e15:.3g} PFLOP"
+    return f"{flops / 1e12:.3g} TFLOP" if flops >= 1e9 else ("0 TFLOP" if flops == 0 else "< 0.001 TFLOP")
 
 
 def _layer_sweeps(frame: pd.DataFrame, flagged: dict) -> list[str]:
@@ -294,11 +413,6 @@ def _layer_sweeps(frame: pd.DataFrame, flagged: dict) -> list[str]:
             "with the task's main score (mean over seeds); **bold**: the best layer. \"own head\": the run's main "
             "score, its head reading the layers its protocol chose.", ""] + markdown_table(
         ["model", "task", "seeds", *map(str, range(states)), "best layer", "own head"], table)
-
-
-def _frozen_first(groups):
-    """(model, mode) groups by model, frozen before fine-tuned."""
-    return sorted(groups, key=lambda item: (item[0][0], MODES.index(item[0][1])))
 
 
 def _task_notes(frame: pd.DataFrame, column: str) -> list[str]:
@@ -395,12 +509,35 @@ def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
         subset = frame[frame["suite"] == suite]
         plot = f"{suite}.png" if drawing else None
         mine = [curve for curve in learning_curves if curve.suite == suite]
+        costs = _costs(subset, suite, registry, intervals)
+        compute_plot = f"{suite}-compute.png" if drawing and costs else None
         files[f"{suite}.md"] = render_suite(subset, suite, registry, intervals, plot, resamples, mine,
-                                            drawing).encode("utf-8")
+                                            drawing, compute_plot).encode("utf-8")
         if plot:
             files[plot] = plots.suite_plot(SUITE_TITLES.get(suite, suite), _bars(subset, suite, intervals))
             files.update({f"{curve_file_stem(curve)}.png": curve_png(curve) for curve in mine})
+        if compute_plot:
+            files[compute_plot] = plots.compute_plot(SUITE_TITLES.get(suite, suite), costs)
     return files
+
+
+def _costs(frame: pd.DataFrame, suite: str, registry: TaskRegistry, intervals: Intervals) -> list[plots.Cost]:
+    """The points of the score-against-compute plot: per (model, mode) the suite score against one seed's compute,
+    then each task's main score against its compute per run; a point whose compute or score is missing is left out."""
+    overall = suite_scores(frame, registry)
+    counted = set(uncertainty.suite_groups(registry, suite, set(frame["task"])))
+    costs = []
+    for (model, mode), runs in frame.groupby(["model", "mode"], sort=True):
+        flops = _suite_flops(runs[runs["task"].isin(counted)]).get(mode)
+        found = intervals.suites.get((model, suite, mode))
+        costs.append(plots.Cost(f"{SUITE_TITLES.get(suite, suite)} score", model, mode, flops, overall.get((model, mode)),
+                                found.low if found else None, found.high if found else None))
+    for (task, model, mode), runs in frame.groupby(["task", "model", "mode"], sort=True):
+        main = intervals.scores.get((model, suite, task, mode), {}).get(MAIN)
+        costs.append(plots.Cost(task, model, mode, _strict_mean(runs["flops"]), _strict_mean(runs["main_score"]),
+                                main.low if main else None, main.high if main else None))
+    return [cost for cost in costs if not (cost.flops is None or cost.score is None or pd.isna(cost.flops)
+                                           or pd.isna(cost.score))]
 
 
 def _bars(frame: pd.DataFrame, suite: str, intervals: Intervals) -> list[plots.Bar]:

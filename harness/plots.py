@@ -1,4 +1,4 @@
-"""Frozen vs fine-tuned bar charts and learning curves (PNG) for the leaderboards, and a frozen run's layer
+"""Frozen vs fine-tuned bar charts, score against compute and learning curves (PNG) for the leaderboards, and a frozen run's layer
 curve (--layer-sweep) for its report; matplotlib is optional (the `plots` extra).
 
 Drawn with matplotlib's object API and its default style (no pyplot, no global state, the user's
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 MISSING = 'matplotlib is not installed (`pip install -e ".[plots]"`)'
 COLOURS = {"frozen": "#4c72b0", "finetune": "#dd8452"}
 LABELS = {"frozen": "frozen", "finetune": "fine-tuned"}
+MARKERS = {"frozen": "o", "finetune": "s"}
+MODE_ORDER = {"frozen": 0, "finetune": 1}
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,69 @@ def layer_plot(title: str, metric: str, scores: list[float], own: float | None =
         axes.set_ylabel(metric)
         axes.set_title(title, fontsize=10)
         axes.legend(loc="best", fontsize=8, frameon=False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One model's main score in one mode (on one task, or the suite score) against the compute of its run."""
+
+    panel: str
+    model: str
+    mode: str
+    flops: float
+    score: float
+    low: float | None = None
+    high: float | None = None
+
+
+def compute_plot(title: str, costs: list[Cost]) -> bytes:
+    """PNG bytes: one panel per task (the suite score first), main score against compute (log scale), a frozen and a
+    fine-tuned point per model joined by a line, so what fine-tuning buys and costs is one look; 95% intervals as
+    error bars. A run that did no floating-point work (a majority baseline) cannot sit on a log axis: its score is
+    a dotted line across the panel."""
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    panels = list(dict.fromkeys(cost.panel for cost in costs))
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    with matplotlib.style.context("default"):
+        figure = Figure(figsize=(4.2 * columns, 3.4 * rows), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        grid = figure.subplots(rows, columns, squeeze=False).ravel()
+        for axes, panel in zip(grid, panels):
+            mine = [cost for cost in costs if cost.panel == panel]
+            for model in sorted({cost.model for cost in mine}):
+                points = sorted((c for c in mine if c.model == model and c.flops > 0), key=lambda c: MODE_ORDER[c.mode])
+                if len(points) > 1:
+                    axes.plot([c.flops for c in points], [c.score for c in points], color="grey", linewidth=0.8)
+                for cost in points:
+                    errors = [[max(0.0, cost.score - cost.low) if cost.low is not None else 0.0],
+                              [max(0.0, cost.high - cost.score) if cost.high is not None else 0.0]]
+                    axes.errorbar([cost.flops], [cost.score], yerr=errors, fmt=MARKERS[cost.mode],
+                                  color=COLOURS[cost.mode], capsize=3, elinewidth=1)
+                if points:
+                    axes.annotate(model, (points[-1].flops, points[-1].score), xytext=(4, 2),
+                                  textcoords="offset points", fontsize=7)
+                for cost in (c for c in mine if c.model == model and c.flops <= 0):
+                    axes.axhline(cost.score, color=COLOURS[cost.mode], linestyle=":", linewidth=1)
+                    axes.annotate(f"{model} (no compute)", (0.01, cost.score), xycoords=("axes fraction", "data"),
+                                  xytext=(0, 2), textcoords="offset points", fontsize=7)
+            axes.set_xscale("log")
+            axes.xaxis.set_minor_formatter(NullFormatter())  # within a decade, minor labels overprint each other
+            axes.set_xlabel("compute (FLOP)")
+            axes.set_ylabel("main score")
+            axes.set_title(f"{title}: {panel}", fontsize=10)
+        for axes in grid[len(panels):]:
+            axes.set_visible(False)
+        grid[0].legend(handles=[
+            grid[0].plot([], [], MARKERS[mode], color=COLOURS[mode], label=LABELS[mode])[0] for mode in MARKERS],
+            loc="best", fontsize=8, frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
