@@ -206,6 +206,23 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               "where a run's predictions file is missing or unreadable.",
               "- \\* the 95% paired bootstrap interval of fine-tuned minus frozen (both modes scored on the same "
               "resampled examples) excludes zero.",
+              "- Ranking: per mode, since the question a rank answers is which model to take for a protocol (frozen "
+              "features, or fine-tuning); whether fine-tuning pays is the Δ above and the compute plot. The best is the "
+              "highest main score (mean over seeds; the first by name among equals); every other model gets the 95% "
+              "paired bootstrap interval of its score minus the best's, both resampled on the same draws of the same "
+              "examples: \\* where it excludes zero, \"tied for best\" where it does not. Runs that evaluated other "
+              "examples (sample caps, holdouts of other seeds) are never paired: the cell says so and gives no interval. "
+              "The suite score's interval resamples each task on its own examples, independently of the others; its "
+              "difference from the best averages the per-task paired differences the same way, and needs the same "
+              "tasks on the same examples.",
+              "- (baseline): a majority-class model (`--model majority`); (control): the model with random weights "
+              "(`--model random:<model>`). Both rank like any row.",
+              "- Compute: floating-point operations the run did (result.json `compute`), per run, or for one seed of "
+              "every task in the suite score; – where a run did not record it. Wall times depend on the machine and "
+              "what else ran on it, and a cache hit; compute does not.",
+              "- Tokenizer fit (task tables): tokens per word of the task's texts, the share of unknown tokens, and "
+              "the share of examples cut by --max-length (per side of a pair where recorded); – where not measured.",
+              *_fit_legend(frame),
               "- Data sources (file sha256 or Hub fingerprint, first 12 characters):",
               *_source_notes(frame)]
     return "\n".join(lines) + "\n"
@@ -434,6 +451,15 @@ def _flag_legend(frame: pd.DataFrame) -> list[str]:
             "measured (the run's result.json lists its `flags`):", *_task_notes(frame, "flag_note")]
 
 
+def _fit_legend(frame: pd.DataFrame) -> list[str]:
+    """What FIT_MARK means, where a run's tokenizer fits its task badly; nothing otherwise."""
+    if not any(fit.get("warning") for fit in frame["tokenizer_fit"]):
+        return []
+    return [f"- {FIT_MARK} the model's tokenizer fits the task's texts badly (its result's `tokenizer_fit` warning, "
+            "under the task's table): many tokens per word, unknown tokens or examples cut by --max-length lower "
+            "the score for reasons other than the model."]
+
+
 def _precision_legend(frame: pd.DataFrame) -> list[str]:
     """What a precision after a recipe means, where a run was not fp32; nothing otherwise, so leaderboards of fp32
     runs keep their bytes."""
@@ -530,12 +556,12 @@ def _costs(frame: pd.DataFrame, suite: str, registry: TaskRegistry, intervals: I
     for (model, mode), runs in frame.groupby(["model", "mode"], sort=True):
         flops = _suite_flops(runs[runs["task"].isin(counted)]).get(mode)
         found = intervals.suites.get((model, suite, mode))
-        costs.append(plots.Cost(f"{SUITE_TITLES.get(suite, suite)} score", model, mode, flops, overall.get((model, mode)),
-                                found.low if found else None, found.high if found else None))
+        costs.append(plots.Cost(model, f"{SUITE_TITLES.get(suite, suite)} score", mode, overall.get((model, mode)),
+                                found.low if found else None, found.high if found else None, flops))
     for (task, model, mode), runs in frame.groupby(["task", "model", "mode"], sort=True):
         main = intervals.scores.get((model, suite, task, mode), {}).get(MAIN)
-        costs.append(plots.Cost(task, model, mode, _strict_mean(runs["flops"]), _strict_mean(runs["main_score"]),
-                                main.low if main else None, main.high if main else None))
+        costs.append(plots.Cost(model, task, mode, _strict_mean(runs["main_score"]), main.low if main else None,
+                                main.high if main else None, _strict_mean(runs["flops"])))
     return [cost for cost in costs if not (cost.flops is None or cost.score is None or pd.isna(cost.flops)
                                            or pd.isna(cost.score))]
 

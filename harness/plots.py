@@ -139,16 +139,10 @@ def layer_plot(title: str, metric: str, scores: list[float], own: float | None =
 
 
 @dataclass(frozen=True)
-class Cost:
-    """One model's main score in one mode (on one task, or the suite score) against the compute of its run."""
+class Cost(Bar):
+    """A Bar (its task: a task, or the suite score) placed at the compute its run did."""
 
-    panel: str
-    model: str
-    mode: str
-    flops: float
-    score: float
-    low: float | None = None
-    high: float | None = None
+    flops: float = 0.0
 
 
 def compute_plot(title: str, costs: list[Cost]) -> bytes:
@@ -161,7 +155,7 @@ def compute_plot(title: str, costs: list[Cost]) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    panels = list(dict.fromkeys(cost.panel for cost in costs))
+    panels = list(dict.fromkeys(cost.task for cost in costs))
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
     with matplotlib.style.context("default"):
@@ -169,7 +163,7 @@ def compute_plot(title: str, costs: list[Cost]) -> bytes:
         FigureCanvasAgg(figure)
         grid = figure.subplots(rows, columns, squeeze=False).ravel()
         for axes, panel in zip(grid, panels):
-            mine = [cost for cost in costs if cost.panel == panel]
+            mine = [cost for cost in costs if cost.task == panel]
             for model in sorted({cost.model for cost in mine}):
                 points = sorted((c for c in mine if c.model == model and c.flops > 0), key=lambda c: MODE_ORDER[c.mode])
                 if len(points) > 1:

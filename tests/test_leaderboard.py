@@ -47,12 +47,13 @@ RUNS = [
 #   beta finetune  ((92 + 93)/2 + 86 + (86 + 85)/2) / 3    = 264 / 3 = 88.00  (no stsb fine-tuning run)
 ALPHA_ROW = ("| `alpha` | 20.00 / 40.00 (+20.00) | 65.00 / 84.00 (+19.00) | 67.00 / 83.00 (+16.00) "
              "| 70.00 / 85.50 (+15.50) | 80.00 / 90.00 (+10.00) | 61.00 / 88.00 (+27.00) "
-             "| 69.25 | 86.75 | +17.50 | 1,538 / 109,483,778 | 50 / 500 |")  # ax's run time is left out, as its score
+             "| 69.25 | 86.75 | +17.50 | 1,538 / 109,483,778 | – / – | 50 / 500 |")  # ax's run time is left out, as its score
 BETA_ROW = ("| `beta` | – / – (–) | 70.00 / 86.00 (+16.00) | 72.00 / 85.00 (+13.00) "
             "| 72.00 / 86.00 (+14.00) | 85.00 / 92.50 (+7.50) | 70.00 / – (–) "
-            "| 74.50 | 88.00 | +13.50 | 1,538 / 109,483,778 | 50 / 500 |")
+            "| 74.50 | 88.00 | +13.50 | 1,538 / 109,483,778 | – / – | 50 / 500 |")
 HEADER = ("| model | ax | mnli | mnli_mismatched | mrpc † | sst2 | stsb ‡ | GLUE frozen | GLUE fine-tuned | Δ "
-          "| trainable params (frozen / fine-tuned) | wall time s (frozen / fine-tuned) |")
+          "| trainable params (frozen / fine-tuned) | compute, one seed (frozen / fine-tuned) "
+          "| wall time s (frozen / fine-tuned) |")
 
 
 def make_result(model, task, mode, seed, score, strategy="official", capped=False, suite="glue") -> RunResult:
@@ -96,7 +97,7 @@ def test_glue_leaderboard_cells_and_suite_scores(reports, tmp_path):
     assert lines[0] == "# GLUE leaderboard"
     assert HEADER in lines
     table_start = lines.index(HEADER)
-    assert lines[table_start + 1] == "|" + "|".join(["---"] * 12) + "|"
+    assert lines[table_start + 1] == "|" + "|".join(["---"] * 13) + "|"
     assert lines[table_start + 2] == ALPHA_ROW
     assert lines[table_start + 3] == BETA_ROW
     assert lines[table_start + 4] == ""
@@ -289,15 +290,16 @@ def test_task_tables_show_every_metric_with_its_bootstrap_interval(scored, tmp_p
 
     text = _board(scored, tmp_path / "b")
     mrpc = _section(text, "### mrpc")
-    assert "| model | mode | seeds | main | accuracy | f1 |" in mrpc
+    assert ("| mode | rank | model | seeds | main | vs best (95% paired interval) | accuracy | f1 | compute per run "
+            "| tokens per word | unknown tokens | truncated |") in mrpc
     frozen = uncertainty.bootstrap(["accuracy", "f1"], _predicted(40), LABELS)
     spread = uncertainty.distributions(["accuracy", "f1"], _predicted(40), LABELS)
     main = uncertainty.interval((frozen["accuracy"].estimate + frozen["f1"].estimate) / 2,
                           (spread["accuracy"] + spread["f1"]) / 2)
-    (row,) = _rows(mrpc, "| `alpha` | frozen |")
-    assert row == (f"| `alpha` | frozen | 42 | {_cell(main.estimate, main)} "
-                   f"| {_cell(80.0, frozen['accuracy'])} | {_cell(frozen['f1'].estimate, frozen['f1'])} |")
-    assert _rows(mrpc, "| `alpha` |")[1].startswith("| `alpha` | finetune | 42 | ")  # frozen first
+    (row,) = _rows(mrpc, "| frozen | 1 | `alpha` |")
+    assert row == (f"| frozen | 1 | `alpha` | 42 | {_cell(main.estimate, main)} | best "
+                   f"| {_cell(80.0, frozen['accuracy'])} | {_cell(frozen['f1'].estimate, frozen['f1'])} | – | – | – | – |")
+    assert _rows(mrpc, "| ")[2].startswith("| finetune | 1 | `alpha` | 42 | ")  # frozen first
 
 
 def test_seeds_show_mean_std_and_the_interval_of_the_seed_mean(scored, tmp_path):
@@ -306,10 +308,10 @@ def test_seeds_show_mean_std_and_the_interval_of_the_seed_mean(scored, tmp_path)
     text = _board(scored, tmp_path / "b")
     spreads = [uncertainty.distributions(["accuracy"], _predicted(w), LABELS)["accuracy"] for w in (16, 14)]
     interval = uncertainty.interval(92.5, (spreads[0] + spreads[1]) / 2)
-    (row,) = _rows(_section(text, "### sst2"), "| `alpha` | frozen |")
+    (row,) = _rows(_section(text, "### sst2"), "| frozen |")
     # seeds 92 and 93: mean 92.50, sample std sqrt(0.5) = 0.71
     cell = f"92.50 ± 0.71 [{interval.low:.2f}, {interval.high:.2f}]"
-    assert row == f"| `alpha` | frozen | 1, 2 | {cell} | {cell} |"
+    assert row == f"| frozen | 1 | `alpha` | 1, 2 | {cell} | best | {cell} | – | – | – | – |"
 
 
 def test_frozen_vs_finetuned_has_the_paired_interval_and_a_marker_when_it_excludes_zero(scored, tmp_path):
@@ -318,7 +320,7 @@ def test_frozen_vs_finetuned_has_the_paired_interval_and_a_marker_when_it_exclud
     text = _board(scored, tmp_path / "b")
     comparison = _section(text, "## Frozen vs fine-tuned")
     assert ("| model | task | frozen | fine-tuned | Δ | Δ 95% interval | trainable params (frozen / fine-tuned) "
-            "| wall time s per run (frozen / fine-tuned) |") in comparison
+            "| compute per run (frozen / fine-tuned) | wall time s per run (frozen / fine-tuned) |") in comparison
     metrics = ["accuracy", "f1"]
     frozen = uncertainty.distributions(metrics, _predicted(40), LABELS)
     tuned = uncertainty.distributions(metrics, _predicted(10), LABELS)
@@ -328,7 +330,7 @@ def test_frozen_vs_finetuned_has_the_paired_interval_and_a_marker_when_it_exclud
     cells = mrpc.split(" | ")
     assert cells[4].endswith(" \\*") and cells[4].startswith("+")
     assert cells[5] == f"[{delta.low:+.2f}, {delta.high:+.2f}]"
-    assert cells[6:] == ["1,538 / 109,483,778", "10.0 / 100.0 |"]
+    assert cells[6:] == ["1,538 / 109,483,778", "– / –", "10.0 / 100.0 |"]
     # the same predictions in both modes: exactly zero, no marker
     (sst2,) = _rows(comparison, "| `alpha` | sst2 |")
     assert sst2.startswith("| `alpha` | sst2 | 92.50 | 92.50 | +0.00 | [+0.00, +0.00] |")
@@ -365,11 +367,11 @@ def test_unreadable_predictions_leave_scores_without_intervals(scored, tmp_path,
     broken.write_text('{"id": "a", "label": 1}\n', encoding="utf-8")
     text = _board(scored, tmp_path / "b")
     assert f"{broken}:1" in caplog.text
-    (row,) = _rows(_section(text, "### mrpc"), "| `alpha` | finetune |")
-    assert "[" not in row and row.startswith("| `alpha` | finetune | 42 | ")
+    (row,) = _rows(_section(text, "### mrpc"), "| finetune |")
+    assert "[" not in row and row.startswith("| finetune | 1 | `alpha` | 42 | ")
     (row,) = _rows(_section(text, "## Frozen vs fine-tuned"), "| `alpha` | mrpc |")
     assert row.split(" | ")[5] == "–"
-    assert _rows(_section(text, "### sst2"), "| `alpha` | frozen |")[0].count("[") == 2  # the rest is intact
+    assert _rows(_section(text, "### sst2"), "| frozen |")[0].count("[") == 2  # the rest is intact
 
 
 def test_regeneration_with_intervals_and_plot_is_byte_identical(scored, tmp_path):
@@ -555,8 +557,8 @@ def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp
     assert " nan" not in text.lower() and "[0.00, 0.00]" not in text
     assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | undefined | 80.00 | undefined |" in text
     assert "| `m` | cola | frozen | 42 | undefined§ | mcc undefined |" in text
-    (frozen_row,) = _rows(_section(text, "### cola"), "| `m` | frozen |")
-    assert frozen_row == "| `m` | frozen | 42 | undefined | undefined |"
+    (frozen_row,) = _rows(_section(text, "### cola"), "| frozen |")
+    assert frozen_row == "| frozen | – | `m` | 42 | undefined | – | undefined | – | – | – | – |"
     notes = text.split("## Notes", 1)[1]
     assert "- undefined: the score cannot be measured" in notes and "one class predicted: " not in notes
     assert "  - `cola`: frozen seed 42: the predictions are constant, so mcc is undefined" in notes
