@@ -1,4 +1,4 @@
-"""Leaderboards: a pure function of a reports folder -> one markdown file (and one PNG plot) per suite.
+"""Leaderboards: a pure function of a reports folder -> one markdown file (and its PNG plots) per suite.
 
 Deterministic: results are read in sorted path order, rows and columns sorted, floats formatted
 with a fixed precision, bootstrap intervals drawn with a fixed seed, and nothing time-dependent is
@@ -361,8 +361,8 @@ def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, labe
     best with the paired interval, the tasks it covers and its compute."""
     lines = ["", "## Ranking", "",
              f"Per mode, models ranked by {title} score [95% interval, each task resampled on its own examples]; "
-             "\"vs best\": the difference from the mode's best {title} score, its paired interval averaging the "
-             "per-task paired differences (see Notes).".replace("{title}", title), ""]
+             f"\"vs best\": the difference from the mode's best {title} score, its paired interval averaging the "
+             "per-task paired differences (see Notes).", ""]
     if plot:
         lines += [f"![{title}: main score against compute, frozen and fine-tuned]({plot})", ""]
     rows = []
@@ -521,8 +521,8 @@ def _pair(frozen, tuned, flagged: set[str] = frozenset()) -> str:
 
 def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
                         resamples: int = uncertainty.DEFAULT_RESAMPLES) -> dict[str, bytes]:
-    """File name -> content of every leaderboard file the reports produce: <suite>.md, and <suite>.png
-    when matplotlib is installed."""
+    """File name -> content of every leaderboard file the reports produce: <suite>.md, and <suite>.png (and
+    <suite>-compute.png where runs recorded their compute) when matplotlib is installed."""
     results = ResultSet.load(reports, registry)
     if not results.runs:
         raise DataError(f"no readable results under {reports}; run `harness eval` first")

@@ -11,7 +11,9 @@ the paired bootstrap, where a run compared with itself differs by exactly zero i
 A run's predictions file is read back here (read_sample): one label and prediction per example, or the
 units its task's shape makes of its rows (Shape.units). With several seeds the interval is that of the
 seed mean (the metric averaged across seeds within each resample); fine-tuned minus frozen is paired on
-the examples every run of the task evaluated.
+the examples every run of the task evaluated. Models are ranked per (task, mode) and per (suite, mode), and each
+is compared with the best by the same paired difference, but only where every run of both evaluated the same
+examples; a suite score's interval resamples each task on its own examples, independently of the others.
 
 May import: numpy, harness.errors, harness.metrics, harness.shapes, harness.tasks (harness.results only
 for type hints: it imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
