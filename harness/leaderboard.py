@@ -340,14 +340,18 @@ def _fit_cells(fit: dict) -> list[str]:
     """Tokens per word, the share of unknown tokens, and the share of examples cut by --max-length (per side of a
     pair where recorded), "–" where not measured (results from before it was)."""
     def percent(value) -> str:
-        return "–" if value is None else f"{100 * value:.1f}%"
+        return f"{100 * value:.1f}%" if _is_share(value) else "–"
 
-    sides = fit.get("truncated_share_by_side") or {}
+    sides = {side: value for side, value in (fit.get("truncated_share_by_side") or {}).items() if _is_share(value)}
     truncated = percent(fit.get("truncated_share"))
     if sides and truncated != "–":
         truncated += " (" + ", ".join(f"{side} {percent(value)}" for side, value in sorted(sides.items())) + ")"
     words = fit.get("tokens_per_word")
     return ["–" if words is None else f"{words:.2f}", percent(fit.get("unknown_share")), truncated]
+
+
+def _is_share(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _one_line(text: str) -> str:

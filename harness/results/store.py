@@ -230,24 +230,22 @@ def _layer_sweep(value) -> bool:
 
 
 def _compute(value) -> bool:
-    """{} or null (not counted), or a total of at least 0 and, optionally, its phases."""
+    """{} or null (not counted), or a total of at least 0 (its `flops_by_phase` beside it, an object)."""
     if value is None:
         return True
-    if not isinstance(value, dict):
-        return False
-    phases = value.get("flops_by_phase") or {}
-    return ((not value or (_number(value.get("flops")) and value["flops"] >= 0))
-            and _table(lambda x: x is None or _number(x))(phases))
+    return isinstance(value, dict) and (not value or (_number(value.get("flops")) and value["flops"] >= 0)) and (
+        isinstance(value.get("flops_by_phase", {}), dict))
 
 
 def _tokenizer_fit(value) -> bool:
-    """{} or null (not measured), or the measures as numbers (null where unknown) and an optional one-line warning."""
+    """{} or null (not measured), or the measures renderers show as numbers (null where unknown), a warning as text
+    or null, and the truncated share per side as an object."""
     if value is None:
         return True
     return (isinstance(value, dict)
             and all(value.get(k) is None or _number(value[k])
                     for k in ("tokens_per_word", "unknown_share", "truncated_share"))
-            and _table(lambda x: x is None or _number(x))(value.get("truncated_share_by_side") or {})
+            and isinstance(value.get("truncated_share_by_side") or {}, dict)
             and (value.get("warning") is None or isinstance(value["warning"], str)))
 
 
