@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.config import SPLIT_STRATEGIES
 from harness.errors import ConfigError, DataError
-from harness.models import UNSHOWABLE
+from harness.models import MODEL_KINDS, PRETRAINED, UNSHOWABLE
 
 SCHEMA = "harness.run/1"
 RESULT_FILE = "result.json"
@@ -56,6 +56,9 @@ class RunResult:
     layer_sweep: dict = field(default_factory=dict)
     predictions_file: str = PREDICTIONS_FILE
     train_size: int | None = None  # a learning curve's nested subset of the train split; None: all of it
+    # pretrained | majority | random-init (harness.models.MODEL_KINDS): baselines and controls are marked by it;
+    # results written before it was recorded are a pretrained model's
+    model_kind: str = PRETRAINED
     schema: str = SCHEMA
 
     @property
@@ -254,6 +257,7 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "layer_sweep": (_layer_sweep, "an object whose layers each hold a main score"),
     "predictions_file": (_relative_file, "a file inside the run folder"),
     "train_size": (lambda v: v is None or (_count(v) and v > 0), "a whole number of training examples, or null"),
+    "model_kind": (lambda v: v in MODEL_KINDS, f"one of {', '.join(MODEL_KINDS)}"),
 }
 
 
