@@ -13,9 +13,10 @@ from conftest import assert_evaluate_metric_reproduces
 from harness.api import evaluate, plan_units
 from harness.cli import main
 from harness.errors import ConfigError, ModelError
+from harness.leaderboard import NO_MODEL, results_frame
 from harness.metrics.klue import compute_dp_scores, compute_tagging_scores
-from harness.models import (MAJORITY, PRETRAINED, RANDOM_INIT, encoding_fingerprint, load_model, resolve_model,
-                            vocab_files, weights_fingerprint, load_tokenizer)
+from harness.models import (MAJORITY, PRETRAINED, RANDOM_INIT, encoding_fingerprint, load_model, load_tokenizer,
+                            resolve_model, vocab_files, weights_fingerprint)
 from harness.results import RESULT_FILE, read_result
 from harness.shapes import shape_of
 from harness.shapes.tags import tagged_example
@@ -139,6 +140,7 @@ def test_majority_runs_once_as_frozen_writes_every_task_and_its_predictions_resc
     assert sst2.scores["accuracy"] == pytest.approx(100 * gold.count(majority) / len(gold))
     assert sst2.timings["trainable_parameters"] == 0
     assert math.isnan(evaluation.results[1].main_score)  # STS-B: a constant's correlation is undefined
+    assert set(results_frame(evaluation.results)["recipe"]) == {NO_MODEL}  # never a head it did not train
     for task in ("sst2", "stsb", "mrpc"):
         result_file = out / "majority" / "glue" / task / "frozen-seed42" / RESULT_FILE
         assert json.loads(result_file.read_text())["model_kind"] == MAJORITY
