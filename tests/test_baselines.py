@@ -225,3 +225,29 @@ def test_random_control_runs_and_is_recorded_as_its_own_model(tiny_model_dir, gl
 def test_random_of_no_model_is_refused(name):
     with pytest.raises(ModelError, match="random:"):
         resolve_model(name)
+
+
+def test_random_control_of_a_hub_id_reads_only_its_config(tiny_model_dir, monkeypatch):
+    """`random:org/name` asks the Hub for the config alone (here served from the tiny folder), never the weights."""
+    from transformers import AutoConfig
+
+    import harness.models as models
+
+    real_load, asked = models._load, []
+
+    def hub(auto_class, ref, **kwargs):
+        asked.append(auto_class)
+        if auto_class is not AutoConfig:
+            raise AssertionError(f"{auto_class.__name__} loaded from the Hub")
+        return real_load(auto_class, resolve_model(str(tiny_model_dir)), **kwargs)
+
+    monkeypatch.setattr(models, "_load", hub)
+    control = resolve_model("someorg/tiny-bert", "main")
+    random = resolve_model("random:someorg/tiny-bert", "main").seeded(3)
+    assert (random.name, random.hub_id, random.slug, random.revision) == ("random:someorg/tiny-bert", "someorg/tiny-bert",
+                                                                         "random_someorg_tiny-bert", "main")
+    assert control.slug != random.slug
+    weights = _state(load_model(random))
+    monkeypatch.setattr(models, "_load", real_load)
+    local = _state(load_model(resolve_model(f"random:{tiny_model_dir}").seeded(3)))
+    assert asked == [AutoConfig] and all(torch.equal(weights[name], local[name]) for name in local)
