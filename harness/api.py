@@ -100,7 +100,7 @@ def evaluate(
     if config.bertscore_model is not None and config.bertscore_layer is not None:
         check_bertscore_layer(config.bertscore_layer, resolve_model(
             config.bertscore_model, config.bertscore_revision, config.bertscore_trust_remote_code))
-    modes = run_modes(mode, model_ref)
+    modes = run_modes(mode, model)
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
@@ -177,7 +177,7 @@ def plan_units(tasks: list[str] | None = None, suite: str | None = None, mode: s
     or not there is data for them (evaluate skips those without)."""
     config = (config or RunConfig()).replace(**overrides)
     groups = _groups(suite, tasks, mode, config, registry, Evaluation())
-    return work_units(_group_ids(groups), run_modes(mode, resolve_model(model)), seeds or [config.seed], train_sizes)
+    return work_units(_group_ids(groups), run_modes(mode, model), seeds or [config.seed], train_sizes)
 
 
 def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry,
@@ -200,11 +200,11 @@ def _group_ids(groups: list[tuple[TaskSpec, list[TaskSpec]]]) -> list[tuple[str,
     return [(base.id, [spec.id for spec in dependents]) for base, dependents in groups]
 
 
-def run_modes(mode: str, model_ref: ModelRef) -> list[str]:
-    """The modes a run of the model makes for --mode: both is frozen then finetune. The majority baseline trains
-    nothing, so it runs once whatever the mode, recorded as frozen (MajorityRunner.mode): one folder per task and
-    seed for --resume, one result per leaderboard row."""
-    if model_ref.kind == MAJORITY:
+def run_modes(mode: str, model: str | None) -> list[str]:
+    """The modes a run of `model` (as --model names it) makes for --mode: both is frozen then finetune. The majority
+    baseline trains nothing, so it runs once whatever the mode, recorded as frozen (MajorityRunner.mode): one
+    folder per task and seed for --resume, one result per leaderboard row."""
+    if model == MAJORITY:
         return [MajorityRunner.mode]
     return ["frozen", "finetune"] if mode == "both" else [mode]
 

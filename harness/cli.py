@@ -243,12 +243,11 @@ def _announce_curve(selection, seeds: list[int], progress) -> None:
     in --output-dir)."""
     from harness.api import run_modes
     from harness.curves import plan_text
-    from harness.models import resolve_model
     from harness.progress import time_planned
     from harness.tasks import REGISTRY
 
     task_ids = [spec.id for spec in REGISTRY.select(selection.suite, selection.tasks)]
-    modes = run_modes(selection.mode, resolve_model(selection.model))
+    modes = run_modes(selection.mode, selection.model)
     sizes = sorted(set(selection.train_sizes), key=lambda size: (size is None, size or 0))
     print(plan_text(task_ids, sizes, modes, seeds))
     print("  " + time_planned(progress.estimates(), selection.output_dir))
