@@ -257,18 +257,19 @@ class _Context:
         self.model_ref, self.config, self.output_dir = model_ref, config, output_dir
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
+        self.majority = model_ref.kind == MAJORITY  # the baseline: no model, MajorityRunner runs every task
 
     def runner_class(self, task: TaskSpec, mode: str) -> type[Runner]:
         """What makes the task's run in `mode`: its shape's runner, or the majority baseline's (no model)."""
-        return MajorityRunner if self.model_ref.kind == MAJORITY else shape_of(task).runner_class(mode)
+        return MajorityRunner if self.majority else shape_of(task).runner_class(mode)
 
     def mode_config(self, task: TaskSpec, mode: str) -> RunConfig:
         """The settings of the task's run in `mode`, with --precision as its runner resolves it: what the run
         records, --resume compares and its scoring (BERTScore) runs in (the majority baseline runs no model: its
         settings as given)."""
-        if self.model_ref.kind == MAJORITY:
+        if self.majority:
             return self.config
-        runner = shape_of(task).runner_class(mode)
+        runner = self.runner_class(task, mode)
         precision = resolve_precision(self.config.precision, self.config.device, training=runner.backpropagates)
         return self.config.replace(precision=precision)
 
@@ -378,7 +379,7 @@ class _Context:
               config: RunConfig) -> RunResult | None:
         """--resume keeps a finished result as it is where it ran with the settings asked for now (`config`, the
         mode's); one that ran with others stops the run, or with --overwrite is run again (None)."""
-        differs = _differing(result, mode, config, self.model_ref.kind == MAJORITY)
+        differs = _differing(result, mode, config, self.majority)
         if differs and not config.overwrite:
             raise ConfigError(f"{directory / RESULT_FILE} was run with other settings: {'; '.join(differs)}; rerun "
                               "with those to keep it, or add --overwrite to run it again")
@@ -392,7 +393,7 @@ class _Context:
         return result
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path, config: RunConfig) -> Runner:
-        if self.model_ref.kind == MAJORITY:
+        if self.majority:
             return MajorityRunner(task)
         return shape_of(task).runner(task, mode, extractor=self.extractor, model_ref=self.model_ref,
                                      config=config, checkpoints=checkpoints)
