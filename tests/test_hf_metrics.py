@@ -6,22 +6,21 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import assert_evaluate_metric_reproduces
+
 from harness.errors import ConfigError, DataError, TaskError
 from harness.metrics import compute_scores, load
 from harness.metrics.klue import compute_tagging_scores
-from harness.results import read_prediction_rows
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = sorted((ROOT / "reports").glob("*/*/*/*/result.json"))
-NEEDS_A_MODEL = {"bertscore_f1"}  # BERTScore needs an encoder: the evaluate metric leaves it out
 
 
 def _metric(task_id: str, tmp_path):
@@ -34,29 +33,7 @@ def test_reports_hold_committed_runs():
 
 @pytest.mark.parametrize("result_file", RUNS, ids=lambda path: "/".join(path.parts[-5:-1]))
 def test_evaluate_metric_equals_every_committed_result(result_file, tmp_path):
-    """The committed predictions, through the evaluate metric, give the committed scores: per fold, averaged over
-    folds as k-fold runs average them; a training-free cosine score from the predictions' cosine column."""
-    result = json.loads(result_file.read_text())
-    task = REGISTRY.get(f"{result['suite']}/{result['task']}")
-    rows = read_prediction_rows(result_file.parent / result["predictions_file"])
-    shape, metric = shape_of(task), _metric(task.id, tmp_path)
-    folds = defaultdict(list)
-    for row in rows:
-        folds[row.get("fold", 0)].append(row)
-    computed = defaultdict(list)
-    for fold_rows in folds.values():
-        for name, value in metric.compute(**shape.metric_columns(task, fold_rows)).items():
-            computed[name].append(value)
-        if "cosine" in fold_rows[0]:
-            cosine = shape.metric_columns(task, [{**row, "prediction": row["cosine"]} for row in fold_rows])
-            for name, value in metric.compute(**cosine).items():
-                computed[f"cosine_{name}"].append(value)
-    scores = {name: float(np.mean(values)) for name, values in computed.items()}
-    assert set(task.metrics) - NEEDS_A_MODEL <= set(scores)
-    for name, expected in result["scores"].items():
-        if name in scores:
-            assert scores[name] == pytest.approx(expected, rel=1e-12, abs=1e-9), name
-    assert scores["main_score"] == pytest.approx(result["main_score"], rel=1e-12, abs=1e-9)
+    assert_evaluate_metric_reproduces(result_file, tmp_path)
 
 
 @pytest.mark.parametrize("task_id", [*REGISTRY.names(), "glue/stsb-n2m", "klue/mrc-n2m"])

@@ -20,13 +20,12 @@ from typing import Any
 
 from harness.config import SPLIT_STRATEGIES
 from harness.errors import ConfigError, DataError
-from harness.models import UNSHOWABLE
+from harness.models import MODEL_KINDS, PRETRAINED, UNSHOWABLE
 
 SCHEMA = "harness.run/1"
 RESULT_FILE = "result.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 RUN_MODES = ("frozen", "finetune")
-MODEL_KINDS = ("pretrained", "majority", "random-init")
 # Suite and task names as results may hold them: leaderboards are written to <suite>.md, so a name is a file
 # name, never a path ("../README" stops here).
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -57,7 +56,9 @@ class RunResult:
     layer_sweep: dict = field(default_factory=dict)
     predictions_file: str = PREDICTIONS_FILE
     train_size: int | None = None  # a learning curve's nested subset of the train split; None: all of it
-    model_kind: str = "pretrained"  # pretrained | majority (a baseline) | random-init (a control)
+    # pretrained | majority | random-init (harness.models.MODEL_KINDS): baselines and controls are marked by it;
+    # results written before it was recorded are a pretrained model's
+    model_kind: str = PRETRAINED
     # {"flops": total, "flops_by_phase": {"extraction", "training", "head", "evaluation"}}; {} before it was counted
     compute: dict = field(default_factory=dict)
     # {"tokens_per_word", "unknown_share", "truncated_share", "truncated_share_by_side", "warning"}; {}: not measured

@@ -7,12 +7,14 @@ macro F1.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from harness.errors import DataError
 from harness.metrics.klue import compute_dp_scores, dp_statistics
 from harness.runners.finetune_tokens import FinetuneDependencyRunner
 from harness.runners.frozen_tokens import FrozenDependencyRunner
 from harness.shapes import register
-from harness.shapes.base import Shape
+from harness.shapes.base import Shape, most_frequent
 
 
 class ArcsShape(Shape):
@@ -38,6 +40,23 @@ class ArcsShape(Shape):
                 raise DataError(f"{where}, word {position}: relation {deprel!r} is not in {task.id}'s label set")
         return {"id": example_id, "text": " ".join(words), "words": words, "pos": list(values.get("pos", [])),
                 "heads": heads, "deprels": deprels, "label": None}
+
+    def baseline(self, task, train):
+        """The most frequent head rule of the training sentences: every word's head at the most frequent offset
+        from it (Korean is head-final: the next word), the root where that falls outside the sentence; the most
+        frequent relation of the training roots for a root, of the other words otherwise."""
+        arcs = [(position, head, deprel) for ex in train
+                for position, (head, deprel) in enumerate(zip(ex["heads"], ex["deprels"]), start=1)]
+        offset = most_frequent([head - position for position, head, _ in arcs if head != 0])
+        index = task.label_ids
+        root = index[most_frequent([deprel for _, head, deprel in arcs if head == 0])]
+        attached = index[most_frequent([deprel for _, head, deprel in arcs if head != 0])]
+
+        def predict(examples):
+            heads = [np.array([p + offset if 1 <= p + offset <= len(ex["words"]) else 0
+                               for p in range(1, len(ex["words"]) + 1)], dtype=np.int64) for ex in examples]
+            return heads, [np.where(h == 0, root, attached).astype(np.int64) for h in heads]
+        return predict
 
     def score(self, task, examples, predictions, config):
         heads, relations = predictions

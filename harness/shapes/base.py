@@ -105,6 +105,12 @@ class Shape:
             return self.frozen_runner(task, extractor, checkpoints)
         return self.finetune_runner(task, model_ref, config, checkpoints)
 
+    def baseline(self, task: TaskSpec, train: list[dict]) -> Callable[[list[dict]], Any]:
+        """The majority baseline (`--model majority`, no model at all): a rule learnt from the training examples
+        alone (the most frequent label, the mean score...), as a function from examples to predictions of this
+        shape's type, scored and written as any runner's are."""
+        raise NotImplementedError
+
     def score(self, task: TaskSpec, examples: list[dict], predictions, config) -> dict[str, float]:
         """The task's metrics (0-100) of the predictions on these examples."""
         raise NotImplementedError
@@ -169,6 +175,12 @@ class Shape:
     def generation_row(self, task: TaskSpec, example: dict, generation: str) -> dict:
         """Fields a text-to-text prediction row adds for this shape (a one-label view: the label read back)."""
         return {}
+
+
+def most_frequent(values) -> Any:
+    """The value seen most often; among equally frequent ones, the smallest (a baseline must not depend on order)."""
+    counts = Counter(values)
+    return max(sorted(counts), key=counts.__getitem__)
 
 
 def _label_name(task: TaskSpec, label) -> str:

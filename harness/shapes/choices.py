@@ -83,6 +83,10 @@ class ChoicesShape(Shape):
         return {"id": example_id, "text": text, "choices": choices, "choice_names": choices,
                 "label": None if label is None else [label]}
 
+    def baseline(self, task, train):
+        """The first candidate of every example."""
+        return lambda examples: np.zeros(len(examples), dtype=np.int64)
+
     def score(self, task, examples, predictions, config):
         """Accuracy: the chosen candidate is a gold one; answer metrics: its text against the gold answers."""
         rows = self.rows(task, examples, predictions, 0)

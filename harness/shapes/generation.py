@@ -16,7 +16,7 @@ from harness.metrics.generation import GenerationSettings, SignedScores, compute
 from harness.metrics.text import answer_statistics, compute_answer_scores
 from harness.runners.generation import FinetuneGenerationRunner, FrozenGenerationRunner
 from harness.shapes import register, schema_of
-from harness.shapes.base import ReportTable, Shape
+from harness.shapes.base import ReportTable, Shape, most_frequent
 from harness.tasks import GENERATION_SUFFIX, TaskSpec
 
 WORST_GENERATIONS = 10  # listed in a run's report
@@ -31,6 +31,12 @@ class GenerationShape(Shape):
     hub_task = ("text2text-generation", "Text2Text Generation")
     frozen_runner = FrozenGenerationRunner
     finetune_runner = FinetuneGenerationRunner
+
+    def baseline(self, task, train):
+        """The training split's most frequent target text (a view's majority label word; KLUE-WoS's most frequent
+        state), written for every example."""
+        target = most_frequent([item["target"] for item in n2m.generation_examples(task, train)])
+        return lambda examples: [target] * len(examples)
 
     def score(self, task, examples, predictions, config):
         """The task's own metrics, then exact match and the generation metrics against the reference texts,

@@ -20,6 +20,12 @@ class ProbabilitiesShape(OneLabelShape):
     frozen_runner = FrozenProbabilityRunner
     finetune_runner = FinetuneProbabilityRunner
 
+    def baseline(self, task, train):
+        """Each class's share of the training examples as its probability, for every example: the most frequent
+        class is the label, and the ranking metric ranks every example alike."""
+        shares = np.bincount([ex["label"] for ex in train], minlength=len(task.labels)) / len(train)
+        return lambda examples: np.tile(shares, (len(examples), 1))
+
     def score(self, task, examples, predictions, config):
         return compute_relation_scores(task.metrics, predictions, [ex["label"] for ex in examples], task.labels)
 

@@ -19,7 +19,7 @@ from harness.metrics import GROUP_METRICS, METRICS, label_statistics, score_exam
 from harness.runners.finetune import FinetuneRunner
 from harness.runners.frozen import FrozenRunner
 from harness.shapes import register
-from harness.shapes.base import Shape, check_prediction_count
+from harness.shapes.base import Shape, check_prediction_count, most_frequent
 from harness.shapes.generation import view_task
 from harness.tasks import TaskSpec
 
@@ -38,6 +38,15 @@ class SequenceShape(OneLabelShape):
     label_rows = True
     frozen_runner = FrozenRunner
     finetune_runner = FinetuneRunner
+
+    def baseline(self, task, train):
+        """The training split's most frequent class, or its mean score (regression), for every example."""
+        labels = [ex["label"] for ex in train]
+        if task.kind == "regression":
+            mean = float(np.mean(labels))
+            return lambda examples: np.full(len(examples), mean, dtype=np.float64)
+        majority = most_frequent(labels)
+        return lambda examples: np.full(len(examples), majority, dtype=np.int64)
 
     def score(self, task, examples, predictions, config):
         return score_examples(task.metrics, examples, predictions)

@@ -33,6 +33,10 @@ class SpansShape(Shape):
             answers = [{"text": t, "answer_start": s} for t, s in zip(answers.get("text", []), answers.get("answer_start", []))]
         return span_example(example_id, values["context"], values["question"], answers, values.get("question_type"), where)
 
+    def baseline(self, task, train):
+        """The empty answer (no span) to every question: right where a question has no answer."""
+        return lambda examples: [""] * len(examples)
+
     def score(self, task, examples, predictions, config):
         return compute_mrc_scores(task.metrics, predictions, [ex["label"] for ex in examples])
 

@@ -6,6 +6,8 @@ KLUE's entity-level (strict IOB2) and character-level macro F1.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from harness.data.labels import encode_label
 from harness.errors import ConfigError, DataError
 from harness.formats import n2n
@@ -13,7 +15,7 @@ from harness.metrics.klue import baseline_sentences, compute_tagging_scores, tag
 from harness.runners.finetune_tokens import FinetuneTokenRunner
 from harness.runners.frozen_tokens import FrozenTokenRunner
 from harness.shapes import register
-from harness.shapes.base import ReportTable, Shape, check_prediction_count
+from harness.shapes.base import ReportTable, Shape, check_prediction_count, most_frequent
 from harness.tasks import TaskSpec
 
 
@@ -39,6 +41,18 @@ class TagsShape(Shape):
                 raise DataError(f"{here}: no tag; every character needs one (O outside entities)")
             labels.append(label)
         return tagged_example(task, example_id, chars, labels)
+
+    def baseline(self, task, train):
+        """Each character's most frequent tag in the training sentences; a character never seen there gets the
+        most frequent tag of all (O)."""
+        seen: dict[str, list[int]] = {}
+        for ex in train:
+            for char, tag in zip(ex["chars"], ex["label"]):
+                seen.setdefault(char, []).append(tag)
+        overall = most_frequent([tag for ex in train for tag in ex["label"]])
+        tag_of = {char: most_frequent(tags) for char, tags in seen.items()}
+        return lambda examples: [np.array([tag_of.get(char, overall) for char in ex["chars"]], dtype=np.int64)
+                                 for ex in examples]
 
     def score(self, task, examples, predictions, config):
         return compute_tagging_scores(task.metrics, predictions, [ex["label"] for ex in examples],
