@@ -56,6 +56,10 @@ class RunResult:
     layer_sweep: dict = field(default_factory=dict)
     predictions_file: str = PREDICTIONS_FILE
     train_size: int | None = None  # a learning curve's nested subset of the train split; None: all of it
+    # how the tokenizer fits the texts (harness.tokenizer_fit); None without a tokenizer or on older results
+    tokenizer_fit: dict | None = None
+    # floating-point operations the run did: {"flops", "flops_by_phase", "method"} (harness.runners.flops)
+    compute: dict | None = None
     schema: str = SCHEMA
 
     @property
@@ -254,6 +258,12 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "layer_sweep": (_layer_sweep, "an object whose layers each hold a main score"),
     "predictions_file": (_relative_file, "a file inside the run folder"),
     "train_size": (lambda v: v is None or (_count(v) and v > 0), "a whole number of training examples, or null"),
+    "tokenizer_fit": (lambda v: v is None or (isinstance(v, dict) and all(
+        _number(v.get(name)) for name in ("tokens_per_word", "unknown_share", "truncated_share"))),
+        "an object of tokens_per_word, unknown_share and truncated_share numbers, or null"),
+    "compute": (lambda v: v is None or (isinstance(v, dict) and _number(v.get("flops"))
+                                        and _table(_number)(v.get("flops_by_phase"))),
+                "an object with a flops number and flops_by_phase, or null"),
 }
 
 
