@@ -263,7 +263,7 @@ class _Context:
         key = "fit-" + cache.key(model=self.extractor.encoding, data=examples_fingerprint(examples, fields),
                                  max_length=self.config.max_length, seed=self.config.seed, method=FIT_METHOD)
         kept = cache.record(key)
-        if kept is not None and (kept.get("fit") is None or isinstance(kept.get("fit"), dict)):
+        if kept is not None and "fit" in kept and (kept["fit"] is None or isinstance(kept["fit"], dict)):
             fit = kept["fit"]
         else:
             fit = tokenizer_fit(self.extractor.tokenizer, examples, fields, self.config.max_length, self.config.seed)
