@@ -38,7 +38,7 @@ class Runner(ABC):
     # Whether it reads the run's shared FeatureExtractor (frozen heads): under a launch (torchrun), rank 0 alone runs
     # it while the other ranks extract their shares of its features (runners/shards.py).
     reads_features: bool = False
-    # What the FLOPs of each timed phase count as (harness.runners.flops.PHASES); frozen runners' training is the head's.
+    # What the FLOPs of each timed phase count as (flops.PHASES); a frozen runner's training is its head's.
     COUNTED = {"training_s": "training", "evaluation_s": "evaluation", "extraction_s": "extraction"}
 
     def __init__(self):

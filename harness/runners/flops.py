@@ -1,10 +1,11 @@
 """The floating-point work a run did, counted from the batches it ran, so that runs compare whatever machine ran them.
 
 - Torch modules (the encoder extracting features, a fine-tuned model, a frozen token head): `count_forward`
-  hooks the module; the first forward pass of each shape of inputs runs under torch's FlopCounterMode (the
-  real call, no extra compute), and later passes of that shape count as it did. A pass run with gradients on
-  counts three times its forward: the backward computes, per matmul, the gradients of its input and of its
-  weights, each as large as the forward product.
+  hooks the module; the first forward pass of each shape of inputs runs under torch's FlopCounterMode
+  (`flop_counter`; the real call, no extra compute), and later passes of that shape count as it did. A pass
+  run with gradients on counts three times its forward: the backward computes, per matmul, the gradients of its
+  input and of its weights, each as large as the forward product. Under a torchrun launch, this process's
+  passes alone are counted.
 - sklearn heads (the frozen pooled probes and their inner-CV searches): each fit is counted from its dense
   algebra (`linear_fit_flops`, `ridge_fit_flops`, `mlp_fit_flops`) as it runs, within `counting_fits()`.
 
@@ -32,7 +33,8 @@ def zero() -> dict[str, float]:
 def compute_record(by_phase: dict[str, float], note: str = "") -> dict:
     """The result's `compute`: total FLOPs, per phase, and how they were counted (`note`: what else to know)."""
     by_phase = {phase: float(by_phase.get(phase, 0.0)) for phase in PHASES}
-    return {"flops": sum(by_phase.values()), "flops_by_phase": by_phase, "method": METHOD + (f"; {note}" if note else "")}
+    method = METHOD + (f"; {note}" if note else "")
+    return {"flops": sum(by_phase.values()), "flops_by_phase": by_phase, "method": method}
 
 
 def _signature(args: tuple, kwargs: dict) -> tuple:
@@ -50,11 +52,30 @@ def _signature(args: tuple, kwargs: dict) -> tuple:
     return tuple(part(a) for a in args) + tuple((k, part(v, k)) for k, v in sorted(kwargs.items()))
 
 
+def flop_counter():
+    """torch's FlopCounterMode, also counting the attention kernel CPUs run (torch registers the GPUs' kernels only,
+    so on a CPU a transformer's attention scores would count nothing)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
+
+    def forward(query, key, value, *args, **kwargs):
+        return sdpa_flop_count(query, key, value)
+
+    def backward(grad_out, query, key, value, *args, **kwargs):
+        return sdpa_backward_flop_count(grad_out, query, key, value)
+
+    aten = torch.ops.aten
+    return FlopCounterMode(display=False, custom_mapping={
+        aten._scaled_dot_product_flash_attention_for_cpu: forward,
+        aten._scaled_dot_product_flash_attention_for_cpu_backward: backward,
+        aten._scaled_dot_product_fused_attention_overrideable: forward,
+        aten._scaled_dot_product_fused_attention_overrideable_backward: backward})
+
+
 def count_forward(module, add: Callable[[float, bool], None]):
     """Hook `module` so that each forward pass calls add(flops of the pass's forward, whether gradients are on);
     returns the hooks' handles. Each new input shape's pass is counted by FlopCounterMode as it runs."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     known: dict[tuple, int] = {}
     running: list = []  # (signature, counter) of the pass being counted
@@ -64,7 +85,7 @@ def count_forward(module, add: Callable[[float, bool], None]):
         if signature in known:
             add(known[signature], torch.is_grad_enabled())
             return
-        counter = FlopCounterMode(display=False)
+        counter = flop_counter()
         counter.__enter__()
         running.append((signature, counter))
 

@@ -84,7 +84,8 @@ class FrozenRunner(Runner):
 
     @property
     def compute(self) -> dict[str, float]:
-        return {**super().compute, "extraction": self.extractor.flops.by_phase["extraction"] - self._extracted_before[2]}
+        extracted = self.extractor.flops.by_phase["extraction"] - self._extracted_before[2]
+        return {**super().compute, "extraction": extracted}
 
     @property
     def compute_note(self) -> str:
