@@ -1,12 +1,15 @@
 """The floating-point work a run records: counted per input shape, checked against torch's FlopCounterMode."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from transformers import (AutoModelForSequenceClassification, BertConfig, MPNetConfig, XLMRobertaConfig)
 
 from harness import evaluate
+from harness.report import render_report
 from harness.runners.flops import PHASES, PhaseFlops, counting_fits, flop_counter, linear_fit_flops
 from harness.runners.probes import CS, CV_FOLDS, fit_head
 
@@ -83,3 +86,17 @@ def test_runs_record_their_compute_per_phase(tiny_model_dir, glue_dir, tmp_path)
     assert 2.5 < (spent["training"] / 64) / (spent["evaluation"] / 32) < 3.5
     again, = evaluate(str(tiny_model_dir), mode="frozen", output_dir=tmp_path / "b", **run).results
     assert again.compute["flops_by_phase"]["extraction"] == 0 and "cache" in again.compute["method"]
+    folder = next((tmp_path / "a").rglob("frozen-seed42"))
+    shown = render_report(folder)
+    assert "## Compute" in shown and f"| extraction | {frozen.compute['flops_by_phase']['extraction']:.3g} |" in shown
+    assert "## Tokenizer fit" in shown and "| unknown tokens | 0.00% |" in shown
+
+
+def test_a_report_of_a_result_older_than_the_measures_says_they_were_not_recorded(tiny_model_dir, glue_dir, tmp_path):
+    evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
+             quiet=True, device="cpu")
+    path = next(tmp_path.rglob("result.json"))
+    old = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("compute", "tokenizer_fit")}
+    path.write_text(json.dumps(old))
+    shown = render_report(path.parent)
+    assert "predates the count" in shown and "predates the measure" in shown
