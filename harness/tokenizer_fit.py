@@ -81,5 +81,7 @@ def fit_warning(fit: dict, max_length: int) -> str | None:
                         f"(over {WARN_WHEN['truncated_share']:.0%})")
     if not problems:
         return None
-    return ("the tokenizer fits these texts poorly: " + "; ".join(problems)
-            + "; a tokenizer trained on the task's language (or a larger --max-length) would score higher")
+    vocabulary = len(problems) > 1 or fit["truncated_share"] <= WARN_WHEN["truncated_share"]
+    advice = ("a model whose vocabulary covers the task's language would score higher" if vocabulary
+              else "raise --max-length, as far as the model's positions allow")
+    return "the tokenizer fits these texts poorly: " + "; ".join(problems) + f"; {advice}"
