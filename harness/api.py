@@ -31,12 +31,15 @@ from harness.results import (RESULT_FILE, RunResult, device_info, environment, r
 from harness.results.lock import run_lock
 from harness.runners import is_main_process
 from harness.runners.base import PHASES, Runner
-from harness.runners.features import FeatureCache, FeatureExtractor
+from harness.runners.features import FeatureCache, FeatureExtractor, examples_fingerprint
 from harness.runners.finetune import train_epochs
 from harness.runners.majority import MajorityRunner
+from harness.runners.flops import PHASES as COMPUTE_PHASES
+from harness.runners.flops import compute_record
 from harness.shapes import shape_of
 from harness.sweep import WorkUnit, resume_keeps, unit_of_run, work_units
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
+from harness.tokenizer_fit import FIT_METHOD, tokenizer_fit
 
 log = logging.getLogger("harness")
 CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold
@@ -125,6 +128,7 @@ def evaluate(
             progress.not_running(group_units)
             continue
         progress.read(base.id, plan)
+        context.measure_fit(base, plan)
         dependent_plans = {}
         for spec in dependents:
             try:
@@ -132,6 +136,8 @@ def evaluate(
                                                                config.max_eval_samples, config.seed))
             except DataError as err:
                 evaluation.skipped[spec.id] = str(err)
+                continue
+            context.measure_fit(spec, dependent_plans[spec.id][1])
         train_rows = min(len(f.train) for f in plan.folds)
         for size, each in sized.items():
             with context.locked([base, *(spec for spec, _ in dependent_plans.values())], modes, size):
@@ -258,10 +264,33 @@ class _Context:
         self.extractor = FeatureExtractor(model_ref, config, cache)  # loads nothing until a frozen runner reads
         self.environment = environment()
         self.majority = model_ref.kind == MAJORITY  # the baseline: no model, MajorityRunner runs every task
+        self.fits: dict[str, dict | None] = {}  # task id -> its tokenizer fit (measure_fit)
 
     def runner_class(self, task: TaskSpec, mode: str) -> type[Runner]:
         """What makes the task's run in `mode`: its shape's runner, or the majority baseline's (no model)."""
         return MajorityRunner if self.majority else shape_of(task).runner_class(mode)
+
+    def measure_fit(self, task: TaskSpec, plan: SplitPlan) -> None:
+        """How the model's tokenizer fits the texts the task's runs encode (every fold's training and evaluation
+        examples), measured by tokenizing them once, before anything computes; a poor fit is warned of in one line.
+        The majority baseline reads no text through a tokenizer: nothing to measure."""
+        if self.majority:
+            return
+        examples = list({id(ex): ex for fold in plan.folds for ex in (*fold.train, *fold.eval)}.values())
+        fields, cache = shape_of(task).input_fields, self.extractor.cache
+        # kept beside the features, so a rerun whose features are all cached loads no tokenizer
+        key = "fit-" + cache.key(model=self.extractor.encoding, data=examples_fingerprint(examples, fields),
+                                 max_length=self.config.max_length, seed=self.config.seed, method=FIT_METHOD)
+        kept = cache.record(key)
+        if kept is not None and "fit" in kept and (kept["fit"] is None or isinstance(kept["fit"], dict)):
+            fit = kept["fit"]
+        else:
+            fit = tokenizer_fit(self.extractor.tokenizer, examples, fields, self.config.max_length, self.config.seed)
+            if is_main_process():
+                cache.put_record(key, {"fit": fit})
+        self.fits[task.id] = fit
+        if fit and fit["warning"]:
+            log.warning("%s: %s", task.id, fit["warning"])
 
     def mode_config(self, task: TaskSpec, mode: str) -> RunConfig:
         """The settings of the task's run in `mode`, with --precision as its runner resolves it: what the run
@@ -319,6 +348,7 @@ class _Context:
         shape = shape_of(task)
         fold_scores, rows, runner, truncated, chosen, sweeps = [], [], None, 0, [], []
         phases = dict.fromkeys(PHASES, 0.0)
+        flops, compute_notes = dict.fromkeys(COMPUTE_PHASES, 0.0), []
         sweep_seconds = 0.0
         for fold_index, fold in enumerate(plan.folds):
             checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
@@ -346,6 +376,9 @@ class _Context:
                 dependent_outputs = [(spec, dplan, runner.predict(dplan.folds[0].eval)) for spec, dplan in dependents]
             for phase, seconds in runner.timings.items():
                 phases[phase] = phases.get(phase, 0) + seconds  # PHASES, and a frozen run's extracted_inputs
+            for phase, count in runner.compute.items():
+                flops[phase] += count
+            compute_notes.append(runner.compute_note)
         timings = {
             **{k: round(v, 3) for k, v in phases.items()},
             # the run's own protocol: the sweep, an analysis beside it, is timed apart (layer_sweep_s)
@@ -363,14 +396,15 @@ class _Context:
                             "raise --max-length", task.id, mode, truncated, shape.truncated_unit,
                             self.config.max_length)
         timings.update(_throughput(mode, plan, timings, chosen[0].get("epochs", self.config.epochs)))
+        compute = compute_record(flops, "; ".join(dict.fromkeys(note for note in compute_notes if note)))
         results = [self._write(task, plan, mode, config, fold_scores, rows, timings, runner, chosen, train_size,
-                               _swept_layers(sweeps, task.main_score))]
+                               compute, _swept_layers(sweeps, task.main_score))]
         for spec, dplan, predictions in dependent_outputs:
             dependent_shape = shape_of(spec)
             scores = SignedScores.of(dependent_shape.score(spec, dplan.folds[0].eval, predictions, config))
             drows = dependent_shape.rows(spec, dplan.folds[0].eval, predictions, 0)
             results.append(self._write(spec, dplan, mode, config, [scores], drows, timings, runner, chosen,
-                                       train_size))
+                                       train_size, compute))
         if is_main_process():
             remove_checkpoints(directory)
         return results
@@ -399,9 +433,11 @@ class _Context:
                                      config=config, checkpoints=checkpoints)
 
     def _write(self, task, plan, mode, config: RunConfig, fold_scores: list[SignedScores], rows, timings,
-               runner: Runner, chosen: list[dict], train_size: int | None, sweep: dict | None = None) -> RunResult:
+               runner: Runner, chosen: list[dict], train_size: int | None, compute: dict,
+               sweep: dict | None = None) -> RunResult:
         """The run's result, written with `config` (the mode's) as its hyperparameters; `chosen` holds each fold's
-        runner.choices (recorded when any is set), `sweep` the run's layer sweep (_swept_layers)."""
+        runner.choices (recorded when any is set), `compute` its counted FLOPs (flops.compute_record), `sweep` the
+        run's layer sweep (_swept_layers)."""
         scores = {k: float(np.mean([s[k] for s in fold_scores])) for k in fold_scores[0]}
         std = {k: float(np.std([s[k] for s in fold_scores])) for k in fold_scores[0]} if len(fold_scores) > 1 else {}
         capped = {k: v for k, v in self.config.as_dict().items() if k in CAPS and v}
@@ -418,6 +454,8 @@ class _Context:
             num_eval=sum(len(f.eval) for f in plan.folds),
             timings=timings,
             train_size=train_size,
+            tokenizer_fit=self.fits.get(task.id) or {},
+            compute=compute or {},
             provenance={
                 **self.environment,
                 "model": {"name": self.model_ref.name, "location": self.model_ref.location,

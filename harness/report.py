@@ -16,6 +16,7 @@ from harness import plots, uncertainty
 from harness.render import markdown_table, score_text
 from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
 from harness.results import ResultSet, Run, RunResult, atomic_write, atomic_write_text
+from harness.runners.flops import PHASES as COMPUTE_PHASES
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -54,6 +55,8 @@ def render_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
     lines += _scores(result, sample, spec, resamples)
     lines += _details(results, run, spec, sample)
     lines += _layer_sweep(result, spec)
+    lines += _tokenizer_fit(result)
+    lines += _compute(result)
     lines += _configuration(result)
     lines += _provenance(result.provenance)
     lines += ["", "## Timings and throughput", ""]
@@ -164,6 +167,35 @@ def _worst(sample: Predictions) -> list[str]:
     rows = [[f"`{sample.ids[i]}`", f"{sample.labels[i]:.4f}", f"{predicted[i]:.4f}", f"{errors[i]:.4f}"] for i in order]
     return ["", "## Worst predictions", "", f"The {len(rows)} largest absolute errors.", ""] + markdown_table(
         ["id", "label", "prediction", "absolute error"], rows)
+
+
+def _tokenizer_fit(result: RunResult) -> list[str]:
+    """How the tokenizer fits the task's texts (harness.tokenizer_fit), with the warning the run gave."""
+    fit, max_length = result.tokenizer_fit, result.provenance.get("hyperparameters", {}).get("max_length", "?")
+    lines = ["", "## Tokenizer fit", ""]
+    if not fit:
+        return lines + ["Not recorded: the run had no tokenizer, or its result predates the measure."]
+    rows = [["tokens per word", f"{fit['tokens_per_word']:.2f}"], ["unknown tokens", f"{fit['unknown_share']:.2%}"],
+            [f"examples longer than --max-length {max_length}", f"{fit['truncated_share']:.2%}"]]
+    rows += [[f"`{side}` alone longer than --max-length", f"{share:.2%}"]
+             for side, share in sorted(fit.get("truncated_share_by_side", {}).items())]
+    counted = f"{fit['examples']:,} " if isinstance(fit.get("examples"), int) else ""
+    note = (f"Measured by tokenizing the {counted}training and evaluation examples the run encodes (words: split at "
+            f"whitespace; tokens: special tokens left out).")
+    warning = ["", f"**Warning:** {fit['warning']}"] if fit.get("warning") else []
+    return lines + [note, ""] + markdown_table(["measure", "value"], rows) + warning
+
+
+def _compute(result: RunResult) -> list[str]:
+    """The floating-point operations the run did, per phase (harness.runners.flops)."""
+    compute = result.compute
+    lines = ["", "## Compute", ""]
+    if not compute:
+        return lines + ["Not recorded: the result predates the count."]
+    spent = compute["flops_by_phase"]
+    rows = [[phase, f"{spent[phase]:.3g}", f"{spent[phase] / 1e12:.4f}"] for phase in COMPUTE_PHASES if phase in spent]
+    rows.append(["**total**", f"{compute['flops']:.3g}", f"{compute['flops'] / 1e12:.4f}"])
+    return lines + [f"Counted: {compute.get('method', '–')}.", ""] + markdown_table(["phase", "FLOPs", "TFLOP"], rows)
 
 
 def _configuration(result: RunResult) -> list[str]:

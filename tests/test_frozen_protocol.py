@@ -170,7 +170,11 @@ def test_choice_and_span_pair_searches_keep_an_examples_candidates_together():
     from harness.shapes.choices import FrozenChoiceRunner, candidate_pairs
 
     copa = [{"id": str(i), "text": f"premise {i}", "choices": ["a", "b"], "label": [i % 2]} for i in range(4)]
-    runner = FrozenChoiceRunner(REGISTRY.get("superglue/copa"), SimpleNamespace(config=RunConfig(), seconds=0.0, extracted=0))
+    from harness.runners.flops import PhaseFlops
+
+    extractor = SimpleNamespace(config=RunConfig(), seconds=0.0, extracted=0, cache_hits=0,
+                                flops=PhaseFlops(lambda backward: "extraction"))
+    runner = FrozenChoiceRunner(REGISTRY.get("superglue/copa"), extractor)
     pairs = candidate_pairs(copa, runner.grouped_by)
     assert list(group_ids(runner.task, pairs)) == [0, 0, 1, 1, 2, 2, 3, 3]
     record = [{"id": "q1", "text": "passage", "choices": ["x", "y"], "label": [0]},

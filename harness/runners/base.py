@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from harness.metrics.generation import SignedScores
+from harness.runners.flops import PhaseFlops
 
 # Phases a runner times, in the order results list them (extraction: frozen features computed, not cached).
 PHASES = ("training_s", "evaluation_s", "extraction_s")
@@ -37,9 +38,13 @@ class Runner(ABC):
     # Whether it reads the run's shared FeatureExtractor (frozen heads): under a launch (torchrun), rank 0 alone runs
     # it while the other ranks extract their shares of its features (runners/shards.py).
     reads_features: bool = False
+    # What the FLOPs of each timed phase count as (flops.PHASES); a frozen runner's training is its head's.
+    COUNTED = {"training_s": "training", "evaluation_s": "evaluation", "extraction_s": "extraction"}
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)
+        self._phase: str | None = None  # the timed phase running now
+        self.flops = PhaseFlops(self._counted_phase)
         self._choices: dict = {}  # what fit chose (see `choices`)
         self.population: list[dict] | None = None  # see draws_from
 
@@ -51,11 +56,27 @@ class Runner(ABC):
     @contextmanager
     def timed(self, phase: str):
         """Add the time the block takes to `phase`."""
-        start = time.perf_counter()
+        start, outer = time.perf_counter(), self._phase
+        self._phase = phase
         try:
             yield
         finally:
             self._seconds[phase] += time.perf_counter() - start
+            self._phase = outer
+
+    def _counted_phase(self, backward: bool) -> str:
+        """The compute phase a counted pass falls in: the timed phase's, else training where it backpropagates."""
+        return self.COUNTED.get(self._phase) or ("training" if backward else "evaluation")
+
+    @property
+    def compute(self) -> dict[str, float]:
+        """Floating-point operations counted so far in each phase (harness.runners.flops.PHASES)."""
+        return dict(self.flops.by_phase)
+
+    @property
+    def compute_note(self) -> str:
+        """What a reader of the counted compute should know (a cached extraction that did not run); none by default."""
+        return ""
 
     def draws_from(self, population: list[dict]) -> None:
         """Say that the examples `fit` gets are a subset of `population`, the whole training split (a learning

@@ -35,6 +35,7 @@ from harness.models import (ModelFacts, ModelRef, encoding_fingerprint, facts_di
                             load_model, load_tokenizer, model_facts, pool, pool_states, weights_fingerprint)
 from harness.precision import autocast, resolve_precision
 from harness.runners import is_main_process
+from harness.runners.flops import PhaseFlops
 from harness.runners.shards import Shards, launched, rank_device
 from harness.shapes import shape_of
 from harness.tasks import TaskSpec
@@ -249,6 +250,7 @@ class FeatureExtractor:
         self.seconds = 0.0
         self.extracted = 0
         self.cache_hits = 0
+        self.flops = PhaseFlops(lambda backward: "extraction")  # this process's encoder passes (a cache hit runs none)
         self.hidden_states: int | None = None  # how many the encoder gives (embeddings first), once features are read
 
     @functools.cached_property
@@ -310,6 +312,7 @@ class FeatureExtractor:
     def encoder(self):
         if self._encoder is None:
             self._encoder = load_model(self.model_ref)
+            self.flops.watch(self._encoder)
             if not self.model_ref.is_local:
                 self._fingerprint = weights_fingerprint(self.model_ref, self._encoder)
         return self._encoder

@@ -131,6 +131,7 @@ class FinetuneRunner(Runner):
         self.tokenizer = load_tokenizer(model_ref)
         _seed(config.seed)  # the new head's initial weights are part of what the seed fixes
         self.model, pretrained = self._build_model()
+        self.flops.watch(self.model)
         self._fingerprint = weights_fingerprint(model_ref, pretrained)
         self.trainer = None
 

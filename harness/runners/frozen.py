@@ -22,6 +22,7 @@ from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
+from harness.runners.flops import counting_fits, mlp_fit_flops, predict_flops, record_fit
 from harness.runners.probes import (CHOSEN, SEARCH, choose_layer, cv_scoring, fit_head, head_choices, layer_candidates,
                                     pair_features, select_layers)
 from harness.tasks import TaskSpec
@@ -38,6 +39,15 @@ def build_mlp(task: TaskSpec, seed: int):
                                                random_state=seed))
 
 
+def head_sizes(pipeline) -> list[int]:
+    """The widths a fitted head's dense layers map between, input first (its predict's matmuls)."""
+    head = pipeline[-1]
+    if hasattr(head, "coefs_"):
+        return [head.coefs_[0].shape[0], *(w.shape[1] for w in head.coefs_)]
+    coef = np.atleast_2d(head.coef_)
+    return [coef.shape[1], coef.shape[0]]
+
+
 def head_parameters(pipeline) -> int:
     head = pipeline[-1]
     if hasattr(head, "coefs_"):
@@ -51,6 +61,7 @@ class FrozenRunner(Runner):
 
     mode = "frozen"
     reads_features = True
+    COUNTED = {**Runner.COUNTED, "training_s": "head"}  # the encoder never trains: training is the head's
     encodes_sides = True  # a pair's sides may also be encoded alone (--pair-features)
     sweeps_layers = True
 
@@ -61,14 +72,26 @@ class FrozenRunner(Runner):
         self.head = None
         self.layer = None  # the --layers value the head reads, once fit has resolved `best` / `auto`
         self._loaded: dict[tuple, np.ndarray] = {}
-        # the extractor is shared: this runner's share of its time and of the inputs it encoded
-        self._extracted_before = (extractor.seconds, extractor.extracted)
+        # the extractor is shared: this runner's share of its time, of the inputs it encoded and of its compute
+        self._extracted_before = (extractor.seconds, extractor.extracted, extractor.flops.by_phase["extraction"],
+                                  extractor.cache_hits)
 
     @property
     def timings(self) -> dict[str, float]:
-        seconds, inputs = self._extracted_before
+        seconds, inputs, _, _ = self._extracted_before
         return {**super().timings, "extraction_s": self.extractor.seconds - seconds,
                 "extracted_inputs": self.extractor.extracted - inputs}
+
+    @property
+    def compute(self) -> dict[str, float]:
+        extracted = self.extractor.flops.by_phase["extraction"] - self._extracted_before[2]
+        return {**super().compute, "extraction": extracted}
+
+    @property
+    def compute_note(self) -> str:
+        if self.extractor.cache_hits > self._extracted_before[3]:
+            return "features read from the feature cache count 0: the encoder did not run for them"
+        return ""
 
     @property
     def fingerprint(self) -> dict:
@@ -129,7 +152,7 @@ class FrozenRunner(Runner):
         scoring = cv_scoring(self.task.main_score)
         regression = self.task.kind == "regression"
         self.features(train, "train", "last")  # extracts (or loads) every array the head may read: not training
-        with self.timed("training_s"):
+        with self.timed("training_s"), counting_fits() as fits:
             self._choices = {"pair_features": self.config.pair_features} if self._pairs_apart(train) else {}
             self.layer = self.config.layers
             states = self.layer_features(train, "train").shape[1]
@@ -144,12 +167,14 @@ class FrozenRunner(Runner):
             x = self.features(train, "train")
             if self.config.head == "mlp":
                 self.head = build_mlp(self.task, self.config.seed).fit(x, y)
+                record_fit(mlp_fit_flops(len(x), head_sizes(self.head), self.head[-1].n_iter_))
             else:
                 self.head, chosen = fit_head(x, y, regression, self.config.seed, groups, scoring,
                                              searched and head_choices(searched, regression, scoring))
                 self._choices.update(chosen)
             if not searched:
                 self.extractor.cache.put_record(key, self._choices)
+        self.flops.add(sum(fits), phase="head")
 
     def _search_key(self, train: list[dict], y: np.ndarray, groups: np.ndarray | None, scoring: str) -> str:
         """Everything the inner-CV searches depend on: an identical run (a cached re-run, a report regenerated)
@@ -179,6 +204,7 @@ class FrozenRunner(Runner):
         return predictions.astype(float) if self.task.kind == "regression" else predictions.astype(int)
 
     def _predict_head(self, x: np.ndarray) -> np.ndarray:
+        self.flops.add(predict_flops(len(x), head_sizes(self.head)), phase="evaluation")
         with self.timed("evaluation_s"):
             return self.head.predict(x)
 
@@ -225,6 +251,7 @@ class FrozenProbabilityRunner(FrozenRunner):
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         x = self.features(examples, split)
+        self.flops.add(predict_flops(len(x), head_sizes(self.head)), phase="evaluation")
         with self.timed("evaluation_s"):
             seen = self.head.predict_proba(x)
         probabilities = np.zeros((len(x), len(self.task.labels)))

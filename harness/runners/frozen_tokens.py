@@ -72,6 +72,7 @@ class TorchHeadRunner(FrozenRunner):
         torch.manual_seed(self.config.seed)  # the head's initial weights
         layers = items[0].shape[-2] if self.mixes else None
         self.head = FrozenHead(self.field, items[0].shape[-1], layers, self.config.token_head, scorer)
+        self.flops.watch(self.head)
 
     def _encode(self, examples: list[dict], with_labels: bool) -> tuple[list[dict], list]:
         """The examples' model inputs, one or more each (with training targets under `with_labels`), and what

@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.models import layer_states
+from harness.runners.flops import counted_estimators
 
 ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
 CS = np.logspace(-5, 2, 8)  # logistic regression inverse L2 strengths tried by k-fold (pairs want strong L2)
@@ -68,17 +69,17 @@ def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: 
     """The linear head with its L2 strength chosen on (x, y) alone, folds kept within `groups` when given and
     classifiers ranked by `scoring` (cv_scoring); returns (fitted pipeline, choices). `chosen`: the choices an
     identical earlier search made (head_choices), which the head then fits with, searching nothing."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    logistic, _ = counted_estimators()
     if regression:
         head = _ridge(x, y, seed, groups, ALPHAS if chosen is None else [chosen["alpha"]])
         return head, {"alpha": float(head[-1].alpha_)}
     if chosen is None:
         c, score = _search_c(x, y, seed, CS, CV_FOLDS, groups, scoring)
         chosen = {"C": float(c), f"cv_{scoring}": round(score, 4)}
-    head = make_pipeline(StandardScaler(), LogisticRegression(C=chosen["C"], max_iter=2000)).fit(x, y)
+    head = make_pipeline(StandardScaler(), logistic(C=chosen["C"], max_iter=2000)).fit(x, y)
     return head, {"C": chosen["C"], f"cv_{scoring}": chosen[f"cv_{scoring}"]}
 
 
@@ -120,28 +121,29 @@ def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, grou
 def _ridge(x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None, alphas=ALPHAS):
     """Standardised ridge at the alpha of `alphas` that predicts held-out rows best: efficient leave-one-out, or
     group k-fold when examples come in groups (leaving one out would keep its group-mates in training)."""
-    from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    _, ridge = counted_estimators()
     cv = None if groups is None else _splits(y, groups, CV_FOLDS, seed, stratified=False)
-    return make_pipeline(StandardScaler(), RidgeCV(alphas=alphas, cv=cv)).fit(x, y)
+    return make_pipeline(StandardScaler(), ridge(alphas=alphas, cv=cv)).fit(x, y)
 
 
 def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
               groups: np.ndarray | None = None, scoring: str = "accuracy") -> tuple[float, float]:
     """The logistic regression C (of `cs`) with the best stratified k-fold `scoring` on a seeded sample of
     train, and that score."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
     keep = _sample(y, groups, seed)
     x, y = x[keep], y[keep]
     groups = None if groups is None else groups[keep]
-    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                          {"logisticregression__C": cs}, cv=_splits(y, groups, folds, seed), scoring=scoring).fit(x, y)
+    logistic, _ = counted_estimators()
+    pipeline = Pipeline([("standardscaler", StandardScaler()), ("logisticregression", logistic(max_iter=2000))])
+    search = GridSearchCV(pipeline, {"logisticregression__C": cs}, cv=_splits(y, groups, folds, seed),
+                          scoring=scoring, refit=False).fit(x, y)
     return float(search.best_params_["logisticregression__C"]), float(search.best_score_)
 
 
