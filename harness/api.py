@@ -308,7 +308,7 @@ class _Context:
                 return [kept]
         started = time.perf_counter()
         shape = shape_of(task)
-        fold_scores, rows, runner, truncated, chosen, sweeps = [], [], None, 0, [], []
+        fold_scores, rows, runner, truncated, chosen, sweeps, steps = [], [], None, 0, [], [], []
         phases = dict.fromkeys(PHASES, 0.0)
         sweep_seconds = 0.0
         for fold_index, fold in enumerate(plan.folds):
@@ -331,6 +331,7 @@ class _Context:
                 sweep_seconds += time.perf_counter() - swept
             truncated += runner.truncated
             chosen.append({**rate, **runner.choices})
+            steps.append(runner.train_steps)
             scores = SignedScores.of(shape.score(task, fold.eval, predictions, config))
             scores.merge(runner.extra_scores(fold.eval))
             fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
@@ -351,6 +352,8 @@ class _Context:
         }
         if sweeps:
             timings["layer_sweep_s"] = round(sweep_seconds, 3)
+        if steps[0] is not None:  # the first fold's, as its epochs are the run's (RunResult.epochs_run)
+            timings["train_steps"] = steps[0]
         if runner.resumed_from_step is not None:
             timings["resumed_from_step"] = runner.resumed_from_step
         if shape.truncated_unit:

@@ -29,6 +29,8 @@ class Runner(ABC):
     truncated: int = 0
     # The checkpoint step training resumed from (--resume), or None when it started afresh.
     resumed_from_step: int | None = None
+    # Optimisation steps the last fit ran (Trainer's), or None for runners that take none.
+    train_steps: int | None = None
     # Whether layer_sweep is offered: a head that can be trained on one hidden state of the encoder alone.
     sweeps_layers: bool = False
     # Whether training backpropagates through a transformer (fine-tuning; a decoder on the frozen encoder) rather

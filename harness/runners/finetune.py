@@ -212,6 +212,7 @@ class FinetuneRunner(Runner):
                      state.get("max_steps", "?"), checkpoint)
         with self.timed("training_s"):
             self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        self.train_steps = self.trainer.state.global_step
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         return decode(self.task, self._outputs(self._features(examples, with_labels=False)))
