@@ -16,6 +16,7 @@ from harness import plots, uncertainty
 from harness.render import markdown_table, score_text
 from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
 from harness.results import ResultSet, Run, RunResult, atomic_write, atomic_write_text
+from harness.results.recipe import trained_recipe
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -54,6 +55,7 @@ def render_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
     lines += _scores(result, sample, spec, resamples)
     lines += _details(results, run, spec, sample)
     lines += _layer_sweep(result, spec)
+    lines += _recipe(result, spec)
     lines += _configuration(result)
     lines += _provenance(result.provenance)
     lines += ["", "## Timings and throughput", ""]
@@ -164,6 +166,31 @@ def _worst(sample: Predictions) -> list[str]:
     rows = [[f"`{sample.ids[i]}`", f"{sample.labels[i]:.4f}", f"{predicted[i]:.4f}", f"{errors[i]:.4f}"] for i in order]
     return ["", "## Worst predictions", "", f"The {len(rows)} largest absolute errors.", ""] + markdown_table(
         ["id", "label", "prediction", "absolute error"], rows)
+
+
+def _recipe(result: RunResult, spec: TaskSpec | None) -> list[str]:
+    """How a run trained with Trainer (a fine-tune; a frozen encoder's decoder) ran, as its result records it
+    (results/recipe.py): what --min-steps, the learning-rate search and --finetune-pooling auto made of its
+    settings; nothing for other runs."""
+    runner = shape_of(spec).runner_class(result.mode) if spec else None
+    if runner is None or not runner.searches_learning_rate:
+        return []
+    recipe = trained_recipe(result)
+    rates = "/".join(f"{rate:g}" for rate in recipe.learning_rates) or "–"
+    rows = [["epochs", f"{recipe.epochs:g}"], ["optimisation steps", _value(recipe.steps)],
+            ["learning rate", rates + (" (chosen on train)" if recipe.rate_chosen else " (--learning-rate)")],
+            ["batch size", _value(recipe.batch_size)], ["precision", recipe.precision]]
+    if runner.sequence_head:
+        rows.insert(4, ["pooling", recipe.pooling])
+    chosen = result.provenance.get("hyperparameters", {}).get("chosen")
+    for index, fold in enumerate(chosen if isinstance(chosen, list) else [chosen]):
+        search = fold.get("learning_rate_search") if isinstance(fold, dict) else None
+        if search:
+            scores = ", ".join(f"{rate}: {score:.2f}" for rate, score in search["inner_scores"].items())
+            where = f" (fold {index})" if isinstance(chosen, list) else ""
+            rows.append([f"learning-rate search{where}", f"{scores}; {search['reason']}; {search['search_s']:.0f} s"])
+    return ["", "## Recipe", "", "As the run ran it: the epochs --min-steps raised to, the learning rate chosen on "
+            "train, the pooling the model declares.", ""] + markdown_table(["what", "value"], rows)
 
 
 def _configuration(result: RunResult) -> list[str]:

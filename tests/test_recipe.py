@@ -110,3 +110,57 @@ def test_a_given_learning_rate_searches_nothing(tiny_model_dir, glue_dir, tmp_pa
     assert "learning_rate_search_s" not in result.timings
     assert "learning_rate" not in result.provenance["hyperparameters"].get("chosen", {})
     assert result.provenance["hyperparameters"]["learning_rate"] == 1e-3
+
+
+# --- every recipe reported as it ran ------------------------------------------------------------
+
+
+def _runs_row(board: str, task: str, mode: str) -> list[str]:
+    runs = board.split("## Runs", 1)[1]
+    row = next(line for line in runs.splitlines() if line.startswith("| `") and f"| {task} | {mode} |" in line)
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_a_runs_table_row_is_the_recipe_its_result_ran(tiny_model_dir, glue_dir, tmp_path):
+    """A run whose epochs --min-steps raised and whose rate was chosen on train: the leaderboard's recipe is read
+    from its result.json (epochs, steps, chosen rate, batch size, pooling), not from the defaults."""
+    from harness.leaderboard import write_leaderboards
+    from harness.report import render_report
+    from harness.results import read_result
+
+    model = _sentence_transformers_folder(tiny_model_dir, tmp_path / "st", pooling_mode_mean_tokens=True)
+    evaluate(str(model), tasks=["sst2"], data_dir=glue_dir, output_dir=tmp_path / "reports",
+             learning_rates=[1e-4, 3e-3], **{**FAST, "min_steps": 20})
+    result = read_result(next((tmp_path / "reports").rglob("finetune-seed42")) / "result.json")
+    settings = result.provenance["hyperparameters"]
+    chosen = settings["chosen"]
+    assert chosen["reason"] == "--min-steps 20" and chosen["epochs"] > settings["epochs"]  # raised: 4 steps an epoch
+    write_leaderboards(tmp_path / "reports", tmp_path / "boards")
+    recipe = _runs_row((tmp_path / "boards" / "glue.md").read_text(), "sst2", "finetune")[9]
+    assert recipe == (f"{chosen['epochs']:g} ep ({result.timings['train_steps']} steps), "
+                      f"lr {chosen['learning_rate']:g} (chosen on train), bs {settings['batch_size']}, "
+                      f"{settings['finetune_pooling']}-pooled")
+    assert result.timings["train_steps"] == 20 and settings["finetune_pooling"] == "mean"
+    report = render_report(next((tmp_path / "reports").rglob("finetune-seed42")))
+    for row in (f"| epochs | {chosen['epochs']:g} |", "| optimisation steps | 20 |", "| pooling | mean |",
+                f"| learning rate | {chosen['learning_rate']:g} (chosen on train) |"):
+        assert row in report
+
+
+def test_recipes_of_results_written_before_steps_and_rates_were_recorded():
+    """Committed results (WSC's raised epochs; a k-fold run's per-fold list) render what they ran, '–' for what
+    they never recorded."""
+    from harness.results import RunResult
+    from harness.results.recipe import trained_recipe
+
+    def result(chosen, **settings):
+        return RunResult(suite="superglue", task="wsc", task_version=1, model="m", mode="finetune", seed=42,
+                         scores={}, main_score=0.0, split_strategy="official", num_train=554, num_eval=104,
+                         timings={}, provenance={"hyperparameters": {"epochs": 4.0, "learning_rate": 1e-4,
+                                                                     "batch_size": 32, **settings, "chosen": chosen}})
+
+    raised = {"epochs": 17.0, "reason": "--min-steps 300"}
+    assert trained_recipe(result(raised, finetune_pooling="pooler")).text() == "17 ep, lr 0.0001, bs 32, pooler head"
+    folds = [{"epochs": 60.0, "reason": "--min-steps 300", "learning_rate": rate} for rate in (5e-5, 5e-5, 1e-4)]
+    assert trained_recipe(result(folds, learning_rate=None)).text(pooled=False) == \
+        "60 ep, lr 5e-05/0.0001 (chosen on train), bs 32"
