@@ -4,6 +4,7 @@ Flow: TaskSpec -> data (splits) -> runner (frozen or finetune) -> predictions ->
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -20,9 +21,11 @@ from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
+from harness.learning_rate import choose_learning_rate
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
-from harness.models import MAJORITY, ModelRef, check_bertscore_layer, check_max_length, resolve_model
+from harness.models import (MAJORITY, ModelRef, check_bertscore_layer, check_max_length, finetune_pooling,
+                            resolve_model)
 from harness.precision import check_precision, resolve_precision
 from harness.progress import Progress
 from harness.render import score_text
@@ -43,7 +46,9 @@ from harness.tokenizer_fit import FIT_METHOD, tokenizer_fit
 
 log = logging.getLogger("harness")
 CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold
-CAPS = ("max_train_samples", "max_eval_samples")  # settings that cap the examples, recorded when set
+CAPS = ("max_train_samples", "max_eval_samples")
+LR_SEARCH = "lr-search"  # inside a run's folder while the learning rate is searched (learning_rate.py)
+LR_SEARCH_PHASE = "learning_rate_search_s"  # its time, among the run's timings where it searched  # settings that cap the examples, recorded when set
 
 
 @dataclass
@@ -293,14 +298,20 @@ class _Context:
             log.warning("%s: %s", task.id, fit["warning"])
 
     def mode_config(self, task: TaskSpec, mode: str) -> RunConfig:
-        """The settings of the task's run in `mode`, with --precision as its runner resolves it: what the run
-        records, --resume compares and its scoring (BERTScore) runs in (the majority baseline runs no model: its
-        settings as given)."""
+        """The settings of the task's run in `mode`, with --precision and --finetune-pooling as its runner resolves
+        them: what the run records, --resume compares and its scoring (BERTScore) runs in (the majority baseline runs
+        no model: its settings as given)."""
         if self.majority:
             return self.config
         runner = self.runner_class(task, mode)
         precision = resolve_precision(self.config.precision, self.config.device, training=runner.backpropagates)
-        return self.config.replace(precision=precision)
+        pooling = self.finetune_pooling if runner.sequence_head else self.config.finetune_pooling
+        return self.config.replace(precision=precision, finetune_pooling=pooling)
+
+    @functools.cached_property
+    def finetune_pooling(self) -> str:
+        """--finetune-pooling resolved for this model (auto: what it declares), read once per call."""
+        return finetune_pooling(self.config.finetune_pooling, self.model_ref)
 
     def directory(self, task: TaskSpec, mode: str, train_size: int | None = None) -> Path:
         return run_dir(self.output_dir, self.model_ref.slug, task.suite, task.name, mode, self.config.seed,
@@ -346,13 +357,19 @@ class _Context:
                 return [kept]
         started = time.perf_counter()
         shape = shape_of(task)
-        fold_scores, rows, runner, truncated, chosen, sweeps = [], [], None, 0, [], []
+        fold_scores, rows, runner, truncated, chosen, sweeps, steps = [], [], None, 0, [], [], []
         phases = dict.fromkeys(PHASES, 0.0)
         flops, compute_notes = dict.fromkeys(COMPUTE_PHASES, 0.0), []
         sweep_seconds = 0.0
         for fold_index, fold in enumerate(plan.folds):
-            checkpoints = directory / CHECKPOINTS / (f"fold-{fold_index}" if len(plan.folds) > 1 else "")
-            runner = self._runner(task, mode, checkpoints, config)
+            fold_name = f"fold-{fold_index}" if len(plan.folds) > 1 else ""
+            searching = time.perf_counter()
+            rate = self._learning_rate(task, mode, fold.train, config, directory / LR_SEARCH / fold_name)
+            fold_config = config
+            if rate:  # each fold searches on its own train part (learning_rate.py says why)
+                phases[LR_SEARCH_PHASE] = phases.get(LR_SEARCH_PHASE, 0.0) + time.perf_counter() - searching
+                fold_config = config.replace(learning_rate=rate["learning_rate"])
+            runner = self._runner(task, mode, directory / CHECKPOINTS / fold_name, fold_config)
             if train_size is not None:
                 runner.draws_from(population.folds[fold_index].train)
             runner.fit(fold.train)
@@ -363,7 +380,8 @@ class _Context:
                                for layer, layer_predictions in runner.layer_sweep(fold.train, fold.eval)})
                 sweep_seconds += time.perf_counter() - swept
             truncated += runner.truncated
-            chosen.append(runner.choices)
+            chosen.append({**rate, **runner.choices})
+            steps.append(runner.train_steps)
             scores = SignedScores.of(shape.score(task, fold.eval, predictions, config))
             scores.merge(runner.extra_scores(fold.eval))
             fold_rows = shape.rows(task, fold.eval, predictions, fold_index)
@@ -387,6 +405,8 @@ class _Context:
         }
         if sweeps:
             timings["layer_sweep_s"] = round(sweep_seconds, 3)
+        if steps[0] is not None:  # the first fold's, as its epochs are the run's (RunResult.epochs_run)
+            timings["train_steps"] = steps[0]
         if runner.resumed_from_step is not None:
             timings["resumed_from_step"] = runner.resumed_from_step
         if shape.truncated_unit:
@@ -425,6 +445,18 @@ class _Context:
             remove_checkpoints(directory)  # left over where a run was killed while deleting them
         log.info("%s %s: finished result kept (--resume)", task.id, mode)
         return result
+
+    def _learning_rate(self, task: TaskSpec, mode: str, train: list[dict], config: RunConfig, workdir: Path) -> dict:
+        """Where the runner trains at --learning-rate and none was given: the rate an inner holdout of `train`
+        chooses and how (learning_rate.py), for the run's `chosen`; else nothing."""
+        if config.learning_rate is not None or not shape_of(task).runner_class(mode).searches_learning_rate:
+            return {}
+        shape = shape_of(task)
+        return choose_learning_rate(
+            task, train, config, model=self.extractor.encoding, cache=self.extractor.cache, workdir=workdir,
+            build=lambda short, folder: self._runner(task, mode, folder, short),
+            score=lambda examples, predictions: main_score(dict(shape.score(task, examples, predictions, config)),
+                                                           task.main_score))
 
     def _runner(self, task: TaskSpec, mode: str, checkpoints: Path, config: RunConfig) -> Runner:
         if self.majority:

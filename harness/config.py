@@ -27,8 +27,12 @@ TOKEN_HEADS = ("bilstm", "mlp", "linear")  # what reads token states before a to
 DEVICES = ("auto", "cpu", "cuda")
 # What a fine-tuned sequence classifier reads: the checkpoint's own head (transformers' pooler over the
 # first token), or the last layer pooled as the frozen mode pools it (first token or mean) under a linear
-# layer, so that frozen and fine-tuned differ only in whether the encoder trains.
-FINETUNE_POOLINGS = ("pooler", "cls", "mean")
+# layer, so that frozen and fine-tuned differ only in whether the encoder trains; auto: the pooling the model
+# declares (sentence-transformers' 1_Pooling/config.json), else the checkpoint's head.
+FINETUNE_POOLINGS = ("auto", "pooler", "cls", "mean")
+# The fine-tuning learning rates an inner holdout of train chooses among where --learning-rate is not given
+# (harness/learning_rate.py): run_glue's 2e-5 for BERT-base-sized encoders up to the 2e-4 small ones take.
+LEARNING_RATES = (2e-5, 5e-5, 1e-4, 2e-4)
 SPLIT_STRATEGIES = ("official", "holdout", "kfold")
 # --min-steps: a small train set gets this many optimisation steps at least (100 examples at batch 32: 75 epochs)
 MIN_STEPS = 300
@@ -185,6 +189,17 @@ def _size_list(text: str) -> list[int | None]:
     return sizes
 
 
+def _rate_list(text: str) -> list[float]:
+    """2e-5,1e-4 -> [2e-05, 0.0001]."""
+    try:
+        rates = [float(part) for part in _comma_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 2e-5,1e-4, got {text!r}") from None
+    if not rates or len(set(rates)) != len(rates):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated numbers such as 2e-5,1e-4, got {text!r}")
+    return rates
+
+
 def _shard(text: str) -> tuple[int, int]:
     """`2/4` -> (2, 4): the third of four shares (SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX count from 0)."""
     index, slash, count = text.strip().partition("/")
@@ -248,11 +263,17 @@ class RunConfig(Settings):
     """Every knob of a run, recorded verbatim in each result's provenance."""
 
     # Fine-tuning recipe: transformers' run_glue defaults (AdamW, linear decay, 10% warm-up, weight
-    # decay 0.01, batch 32, max length 128) except the learning rate and epochs. 2e-5 leaves small
-    # models such as all-MiniLM-L6-v2 near chance after a short run; 1e-4 trains them well, and a
-    # fourth epoch lifts STS-B past where three leave it (measured; see README).
-    learning_rate: float = option(1e-4, "fine-tuning: AdamW's peak learning rate, decayed linearly after the "
-                                        "warm-up (2e-5 suits BERT-base-sized encoders)", checks=(POSITIVE,))
+    # decay 0.01, batch 32, max length 128) except the learning rate and epochs. No one rate suits every model
+    # and task (2e-5 leaves small models such as all-MiniLM-L6-v2 near chance after a short run), so an inner
+    # holdout of train chooses it, as frozen heads choose their L2 strength; a fourth epoch lifts STS-B past
+    # where three leave it (measured; see README).
+    learning_rate: float | None = option(
+        None, "fine-tuning: AdamW's peak learning rate, decayed linearly after the warm-up; unset, the one of "
+              "--learning-rates that scores best on an inner holdout of train after a short schedule "
+              "(README: Learning rate)", checks=(POSITIVE,), shown_default="chosen on train")
+    learning_rates: list[float] | None = option(
+        None, "fine-tuning without --learning-rate: the comma-separated rates the inner holdout chooses among",
+        parse=_rate_list, checks=(each(POSITIVE),), shown_default=",".join(f"{rate:g}" for rate in LEARNING_RATES))
     epochs: float = option(4.0, "fine-tuning: passes over the training set", checks=(POSITIVE,))
     min_steps: int = option(
         MIN_STEPS, "fine-tuning: optimisation steps at least, the epochs raised to reach them (to 100 at most) where "
@@ -269,9 +290,10 @@ class RunConfig(Settings):
                                  checks=(from_up_to(0, 1),))
     weight_decay: float = option(0.01, "fine-tuning: AdamW's weight decay", checks=(AT_LEAST_0,))
     finetune_pooling: str = option(
-        "pooler", "fine-tuning a sequence classifier: the checkpoint's own head (pooler: transformers' pooler "
-                  "over the first token), or the last layer's first token (cls) or mean under a linear layer, "
-                  "as frozen mode pools it", choices=FINETUNE_POOLINGS)
+        "auto", "fine-tuning a sequence classifier: the checkpoint's own head (pooler: transformers' pooler "
+                "over the first token), or the last layer's first token (cls) or mean under a linear layer, "
+                "as frozen mode pools it; auto: the pooling the model declares (sentence-transformers' "
+                "1_Pooling/config.json), else pooler. Results record the pooling used", choices=FINETUNE_POOLINGS)
     seed: int = option(42, "seeds training, splits and caps", checks=(SEED_RANGE,), group="seeding")
     device: str = option("auto", "where models run; auto picks cuda when torch sees a GPU", choices=DEVICES)
     # fp32 by default: a result then never depends on a timing probe under the machine's load, its cache key needs
@@ -350,6 +372,11 @@ class RunConfig(Settings):
             raise ConfigError(f"--doc-stride {self.doc_stride} must be at least 0 and below half of --max-length "
                               f"({self.max_length}), or windows would barely advance")
 
+    @property
+    def learning_rate_grid(self) -> tuple[float, ...]:
+        """The rates an unset --learning-rate is chosen among."""
+        return tuple(self.learning_rates or LEARNING_RATES)
+
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
 
@@ -373,7 +400,7 @@ class RunConfig(Settings):
 # what a finished result or a checkpoint recorded with the settings asked for.
 BEHAVIOUR_ONLY = ("checkpoint_minutes", "resume", "overwrite", "quiet", "device", "eval_batch_size")
 # Settings only one mode reads: a finished result of the other mode ran the same whatever their value.
-FINETUNE_ONLY = ("learning_rate", "epochs", "min_steps", "batch_size", "warmup_ratio", "weight_decay",
+FINETUNE_ONLY = ("learning_rate", "learning_rates", "epochs", "min_steps", "batch_size", "warmup_ratio", "weight_decay",
                  "finetune_pooling", "max_target_length")
 FROZEN_ONLY = ("pooling", "layers", "pair_features", "head", "token_head", "head_epochs", "layer_sweep")
 # Settings only a model reads: the majority baseline (--model majority) gives the same predictions whatever they are.

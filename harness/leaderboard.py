@@ -17,6 +17,7 @@ from harness.models import MAJORITY
 from harness.precision import recorded_precision
 from harness.render import SUITE_TITLES, UNDEFINED, describe, markdown_table, score_cell, score_text, source_text
 from harness.results import RUN_MODES, ResultSet, RunResult, atomic_write, task_spec
+from harness.results.recipe import trained_recipe
 from harness.uncertainty import MAIN, Intervals
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
@@ -30,7 +31,7 @@ KIND_TAGS = {"majority": "baseline", "random-init": "control"}  # model kinds ot
 
 def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> pd.DataFrame:
     """One row per result; seeds are averaged later, per (model, task, mode)."""
-    generates = {(r.suite, r.task): _generates(task_spec(registry, r.suite, r.task)) for r in results}
+    specs = {(r.suite, r.task): task_spec(registry, r.suite, r.task) for r in results}
     rows = [
         {
             "suite": r.suite, "task": r.task, "model": r.model, "mode": r.mode, "seed": r.seed,
@@ -39,8 +40,7 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "num_eval": r.num_eval, "trainable_parameters": r.timings.get("trainable_parameters"),
             "wall_s": r.timings.get("total_s"),
             "scores": r.scores,
-            "recipe": (NO_MODEL if r.model_kind == MAJORITY else
-                       _recipe(r.mode, r.provenance.get("hyperparameters", {}), generates[(r.suite, r.task)])),
+            "recipe": NO_MODEL if r.model_kind == MAJORITY else _recipe(r, specs[(r.suite, r.task)]),
             "precision": recorded_precision(r.provenance.get("hyperparameters", {})),
             "data": r.provenance.get("data") or {},
             "flagged": bool(r.flags),
@@ -63,21 +63,26 @@ def _generates(spec: TaskSpec | None) -> bool:
     return spec is not None and shape_of(spec).generates
 
 
-def _recipe(mode: str, hyperparameters: dict, generates: bool = False) -> str:
-    """What trained: the fine-tuning recipe, the frozen head, or (text to text, frozen) the decoder's recipe;
-    then the precision where it was not fp32 (results from before it was recorded ran in fp32)."""
-    h = hyperparameters
+def _pools(spec: TaskSpec | None) -> bool:
+    """Whether the task's fine-tuned head reads the pooled sequence (--finetune-pooling applies); unknown tasks'
+    results show the pooling they recorded."""
+    return spec is None or shape_of(spec).runner_class("finetune").sequence_head
+
+
+def _recipe(result: RunResult, spec: TaskSpec | None) -> str:
+    """What trained, as the result says it ran: the fine-tuning recipe (results/recipe.py), the frozen head, or
+    (text to text, frozen) the decoder's recipe; then the precision where it was not fp32 (results from before it
+    was recorded ran in fp32)."""
+    h = result.provenance.get("hyperparameters", {})
     precision = recorded_precision(h)
-    return _trained(mode, h, generates) + ("" if precision == "fp32" else f", {precision}")
+    return _trained(result, h, spec) + ("" if precision == "fp32" else f", {precision}")
 
 
-def _trained(mode: str, h: dict, generates: bool) -> str:
-    trainer = f"{h.get('epochs', 0):g} ep, lr {h.get('learning_rate', 0):g}, bs {h.get('batch_size')}"
-    if mode == "finetune":
-        pooled = h.get("finetune_pooling", "pooler")
-        return trainer + ("" if pooled == "pooler" or generates else f", {pooled}-pooled")
-    if generates:
-        return f"decoder only: {trainer}"
+def _trained(result: RunResult, h: dict, spec: TaskSpec | None) -> str:
+    if result.mode == "finetune":
+        return trained_recipe(result).text(pooled=_pools(spec))
+    if _generates(spec):
+        return f"decoder only: {trained_recipe(result).text(pooled=False)}"
     chosen = h.get("chosen")
     if isinstance(chosen, dict) and "token_head" in chosen:  # a token shape's torch head, as it trained
         return f"{chosen['token_head']} head, {chosen['layers']} layers"

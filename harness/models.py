@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # torch loads only where hidden states are pooled, so `harnes
     import numpy as np
     import torch
 
+log = logging.getLogger("harness")
 DEFAULT_MODEL = "minilm"
 # Short names for the models people compare most; any Hub id or local folder works as well.
 ALIASES = {
@@ -389,6 +391,49 @@ def encoding_fingerprint(ref: ModelRef, vocab_files, weights: dict) -> str:
 
 
 # --- pooling of hidden states -------------------------------------------------------------------
+
+# sentence-transformers' Pooling module: the file that says how the model was trained to pool, and its flags
+# for the poolings harness computes (max and mean-sqrt-len pooling have no counterpart here)
+POOLING_FILE = "1_Pooling/config.json"
+_DECLARED_FLAGS = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
+
+
+def declared_pooling(ref: ModelRef) -> str | None:
+    """The pooling the model declares (its POOLING_FILE: mean or cls), or None: no such file, one that sets other
+    or several modes, or a Hub model whose file cannot be fetched (offline and not in the cache)."""
+    text = _pooling_file(ref)
+    try:
+        flags = json.loads(text) if text is not None else None
+    except ValueError:
+        flags = None
+    if not isinstance(flags, dict):
+        return None
+    modes = [name for name, value in flags.items() if name.startswith("pooling_mode_") and value is True]
+    return _DECLARED_FLAGS.get(modes[0]) if len(modes) == 1 else None
+
+
+def _pooling_file(ref: ModelRef) -> str | None:
+    """POOLING_FILE's text from the model's folder, or from the Hub: its local cache first, the network only where
+    the cache lacks it and HF_HUB_OFFLINE is not set."""
+    if ref.is_local:
+        path = Path(ref.location) / POOLING_FILE
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    from huggingface_hub import hf_hub_download
+
+    for cache_only in (True,) if os.environ.get("HF_HUB_OFFLINE") == "1" else (True, False):
+        try:
+            path = hf_hub_download(ref.location, POOLING_FILE, revision=ref.revision, local_files_only=cache_only)
+        except Exception as err:  # absent, not cached, offline, gated: nothing harness can read there
+            log.debug("%s: no %s (%s)", ref.name, POOLING_FILE, _first_line(err))
+            continue
+        return Path(path).read_text(encoding="utf-8")
+    return None
+
+
+def finetune_pooling(choice: str, ref: ModelRef) -> str:
+    """--finetune-pooling resolved: auto is the model's declared pooling, else the checkpoint's own head."""
+    return (declared_pooling(ref) or "pooler") if choice == "auto" else choice
+
 
 POOLINGS = ("cls", "mean")
 # --layers values under which frozen token heads learn a scalar mix of every hidden state (runners/heads.py).

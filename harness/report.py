@@ -16,6 +16,7 @@ from harness import plots, uncertainty
 from harness.render import markdown_table, score_text
 from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
 from harness.results import ResultSet, Run, RunResult, atomic_write, atomic_write_text
+from harness.results.recipe import trained_recipe
 from harness.runners.flops import PHASES as COMPUTE_PHASES
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
@@ -57,6 +58,7 @@ def render_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
     lines += _layer_sweep(result, spec)
     lines += _tokenizer_fit(result)
     lines += _compute(result)
+    lines += _recipe(result, spec)
     lines += _configuration(result)
     lines += _provenance(result.provenance)
     lines += ["", "## Timings and throughput", ""]
@@ -196,6 +198,31 @@ def _compute(result: RunResult) -> list[str]:
     rows = [[phase, f"{spent[phase]:.3g}", f"{spent[phase] / 1e12:.4f}"] for phase in COMPUTE_PHASES if phase in spent]
     rows.append(["**total**", f"{compute['flops']:.3g}", f"{compute['flops'] / 1e12:.4f}"])
     return lines + [f"Counted: {compute.get('method', '–')}.", ""] + markdown_table(["phase", "FLOPs", "TFLOP"], rows)
+
+
+def _recipe(result: RunResult, spec: TaskSpec | None) -> list[str]:
+    """How a run trained with Trainer (a fine-tune; a frozen encoder's decoder) ran, as its result records it
+    (results/recipe.py): what --min-steps, the learning-rate search and --finetune-pooling auto made of its
+    settings; nothing for other runs."""
+    runner = shape_of(spec).runner_class(result.mode) if spec else None
+    if runner is None or not runner.searches_learning_rate:
+        return []
+    recipe = trained_recipe(result)
+    rates = "/".join(f"{rate:g}" for rate in recipe.learning_rates) or "–"
+    rows = [["epochs", f"{recipe.epochs:g}"], ["optimisation steps", _value(recipe.steps)],
+            ["learning rate", rates + (" (chosen on train)" if recipe.rate_chosen else " (--learning-rate)")],
+            ["batch size", _value(recipe.batch_size)], ["precision", recipe.precision]]
+    if runner.sequence_head:
+        rows.insert(4, ["pooling", recipe.pooling])
+    chosen = result.provenance.get("hyperparameters", {}).get("chosen")
+    for index, fold in enumerate(chosen if isinstance(chosen, list) else [chosen]):
+        search = fold.get("learning_rate_search") if isinstance(fold, dict) else None
+        if search:
+            scores = ", ".join(f"{rate}: {score:.2f}" for rate, score in search["inner_scores"].items())
+            where = f" (fold {index})" if isinstance(chosen, list) else ""
+            rows.append([f"learning-rate search{where}", f"{scores}; {search['reason']}; {search['search_s']:.0f} s"])
+    return ["", "## Recipe", "", "As the run ran it: the epochs --min-steps raised to, the learning rate chosen on "
+            "train, the pooling the model declares.", ""] + markdown_table(["what", "value"], rows)
 
 
 def _configuration(result: RunResult) -> list[str]:

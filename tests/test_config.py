@@ -83,7 +83,7 @@ def test_eval_help_shows_every_option_its_help_and_default(capsys):
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     for declared in ALL_OPTIONS:
         assert declared.flag in out
-    assert "AdamW's peak learning rate" in out and "(default: 0.0001)" in out and "(default: --max-length / 4)" in out
+    assert "AdamW's peak learning rate" in out and "(default: chosen on train)" in out and "(default: --max-length / 4)" in out
 
 
 @pytest.mark.parametrize("argv, message", [

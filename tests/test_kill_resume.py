@@ -18,7 +18,7 @@ from harness.models import resolve_model
 from harness.results.lock import LOCK_FILE
 
 # 64 STS-B rows in batches of 8 for 2 epochs: 16 steps, a checkpoint after each (so kills land in writes too).
-SETTINGS = dict(epochs=2, min_steps=0, batch_size=8, checkpoint_minutes=0, device="cpu", quiet=True)
+SETTINGS = dict(epochs=2, min_steps=0, learning_rate=1e-4, batch_size=8, checkpoint_minutes=0, device="cpu", quiet=True)
 STEPS = 16
 TRIALS, ROUNDS = 2, 2  # runs killed side by side, and how often each is killed before the last resume
 

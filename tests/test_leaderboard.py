@@ -137,7 +137,7 @@ def test_runs_section_lists_every_result(reports, tmp_path):
     runs = text.split("## Runs", 1)[1].split("## Notes", 1)[0]
     rows = [line for line in runs.splitlines() if line.startswith("| `")]
     assert len(rows) == len(RUNS)
-    assert rows[0] == "| `alpha` | ax | finetune | 42 | 40.00 | accuracy 40.00 | official | 0 | 50 | 3 ep, lr 0.0001, bs 32 | 109,483,778 | 100.0 |"
+    assert rows[0] == "| `alpha` | ax | finetune | 42 | 40.00 | accuracy 40.00 | official | 0 | 50 | 3 ep, lr 0.0001, bs 32, pooler head | 109,483,778 | 100.0 |"
     assert "| `alpha` | mrpc | frozen | 42 | 70.00 | accuracy 70.00 | holdout | 100 | 50 | linear head | 1,538 | 10.0 |" in rows
     beta_sst2 = [r for r in rows if r.startswith("| `beta` | sst2 | finetune")]
     assert [r.split(" | ")[3] for r in beta_sst2] == ["1", "2"]

@@ -24,7 +24,7 @@ SST2 = REGISTRY.get("glue/sst2")
 EXAMPLES = [{"id": str(i), "text": text, "label": i % 2} for i, text in enumerate(
     ["the movie was very good .", "a dog sits on the mat", "awful plot", "fine", "the man plays the piano really well",
      "it is not a bad film , it is a really bad film"])]
-FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
+FAST = dict(epochs=1, min_steps=0, learning_rate=1e-4, batch_size=16, quiet=True, device="cpu")
 MEASURED_PROBE = precision.cpu_bf16_speedup  # the real one: conftest pins auto's probe for every test
 
 

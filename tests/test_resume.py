@@ -17,7 +17,7 @@ from harness.results import read_result
 from harness.runners import checkpoints
 
 # 64 training rows in batches of 16 for 2 epochs: 8 steps, a checkpoint after each.
-FAST = dict(epochs=2, min_steps=0, batch_size=16, quiet=True, device="cpu", checkpoint_minutes=0)
+FAST = dict(epochs=2, min_steps=0, learning_rate=1e-4, batch_size=16, quiet=True, device="cpu", checkpoint_minutes=0)
 
 
 @pytest.fixture(scope="module")

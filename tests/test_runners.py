@@ -111,7 +111,8 @@ def test_finetune_runner_trains_predicts_in_order_and_counts_parameters(tiny_mod
 def test_finetune_regression_head_outputs_scores(tiny_model_dir, glue_dir, tmp_path):
     task = REGISTRY.get("glue/stsb")
     plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1, max_train_samples=16)
-    runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), RunConfig(epochs=1, min_steps=0, quiet=True), tmp_path)
+    runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), RunConfig(epochs=1, min_steps=0, learning_rate=1e-4, quiet=True),
+                            tmp_path)
     runner.fit(plan.folds[0].train)
     predictions = runner.predict(plan.folds[0].eval)
     assert predictions.dtype == np.float32 or predictions.dtype == np.float64

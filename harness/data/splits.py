@@ -157,22 +157,29 @@ def group_ids(task: TaskSpec, examples: list[dict]) -> np.ndarray | None:
     return np.unique(values, return_inverse=True)[1]
 
 
-def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int):
+def inner_holdout(task: TaskSpec, examples: list[dict], seed: int, fraction: float) -> tuple[list[dict], list[dict]]:
+    """Training examples split as --split-strategy holdout splits a validation set (stratified, grouped by the
+    task's `split_groups`), `fraction` of them held out: what chooses a setting on train alone."""
+    keep, held = _stratified_holdout(task, examples, seed, fraction)
+    return [examples[i] for i in sorted(keep)], [examples[i] for i in sorted(held)]
+
+
+def _stratified_holdout(task: TaskSpec, examples: list[dict], seed: int, fraction: float = HOLDOUT_FRACTION):
     from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
 
     indices = np.arange(len(examples))
     strata = strata_of(task, examples)
-    eval_size = int(np.ceil(HOLDOUT_FRACTION * len(examples)))
+    eval_size = int(np.ceil(fraction * len(examples)))
     if len(examples) < 2:
         raise DataError(f"{task.id}: {len(examples)} labelled example(s) cannot be split into train and eval")
     stratify = strata if _stratifiable(strata, 2, eval_size) else None  # else a plain seeded shuffle
     groups = group_ids(task, examples)
     if groups is None:
-        return train_test_split(indices, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=stratify)
-    if stratify is not None:  # the first of 1/HOLDOUT_FRACTION stratified group folds is the eval part
-        folds = StratifiedGroupKFold(n_splits=round(1 / HOLDOUT_FRACTION), shuffle=True, random_state=seed)
+        return train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
+    if stratify is not None:  # the first of 1/fraction stratified group folds is the eval part
+        folds = StratifiedGroupKFold(n_splits=round(1 / fraction), shuffle=True, random_state=seed)
         return next(folds.split(indices, stratify, groups))
-    return next(GroupShuffleSplit(n_splits=1, test_size=HOLDOUT_FRACTION, random_state=seed).split(indices, groups=groups))
+    return next(GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(indices, groups=groups))
 
 
 def _stratified_kfold(task: TaskSpec, examples: list[dict], seed: int):

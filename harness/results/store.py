@@ -73,7 +73,9 @@ class RunResult:
         """The epochs a fine-tune ran: what its recipe chose for its train size (--min-steps), else its --epochs,
         else `default` (results written before either was recorded)."""
         recipe = self.provenance.get("hyperparameters", {})
-        chosen = recipe.get("chosen") if isinstance(recipe.get("chosen"), dict) else {}
+        chosen = recipe.get("chosen")
+        chosen = chosen[0] if isinstance(chosen, list) and chosen else chosen  # k-fold: the first fold's
+        chosen = chosen if isinstance(chosen, dict) else {}
         return float(chosen.get("epochs") or recipe.get("epochs") or default)
 
     def to_dict(self) -> dict:

@@ -30,11 +30,18 @@ class Runner(ABC):
     truncated: int = 0
     # The checkpoint step training resumed from (--resume), or None when it started afresh.
     resumed_from_step: int | None = None
+    # Optimisation steps the last fit ran (Trainer's), or None for runners that take none.
+    train_steps: int | None = None
     # Whether layer_sweep is offered: a head that can be trained on one hidden state of the encoder alone.
     sweeps_layers: bool = False
     # Whether training backpropagates through a transformer (fine-tuning; a decoder on the frozen encoder) rather
     # than running the encoder forward only: --precision auto resolves for the one or the other (harness.precision).
     backpropagates: bool = False
+    # Whether it trains with Trainer at --learning-rate: where that is unset, an inner holdout of train chooses it
+    # (harness/learning_rate.py).
+    searches_learning_rate: bool = False
+    # Whether one head reads the whole sequence pooled (a fine-tuned sequence classifier): --finetune-pooling applies.
+    sequence_head: bool = False
     # Whether it reads the run's shared FeatureExtractor (frozen heads): under a launch (torchrun), rank 0 alone runs
     # it while the other ranks extract their shares of its features (runners/shards.py).
     reads_features: bool = False

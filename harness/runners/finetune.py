@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from harness.config import RunConfig
+from harness.errors import ConfigError
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
-from harness.models import ModelRef, encoding_fingerprint, load_model, load_tokenizer, vocab_files, weights_fingerprint
+from harness.models import (ModelRef, encoding_fingerprint, finetune_pooling, load_model, load_tokenizer, vocab_files,
+                            weights_fingerprint)
 from harness.precision import resolve_precision, trainer_flags
 from harness.runners.base import Runner
 from harness.runners.checkpoints import checkpoint_callback, resume_point, training_record
@@ -122,11 +124,14 @@ class FinetuneRunner(Runner):
     mode = "finetune"
     sequence_head = True  # one label or score per input: --finetune-pooling applies
     backpropagates = True
+    searches_learning_rate = True
 
     def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, checkpoint_dir: Path):
         super().__init__()
         precision = resolve_precision(config.precision, config.torch_device(), training=self.backpropagates)
         self.task, self.model_ref, self.config = task, model_ref, config.replace(precision=precision)
+        if self.sequence_head:  # auto (unless api.py resolved it already): the model's declared pooling
+            self.config = self.config.replace(finetune_pooling=finetune_pooling(config.finetune_pooling, model_ref))
         self.checkpoint_dir = Path(checkpoint_dir)
         self.tokenizer = load_tokenizer(model_ref)
         _seed(config.seed)  # the new head's initial weights are part of what the seed fixes
@@ -190,6 +195,9 @@ class FinetuneRunner(Runner):
         return trainer
 
     def fit(self, train: list[dict]) -> None:
+        if self.config.learning_rate is None:
+            raise ConfigError(f"{type(self).__name__} trains at --learning-rate, which is unset: give one, or run "
+                              "through evaluate(), which chooses it on train")
         features = self._features(train)
         epochs = train_epochs(self.config, len(features))
         if epochs != self.config.epochs:  # recorded: the recipe this train size got
@@ -205,6 +213,7 @@ class FinetuneRunner(Runner):
                      state.get("max_steps", "?"), checkpoint)
         with self.timed("training_s"):
             self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        self.train_steps = self.trainer.state.global_step
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         return decode(self.task, self._outputs(self._features(examples, with_labels=False)))

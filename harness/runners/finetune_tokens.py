@@ -70,6 +70,8 @@ class FinetuneSpanRunner(FinetuneRunner):
 class FinetuneSpanPairRunner(FinetuneRunner):
     """WiC / WSC: the encoder and a linear classifier on its pooled span pair train together."""
 
+    sequence_head = False  # it pools the two spans, not the sequence
+
     def _build_model(self):
         encoder = load_model(self.model_ref)
         return span_pairs.SpanPairModel(encoder, self.task.num_labels), encoder
@@ -84,6 +86,8 @@ class FinetuneSpanPairRunner(FinetuneRunner):
 
 class FinetuneDependencyRunner(FinetuneRunner):
     """N2N dependency parsing: the encoder and a biaffine arc / relation scorer train together."""
+
+    sequence_head = False
 
     def _build_model(self):
         encoder = load_model(self.model_ref)

@@ -1,0 +1,166 @@
+"""The fine-tuning recipe matched to the model and the task: the pooling a model declares, and a learning rate
+chosen on an inner holdout of train (never the evaluation split), cached for reruns."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.api import evaluate
+from harness.config import LEARNING_RATES, RunConfig
+from harness.learning_rate import MIN_STEPS, search_steps
+from harness.models import declared_pooling, finetune_pooling, resolve_model
+from harness.runners.features import FeatureCache
+from harness.runners.finetune import FinetuneRunner
+from harness.tasks import REGISTRY
+
+FAST = dict(mode="finetune", batch_size=16, eval_batch_size=16, min_steps=0, epochs=2.0, quiet=True, device="cpu")
+
+
+def _sentence_transformers_folder(tiny_model_dir: Path, folder: Path, **modes) -> Path:
+    """A copy of the tiny model laid out as sentence-transformers saves one, its pooling declared in 1_Pooling."""
+    shutil.copytree(tiny_model_dir, folder)
+    flags = {"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": False,
+             **modes}
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32, **flags}))
+    return folder
+
+
+@pytest.mark.parametrize("modes, declared", [({"pooling_mode_mean_tokens": True}, "mean"),
+                                             ({"pooling_mode_cls_token": True}, "cls"),
+                                             ({"pooling_mode_max_tokens": True}, None),
+                                             ({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": True}, None)])
+def test_a_models_declared_pooling_is_read_from_its_1_pooling_config(tiny_model_dir, tmp_path, modes, declared):
+    ref = resolve_model(str(_sentence_transformers_folder(tiny_model_dir, tmp_path / "st", **modes)))
+    assert declared_pooling(ref) == declared
+    assert finetune_pooling("auto", ref) == (declared or "pooler")
+    assert finetune_pooling("cls", ref) == "cls"  # an explicit value overrides what the model declares
+
+
+def test_a_model_that_declares_nothing_keeps_its_checkpoints_head(tiny_model_dir):
+    ref = resolve_model(str(tiny_model_dir))
+    assert declared_pooling(ref) is None and finetune_pooling("auto", ref) == "pooler"
+
+
+def test_a_hub_model_whose_pooling_file_is_not_cached_declares_nothing_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hub-cache"))
+    assert declared_pooling(resolve_model("sentence-transformers/all-MiniLM-L6-v2")) is None
+
+
+def test_fine_tuning_uses_and_records_the_declared_pooling(tiny_model_dir, glue_dir, tmp_path):
+    from harness.formats.pooled_classifier import PooledClassifier
+
+    model = _sentence_transformers_folder(tiny_model_dir, tmp_path / "st", pooling_mode_mean_tokens=True)
+    runner = FinetuneRunner(REGISTRY.get("glue/sst2"), resolve_model(str(model)), RunConfig(quiet=True, device="cpu"),
+                            tmp_path / "checkpoints")
+    assert isinstance(runner.model, PooledClassifier) and runner.model.pooling == "mean"
+    (result,) = evaluate(str(model), tasks=["sst2"], data_dir=glue_dir, output_dir=tmp_path / "out",
+                         learning_rate=1e-3, **FAST).results
+    assert result.provenance["hyperparameters"]["finetune_pooling"] == "mean"
+
+
+def test_search_steps_are_a_share_of_the_final_runs_with_a_floor():
+    config = RunConfig(epochs=1.0, min_steps=0, batch_size=32)
+    assert search_steps(config, 67_349) == round(0.2 * 2105 / len(LEARNING_RATES))  # SST-2: a fifth of 2105 steps
+    assert search_steps(config, 320) == MIN_STEPS
+
+
+def _poisoned(data: Path) -> Path:
+    """The SST-2 dev file with every label flipped."""
+    dev = data / "glue" / "SST-2" / "dev.tsv"
+    header, *rows = dev.read_text().splitlines()
+    flipped = [f"{text}\t{1 - int(label)}" for text, label in (row.rsplit("\t", 1) for row in rows)]
+    dev.write_text("\n".join([header, *flipped]) + "\n")
+    return data
+
+
+def _without_cost(chosen: dict) -> dict:
+    return {**chosen, "learning_rate_search": {k: v for k, v in chosen["learning_rate_search"].items() if k != "search_s"}}
+
+
+def test_the_learning_rate_is_chosen_on_train_alone_and_cached(tiny_model_dir, glue_dir, tmp_path):
+    grid = [1e-4, 3e-3]
+    settings = dict(tasks=["sst2"], data_dir=glue_dir, learning_rates=grid, **{**FAST, "epochs": 10.0})
+    (clean,) = evaluate(str(tiny_model_dir), output_dir=tmp_path / "clean", cache=FeatureCache(tmp_path / "a"),
+                        **settings).results
+    chosen = clean.provenance["hyperparameters"]["chosen"]
+    search = chosen["learning_rate_search"]
+    assert chosen["learning_rate"] in grid and search["grid"] == grid and set(search["inner_scores"]) == {"0.0001", "0.003"}
+    assert search["inner_holdout"] + search["inner_train"] == clean.num_train and search["inner_holdout"] > 0
+    assert clean.provenance["hyperparameters"]["learning_rate"] is None
+    assert clean.timings["learning_rate_search_s"] > 0
+
+    (poisoned,) = evaluate(str(tiny_model_dir), output_dir=tmp_path / "poisoned", cache=FeatureCache(tmp_path / "b"),
+                           **{**settings, "data_dir": _poisoned(glue_dir)}).results
+    assert _without_cost(poisoned.provenance["hyperparameters"]["chosen"]) == _without_cost(chosen)  # never saw eval
+    assert poisoned.main_score != clean.main_score  # they did reach the score
+
+    (again,) = evaluate(str(tiny_model_dir), output_dir=tmp_path / "again", cache=FeatureCache(tmp_path / "a"),
+                        **settings).results
+    assert again.provenance["hyperparameters"]["chosen"] == chosen
+    assert again.timings["learning_rate_search_s"] < search["search_s"] / 5  # read back, not searched again
+
+
+def test_a_given_learning_rate_searches_nothing(tiny_model_dir, glue_dir, tmp_path):
+    (result,) = evaluate(str(tiny_model_dir), tasks=["sst2"], data_dir=glue_dir, output_dir=tmp_path,
+                         learning_rate=1e-3, **FAST).results
+    assert "learning_rate_search_s" not in result.timings
+    assert "learning_rate" not in result.provenance["hyperparameters"].get("chosen", {})
+    assert result.provenance["hyperparameters"]["learning_rate"] == 1e-3
+
+
+# --- every recipe reported as it ran ------------------------------------------------------------
+
+
+def _runs_row(board: str, task: str, mode: str) -> list[str]:
+    runs = board.split("## Runs", 1)[1]
+    row = next(line for line in runs.splitlines() if line.startswith("| `") and f"| {task} | {mode} |" in line)
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_a_runs_table_row_is_the_recipe_its_result_ran(tiny_model_dir, glue_dir, tmp_path):
+    """A run whose epochs --min-steps raised and whose rate was chosen on train: the leaderboard's recipe is read
+    from its result.json (epochs, steps, chosen rate, batch size, pooling), not from the defaults."""
+    from harness.leaderboard import write_leaderboards
+    from harness.report import render_report
+    from harness.results import read_result
+
+    model = _sentence_transformers_folder(tiny_model_dir, tmp_path / "st", pooling_mode_mean_tokens=True)
+    evaluate(str(model), tasks=["sst2"], data_dir=glue_dir, output_dir=tmp_path / "reports",
+             learning_rates=[1e-4, 3e-3], **{**FAST, "min_steps": 20})
+    result = read_result(next((tmp_path / "reports").rglob("finetune-seed42")) / "result.json")
+    settings = result.provenance["hyperparameters"]
+    chosen = settings["chosen"]
+    assert chosen["reason"] == "--min-steps 20" and chosen["epochs"] > settings["epochs"]  # raised: 4 steps an epoch
+    write_leaderboards(tmp_path / "reports", tmp_path / "boards")
+    recipe = _runs_row((tmp_path / "boards" / "glue.md").read_text(), "sst2", "finetune")[9]
+    assert recipe == (f"{chosen['epochs']:g} ep ({result.timings['train_steps']} steps), "
+                      f"lr {chosen['learning_rate']:g} (chosen on train), bs {settings['batch_size']}, "
+                      f"{settings['finetune_pooling']}-pooled")
+    assert result.timings["train_steps"] == 20 and settings["finetune_pooling"] == "mean"
+    report = render_report(next((tmp_path / "reports").rglob("finetune-seed42")))
+    for row in (f"| epochs | {chosen['epochs']:g} |", "| optimisation steps | 20 |", "| pooling | mean |",
+                f"| learning rate | {chosen['learning_rate']:g} (chosen on train) |"):
+        assert row in report
+
+
+def test_recipes_of_results_written_before_steps_and_rates_were_recorded():
+    """Committed results (WSC's raised epochs; a k-fold run's per-fold list) render what they ran, '–' for what
+    they never recorded."""
+    from harness.results import RunResult
+    from harness.results.recipe import trained_recipe
+
+    def result(chosen, **settings):
+        return RunResult(suite="superglue", task="wsc", task_version=1, model="m", mode="finetune", seed=42,
+                         scores={}, main_score=0.0, split_strategy="official", num_train=554, num_eval=104,
+                         timings={}, provenance={"hyperparameters": {"epochs": 4.0, "learning_rate": 1e-4,
+                                                                     "batch_size": 32, **settings, "chosen": chosen}})
+
+    raised = {"epochs": 17.0, "reason": "--min-steps 300"}
+    assert trained_recipe(result(raised, finetune_pooling="pooler")).text() == "17 ep, lr 0.0001, bs 32, pooler head"
+    folds = [{"epochs": 60.0, "reason": "--min-steps 300", "learning_rate": rate} for rate in (5e-5, 5e-5, 1e-4)]
+    assert trained_recipe(result(folds, learning_rate=None)).text(pooled=False) == \
+        "60 ep, lr 5e-05/0.0001 (chosen on train), bs 32"
