@@ -553,13 +553,28 @@ def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp
     write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
     text = _board(tmp_path / "r", tmp_path / "b")
     assert " nan" not in text.lower() and "[0.00, 0.00]" not in text
-    assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | undefined | 80.00 | undefined |" in text
+    # the cola cell stays undefined; the suite score counts its MCC as 0, GLUE's rule: (0 + 90) / 2
+    assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | 45.00 | 80.00 | +35.00 |" in text
     assert "| `m` | cola | frozen | 42 | undefined§ | mcc undefined |" in text
     (frozen_row,) = _rows(_section(text, "### cola"), "| `m` | frozen |")
     assert frozen_row == "| `m` | frozen | 42 | undefined | undefined |"
     notes = text.split("## Notes", 1)[1]
     assert "- undefined: the score cannot be measured" in notes and "one class predicted: " not in notes
     assert "  - `cola`: frozen seed 42: the predictions are constant, so mcc is undefined" in notes
+    assert ("- Suite scores count an undefined MCC or R3 as 0, the rule of GLUE's official scorer (scikit-learn's "
+            "matthews_corrcoef); the task's own cell stays undefined: `cola` frozen seed 42.") in notes
+
+
+def test_an_undefined_correlation_other_than_mcc_leaves_the_suite_score_undefined(tmp_path):
+    from harness.metrics import compute_scores
+
+    constant = compute_scores(["pearson", "spearman"], [2.0] * N, [float(v) for v in LABELS])
+    write_scored(tmp_path / "r", "m", "stsb", "frozen", 42, 0, scores=constant, main_score=float("nan"),
+                 flags=constant.flags)
+    write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
+    results, _ = load_results(tmp_path / "r")
+    assert np.isnan(suite_scores(results_frame(results), REGISTRY)[("m", "frozen")])
+    assert "Suite scores count an undefined MCC" not in _board(tmp_path / "r", tmp_path / "b")
 
 
 def test_two_models_of_one_folder_name_get_a_row_each_by_their_slug(tmp_path):
