@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness import preemption
 from harness.errors import HarnessError
 
 
@@ -86,12 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
     if quiet:
         _silence_libraries()
+    preemption.handle_sigterm()
     try:
         return {"list": _list, "eval": _eval, "plan": _plan, "leaderboard": _leaderboard, "report": _report,
                 "export": _export}[args.command](args)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
         return 2
+    except preemption.Terminated:
+        print("harness: terminated (SIGTERM); finished results and the last checkpoint are kept, the run folder is "
+              "released: rerun with --resume to continue", file=sys.stderr)
+        return preemption.EXIT_STATUS
     except KeyboardInterrupt:
         print("harness: interrupted; finished results are kept, rerun with --resume to continue", file=sys.stderr)
         return 130

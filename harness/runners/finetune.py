@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import preemption
 from harness.config import RunConfig
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
 from harness.models import ModelRef, encoding_fingerprint, load_model, load_tokenizer, vocab_files, weights_fingerprint
@@ -202,7 +203,7 @@ class FinetuneRunner(Runner):
             self.resumed_from_step = state["global_step"]
             log.info("%s %s: resuming from step %d of %s (%s)", self.task.id, self.mode, state["global_step"],
                      state.get("max_steps", "?"), checkpoint)
-        with self.timed("training_s"):
+        with self.timed("training_s"), preemption.checkpointing():
             self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
