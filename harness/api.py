@@ -22,7 +22,7 @@ from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_spl
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
-from harness.models import ModelRef, check_bertscore_layer, check_max_length, resolve_model
+from harness.models import ModelRef, check_bertscore_layer, check_layers, check_max_length, resolve_model
 from harness.precision import check_precision, resolve_precision
 from harness.progress import Progress
 from harness.render import score_text
@@ -96,6 +96,8 @@ def evaluate(
         check_bertscore_layer(config.bertscore_layer, resolve_model(
             config.bertscore_model, config.bertscore_revision, config.bertscore_trust_remote_code))
     modes = _modes(mode)
+    if "frozen" in modes:
+        _check_layers(config.layers, model_ref, [spec for base, dependents in groups for spec in (base, *dependents)])
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
@@ -225,6 +227,20 @@ def _check_layer_sweep(specs: list[TaskSpec], mode: str, named: bool) -> None:
         raise ConfigError(f"--layer-sweep: no frozen head of {which} reads one hidden state alone; "
                           "run it without --layer-sweep")
     log.warning("--layer-sweep: no frozen head of %s reads one hidden state alone; it runs without the sweep", which)
+
+
+def _check_layers(layers: str, model_ref: ModelRef, specs: list[TaskSpec]) -> None:
+    """--layers against the model's config and the tasks' frozen heads, before any forward pass: only the token
+    heads learn a scalar mix."""
+    runners = {spec.id: shape_of(spec).frozen_runner for spec in specs}
+    if not any(runner.reads_features for runner in runners.values()):
+        return  # a decoder trained on the frozen encoder reads no --layers
+    check_layers(layers, model_ref)
+    pooled = [task for task, runner in runners.items() if runner.reads_features and not runner.mixes_layers]
+    if layers == "mix" and pooled:
+        raise ConfigError(f"--layers mix (a learned scalar mix) is trained by the token-level heads; the pooled heads "
+                          f"of {', '.join(pooled)} choose their layer by inner cross-validation: use --layers best "
+                          "(or auto)")
 
 
 def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tuple[TaskSpec, list[TaskSpec]]]:

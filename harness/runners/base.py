@@ -37,6 +37,8 @@ class Runner(ABC):
     # Whether it reads the run's shared FeatureExtractor (frozen heads): under a launch (torchrun), rank 0 alone runs
     # it while the other ranks extract their shares of its features (runners/shards.py).
     reads_features: bool = False
+    # Whether its head learns a scalar mix of every hidden state (--layers mix): the token heads; pooled heads choose.
+    mixes_layers: bool = False
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)
