@@ -29,6 +29,7 @@ from harness.render import score_text
 from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
                              write_run)
 from harness.results.lock import run_lock
+from harness.results.verify import why_unfinished
 from harness.runners import is_main_process
 from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor
@@ -309,9 +310,14 @@ class _Context:
         directory = self.directory(task, mode, train_size)
         config = self.mode_config(task, mode)
         if resume_keeps(config.resume, directory, bool(dependents)):
-            kept = self._kept(task, mode, read_result(directory / RESULT_FILE), directory, config)
-            if kept is not None:
-                return [kept]
+            finished = read_result(directory / RESULT_FILE)
+            unfinished = why_unfinished(directory, finished, task)
+            if unfinished:
+                log.warning("%s %s: running again (--resume): %s", task.id, mode, unfinished)
+            else:
+                kept = self._kept(task, mode, finished, directory, config)
+                if kept is not None:
+                    return [kept]
         started = time.perf_counter()
         shape = shape_of(task)
         fold_scores, rows, runner, truncated, chosen, sweeps = [], [], None, 0, [], []

@@ -335,6 +335,8 @@ def test_frozen_vs_finetuned_has_the_paired_interval_and_a_marker_when_it_exclud
 
 
 def test_the_paired_interval_uses_only_the_examples_both_modes_evaluated(tmp_path):
+    from harness.metrics import compute_scores
+
     root = tmp_path / "r"
     write_scored(root, "m", "sst2", "frozen", 1, 0)
     tuned = write_scored(root, "m", "sst2", "finetune", 1, 0)
@@ -342,7 +344,10 @@ def test_the_paired_interval_uses_only_the_examples_both_modes_evaluated(tmp_pat
     folder = run_dir(root, "m", "glue", "sst2", "finetune", 1)
     extra = [{"id": f"extra:{i}", "fold": 0, "label": 0, "prediction": 1} for i in range(20)]
     lines = (folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
-    write_run(folder, tuned, [json.loads(line) for line in lines] + extra)
+    rows = [json.loads(line) for line in lines] + extra
+    scores = compute_scores(["accuracy"], [r["prediction"] for r in rows], [r["label"] for r in rows])
+    tuned.scores, tuned.main_score, tuned.num_eval = scores, scores["accuracy"], len(rows)
+    write_run(folder, tuned, rows)
     (row,) = _rows(_section(_board(root, tmp_path / "b"), "## Frozen vs fine-tuned"), "| `m` | sst2 |")
     assert "| [+0.00, +0.00] |" in row
 
@@ -568,9 +573,12 @@ def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp
 def test_an_undefined_correlation_other_than_mcc_leaves_the_suite_score_undefined(tmp_path):
     from harness.metrics import compute_scores
 
-    constant = compute_scores(["pearson", "spearman"], [2.0] * N, [float(v) for v in LABELS])
+    constant = compute_scores(["pearson", "spearman"], [2.0] * N, LABELS)
     write_scored(tmp_path / "r", "m", "stsb", "frozen", 42, 0, scores=constant, main_score=float("nan"),
                  flags=constant.flags)
+    rows = [{"id": f"glue/STS-B/dev.tsv:{i:03d}", "fold": 0, "label": LABELS[i], "prediction": 2.0} for i in range(N)]
+    (run_dir(tmp_path / "r", "m", "glue", "stsb", "frozen", 42) / "predictions.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
     results, _ = load_results(tmp_path / "r")
     assert np.isnan(suite_scores(results_frame(results), REGISTRY)[("m", "frozen")])
