@@ -92,6 +92,8 @@ def evaluate(
     # here, not after the compute, when the result is written (by rank 0 alone, under a launch)
     writable_folder(output_dir, "--output-dir", create=is_main_process())
     context = _Context(model_ref, config, Path(output_dir), cache)
+    if "frozen" in _modes(mode):
+        context.extractor.cache.check_writable()  # given up, with a warning, before any compute where it cannot be
     check_max_length(model_ref, config.max_length, context.extractor.facts)
     if config.bertscore_model is not None and config.bertscore_layer is not None:
         check_bertscore_layer(config.bertscore_layer, resolve_model(
