@@ -119,14 +119,20 @@ class FeatureCache:
             return None
         except ValueError:
             record = None
-        if isinstance(record, dict):
+        if not isinstance(record, dict):
+            problem = "is not a JSON object"
+        elif record.pop(INTEGRITY, None) != _integrity(key, record):
+            problem = "fails its integrity check (edited, or written by another version)"
+        else:
             return record
-        log.warning("feature cache entry %s is not a JSON object; deleting it and reading the model again", path)
+        log.warning("feature cache entry %s %s; deleting it and computing it again", path, problem)
         path.unlink(missing_ok=True)
         return None
 
     def put_record(self, key: str, record: dict) -> None:
-        self._replace(self.root / f"{key}.json", lambda out: out.write(json.dumps(record).encode()))
+        """Cache `record` under `key`, with the hash of both that record() checks."""
+        sealed = {**record, INTEGRITY: _integrity(key, record)}
+        self._replace(self.root / f"{key}.json", lambda out: out.write(json.dumps(sealed).encode()))
 
     def _replace(self, path: Path, write) -> None:
         """`write(file)` into a temporary file beside `path`, then renamed to it: readers never see half a file.
@@ -182,6 +188,15 @@ class FeatureCache:
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.remove(tmp)
+
+
+# A record's hash of its key and content: one edited by hand (a search's choices made up) fails it and is computed
+# again. It catches edits and damage, not a forger who recomputes it: the key is no secret.
+INTEGRITY = "sha256"
+
+
+def _integrity(key: str, record: dict) -> str:
+    return hashlib.sha256(json.dumps([key, record], sort_keys=True).encode()).hexdigest()
 
 
 def _reserve(path: str) -> None:
