@@ -191,3 +191,18 @@ def read_only_under(monkeypatch, root) -> None:
 
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     monkeypatch.setattr(tempfile, "TemporaryFile", temporary)
+
+
+def cli_flags(settings: dict) -> list[str]:
+    """evaluate() keyword settings as `harness eval` flags (True: the flag alone)."""
+    return [part for name, value in settings.items()
+            for part in ([f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)]))]
+
+
+def run_outcome(folder) -> tuple[dict, list[dict]]:
+    """A finished run folder's scores and prediction rows, as written."""
+    import json
+
+    result = json.loads((folder / "result.json").read_text())
+    rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+    return result["scores"], rows

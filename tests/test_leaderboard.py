@@ -240,14 +240,17 @@ def _predicted(wrong: int) -> list[int]:
     return [1 - label if i < wrong else label for i, label in enumerate(LABELS)]
 
 
-def write_scored(root: Path, model: str, task: str, mode: str, seed: int, wrong: int, **changes) -> RunResult:
-    """A result whose scores are computed from the predictions written beside it, as evaluate() writes them."""
+def write_scored(root: Path, model: str, task: str, mode: str, seed: int, wrong: int, predicted: list | None = None,
+                 **changes) -> RunResult:
+    """A result whose scores (and flags) are computed from the predictions written beside it, as evaluate() writes
+    them: `predicted`, or wrong on the first `wrong` examples."""
     from harness.metrics import compute_scores, main_score
 
-    predictions = _predicted(wrong)
+    predictions = predicted if predicted is not None else _predicted(wrong)
     spec = REGISTRY.get(f"glue/{task}")
     scores = compute_scores(list(spec.metrics), predictions, LABELS)
     fields = dict(suite="glue", task=task, task_version=1, model=model, mode=mode, seed=seed, scores=scores,
+                  flags=scores.flags,
                   main_score=main_score(scores, spec.main_score), split_strategy="official", num_train=1000,
                   num_eval=N, provenance={"hyperparameters": {"epochs": 3.0}, "data": SOURCE},
                   timings={"total_s": 10.0 if mode == "frozen" else 100.0,
@@ -545,15 +548,8 @@ def test_leaderboard_out_that_is_a_file_is_one_line_exit_2(scored, tmp_path, cap
 
 
 def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp_path):
-    from harness.metrics import compute_scores
-
-    constant = compute_scores(["mcc"], [1] * N, LABELS)  # one class predicted: MCC is 0 / 0
-    assert np.isnan(constant["mcc"]) and constant.flags
-    write_scored(tmp_path / "r", "m", "cola", "frozen", 42, 0, scores=constant, main_score=float("nan"),
-                 flags=constant.flags)
-    rows = [{"id": f"glue/CoLA/dev.tsv:{i:03d}", "fold": 0, "label": LABELS[i], "prediction": 1} for i in range(N)]
-    (run_dir(tmp_path / "r", "m", "glue", "cola", "frozen", 42) / "predictions.jsonl").write_text(
-        "".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    constant = write_scored(tmp_path / "r", "m", "cola", "frozen", 42, 0, predicted=[1] * N)  # MCC is 0 / 0
+    assert np.isnan(constant.scores["mcc"]) and constant.flags
     write_scored(tmp_path / "r", "m", "cola", "finetune", 42, 20)
     write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
     text = _board(tmp_path / "r", tmp_path / "b")
@@ -571,14 +567,7 @@ def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp
 
 
 def test_an_undefined_correlation_other_than_mcc_leaves_the_suite_score_undefined(tmp_path):
-    from harness.metrics import compute_scores
-
-    constant = compute_scores(["pearson", "spearman"], [2.0] * N, LABELS)
-    write_scored(tmp_path / "r", "m", "stsb", "frozen", 42, 0, scores=constant, main_score=float("nan"),
-                 flags=constant.flags)
-    rows = [{"id": f"glue/STS-B/dev.tsv:{i:03d}", "fold": 0, "label": LABELS[i], "prediction": 2.0} for i in range(N)]
-    (run_dir(tmp_path / "r", "m", "glue", "stsb", "frozen", 42) / "predictions.jsonl").write_text(
-        "".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    write_scored(tmp_path / "r", "m", "stsb", "frozen", 42, 0, predicted=[2.0] * N)  # Pearson is 0 / 0
     write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
     results, _ = load_results(tmp_path / "r")
     assert np.isnan(suite_scores(results_frame(results), REGISTRY)[("m", "frozen")])

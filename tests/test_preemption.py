@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_glue_dir
+from conftest import cli_flags, run_outcome, write_glue_dir
 
 from harness import evaluate
 from harness.models import resolve_model
@@ -45,16 +45,8 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _argv(model, data, out) -> list[str]:
-    flags = [part for name, value in SETTINGS.items()
-             for part in ([f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)]))]
     return ["eval", "--model", str(model), "--tasks", "stsb", "--mode", "finetune", "--data-dir", str(data),
-            "--output-dir", str(out), *flags, "--resume"]
-
-
-def _outcome(folder) -> tuple[dict, list[dict]]:
-    result = json.loads((folder / "result.json").read_text())
-    rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
-    return result["scores"], rows
+            "--output-dir", str(out), *cli_flags(SETTINGS), "--resume"]
 
 
 @pytest.mark.slow
@@ -62,7 +54,7 @@ def test_sigterm_checkpoints_releases_the_lock_and_a_requeue_on_another_host_con
     data = write_glue_dir(tmp_path / "data")
     evaluate(str(tiny_model_dir), tasks=["stsb"], mode="finetune", data_dir=data, output_dir=tmp_path / "whole",
              **SETTINGS)
-    expected = _outcome(next((tmp_path / "whole").rglob("finetune-seed42")))
+    expected = run_outcome(next((tmp_path / "whole").rglob("finetune-seed42")))
 
     out = tmp_path / "preempted"
     folder = out / resolve_model(str(tiny_model_dir)).slug / "glue" / "stsb" / "finetune-seed42"
@@ -91,7 +83,7 @@ def test_sigterm_checkpoints_releases_the_lock_and_a_requeue_on_another_host_con
     (result,) = evaluate(str(tiny_model_dir), tasks=["stsb"], mode="finetune", data_dir=data, output_dir=out,
                          resume=True, **SETTINGS).results  # the requeue, on this host
     assert result.timings["resumed_from_step"] == step
-    assert _outcome(folder) == expected
+    assert run_outcome(folder) == expected
 
 
 def test_sigterm_outside_training_stops_at_once_with_the_same_line(tmp_path, monkeypatch, capsys):
