@@ -87,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
     if quiet:
         _silence_libraries()
-    preemption.handle_sigterm()
     try:
-        return {"list": _list, "eval": _eval, "plan": _plan, "leaderboard": _leaderboard, "report": _report,
-                "export": _export}[args.command](args)
+        with preemption.sigterm_as_interrupt():
+            return {"list": _list, "eval": _eval, "plan": _plan, "leaderboard": _leaderboard, "report": _report,
+                    "export": _export}[args.command](args)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ end of its current step and stops (checkpoints.checkpoint_callback), and only th
 that does not end within GRACE_S is not waited for: the run stops without that checkpoint, keeping the
 previous one. Anything else stops at once.
 
-The CLI installs the handler (`handle_sigterm`); a library caller keeps its own signal handling.
+The CLI installs the handler while it runs (`sigterm_as_interrupt`); a library caller keeps its own signal handling.
 """
 from __future__ import annotations
 
@@ -30,18 +30,25 @@ class _State:
     requested = False
 
 
-def handle_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C in this process; only the main thread may install a handler (elsewhere the
-    caller's handling stays)."""
-    _State.requested = False
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+@contextmanager
+def sigterm_as_interrupt():
+    """Inside, SIGTERM is handled like Ctrl-C; the previous handler is back on the way out. Only the main thread
+    may install a handler (elsewhere the caller's handling stays)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)  # None: set outside Python
+        _State.requested = False
 
 
 def _on_sigterm(signum, frame) -> None:
-    _State.requested = True
     if not _State.saving:
         raise Terminated()
+    _State.requested = True
     signal.signal(signal.SIGALRM, _out_of_time)
     signal.alarm(GRACE_S)
 
@@ -59,7 +66,7 @@ def requested() -> bool:
 def checkpointing():
     """Inside: a SIGTERM lets the training loop save and stop (it checks `requested()` after each step), then
     raises Terminated on the way out; outside, it raises at once."""
-    _State.saving = True
+    _State.saving, _State.requested = True, False
     try:
         yield
     finally:
