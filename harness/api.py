@@ -140,7 +140,7 @@ def evaluate(
                     if unit not in group_units:
                         continue
                     folder = run_dir(output_dir, model_ref.slug, base.suite, base.name, run_mode, config.seed, size)
-                    progress.starting(unit, config, kept=resume_keeps(config.resume, folder, bool(dependent_plans)))
+                    progress.starting(unit, config, kept=_finished(config.resume, folder, bool(dependent_plans), base))
                     results = context.run(base, each, run_mode, list(dependent_plans.values()), size, population=plan)
                     progress.finished(unit, results[0])
                     evaluation.results.extend(results)
@@ -152,6 +152,16 @@ def evaluate(
         raise DataError(f"no task of --suite {suite} could run ({len(evaluation.skipped)} skipped): "
                         + "; ".join(reasons))
     return evaluation
+
+
+def _finished(resume: bool, folder: Path, scores_others: bool, task: TaskSpec) -> bool:
+    """Whether --resume finds the unit finished (its result there, proving itself): what progress counts as kept."""
+    if not resume_keeps(resume, folder, scores_others):
+        return False
+    try:
+        return why_unfinished(folder, read_result(folder / RESULT_FILE), task) is None
+    except DataError:
+        return False
 
 
 def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: RunConfig,
@@ -314,7 +324,7 @@ class _Context:
         if resume_keeps(config.resume, directory, bool(dependents)):
             finished = read_result(directory / RESULT_FILE)
             unfinished = why_unfinished(directory, finished, task)
-            if unfinished:
+            if unfinished:  # its predictions do not read back whole: the unit runs again
                 log.warning("%s %s: running again (--resume): %s", task.id, mode, unfinished)
             else:
                 kept = self._kept(task, mode, finished, directory, config)
