@@ -121,8 +121,10 @@ class FeatureCache:
             record = None
         if not isinstance(record, dict):
             problem = "is not a JSON object"
-        elif record.pop(INTEGRITY, None) != _integrity(key, record):
-            problem = "fails its integrity check (edited, or written by another version)"
+        elif INTEGRITY not in record:  # written before records carried one: computed again, as nothing is wrong
+            return None
+        elif record.pop(INTEGRITY) != _integrity(key, record):
+            problem = "fails its integrity check (edited by hand or damaged)"
         else:
             return record
         log.warning("feature cache entry %s %s; deleting it and computing it again", path, problem)
