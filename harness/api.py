@@ -24,14 +24,15 @@ from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.learning_rate import choose_learning_rate
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
-from harness.models import (MAJORITY, ModelRef, check_bertscore_layer, check_max_length, finetune_pooling,
-                            resolve_model)
+from harness.models import (MAJORITY, ModelRef, check_bertscore_layer, check_layers, check_max_length,
+                            finetune_pooling, resolve_model)
 from harness.precision import check_precision, resolve_precision
 from harness.progress import Progress
 from harness.render import score_text
 from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
                              write_run)
 from harness.results.lock import run_lock
+from harness.results.verify import why_unfinished
 from harness.runners import is_main_process
 from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor, examples_fingerprint
@@ -103,12 +104,16 @@ def evaluate(
     # here, not after the compute, when the result is written (by rank 0 alone, under a launch)
     writable_folder(output_dir, "--output-dir", create=is_main_process())
     context = _Context(model_ref, config, Path(output_dir), cache)
-    if model_ref.kind != MAJORITY:  # the baseline reads no tokens
+    modes = run_modes(mode, model)
+    if model_ref.kind != MAJORITY:  # the baseline reads no tokens and caches no features
+        if "frozen" in modes:
+            context.extractor.cache.check_writable()  # given up, with a warning, before any compute where it cannot be
+            _check_layers(config.layers, model_ref,
+                          [spec for base, dependents in groups for spec in (base, *dependents)])
         check_max_length(model_ref, config.max_length, context.extractor.facts)
     if config.bertscore_model is not None and config.bertscore_layer is not None:
         check_bertscore_layer(config.bertscore_layer, resolve_model(
             config.bertscore_model, config.bertscore_revision, config.bertscore_trust_remote_code))
-    modes = run_modes(mode, model)
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
@@ -151,7 +156,7 @@ def evaluate(
                     if unit not in group_units:
                         continue
                     folder = run_dir(output_dir, model_ref.slug, base.suite, base.name, run_mode, config.seed, size)
-                    progress.starting(unit, config, kept=resume_keeps(config.resume, folder, bool(dependent_plans)))
+                    progress.starting(unit, config, kept=_finished(config.resume, folder, bool(dependent_plans), base))
                     results = context.run(base, each, run_mode, list(dependent_plans.values()), size, population=plan)
                     progress.finished(unit, results[0])
                     evaluation.results.extend(results)
@@ -163,6 +168,16 @@ def evaluate(
         raise DataError(f"no task of --suite {suite} could run ({len(evaluation.skipped)} skipped): "
                         + "; ".join(reasons))
     return evaluation
+
+
+def _finished(resume: bool, folder: Path, scores_others: bool, task: TaskSpec) -> bool:
+    """Whether --resume finds the unit finished (its result there, proving itself): what progress counts as kept."""
+    if not resume_keeps(resume, folder, scores_others):
+        return False
+    try:
+        return why_unfinished(folder, read_result(folder / RESULT_FILE), task) is None
+    except DataError:
+        return False
 
 
 def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: RunConfig,
@@ -247,6 +262,20 @@ def _check_layer_sweep(specs: list[TaskSpec], mode: str, named: bool) -> None:
         raise ConfigError(f"--layer-sweep: no frozen head of {which} reads one hidden state alone; "
                           "run it without --layer-sweep")
     log.warning("--layer-sweep: no frozen head of %s reads one hidden state alone; it runs without the sweep", which)
+
+
+def _check_layers(layers: str, model_ref: ModelRef, specs: list[TaskSpec]) -> None:
+    """--layers against the model's config and the tasks' frozen heads, before any forward pass: only the token
+    heads learn a scalar mix."""
+    runners = {spec.id: shape_of(spec).frozen_runner for spec in specs}
+    if not any(runner.reads_features for runner in runners.values()):
+        return  # a decoder trained on the frozen encoder reads no --layers
+    check_layers(layers, model_ref)
+    pooled = [task for task, runner in runners.items() if runner.reads_features and not runner.mixes_layers]
+    if layers == "mix" and pooled:
+        raise ConfigError(f"--layers mix (a learned scalar mix) is trained by the token-level heads; the pooled heads "
+                          f"of {', '.join(pooled)} choose their layer by inner cross-validation: use --layers best "
+                          "(or auto)")
 
 
 def _training_groups(specs: list[TaskSpec], registry: TaskRegistry) -> list[tuple[TaskSpec, list[TaskSpec]]]:
@@ -352,9 +381,14 @@ class _Context:
         directory = self.directory(task, mode, train_size)
         config = self.mode_config(task, mode)
         if resume_keeps(config.resume, directory, bool(dependents)):
-            kept = self._kept(task, mode, read_result(directory / RESULT_FILE), directory, config)
-            if kept is not None:
-                return [kept]
+            finished = read_result(directory / RESULT_FILE)
+            unfinished = why_unfinished(directory, finished, task)
+            if unfinished:  # its predictions do not read back whole: the unit runs again
+                log.warning("%s %s: running again (--resume): %s", task.id, mode, unfinished)
+            else:
+                kept = self._kept(task, mode, finished, directory, config)
+                if kept is not None:
+                    return [kept]
         started = time.perf_counter()
         shape = shape_of(task)
         fold_scores, rows, runner, truncated, chosen, sweeps, steps = [], [], None, 0, [], [], []

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness import preemption
 from harness.errors import HarnessError
 
 
@@ -87,11 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     if quiet:
         _silence_libraries()
     try:
-        return {"list": _list, "eval": _eval, "plan": _plan, "leaderboard": _leaderboard, "report": _report,
-                "export": _export}[args.command](args)
+        with preemption.sigterm_as_interrupt():
+            return {"list": _list, "eval": _eval, "plan": _plan, "leaderboard": _leaderboard, "report": _report,
+                    "export": _export}[args.command](args)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
         return 2
+    except preemption.Terminated:
+        print("harness: terminated (SIGTERM); finished results and the last checkpoint are kept, the run folder is "
+              "released: rerun with --resume to continue", file=sys.stderr)
+        return preemption.EXIT_STATUS
     except KeyboardInterrupt:
         print("harness: interrupted; finished results are kept, rerun with --resume to continue", file=sys.stderr)
         return 130

@@ -14,6 +14,7 @@ from harness import plots, uncertainty
 from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
 from harness.models import MAJORITY
+from harness.metrics import suite_main_score
 from harness.precision import recorded_precision
 from harness.render import SUITE_TITLES, UNDEFINED, describe, markdown_table, score_cell, score_text, source_text
 from harness.results import RUN_MODES, ResultSet, RunResult, atomic_write, task_spec
@@ -105,6 +106,8 @@ def _chosen_text(chosen: dict | list | None) -> str:
 
 def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
     """Suite score per (model, mode): the mean of task main scores, tasks of one group averaged first."""
+    specs = [task_spec(registry, suite, task) for suite, task in zip(frame["suite"], frame["task"])]
+    frame = frame.assign(main_score=[score for score, _ in _suite_main_scores(frame, specs)])
     scores = {}
     # Seeds first (a task run with more seeds must not weigh more), then score groups, then the suite; an
     # undefined score leaves every average above it undefined.
@@ -116,6 +119,14 @@ def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
             if groups:
                 scores[(model, mode)] = uncertainty.grouped_mean({t: values[t] for t in groups}, groups)
     return pd.Series(scores, dtype="float64")
+
+
+def _suite_main_scores(frame: pd.DataFrame, specs: list[TaskSpec | None]) -> list[tuple[float, bool]]:
+    """Each run's main score as its suite score takes it in, and whether GLUE's rule (an undefined MCC or R3
+    counts 0) set it; the task's own cell keeps the undefined score."""
+    return [suite_main_score(scores, spec.main_score)
+            if pd.isna(main) and spec and all(name in scores for name in spec.main_score) else (main, False)
+            for main, scores, spec in zip(frame["main_score"], frame["scores"], specs)]
 
 
 def _strict_mean(values: pd.Series) -> float:
@@ -204,6 +215,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               *_task_notes(frame, "caps"),
               *_flag_legend(frame),
               *_undefined_legend(frame),
+              *_suite_rule_legend(frame, registry),
               *_precision_legend(frame),
               "- Seeds: a cell is the mean over the seeds run; where a task has several, the task tables show "
               "mean ± sample standard deviation across seeds.",
@@ -488,7 +500,19 @@ def _undefined_legend(frame: pd.DataFrame) -> list[str]:
     return [f"- {UNDEFINED}: the score cannot be measured on the run's evaluation examples (a correlation of a "
             "constant column: one class or value predicted, one in the gold labels, or a single example), so no "
             "number and no interval is given (null in result.json); its run is flagged §, and every mean that "
-            "takes it in (seeds, the main score, the suite score) is undefined too."]
+            "takes it in (seeds, the main score, the suite score) is undefined too, but where a suite score counts an "
+            "undefined MCC or R3 as 0 (GLUE's rule, below)."]
+
+
+def _suite_rule_legend(frame: pd.DataFrame, registry: TaskRegistry) -> list[str]:
+    """Where GLUE's rule set a suite score's term; nothing otherwise, so other leaderboards keep their bytes."""
+    specs = [task_spec(registry, suite, task) for suite, task in zip(frame["suite"], frame["task"])]
+    ruled = sorted({f"`{task}` {mode} seed {seed}" for (_, ruled), task, mode, seed
+                    in zip(_suite_main_scores(frame, specs), frame["task"], frame["mode"], frame["seed"]) if ruled})
+    if not ruled:
+        return []
+    return ["- Suite scores count an undefined MCC or R3 as 0, the rule of GLUE's official scorer (scikit-learn's "
+            f"matthews_corrcoef); the task's own cell stays undefined: {', '.join(ruled)}."]
 
 
 def _source_notes(frame: pd.DataFrame) -> list[str]:

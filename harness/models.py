@@ -454,6 +454,19 @@ def parse_layers(spec: str) -> tuple[list[int], str]:
     raise ConfigError(f"--layers {spec!r} not understood; use last, -2 (any index), last4-concat or last4-mean")
 
 
+def check_layers(spec: str, ref: ModelRef) -> None:
+    """--layers understood and within the model's hidden states (its config's layers and the embeddings), before
+    any forward pass: otherwise the mistake shows only once every feature is extracted."""
+    if spec in (*MIXES, "best"):
+        return
+    indices, _ = parse_layers(spec)
+    states = hidden_layers(ref) + 1
+    if max(indices) >= states or min(indices) < -states:
+        raise ConfigError(f"--layers {spec!r} asks for a layer {ref.name} lacks: it has {states} hidden states (the "
+                          f"embeddings and {states - 1} layers); use an index from {-states} to {states - 1}, or at "
+                          f"most last{states}-concat")
+
+
 def inference_mode(function):
     """`function` run under torch.inference_mode(), torch imported at its first call rather than with the module that
     defines it: a frozen run whose features are all cached goes through such modules without loading torch."""

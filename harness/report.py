@@ -8,11 +8,13 @@ layer-sweep.png), the configuration, provenance, timings and throughput.
 """
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from harness import plots, uncertainty
+from harness.errors import ConfigError
 from harness.render import markdown_table, score_text
 from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
 from harness.results import ResultSet, Run, RunResult, atomic_write, atomic_write_text
@@ -32,12 +34,18 @@ def write_report(directory: str | Path, registry: TaskRegistry = REGISTRY,
     run's files; returns the report's path."""
     folder = Path(directory)
     result = ResultSet.of_run(folder, registry).results[0]
+    path = folder / REPORT_FILE
+    try:  # before rendering: a run folder on a read-only mount or of another user
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ConfigError(f"cannot write {path} ({err.strerror or err}): the run folder is not writable; make it "
+                          "writable, or copy the run folder somewhere you can write and report there") from err
     if result.layer_sweep and plots.available():
         atomic_write(folder / LAYER_PLOT, plots.layer_plot(
             f"{result.model} on {result.task_id}: frozen head per layer",
             f"main score ({' + '.join(result.layer_sweep['main_score'])})",
             [layer["main"] for layer in result.layer_sweep["layers"]], result.main_score))
-    path = folder / REPORT_FILE
     atomic_write_text(path, render_report(folder, registry, resamples))
     return path
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.errors import ConfigError, DataError, HarnessError
-from harness.metrics import METRICS, Statistics, label_statistics
+from harness.metrics import METRICS, Statistics, compute_scores, label_statistics
 from harness.shapes import shape_of
 from harness.tasks import TaskRegistry, TaskSpec
 
@@ -198,8 +198,13 @@ def unit_sample(task: TaskSpec, rows: list[dict]) -> UnitSample:
 
 def read_predictions(path: Path) -> Predictions:
     """Parse predictions.jsonl; a missing file, bad line or repeated id raises DataError naming it."""
+    return predictions_of(_rows(path), path)
+
+
+def predictions_of(prediction_rows: list[dict], path: Path) -> Predictions:
+    """One-label prediction rows (read from `path`, which errors name) as Predictions sorted by id."""
     rows = []
-    for number, row in enumerate(_rows(path), 1):
+    for number, row in enumerate(prediction_rows, 1):
         try:
             entry = (str(row["id"]), row["label"], row["prediction"], row.get("cosine"))
         except (KeyError, TypeError) as err:
@@ -221,9 +226,13 @@ def read_predictions(path: Path) -> Predictions:
 def read_sample(path: Path, task: TaskSpec | None) -> Predictions | UnitSample:
     """What the bootstrap resamples: one label and prediction per example (read_predictions), or, for
     tasks scored otherwise (tags, arcs, spans, choices, RE's probabilities, groups), per-unit statistics."""
-    rows = _rows(path)
+    return sample_of(_rows(path), task, path)
+
+
+def sample_of(rows: list[dict], task: TaskSpec | None, path: Path) -> Predictions | UnitSample:
+    """read_sample of rows already read from `path` (which errors name)."""
     if task is None or shape_of(task).label_rows and "group" not in rows[0]:
-        return read_predictions(path)
+        return predictions_of(rows, path)
     try:
         return unit_sample(task, rows)
     except (KeyError, TypeError, ValueError, IndexError) as err:
@@ -260,6 +269,19 @@ def score_source(score: str) -> tuple[str, str] | None:
     if score.startswith("cosine_") and score[len("cosine_"):] in METRICS:
         return score[len("cosine_"):], "cosine"
     return None
+
+
+def recomputed_scores(sample: Predictions | UnitSample, scores: Sequence[str]) -> dict[str, float]:
+    """Each of these scores that the sample can recompute, on all its units (the draw of each unit once)."""
+    if isinstance(sample, UnitSample):
+        values = sample.values(np.ones((1, len(sample))))
+        return {name: float(values[name][0]) for name in scores if name in values}
+    out = {}
+    for score in scores:
+        source = score_source(score)
+        if source and source[1] in sample.columns:
+            out[score] = compute_scores([source[0]], sample.columns[source[1]], sample.labels)[source[0]]
+    return out
 
 
 def score_distributions(sample: Predictions | UnitSample, scores: Sequence[str], main: Sequence[str] = (),

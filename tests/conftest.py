@@ -209,3 +209,42 @@ def _offline(monkeypatch):
     """Tests never reach for the Hub."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
+def read_only_under(monkeypatch, root) -> None:
+    """Writes under `root` fail as on a read-only mount (tests run as root, whom chmod does not stop): the
+    temporary files every writer here starts with are refused there."""
+    import errno
+    import tempfile
+
+    real_mkstemp, real_temporary = tempfile.mkstemp, tempfile.TemporaryFile
+
+    def refuse(dir):
+        if dir is not None and str(dir).startswith(str(root)):
+            raise OSError(errno.EROFS, "Read-only file system")
+
+    def mkstemp(*args, dir=None, **kwargs):
+        refuse(dir)
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    def temporary(*args, dir=None, **kwargs):
+        refuse(dir)
+        return real_temporary(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary)
+
+
+def cli_flags(settings: dict) -> list[str]:
+    """evaluate() keyword settings as `harness eval` flags (True: the flag alone)."""
+    return [part for name, value in settings.items()
+            for part in ([f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)]))]
+
+
+def run_outcome(folder) -> tuple[dict, list[dict]]:
+    """A finished run folder's scores and prediction rows, as written."""
+    import json
+
+    result = json.loads((folder / "result.json").read_text())
+    rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+    return result["scores"], rows

@@ -86,6 +86,25 @@ def test_a_headerless_row_wider_than_the_first_is_refused(tmp_path):
     assert _error(COLA, tmp_path).startswith(f"{path}:2: 5 tab-separated columns where the first row has 4")
 
 
+def test_a_header_repeating_a_column_name_is_refused(tmp_path):
+    path = _write(tmp_path, "glue/SST-2/dev.tsv", "sentence\tsentence\tlabel\ngood film\tbad film\t1\n")
+    assert _error(SST2, tmp_path) == (f"{path}:1: the header repeats column name(s) 'sentence'; every column needs "
+                                      "its own name: fix the header row")
+
+
+# --- text that is no Unicode ------------------------------------------------------------------------
+
+def test_a_lone_surrogate_in_a_json_text_names_the_example_and_field(tmp_path):
+    """"\\ud800" is valid JSON, yet no text a tokenizer, a fingerprint or a UTF-8 file can hold."""
+    records = [{"guid": f"klue-nli-v1_dev_{i:05d}", "premise": "전제", "hypothesis": "가설", "gold_label": "entailment"}
+               for i in range(3)]
+    text = json.dumps(records, ensure_ascii=False).replace('"전제"', '"전\\ud800제"', 2).replace('"전제"', '"전제"')
+    path = _write(tmp_path, "klue/nli/klue-nli-v1.1_dev.json", text)
+    assert _error(REGISTRY.get("klue/nli"), tmp_path) == (
+        f"{path}: example 0 (klue-nli-v1_dev_00000): field 'premise' holds a lone surrogate '\\ud800' at character 1, "
+        "which is no Unicode text; fix or remove the escape in the file")
+
+
 # --- gold on every example or on none ---------------------------------------------------------------
 
 def test_a_null_label_among_labelled_jsonl_lines_names_its_line(tmp_path):

@@ -9,6 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import read_only_under
 
 from harness.config import RunConfig
 from harness.models import (encoding_fingerprint, load_tokenizer, model_facts, resolve_model, vocab_files,
@@ -153,3 +154,78 @@ def test_a_damaged_token_entry_is_discarded_and_recomputed(tiny_model_dir, tmp_p
     np.testing.assert_array_equal(vectors, clean_vectors)
     np.testing.assert_array_equal(offsets, clean_offsets)
     assert extractor.cache_hits == 0 and f"feature cache entry {entry}" in caplog.text
+
+
+# --- a cache that cannot be written (issue 26, item 12) ---------------------------------------------------
+
+
+def test_a_read_only_cache_is_given_up_up_front_with_one_warning(tiny_model_dir, tmp_path, caplog, monkeypatch):
+    clean = _extractor(tiny_model_dir, tmp_path / "clean").features(SST2, EXAMPLES, "train")
+    tokenizer = load_tokenizer(resolve_model(str(tiny_model_dir)))
+    tokens = [tokenizer(ex["text"]) for ex in EXAMPLES]
+    cache = tmp_path / "ro"
+    cache.mkdir()
+    read_only_under(monkeypatch, cache)
+    extractor = _extractor(tiny_model_dir, cache)
+    with caplog.at_level(logging.WARNING, logger="harness"):
+        extractor.cache.check_writable()
+        np.testing.assert_array_equal(extractor.features(SST2, EXAMPLES, "train"), clean)
+        vectors, offsets = extractor.token_states(SST2, EXAMPLES, "train", tokens)
+    assert vectors.shape[0] == offsets[-1] and not extractor.cache.writable
+    warnings = [r.getMessage() for r in caplog.records if "cannot be written" in r.getMessage()]
+    assert warnings == [f"feature cache {cache} cannot be written (Read-only file system); running without caching "
+                        "features (set HARNESS_CACHE_DIR to a folder you can write to, to cache them)"]
+    assert list(cache.iterdir()) == []
+
+
+def test_a_cache_path_that_is_a_file_runs_without_caching(tiny_model_dir, glue_dir, tmp_path, monkeypatch, caplog):
+    from harness import evaluate
+
+    cache = tmp_path / "not-a-folder"
+    cache.write_text("x")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(cache))
+    with caplog.at_level(logging.WARNING, logger="harness"):
+        (result,) = evaluate(str(tiny_model_dir), tasks=["sst2"], mode="frozen", data_dir=glue_dir,
+                             output_dir=tmp_path / "r", quiet=True, max_train_samples=32, max_eval_samples=16).results
+    assert result.scores and "cannot be written" in caplog.text and cache.read_text() == "x"
+
+
+def test_a_full_disk_leaves_no_temporary_file_and_the_run_goes_on(tiny_model_dir, tmp_path, monkeypatch, caplog):
+    import errno
+
+    clean = _extractor(tiny_model_dir, tmp_path / "clean").features(SST2, EXAMPLES, "train")
+    real_save = np.save
+
+    def full(out, array, **kwargs):  # a disk that fills up midway through the array, as tofile reports it
+        out.write(b"\x93NUMPY" + b"\0" * 100)
+        raise OSError(errno.ENOSPC, f"{array.nbytes} requested and 106 written")
+
+    monkeypatch.setattr(np, "save", full)
+    cache = tmp_path / "full"
+    extractor = _extractor(tiny_model_dir, cache)
+    with caplog.at_level(logging.WARNING, logger="harness"):
+        features = extractor.features(SST2, EXAMPLES, "train")
+    monkeypatch.setattr(np, "save", real_save)
+    np.testing.assert_array_equal(features, clean)
+    assert "cannot be written" in caplog.text and list(cache.glob("*.npy*")) == []  # no *.npy.tmp left
+
+
+def test_no_disk_room_for_token_states_falls_back_to_memory(tiny_model_dir, tmp_path, monkeypatch, caplog):
+    import errno
+
+    from harness.runners import features as module
+
+    tokenizer = load_tokenizer(resolve_model(str(tiny_model_dir)))
+    tokens = [tokenizer(ex["text"]) for ex in EXAMPLES]
+    clean, _ = _extractor(tiny_model_dir, tmp_path / "clean").token_states(SST2, EXAMPLES, "train", tokens)
+    clean = np.array(clean)
+
+    def no_room(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(module.os, "posix_fallocate", no_room)
+    cache = tmp_path / "full"
+    with caplog.at_level(logging.WARNING, logger="harness"):
+        vectors, _ = _extractor(tiny_model_dir, cache).token_states(SST2, EXAMPLES, "train", tokens)
+    np.testing.assert_array_equal(vectors, clean)
+    assert "No space left on device" in caplog.text and not list(cache.glob("*.tmp"))

@@ -2,6 +2,7 @@
 chosen on train only."""
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -130,6 +131,32 @@ def test_an_identical_rerun_reads_the_searchs_choices_and_fits_the_same_head(tin
     record.write_text('{"layer": "../etc", "C": -1}')  # not what a search records: searched again
     with pytest.raises(AssertionError, match="searched again"):
         evaluate(str(tiny_model_dir), output_dir=tmp_path / "d", **run)
+
+
+def test_a_plausible_hand_edited_choice_record_fails_its_integrity_check_and_is_searched_again(
+        tiny_model_dir, glue_dir, tmp_path, monkeypatch, caplog):
+    from harness.runners import frozen, probes
+
+    cache = FeatureCache(tmp_path / "cache")
+    run = dict(tasks=["glue/mrpc"], mode="frozen", data_dir=glue_dir, cache=cache, **FAST)
+    first = evaluate(str(tiny_model_dir), output_dir=tmp_path / "a", **run).results[0]
+    (record,) = cache.root.glob("search-*.json")
+    raw = json.loads(record.read_text())
+    scored = next(name for name in raw if name.startswith("cv_"))
+    record.write_text(json.dumps({**raw, "C": 1000.0, "layer": "0", scored: 0.99}))  # its hash left as it was
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(probes, "_search_c", no_search)
+        patch.setattr(frozen, "choose_layer", no_search)
+        with caplog.at_level("WARNING", logger="harness"), pytest.raises(AssertionError, match="searched again"):
+            evaluate(str(tiny_model_dir), output_dir=tmp_path / "b", **run)
+    assert f"feature cache entry {record} fails its integrity check" in caplog.text
+    again = evaluate(str(tiny_model_dir), output_dir=tmp_path / "c", **run).results[0]
+    assert again.provenance["hyperparameters"]["chosen"] == first.provenance["hyperparameters"]["chosen"]
+    assert again.scores == first.scores
 
 
 def test_inner_cv_folds_never_split_a_group():

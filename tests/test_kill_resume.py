@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_glue_dir
+from conftest import cli_flags, run_outcome, write_glue_dir
 
 from harness import evaluate
 from harness.models import resolve_model
@@ -25,10 +25,8 @@ TRIALS, ROUNDS = 2, 2  # runs killed side by side, and how often each is killed 
 
 def _cli(model, data, out) -> list[str]:
     """`harness eval ... --resume` with SETTINGS, in a process of its own."""
-    flags = [part for name, value in SETTINGS.items()
-             for part in ([f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)]))]
     return [sys.executable, "-m", "harness.cli", "eval", "--model", str(model), "--tasks", "stsb", "--mode", "finetune",
-            "--data-dir", str(data), "--output-dir", str(out), *flags, "--resume"]
+            "--data-dir", str(data), "--output-dir", str(out), *cli_flags(SETTINGS), "--resume"]
 
 
 def _kill_at_random(processes: list[subprocess.Popen], folders, moments: list[int], rng: random.Random) -> None:
@@ -65,18 +63,12 @@ def _progress(folder) -> int:
     return max((int(p.name.rsplit("-", 1)[1]) for p in (folder / "checkpoints").glob("checkpoint-*")), default=0)
 
 
-def _outcome(folder) -> tuple[dict, list[dict]]:
-    result = json.loads((folder / "result.json").read_text())
-    rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
-    return result["scores"], rows
-
-
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_result(tiny_model_dir, tmp_path):
     data = write_glue_dir(tmp_path / "data")
     evaluate(str(tiny_model_dir), tasks=["stsb"], mode="finetune", data_dir=data, output_dir=tmp_path / "whole",
              **SETTINGS)
-    expected = _outcome(next((tmp_path / "whole").rglob("finetune-seed42")))
+    expected = run_outcome(next((tmp_path / "whole").rglob("finetune-seed42")))
 
     rng = random.Random(7)
     outs = [tmp_path / f"killed-{i}" for i in range(TRIALS)]
@@ -93,5 +85,5 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_result(tin
     for out, folder in zip(outs, folders):
         evaluate(str(tiny_model_dir), tasks=["stsb"], mode="finetune", data_dir=data, output_dir=out, resume=True,
                  **SETTINGS)
-        assert _outcome(folder) == expected
+        assert run_outcome(folder) == expected
         assert sorted(p.name for p in folder.iterdir()) == ["predictions.jsonl", "result.json"]  # nothing left over

@@ -436,3 +436,16 @@ def test_both_modes_end_to_end_on_fixture_files(korean_dp_model, tmp_path):
         assert all(set(r["predicted_deprels"]) <= set(LABELS) for r in rows)
         # Three fixed structures: both parsers attach nearly every word right.
         assert written.scores["dp_uas_micro_f1"] > 80, (result.mode, written.scores)
+
+
+@pytest.mark.parametrize("heads, problem", [
+    ([2, 2, 0], "word 2 is its own head"),
+    ([0, 3, 0], r"2 roots \(1, 3\)"),
+    ([2, 3, 1], r"no root \(no head 0\)"),
+    ([2, 1, 0], "words 1 -> 2 -> 1 head each other in a cycle"),
+])
+def test_gold_heads_that_are_no_tree_are_refused_naming_the_sentence(tmp_path, heads, problem):
+    words = "\n".join(f"{i}\t{w}\t{w}\tNNG\t{h}\tNP" for i, (w, h) in enumerate(zip("가나다", heads), 1))
+    write_dp(tmp_path, f"## g1\t가 나\n1\t가\t가\tNNG\t2\tNP\n2\t나\t나\tNNG\t0\tNP\n\n## g2\t가 나 다\n{words}\n")
+    with pytest.raises(DataError, match=rf"{DEV}:6: the heads of sentence g2 are no tree: {problem}; every word"):
+        read_split(DP, "validation", tmp_path)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness import evaluate
 from harness.api import _check_layer_sweep
 from harness.cli import main
 from harness.errors import ConfigError
+from harness.metrics import compute_scores
 from harness.leaderboard import render_leaderboards
 from harness.models import resolve_model
 from harness.report import LAYER_PLOT, render_report, write_report
@@ -127,16 +129,36 @@ SWEEP = {"main_score": ["pearson", "spearman"],
 def _stsb_run(root: Path, model: str = "minilm", seed: int = 42, sweep: dict | None = None, main_score=83.0,
               mode: str = "frozen") -> Path:
     folder = run_dir(root, model, "glue", "stsb", mode, seed)
+    rows, scores = _rows_scoring(main_score)
     result = RunResult(
         suite="glue", task="stsb", task_version=1, model=model, mode=mode, seed=seed,
-        scores={"pearson": main_score + 1, "spearman": main_score - 1}, main_score=main_score,
-        split_strategy="official", num_train=100, num_eval=4,
+        scores=scores, main_score=(scores["pearson"] + scores["spearman"]) / 2,
+        split_strategy="official", num_train=100, num_eval=len(rows),
         provenance={"hyperparameters": {"layers": "auto", "layer_sweep": bool(sweep), "head": "linear",
                                         "chosen": {"layer": "last3-concat", "alpha": 10.0}}},
         timings={"total_s": 1.0, "trainable_parameters": 10}, layer_sweep=sweep or {})
-    rows = [{"id": f"dev:{i}", "fold": 0, "label": float(i), "prediction": float(i) + 0.5} for i in range(4)]
     write_run(folder, result, rows)
     return folder
+
+
+def _rows_scoring(main: float, n: int = 400) -> tuple[list[dict], dict]:
+    """STS-B prediction rows whose main score (mean of Pearson and Spearman) is `main` to within 0.001, and their
+    scores: the gold plus noise, its scale found by bisection (renderers recompute scores from the rows)."""
+    gold = np.linspace(0.0, 5.0, n)
+    noise = np.random.default_rng(0).standard_normal(n)
+    low, high = 0.0, 100.0
+    for _ in range(80):
+        scale = (low + high) / 2
+        scores = compute_scores(["pearson", "spearman"], gold + scale * noise, gold)
+        if (scores["pearson"] + scores["spearman"]) / 2 > main:
+            low = scale
+        else:
+            high = scale
+    assert abs((scores["pearson"] + scores["spearman"]) / 2 - main) < 1e-3
+    predicted = gold + scale * noise
+    rows = [{"id": f"dev:{i:03d}", "fold": 0, "label": float(gold[i]), "prediction": float(predicted[i])}
+            for i in range(n)]
+    return rows, dict(scores)
 
 
 def test_the_report_tables_each_layer_marks_the_best_and_draws_the_plot(tmp_path):

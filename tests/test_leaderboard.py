@@ -241,14 +241,17 @@ def _predicted(wrong: int) -> list[int]:
     return [1 - label if i < wrong else label for i, label in enumerate(LABELS)]
 
 
-def write_scored(root: Path, model: str, task: str, mode: str, seed: int, wrong: int, **changes) -> RunResult:
-    """A result whose scores are computed from the predictions written beside it, as evaluate() writes them."""
+def write_scored(root: Path, model: str, task: str, mode: str, seed: int, wrong: int, predicted: list | None = None,
+                 **changes) -> RunResult:
+    """A result whose scores (and flags) are computed from the predictions written beside it, as evaluate() writes
+    them: `predicted`, or wrong on the first `wrong` examples."""
     from harness.metrics import compute_scores, main_score
 
-    predictions = _predicted(wrong)
+    predictions = predicted if predicted is not None else _predicted(wrong)
     spec = REGISTRY.get(f"glue/{task}")
     scores = compute_scores(list(spec.metrics), predictions, LABELS)
     fields = dict(suite="glue", task=task, task_version=1, model=model, mode=mode, seed=seed, scores=scores,
+                  flags=scores.flags,
                   main_score=main_score(scores, spec.main_score), split_strategy="official", num_train=1000,
                   num_eval=N, provenance={"hyperparameters": {"epochs": 3.0}, "data": SOURCE},
                   timings={"total_s": 10.0 if mode == "frozen" else 100.0,
@@ -337,6 +340,8 @@ def test_frozen_vs_finetuned_has_the_paired_interval_and_a_marker_when_it_exclud
 
 
 def test_the_paired_interval_uses_only_the_examples_both_modes_evaluated(tmp_path):
+    from harness.metrics import compute_scores
+
     root = tmp_path / "r"
     write_scored(root, "m", "sst2", "frozen", 1, 0)
     tuned = write_scored(root, "m", "sst2", "finetune", 1, 0)
@@ -344,7 +349,10 @@ def test_the_paired_interval_uses_only_the_examples_both_modes_evaluated(tmp_pat
     folder = run_dir(root, "m", "glue", "sst2", "finetune", 1)
     extra = [{"id": f"extra:{i}", "fold": 0, "label": 0, "prediction": 1} for i in range(20)]
     lines = (folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
-    write_run(folder, tuned, [json.loads(line) for line in lines] + extra)
+    rows = [json.loads(line) for line in lines] + extra
+    scores = compute_scores(["accuracy"], [r["prediction"] for r in rows], [r["label"] for r in rows])
+    tuned.scores, tuned.main_score, tuned.num_eval = scores, scores["accuracy"], len(rows)
+    write_run(folder, tuned, rows)
     (row,) = _rows(_section(_board(root, tmp_path / "b"), "## Frozen vs fine-tuned"), "| `m` | sst2 |")
     assert "| [+0.00, +0.00] |" in row
 
@@ -542,26 +550,30 @@ def test_leaderboard_out_that_is_a_file_is_one_line_exit_2(scored, tmp_path, cap
 
 
 def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp_path):
-    from harness.metrics import compute_scores
-
-    constant = compute_scores(["mcc"], [1] * N, LABELS)  # one class predicted: MCC is 0 / 0
-    assert np.isnan(constant["mcc"]) and constant.flags
-    write_scored(tmp_path / "r", "m", "cola", "frozen", 42, 0, scores=constant, main_score=float("nan"),
-                 flags=constant.flags)
-    rows = [{"id": f"glue/CoLA/dev.tsv:{i:03d}", "fold": 0, "label": LABELS[i], "prediction": 1} for i in range(N)]
-    (run_dir(tmp_path / "r", "m", "glue", "cola", "frozen", 42) / "predictions.jsonl").write_text(
-        "".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    constant = write_scored(tmp_path / "r", "m", "cola", "frozen", 42, 0, predicted=[1] * N)  # MCC is 0 / 0
+    assert np.isnan(constant.scores["mcc"]) and constant.flags
     write_scored(tmp_path / "r", "m", "cola", "finetune", 42, 20)
     write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
     text = _board(tmp_path / "r", tmp_path / "b")
     assert " nan" not in text.lower() and "[0.00, 0.00]" not in text
-    assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | undefined | 80.00 | undefined |" in text
+    # the cola cell stays undefined; the suite score counts its MCC as 0, GLUE's rule: (0 + 90) / 2
+    assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | 45.00 | 80.00 | +35.00 |" in text
     assert "| `m` | cola | frozen | 42 | undefined§ | mcc undefined |" in text
     (frozen_row,) = _rows(_section(text, "### cola"), "| frozen |")
     assert frozen_row == "| frozen | – | `m` | 42 | undefined | – | undefined | – | – | – | – |"
     notes = text.split("## Notes", 1)[1]
     assert "- undefined: the score cannot be measured" in notes and "one class predicted: " not in notes
     assert "  - `cola`: frozen seed 42: the predictions are constant, so mcc is undefined" in notes
+    assert ("- Suite scores count an undefined MCC or R3 as 0, the rule of GLUE's official scorer (scikit-learn's "
+            "matthews_corrcoef); the task's own cell stays undefined: `cola` frozen seed 42.") in notes
+
+
+def test_an_undefined_correlation_other_than_mcc_leaves_the_suite_score_undefined(tmp_path):
+    write_scored(tmp_path / "r", "m", "stsb", "frozen", 42, 0, predicted=[2.0] * N)  # Pearson is 0 / 0
+    write_scored(tmp_path / "r", "m", "sst2", "frozen", 42, 20)
+    results, _ = load_results(tmp_path / "r")
+    assert np.isnan(suite_scores(results_frame(results), REGISTRY)[("m", "frozen")])
+    assert "Suite scores count an undefined MCC" not in _board(tmp_path / "r", tmp_path / "b")
 
 
 def test_two_models_of_one_folder_name_get_a_row_each_by_their_slug(tmp_path):

@@ -10,7 +10,9 @@ from test_leaderboard import LABELS, _board, _predicted, _rows, _section, write_
 
 from harness import uncertainty
 from harness.leaderboard import flop_text
+from harness.metrics import compute_scores, main_score
 from harness.results import RESULT_FILE, ResultSet, load_results, run_dir, write_run
+from harness.tasks import REGISTRY
 
 
 def _intervals(root, resamples=uncertainty.DEFAULT_RESAMPLES):
@@ -86,12 +88,16 @@ def test_ranking_orders_by_score_per_mode_tags_baselines_and_ties_a_close_model(
 
 
 def _cap(root, model, task, mode, seed, keep):
-    """Rewrite a run as if --max-eval-samples had kept only its first `keep` examples."""
+    """Rewrite a run as if --max-eval-samples had kept only its first `keep` examples (scores from those alone)."""
     folder = run_dir(root, model, "glue", task, mode, seed)
     rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = rows[:keep]
     result = ResultSet.of_run(folder).results[0]
+    spec = REGISTRY.get(f"glue/{task}")
+    scores = compute_scores(list(spec.metrics), [row["prediction"] for row in rows], [row["label"] for row in rows])
+    result.scores, result.flags, result.main_score = scores, scores.flags, main_score(scores, spec.main_score)
     result.capped, result.num_eval = {"max_eval_samples": keep}, keep
-    write_run(folder, result, rows[:keep])
+    write_run(folder, result, rows)
 
 
 def test_runs_on_other_evaluation_examples_are_never_paired_and_the_tables_say_so(tmp_path):

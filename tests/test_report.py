@@ -139,3 +139,16 @@ def test_an_undefined_score_reads_undefined_without_an_interval(tmp_path):
     text = render_report(folder)
     assert "| main (mcc) | undefined | – |" in text and "| mcc | undefined | – |" in text
     assert " nan" not in text and "[0.00, 0.00]" not in text
+
+
+def test_a_read_only_run_folder_is_one_line_naming_report_md(mnli, monkeypatch, capsys):
+    from conftest import read_only_under
+
+    from harness.cli import main
+
+    read_only_under(monkeypatch, mnli)
+    assert main(["report", str(mnli)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"harness: error: cannot write {mnli / 'report.md'} (Read-only file system): the run folder is not "
+                   "writable; make it writable, or copy the run folder somewhere you can write and report there\n")
+    assert not list(mnli.glob("*.tmp")) and not (mnli / "report.md").exists()

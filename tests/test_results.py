@@ -316,9 +316,15 @@ def test_environment():
 
 # --- the result set ------------------------------------------------------------------------------
 
+def scored_result(**changes) -> RunResult:
+    """make_result scored as PREDICTIONS score: a result a ResultSet accepts."""
+    scores = {"accuracy": 50.0, "f1": 200 / 3}  # one of two right; F1 = 2 * 1 / (2 * 1 + 0 + 1)
+    return make_result(scores=scores, main_score=(50.0 + 200 / 3) / 2, num_eval=len(PREDICTIONS), **changes)
+
+
 def test_result_set_reads_sorted_runs_and_names_bad_files(tmp_path):
-    write_run(run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 2), make_result(seed=2), PREDICTIONS)
-    write_run(run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 1), make_result(seed=1), PREDICTIONS)
+    write_run(run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 2), scored_result(seed=2), PREDICTIONS)
+    write_run(run_dir(tmp_path, "m", "glue", "mrpc", "frozen", 1), scored_result(seed=1), PREDICTIONS)
     bad = tmp_path / "x" / RESULT_FILE
     bad.parent.mkdir()
     bad.write_text("{", encoding="utf-8")
@@ -331,7 +337,7 @@ def test_result_set_reads_sorted_runs_and_names_bad_files(tmp_path):
 
 
 def test_result_set_reads_prediction_rows_once(tmp_path):
-    write_run(tmp_path, make_result(), PREDICTIONS)
+    write_run(tmp_path, scored_result(), PREDICTIONS)
     results = ResultSet.of_run(tmp_path)
     run = results.runs[0]
     assert results.rows(run) == PREDICTIONS

@@ -161,3 +161,24 @@ def test_an_incomplete_checkpoint_is_skipped_with_a_warning(tiny_model_dir, data
     assert "skipping the incomplete checkpoint" in caplog.text and "resuming" not in caplog.text
     assert result.timings.get("resumed_from_step") is None
     assert result.scores == expected.scores and _predictions(tmp_path / "b") == expected_rows
+
+
+def test_a_checkpoint_whose_random_states_hold_a_pickle_is_skipped_with_a_warning(
+        tiny_model_dir, data, uninterrupted, tmp_path, monkeypatch, caplog):
+    """Trainer loads rng_state.pth weights-only and would stop with a traceback: the checkpoint is skipped,
+    as an incomplete one is, and the run resumes from the whole one before it."""
+    import datetime
+
+    import torch
+
+    expected, expected_rows, _ = uninterrupted
+    saved = _interrupted(monkeypatch, tiny_model_dir, data, tmp_path, step=3)
+    tampered = shutil.copytree(saved / "checkpoint-3", saved / "checkpoint-5")
+    state = json.loads((tampered / checkpoints.TRAINER_STATE).read_text())
+    (tampered / checkpoints.TRAINER_STATE).write_text(json.dumps({**state, "global_step": 5}))
+    torch.save({"python": datetime.datetime(2026, 1, 1)}, tampered / "rng_state.pth")  # an object, not a tensor
+    with caplog.at_level(logging.INFO, logger="harness"):
+        result = _run(tiny_model_dir, data, tmp_path, resume=True)
+    assert f"skipping the checkpoint {tampered}: its rng_state.pth does not load as plain tensors" in caplog.text
+    assert result.timings["resumed_from_step"] == 3
+    assert result.scores == expected.scores and _predictions(tmp_path) == expected_rows

@@ -103,6 +103,10 @@ def _read_tsv(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[st
         if not rows:
             raise DataError(f"{path}: empty file, expected a header row")
         header, rows, first_line = rows[0], rows[1:], 2
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:  # which of the namesakes holds the field is anyone's guess
+            raise DataError(f"{path}:1: the header repeats column name(s) {', '.join(map(repr, repeated))}; every "
+                            "column needs its own name: fix the header row")
         columns = {}
         for key, name in fields.items():
             if name not in header:

@@ -143,10 +143,34 @@ def read_klue_dp(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple
             if not 0 <= head <= len(words):
                 raise DataError(f"{path}:{number}: head {head} of word {position} points outside its sentence "
                                 f"of {len(words)} words; a head is a word index 1..{len(words)}, or 0 for the root")
+        problem = _not_a_tree(heads)
+        if problem:
+            named = f"sentence {sentence.guid}" if sentence.guid else "the sentence"
+            raise DataError(f"{path}:{sentence.first_line}: the heads of {named} are no tree: {problem}; every word "
+                            "needs one path of heads to the one root (head 0)")
         yield f"{path}:{sentence.first_line}", {
             "id": sentence.guid or f"{entry.path}:{sentence.first_line}",
             "text": sentence.text.strip() if sentence.text else " ".join(words),
             "words": words, "pos": pos, "heads": heads, "deprels": deprels, "label": None}
+
+
+def _not_a_tree(heads: list[int]) -> str | None:
+    """What keeps these heads (word i's head at i - 1; 0 is the root) from a dependency tree, or None: a word
+    headed by itself, other than one root, or a cycle, which the parser's training and UAS would take in silently."""
+    for word, head in enumerate(heads, start=1):
+        if head == word:
+            return f"word {word} is its own head"
+    roots = [word for word, head in enumerate(heads, start=1) if head == 0]
+    if len(roots) != 1:
+        return f"{len(roots)} roots ({', '.join(map(str, roots)) or 'none'})" if roots else "no root (no head 0)"
+    for word in range(1, len(heads) + 1):
+        path = [word]
+        while heads[path[-1] - 1] != 0:
+            path.append(heads[path[-1] - 1])
+            if path[-1] in path[:-1]:
+                cycle = path[path.index(path[-1]):]
+                return f"words {' -> '.join(map(str, cycle))} head each other in a cycle"
+    return None
 
 
 def _integer(value: str, name: str, where: str) -> int:

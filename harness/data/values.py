@@ -31,9 +31,22 @@ _WANTED = {str: "text (a string)", int: "an integer", dict: "an object", list: "
 def require(value, kind: type, field: str | None, where: str):
     """`value` itself, when it is a `kind` (a boolean is no integer); `field` None: `where` names the value."""
     if is_integer(value) if kind is int else isinstance(value, kind):
+        if kind is str:
+            _check_encodable(value, field, where)
         return value
     named = f"field {field!r} must" if field else "must"
     raise DataError(f"{where}: {named} be {_WANTED.get(kind, kind.__name__)}, found {describe(value)}")
+
+
+def _check_encodable(text: str, field: str | None, where: str) -> None:
+    """DataError where a string holds a lone surrogate ("\\ud800" is valid JSON, yet no Unicode text): nothing
+    can encode it, so it would fail later, in a fingerprint or a tokenizer, far from its file."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        named = f"field {field!r}" if field else "the value"
+        raise DataError(f"{where}: {named} holds a lone surrogate {text[err.start]!r} at character {err.start}, "
+                        "which is no Unicode text; fix or remove the escape in the file") from None
 
 
 def field_of(record, key: str, kind: type, where: str):

@@ -24,6 +24,16 @@ class HarnessMetrics(evaluate.Metric):
             features=scoring.features(task),
         )
 
+    def add_batch(self, **columns):
+        """Add a batch of inputs, its class ids checked before `datasets` casts them (0.7 would become 0).\n"""
+        scoring.check_batch(scoring.task_named(self.config_name), columns)
+        return super(HarnessMetrics, self).add_batch(**columns)
+
+    def add(self, **values):
+        """Add one example's inputs, its class ids checked before `datasets` casts them.\n"""
+        scoring.check_batch(scoring.task_named(self.config_name), {f"{name}s": [value] for name, value in values.items()})
+        return super(HarnessMetrics, self).add(**values)
+
     def _compute(self, **columns):
         task = scoring.task_named(self.config_name)
         return scoring.score_rows(task, scoring.rows_of(task, columns))

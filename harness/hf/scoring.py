@@ -8,8 +8,11 @@ task's main metrics) beside them.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from harness.errors import ConfigError, DataError
 from harness.metrics import main_score
+from harness.metrics.labels import check_class_ids
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskSpec
 
@@ -59,10 +62,25 @@ def rows_of(task: TaskSpec, columns: dict[str, list]) -> list[dict]:
     if missing:
         raise DataError(f"{task.id}'s metric needs {', '.join(missing)} beside {', '.join(columns) or 'nothing'}")
     lengths = {name: len(columns[name]) for name in inputs}
-    if len(set(lengths.values())) > 1:
-        raise DataError(f"{task.id}: inputs of unequal lengths {lengths}; every example needs one value of each")
+    check_lengths(task, lengths)
     return [{"id": i, **{field: columns[name][i] for name, (field, _) in inputs.items()}}
             for i in range(next(iter(lengths.values())))]
+
+
+def check_batch(task: TaskSpec, columns: dict) -> None:
+    """DataError where a column of class ids (int64) holds other numbers (probabilities passed for class ids),
+    checked before `datasets` casts it to int64 and so cuts 0.7 to 0."""
+    for name, (_, kind) in shape_of(task).metric_inputs(task).items():
+        if kind == "int64" and columns.get(name) is not None:
+            values = np.asarray(columns[name])
+            if values.dtype.kind == "f":
+                check_class_ids(name.rstrip("s"), values.reshape(-1))
+
+
+def check_lengths(task: TaskSpec, lengths: dict[str, int]) -> None:
+    """DataError when the inputs (name -> how many values) do not give every example one value of each."""
+    if len(set(lengths.values())) > 1:
+        raise DataError(f"{task.id}: inputs of unequal lengths {lengths}; every example needs one value of each")
 
 
 def score_rows(task: TaskSpec, rows: list[dict]) -> dict[str, float]:

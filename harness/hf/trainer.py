@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.hf.scoring import score_rows, task_named
+from harness.hf.scoring import check_lengths, score_rows, task_named
 from harness.shapes import shape_of
 
 
@@ -24,6 +24,8 @@ def compute_metrics(task: str, examples: list[dict] | None = None, tokenizer=Non
         outputs = prediction.predictions
         if isinstance(outputs, tuple):  # models that also return hidden states or attentions: logits first
             outputs = outputs[0]
+        if prediction.label_ids is not None:
+            check_lengths(spec, {"predictions": len(outputs), "label_ids": len(prediction.label_ids)})
         return score_rows(spec, to_rows(outputs, prediction.label_ids))
 
     return compute

@@ -18,7 +18,7 @@ bert-score, and harness.hf for load and compute_metrics). Imported by tasks (nam
 uncertainty and the renderers.
 """
 # scores first: generation.py imports Scores from this package while it initialises
-from harness.metrics.scores import Scores, flag, main_score, suite_score
+from harness.metrics.scores import Scores, flag, main_score, suite_main_score, suite_score
 from harness.metrics.base import Metric, Statistics, scores_of
 from harness.metrics.labels import GROUP_METRICS, METRICS, compute_scores, label_statistics, score_examples
 from harness.metrics import klue, text
@@ -37,7 +37,7 @@ def metric_names() -> list[str]:
 
 __all__ = ["GENERATION_METRICS", "GROUP_METRICS", "METRICS", "REGISTRY", "Metric", "Scores", "Statistics",
            "compute_metrics", "compute_scores", "flag", "label_statistics", "load", "main_score", "metric_names",
-           "score_examples", "scores_of", "suite_score"]
+           "score_examples", "scores_of", "suite_main_score", "suite_score"]
 
 
 def load(task: str, **kwargs):

@@ -234,6 +234,11 @@ def label_statistics(names: Sequence[str], predictions, references, groups: Sequ
     if predictions.ndim != 1 or predictions.shape != references.shape:
         raise DataError(f"predictions {predictions.shape} and references {references.shape} must be 1-D and of "
                         "one length; check that every example produced exactly one prediction and one label")
+    for side, values in (("prediction", predictions), ("reference", references)):
+        _check_finite(side, values)
+    if any(n in CONFUSION_METRICS for n in names):
+        for side, values in (("prediction", predictions), ("reference", references)):
+            check_class_ids(side, values)
     grouped = [n for n in names if n in GROUP_METRICS]
     if groups is not None:
         outside = [n for n in names if n not in CONFUSION_METRICS and n not in GROUP_METRICS]
@@ -279,6 +284,28 @@ def _array(values) -> np.ndarray:
         values = values.detach().cpu().numpy()
     array = np.asarray(values)
     return array.astype(np.float64) if array.dtype == np.float32 else array
+
+
+def _check_finite(side: str, values: np.ndarray) -> None:
+    """DataError naming the first NaN or infinite value: no metric scores one (scipy's Spearman would say NaN,
+    a rank would put it anywhere)."""
+    if values.dtype.kind not in "fc":
+        return
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise DataError(f"{side} {bad[0]} is {float(values[bad[0]].real)} ({bad.size} non-finite {side}s in all); every "
+                        f"{side} must be a finite number: check the model's outputs for overflow or missing values")
+
+
+def check_class_ids(side: str, values: np.ndarray) -> None:
+    """DataError naming the first value that is no class id: probabilities passed for class ids would
+    otherwise be cut to 0 and scored."""
+    if values.dtype.kind != "f":
+        return
+    bad = np.flatnonzero(values != np.round(values))
+    if bad.size:
+        raise DataError(f"{side} {bad[0]} is {float(values[bad[0]]):g}, not a class id; classification metrics take "
+                        "class ids (integers): pass the arg-max of probabilities or logits, not the values")
 
 
 def _undefined_correlations(scores: dict[str, float], predictions, references) -> list[dict]:

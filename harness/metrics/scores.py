@@ -41,6 +41,24 @@ def main_score(scores: dict[str, float], main: Sequence[str]) -> float:
     return float(math.fsum(scores[name] for name in main) / len(main))
 
 
+# GLUE's scorer (scikit-learn's matthews_corrcoef) gives 0 where a Matthews correlation is undefined (a
+# constant column); a suite score follows that official rule, while the task's own cell stays undefined.
+ZERO_WHEN_UNDEFINED = frozenset({"mcc", "r3"})
+
+
+def suite_main_score(scores: dict[str, float], main: Sequence[str]) -> tuple[float, bool]:
+    """A task's main score as a suite score takes it in: an undefined (NaN) MCC or R3 counted as 0, GLUE's
+    rule; any other undefined main metric leaves it undefined. Returns the score and whether the rule applied."""
+    ruled = [name for name in main if name in ZERO_WHEN_UNDEFINED and _undefined(scores.get(name))]
+    if not ruled:
+        return main_score(scores, main), False
+    return main_score({**scores, **dict.fromkeys(ruled, 0.0)}, main), True
+
+
+def _undefined(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def suite_score(task_scores: dict[str, float]) -> float:
     """GLUE score: unweighted mean of per-task main scores, each task counting once."""
     if not task_scores:

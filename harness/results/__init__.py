@@ -7,6 +7,8 @@
 - lock: one run at a time per run folder (imported by itself: it needs POSIX flock).
 - resultset: ResultSet, every run of a reports folder read once, with its prediction rows and
   bootstrap intervals on demand.
+- verify: what a result must prove before it is shown (its scores recomputed from its predictions, its row
+  count, its folder), and what --resume checks before it keeps one.
 
 Data flows one way: runners write results here, and leaderboard, report and export read them
 from here. Nothing in this package imports a renderer.

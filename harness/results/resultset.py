@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from harness import uncertainty
 from harness.errors import DataError, HarnessError
+from harness.results import verify
 from harness.results.store import RESULT_FILE, RunResult, read_prediction_rows, read_result
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -59,8 +60,9 @@ class ResultSet:
                 problems.append(str(err))
                 log.warning("skipped %s", err)
         _tell_namesakes_apart(runs)
+        _refuse_duplicates(runs)
         whole = [run for run in runs if run.result.train_size is None]
-        return cls(whole, problems, registry, [run for run in runs if run.result.train_size is not None])
+        return cls(whole, problems, registry, [run for run in runs if run.result.train_size is not None]).verified()
 
     @classmethod
     def of_run(cls, folder: str | Path, registry: TaskRegistry = REGISTRY) -> ResultSet:
@@ -69,7 +71,18 @@ class ResultSet:
         if not (folder / RESULT_FILE).is_file():
             raise DataError(f"{folder} holds no {RESULT_FILE}; pass a run folder such as "
                             "reports/<model>/glue/sst2/frozen-seed42")
-        return cls([Run(folder, read_result(folder / RESULT_FILE))], [], registry)
+        return cls([Run(folder, read_result(folder / RESULT_FILE))], [], registry).verified()
+
+    def verified(self) -> ResultSet:
+        """This set, once every run has proved itself (harness.results.verify): its folder is its own, and its
+        recorded scores and row count are what its predictions give. DataError naming the first that is not."""
+        for run in [*self.runs, *self.curve_runs]:
+            verify.check_folder(run.folder, run.result)
+            rows = verify.prediction_rows(run.folder, run.result)
+            if rows is not None:
+                self._rows[run.folder] = rows
+            verify.check_scores(run.folder, run.result, self.spec(run.result), rows)
+        return self
 
     @property
     def results(self) -> list[RunResult]:
@@ -107,6 +120,19 @@ def _tell_namesakes_apart(runs: list[Run]) -> None:
     for run in runs:
         if len(slugs[run.result.model]) > 1:
             run.result.model = run.folder.parents[2].name
+
+
+def _refuse_duplicates(runs: list[Run]) -> None:
+    """DataError naming two result files of one run (model, task, mode, seed, train size): a copied folder would
+    count as another seed and shrink its spread."""
+    seen: dict[tuple, Path] = {}
+    for run in runs:
+        r = run.result
+        key = (r.model, r.suite, r.task, r.mode, r.seed, r.train_size)
+        if key in seen:
+            raise DataError(f"{seen[key] / RESULT_FILE} and {run.folder / RESULT_FILE} are results of one run ({r.model} "
+                            f"{r.suite}/{r.task} {r.mode} seed {r.seed}); keep one of them (a copied folder?)")
+        seen[key] = run.folder
 
 
 def load_results(reports: str | Path) -> tuple[list[RunResult], list[str]]:

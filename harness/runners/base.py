@@ -47,6 +47,8 @@ class Runner(ABC):
     reads_features: bool = False
     # What the FLOPs of each timed phase count as (flops.PHASES); a frozen runner's training is its head's.
     COUNTED = {"training_s": "training", "evaluation_s": "evaluation", "extraction_s": "extraction"}
+    # Whether its head learns a scalar mix of every hidden state (--layers mix): the token heads; pooled heads choose.
+    mixes_layers: bool = False
 
     def __init__(self):
         self._seconds = dict.fromkeys(PHASES, 0.0)

@@ -9,7 +9,8 @@ midway loses minutes, not all of its training.
 Beside them, SETTINGS_FILE records what shapes the weights: the settings, the model's files and the
 training examples. --resume continues only checkpoints made the same way and otherwise names what
 differs; a run without --resume never silently discards an interrupted run's checkpoints either.
-Both stop with ConfigError before any training, unless --overwrite asks to start afresh.
+Both stop with ConfigError before any training, unless --overwrite asks to start afresh. On SIGTERM the
+callback saves one last checkpoint and stops training (harness.preemption).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
+from harness import preemption
 from harness.config import BEHAVIOUR_ONLY, RunConfig, differing_settings
 from harness.errors import ConfigError
 from harness.runners import is_main_process
@@ -99,13 +101,34 @@ def _whole_checkpoints(directory: Path) -> list[tuple[Path, dict]]:
     found = []
     for folder in sorted(directory.glob("checkpoint-*"), key=_step):
         state = _trainer_state(folder)
-        if state is not None:
+        unsafe = _unsafe_rng_state(folder) if state is not None else None
+        if state is not None and unsafe is None:
             found.append((folder, state))
             continue
-        log.warning("skipping the incomplete checkpoint %s (its run stopped while writing it); deleting it", folder)
+        if unsafe is None:
+            log.warning("skipping the incomplete checkpoint %s (its run stopped while writing it); deleting it", folder)
+        else:
+            log.warning("skipping the checkpoint %s: %s; deleting it", folder, unsafe)
         if is_main_process():
             _delete(folder)
     return found
+
+
+def _unsafe_rng_state(folder: Path) -> str | None:
+    """Why Trainer would refuse the checkpoint's random states on resume (its weights-only load, which reads no
+    pickled objects), or None where they load."""
+    import pickle
+
+    import torch
+    from transformers.trainer_pt_utils import safe_globals  # what Trainer allows in them
+
+    for path in sorted(folder.glob("rng_state*.pth")):
+        try:
+            with safe_globals():
+                torch.load(path, weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError) as err:
+            return f"its {path.name} does not load as plain tensors and arrays ({type(err).__name__})"
+    return None
 
 
 def _step(folder: Path) -> int:
@@ -144,8 +167,11 @@ def checkpoint_callback(minutes: float):
             self.last_save = time.monotonic()
 
         def on_step_end(self, args, state, control, **kwargs):
-            if _on_any_process(time.monotonic() - self.last_save >= minutes * 60, args):
+            stop = preemption.requested()  # SIGTERM: one last checkpoint, then stop (harness.preemption)
+            if _on_any_process(stop or time.monotonic() - self.last_save >= minutes * 60, args):
                 control.should_save = True
+            if stop:
+                control.should_training_stop = True
 
         def on_save(self, args, state, control, **kwargs):
             self.last_save = time.monotonic()

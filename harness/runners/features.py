@@ -57,8 +57,30 @@ def examples_fingerprint(examples: list[dict], fields: tuple[str, ...]) -> str:
 
 
 class FeatureCache:
+    """Extracted features on disk, keyed by what they depend on. A cache that cannot be written (a read-only
+    mount, a full disk, a path that is a file) is given up with one warning, and the run goes on without
+    caching: features are computed in memory, and no temporary file is left behind."""
+
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else default_cache_dir()
+        self.writable = True  # until a write fails (check_writable tries one up front)
+
+    def check_writable(self) -> None:
+        """Try a write before any compute, so that a cache that cannot take one is given up at the start."""
+        if not self.writable:
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root):
+                pass
+        except OSError as err:
+            self._give_up(err)
+
+    def _give_up(self, err: OSError) -> None:
+        if self.writable:
+            log.warning("feature cache %s cannot be written (%s); running without caching features (set "
+                        "HARNESS_CACHE_DIR to a folder you can write to, to cache them)", self.root, err.strerror or err)
+        self.writable = False
 
     @staticmethod
     def key(**parts) -> str:
@@ -94,49 +116,99 @@ class FeatureCache:
         path = self.root / f"{key}.json"
         try:
             record = json.loads(path.read_bytes())
-        except FileNotFoundError:
+        except OSError:  # none there (or no folder: a cache root that is a file)
             return None
         except ValueError:
             record = None
-        if isinstance(record, dict):
+        if not isinstance(record, dict):
+            problem = "is not a JSON object"
+        elif INTEGRITY not in record:  # written before records carried one: computed again, as nothing is wrong
+            return None
+        elif record.pop(INTEGRITY) != _integrity(key, record):
+            problem = "fails its integrity check (edited by hand or damaged)"
+        else:
             return record
-        log.warning("feature cache entry %s is not a JSON object; deleting it and reading the model again", path)
+        log.warning("feature cache entry %s %s; deleting it and computing it again", path, problem)
         path.unlink(missing_ok=True)
         return None
 
     def put_record(self, key: str, record: dict) -> None:
-        self._replace(self.root / f"{key}.json", lambda out: out.write(json.dumps(record).encode()))
+        """Cache `record` under `key`, with the hash of both that record() checks."""
+        sealed = {**record, INTEGRITY: _integrity(key, record)}
+        self._replace(self.root / f"{key}.json", lambda out: out.write(json.dumps(sealed).encode()))
 
     def _replace(self, path: Path, write) -> None:
-        """`write(file)` into a temporary file beside `path`, then renamed to it: readers never see half a file."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=self.root, suffix=f"{path.suffix}.tmp")
-        with os.fdopen(handle, "wb") as out:
-            write(out)
-        os.replace(tmp, path)
+        """`write(file)` into a temporary file beside `path`, then renamed to it: readers never see half a file.
+        A write that fails leaves no temporary file and gives the cache up."""
+        if not self.writable:
+            return
+        tmp = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=self.root, suffix=f"{path.suffix}.tmp")
+            with os.fdopen(handle, "wb") as out:
+                write(out)
+            os.replace(tmp, path)
+        except OSError as err:
+            self._give_up(err)
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.remove(tmp)
 
     @contextmanager
     def writing(self, key: str):
         """Yields `allocate(shape)`: a float32 .npy memory map to fill, renamed into place when the block ends
-        without error, so arrays larger than memory are written as they are computed."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=self.root, suffix=".npy.tmp")
-        os.close(handle)
+        without error, so arrays larger than memory are written as they are computed. Its disk space is reserved
+        up front (a memory map that runs out of disk would crash the process); where that fails, or the cache
+        cannot be written, the array is an ordinary one in memory and nothing is cached."""
+        tmp = None
         arrays = []
 
         def allocate(shape):
-            arrays.append(np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape))
-            return arrays[-1]
+            nonlocal tmp
+            if self.writable:
+                try:
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    handle, tmp = tempfile.mkstemp(dir=self.root, suffix=".npy.tmp")
+                    os.close(handle)
+                    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+                    _reserve(tmp)
+                    arrays.append(array)
+                    return array
+                except OSError as err:
+                    self._give_up(err)
+            return np.empty(shape, dtype=np.float32)
 
         try:
             yield allocate
-            for array in arrays:
-                array.flush()
-            if arrays:
-                os.replace(tmp, self.path(key))
+            try:
+                for array in arrays:
+                    array.flush()
+                if arrays and self.writable:
+                    os.replace(tmp, self.path(key))
+            except OSError as err:
+                self._give_up(err)
         finally:
-            if os.path.exists(tmp):
+            if tmp is not None and os.path.exists(tmp):
                 os.remove(tmp)
+
+
+# A record's hash of its key and content: one edited by hand (a search's choices made up) fails it and is computed
+# again. It catches edits and damage, not a forger who recomputes it: the key is no secret.
+INTEGRITY = "sha256"
+
+
+def _integrity(key: str, record: dict) -> str:
+    return hashlib.sha256(json.dumps([key, record], sort_keys=True).encode()).hexdigest()
+
+
+def _reserve(path: str) -> None:
+    """Allocate the disk blocks of a file already sized (a sparse memory map): OSError now where the disk lacks
+    room, rather than a crash while writing into the map."""
+    with open(path, "r+b") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size and hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(handle.fileno(), 0, size)
 
 
 def _not_whole(path: Path) -> str | None:

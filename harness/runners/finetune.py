@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import preemption
 from harness.config import RunConfig
 from harness.errors import ConfigError
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
@@ -211,7 +212,7 @@ class FinetuneRunner(Runner):
             self.resumed_from_step = state["global_step"]
             log.info("%s %s: resuming from step %d of %s (%s)", self.task.id, self.mode, state["global_step"],
                      state.get("max_steps", "?"), checkpoint)
-        with self.timed("training_s"):
+        with self.timed("training_s"), preemption.checkpointing():
             self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         self.train_steps = self.trainer.state.global_step
 

@@ -55,6 +55,7 @@ class TorchHeadRunner(FrozenRunner):
     variable-length array per item; what training chose is recorded with the run (`choices`)."""
 
     batch_size = 32
+    mixes_layers = True
     field = "tokens"  # the batch key the task's scorer reads the states from
     inputs_per_example = True  # _encode gives one input per example, so a subset's rows are its examples'
 
