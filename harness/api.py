@@ -57,7 +57,7 @@ def evaluate(
     mode: str = "both",
     *,
     data_dir: str | Path | None = None,
-    output_dir: str | Path = "reports",
+    output_dir: str | Path = "runs",
     config: RunConfig | None = None,
     revision: str | None = None,
     trust_remote_code: bool = False,
@@ -99,6 +99,7 @@ def evaluate(
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
+    context.refuse_replacing(groups, mine)
     progress = progress or Progress(mine, output_dir, model_ref.slug, config)
 
     for base, dependents in groups:
@@ -269,6 +270,22 @@ class _Context:
                         held.enter_context(run_lock(self.directory(task, mode, train_size)))
             yield
 
+    def refuse_replacing(self, groups: list[tuple[TaskSpec, list[TaskSpec]]], units: list[WorkUnit]) -> None:
+        """Stop before any compute where a folder these units write holds a finished result made with other
+        settings than asked now, unless --overwrite: nothing replaces a result unasked, whatever the folder."""
+        if self.config.overwrite:
+            return
+        trained = {base.id: (base, *dependents) for base, dependents in groups}
+        for unit in units:
+            config = self.mode_config(trained[unit.task][0], unit.mode)
+            for spec in trained[unit.task]:
+                path = self.directory(spec, unit.mode, unit.train_size) / RESULT_FILE
+                differs = _differing(read_result(path), unit.mode, config) if path.is_file() else []
+                if differs:
+                    raise ConfigError(f"{path} was run with other settings: {'; '.join(differs)}; rerun with those "
+                                      "(--resume keeps it), choose another --output-dir, or add --overwrite to "
+                                      "replace it")
+
     def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None = None,
             population: SplitPlan | None = None) -> list[RunResult]:
         """Train on each fold, score the task (and the tasks scored with its model), write results. With a
@@ -359,11 +376,9 @@ class _Context:
     def _kept(self, task: TaskSpec, mode: str, result: RunResult, directory: Path,
               config: RunConfig) -> RunResult | None:
         """--resume keeps a finished result as it is where it ran with the settings asked for now (`config`, the
-        mode's); one that ran with others stops the run, or with --overwrite is run again (None)."""
+        mode's); one that ran with others is run again (None): refuse_replacing let it through, so --overwrite
+        was given."""
         differs = _differing(result, mode, config)
-        if differs and not config.overwrite:
-            raise ConfigError(f"{directory / RESULT_FILE} was run with other settings: {'; '.join(differs)}; rerun "
-                              "with those to keep it, or add --overwrite to run it again")
         if differs:
             log.warning("%s %s: running again (--overwrite): the finished result had %s", task.id, mode,
                         "; ".join(differs))

@@ -213,7 +213,8 @@ class Selection(Settings):
                        choices=MODES)
     data_dir: str | None = option(None, "folder with the official files laid out as glue/SST-2/train.tsv, ...",
                                   shown_default="$HARNESS_DATA_DIR, else the Hub")
-    output_dir: str = option("reports", "where results go")
+    output_dir: str = option("runs", "where results go (the committed results are regenerated with "
+                                     "--output-dir reports)")
     seeds: list[int] | None = option(
         None, "comma-separated seeds, e.g. 13,42,87: the whole evaluation once per seed "
               "(leaderboards then show mean ± std across seeds)",
@@ -336,8 +337,10 @@ class RunConfig(Settings):
                                             "training to --resume; 0 saves after every step", checks=(AT_LEAST_0,))
     resume: bool = option(False, "keep finished results and continue an interrupted fine-tune from its last "
                                  "complete checkpoint; stops where either was made with other settings")
-    overwrite: bool = option(False, "start afresh where a run folder holds an interrupted fine-tune's checkpoints, "
-                                    "or (with --resume) a result or checkpoints made with other settings")
+    overwrite: bool = option(False, "replace a finished result made with other settings (without it, a run "
+                                    "stops before any compute), and start afresh where a run folder holds an "
+                                    "interrupted fine-tune's checkpoints (with --resume: ones made with other "
+                                    "settings)")
     quiet: bool = option(False, "no progress bars or logs")
 
     def __post_init__(self):

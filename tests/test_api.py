@@ -98,6 +98,35 @@ def test_resume_keeps_finished_results(tiny_model_dir, glue_dir, tmp_path):
     assert again.results[0].scores == first.results[0].scores
 
 
+def test_a_rerun_never_replaces_a_result_made_with_other_settings_unless_asked(tiny_model_dir, glue_dir, tmp_path,
+                                                                                capsys, monkeypatch):
+    evaluate(str(tiny_model_dir), tasks=["stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    path = next(tmp_path.rglob("result.json"))
+    before = path.read_bytes()
+    argv = ["eval", "--model", str(tiny_model_dir), "--tasks", "stsb", "--mode", "frozen", "--data-dir", str(glue_dir),
+            "--output-dir", str(tmp_path), "--device", "cpu", "--quiet", "--max-eval-samples", "16"]
+    with monkeypatch.context() as patched:
+        _never_trains(patched)
+        for resume in ([], ["--resume"]):  # a plain rerun as well as --resume
+            err = _one_line_exit_2(argv + resume, capsys)
+            assert f"{path} was run with other settings: --max-eval-samples None (now 16)" in err
+            assert "--overwrite" in err and path.read_bytes() == before
+    # the same settings run again; --overwrite replaces the other settings' result
+    evaluate(str(tiny_model_dir), tasks=["stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    assert main(argv + ["--overwrite"]) == 0
+    assert read_result(path).num_eval == 16
+
+
+def test_results_go_to_runs_unless_told_where():
+    import inspect
+
+    from harness import api
+    from harness.cli import build_parser
+
+    assert build_parser().parse_args(["eval", "--suite", "glue"]).output_dir == "runs"
+    assert inspect.signature(api.evaluate).parameters["output_dir"].default == "runs"
+
+
 def test_argument_errors(tiny_model_dir, glue_dir, tmp_path):
     with pytest.raises(ConfigError, match="--mode"):
         evaluate(str(tiny_model_dir), tasks=["sst2"], mode="sideways", data_dir=glue_dir)
