@@ -234,17 +234,23 @@ def load_model(ref: ModelRef, auto_class=None, **kwargs):
 
 
 def _load(auto_class, ref: ModelRef, **kwargs):
-    """from_pretrained at the ref's revision, never reaching the Hub for a local folder or under
-    HF_HUB_OFFLINE=1, running repository code only when the user trusted it; errors say what to do."""
+    """from_pretrained at the ref's revision, never reaching the Hub for a local folder, under HF_HUB_OFFLINE=1 or
+    where the Hub is unreachable (hub_unreachable), running repository code only when the user trusted it; errors
+    say what to do."""
+    offline = ref.is_local or os.environ.get("HF_HUB_OFFLINE") == "1"
+    unreachable = None if offline else hub_unreachable()
     try:
         with _quiet_load():
-            return auto_class.from_pretrained(
+            loaded = auto_class.from_pretrained(
                 ref.location,
                 revision=ref.revision,
                 trust_remote_code=ref.trust_remote_code,
-                local_files_only=ref.is_local or os.environ.get("HF_HUB_OFFLINE") == "1",
+                local_files_only=offline or unreachable is not None,
                 **kwargs,
             )
+        if unreachable is not None:
+            _from_the_cache(unreachable)
+        return loaded
     except ValueError as err:
         if "trust_remote_code" in str(err):
             raise ModelError(
@@ -262,11 +268,48 @@ def _load(auto_class, ref: ModelRef, **kwargs):
         if ref.is_local:  # a file of the folder is unreadable or truncated: advice about the Hub would mislead
             raise ModelError(f"cannot load {ref.name!r} from {ref.location} ({type(err).__name__}: "
                              f"{_first_line(err)}); check the folder's files or download them again") from err
-        raise ModelError(
-            f"cannot load {ref.name!r} from {ref.location} ({err.__class__.__name__}). "
-            "Offline? Download it where there is internet (`hf download <id>`) and pass the local folder "
-            "with --model PATH, or set HF_HUB_OFFLINE=1 to use the Hub cache."
-        ) from err
+        raise ModelError(_hub_failure(ref, err, unreachable)) from err
+
+
+def _hub_failure(ref: ModelRef, err: OSError, unreachable: str | None) -> str:
+    """Why a Hub id did not load, and what to do, in one line: advice on HF_HUB_OFFLINE only where it is unset."""
+    local = (f"download it where there is internet (`hf download {ref.location}`) and pass the local folder with "
+             "--model PATH")
+    if unreachable is not None:
+        return f"cannot load {ref.name!r}: the Hub is unreachable ({unreachable}) and its cache holds no {ref.location}; {local}"
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return (f"cannot load {ref.name!r}: HF_HUB_OFFLINE=1 is set and the Hub cache holds no {ref.location}; {local}, "
+                "or unset HF_HUB_OFFLINE where there is internet")
+    return (f"cannot load {ref.name!r} from the Hub ({type(err).__name__}: {_first_line(err)}); check the id and "
+            f"--revision, or {local}")
+
+
+HUB_TIMEOUT_S = 3.0  # one connection to the Hub's endpoint; huggingface_hub's retries take a minute offline
+
+
+@functools.cache
+def hub_unreachable() -> str | None:
+    """Why this process cannot reach the Hub, from one connection of at most HUB_TIMEOUT_S to its endpoint
+    ($HF_ENDPOINT); None where it can, or where a proxy is set (the route is the proxy's). Where it cannot, Hub
+    ids load from the Hub cache alone, as under HF_HUB_OFFLINE=1."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    address = (endpoint.hostname or "", endpoint.port or (443 if endpoint.scheme == "https" else 80))
+    try:
+        socket.create_connection(address, timeout=HUB_TIMEOUT_S).close()
+    except OSError as err:
+        return f"{address[0]}:{address[1]}: {err.strerror or type(err).__name__}"
+    return None
+
+
+@functools.cache
+def _from_the_cache(unreachable: str) -> None:
+    """Said once a process: a Hub id loaded from the Hub cache because the Hub is unreachable."""
+    logging.getLogger("harness").warning("the Hub is unreachable (%s): Hub ids load from the Hub cache", unreachable)
 
 
 def _unreadable_file_errors() -> tuple[type[Exception], ...]:

@@ -226,6 +226,35 @@ def test_hub_id_offline_tells_to_pass_a_local_folder():
         message = str(info.value)
         assert "some-org-that-does-not-exist/tiny-model-xyz" in message
         assert "local folder" in message and "--model PATH" in message
+        assert "HF_HUB_OFFLINE=1 is set" in message and "set HF_HUB_OFFLINE=1" not in message  # no advice to set it
+
+
+def test_an_unreachable_hub_is_found_once_and_said_in_one_line(monkeypatch):
+    import socket
+
+    import harness.models
+
+    tries = []
+
+    def no_network(address, timeout):
+        tries.append((address, timeout))
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    harness.models.hub_unreachable.cache_clear()
+    try:
+        ref = resolve_model("some-org-that-does-not-exist/tiny-model-xyz")
+        for loader in (load_tokenizer, load_model):
+            with pytest.raises(ModelError) as info:
+                loader(ref)
+            message = str(info.value)
+            assert message.startswith("cannot load 'some-org-that-does-not-exist/tiny-model-xyz': the Hub is "
+                                      "unreachable (huggingface.co:443: Name or service not known)")
+            assert "--model PATH" in message and "HF_HUB_OFFLINE" not in message and "\n" not in message
+    finally:
+        harness.models.hub_unreachable.cache_clear()
+    assert tries == [(("huggingface.co", 443), harness.models.HUB_TIMEOUT_S)]  # one probe, a short timeout
 
 
 @pytest.mark.parametrize("weights, content", [
