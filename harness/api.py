@@ -18,7 +18,7 @@ from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODES, R
                             differing_settings)
 from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
-from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
+from harness.data.splits import SplitPlan, absent_data, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError, TaskError
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
@@ -82,12 +82,14 @@ def evaluate(
     if config.device == "cuda":
         config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
     evaluation = Evaluation()
-    groups = _groups(suite, tasks, mode, config, registry, evaluation)
+    source_dir = resolve_data_dir(data_dir)
+    groups = _groups(suite, tasks, mode, config, registry, evaluation, source_dir)
+    if not groups:
+        raise _nothing_ran(suite, evaluation.skipped)
     model_ref = resolve_model(model, revision, trust_remote_code)
     if config.format == "n2m" and config.bertscore_model is None:  # BERTScore with the evaluated model as loaded
         config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
                                 bertscore_trust_remote_code=model_ref.trust_remote_code)
-    source_dir = resolve_data_dir(data_dir)
     # here, not after the compute, when the result is written (by rank 0 alone, under a launch)
     writable_folder(output_dir, "--output-dir", create=is_main_process())
     context = _Context(model_ref, config, Path(output_dir), cache)
@@ -144,10 +146,13 @@ def evaluate(
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
     if not evaluation.results:
-        reasons = dict.fromkeys(evaluation.skipped.values())  # tasks scored with another's model share its reason
-        raise DataError(f"no task of --suite {suite} could run ({len(evaluation.skipped)} skipped): "
-                        + "; ".join(reasons))
+        raise _nothing_ran(suite, evaluation.skipped)
     return evaluation
+
+
+def _nothing_ran(suite: str | None, skipped: dict[str, str]) -> DataError:
+    reasons = dict.fromkeys(skipped.values())  # tasks scored with another's model share its reason
+    return DataError(f"no task of --suite {suite} could run ({len(skipped)} skipped): " + "; ".join(reasons))
 
 
 def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: RunConfig,
@@ -164,21 +169,35 @@ def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: 
                 raise DataError(f"{task.id}: {problem}; {advice}")
 
 
+@dataclass
+class Plan:
+    """The work units evaluate() runs, in order, and the tasks it skips before anything loads, with the reason."""
+
+    units: list[WorkUnit]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
 def plan_units(tasks: list[str] | None = None, suite: str | None = None, mode: str = "both", *,
-               seeds: list[int] | None = None, train_sizes: list[int | None] | None = None,
-               config: RunConfig | None = None, registry: TaskRegistry = REGISTRY, **overrides) -> list[WorkUnit]:
+               data_dir: str | Path | None = None, seeds: list[int] | None = None,
+               train_sizes: list[int | None] | None = None, config: RunConfig | None = None,
+               registry: TaskRegistry = REGISTRY, **overrides) -> Plan:
     """The work units evaluate() runs with the same arguments, for each of `seeds` (default: the config's), in
-    the order it runs them; nothing is read but the task files. The tasks of a suite are all listed, whether
-    or not there is data for them (evaluate skips those without)."""
+    the order it runs them, and the tasks it skips; nothing is read but the task files and which data files are
+    there: a suite's tasks whose files are not in the data dir are skipped, as evaluate skips them (from the
+    Hub, that is known only once the data loads), and a suite of which none can run is the same error."""
     config = (config or RunConfig()).replace(**overrides)
-    groups = _groups(suite, tasks, mode, config, registry, Evaluation())
-    return work_units(_group_ids(groups), _modes(mode), seeds or [config.seed], train_sizes)
+    evaluation = Evaluation()
+    groups = _groups(suite, tasks, mode, config, registry, evaluation, resolve_data_dir(data_dir))
+    if not groups:
+        raise _nothing_ran(suite, evaluation.skipped)
+    return Plan(work_units(_group_ids(groups), _modes(mode), seeds or [config.seed], train_sizes), evaluation.skipped)
 
 
-def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry,
-            evaluation: Evaluation) -> list[tuple[TaskSpec, list[TaskSpec]]]:
+def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry, evaluation: Evaluation,
+            data_dir: Path | None) -> list[tuple[TaskSpec, list[TaskSpec]]]:
     """The trained tasks a run asks for, each with the tasks scored by its model, checked before anything
-    loads; a suite's tasks without a text-to-text view (--format n2m) go to `evaluation.skipped`."""
+    loads; a suite's tasks without a text-to-text view (--format n2m) or without their files in the data dir
+    go to `evaluation.skipped` (a named one is an error)."""
     if mode not in MODES:
         raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
     if not suite and not tasks:
@@ -188,7 +207,28 @@ def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry,
         specs = _views(specs, evaluation, named=bool(tasks))
     if config.layer_sweep:
         _check_layer_sweep(specs, mode, named=bool(tasks))
-    return _training_groups(specs, registry)
+    return _with_data(_training_groups(specs, registry), data_dir, config.split_strategy, evaluation,
+                      named=bool(tasks))
+
+
+def _with_data(groups: list[tuple[TaskSpec, list[TaskSpec]]], data_dir: Path | None, strategy: str,
+               evaluation: Evaluation, named: bool) -> list[tuple[TaskSpec, list[TaskSpec]]]:
+    """The groups, each without the tasks whose files are not in the data dir (a trained task's missing takes
+    the tasks scored by its model along): those go to `evaluation.skipped`, or, named, stop the run."""
+    kept, absent = [], {}
+    for base, dependents in groups:
+        why = absent_data(base, data_dir, strategy)
+        if why:
+            absent.update(dict.fromkeys([base.id, *(spec.id for spec in dependents)], why))
+            continue
+        for spec in dependents:
+            if why := absent_data(spec, data_dir, None):
+                absent[spec.id] = why
+        kept.append((base, [spec for spec in dependents if spec.id not in absent]))
+    if named and absent:
+        raise DataError("; ".join(dict.fromkeys(absent.values())))
+    evaluation.skipped.update(absent)
+    return kept
 
 
 def _group_ids(groups: list[tuple[TaskSpec, list[TaskSpec]]]) -> list[tuple[str, list[str]]]:
@@ -500,4 +540,4 @@ def _summary(result: RunResult) -> str:
     return ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())
 
 
-__all__ = ["evaluate", "plan_units", "Evaluation", "HarnessError", "WorkUnit"]
+__all__ = ["evaluate", "plan_units", "Evaluation", "HarnessError", "Plan", "WorkUnit"]

@@ -163,23 +163,27 @@ def _plan(args) -> int:
     for unit in units:
         finished = (unit.folder(selection.output_dir, slug) / RESULT_FILE).is_file()
         print(unit.describe() + ("  [finished]" if finished else ""))
+    # the count of units to run (Progress logs it) and their estimate cover the same units
     print(time_planned(Progress(units, selection.output_dir, slug, config).estimates(), selection.output_dir),
           file=sys.stderr)
     return 0
 
 
 def _units(selection, config) -> list:
-    """The work units of the eval the options describe, for every seed; with --shard, that share of them."""
+    """The work units of the eval the options describe, for every seed; with --shard, that share of them. The
+    tasks it skips for want of data are listed on stderr, with the reason, before them."""
     from harness.api import plan_units
     from harness.sweep import share
 
-    units = plan_units(selection.tasks, selection.suite, selection.mode, seeds=selection.seeds or [config.seed],
-                       train_sizes=selection.train_sizes, config=config)
+    plan = plan_units(selection.tasks, selection.suite, selection.mode, data_dir=selection.data_dir,
+                      seeds=selection.seeds or [config.seed], train_sizes=selection.train_sizes, config=config)
+    for task, reason in plan.skipped.items():
+        print(f"{task} skipped: {reason}", file=sys.stderr)
     if selection.shard is None:
-        return units
-    mine = share(units, *selection.shard)
+        return plan.units
+    mine = share(plan.units, *selection.shard)
     index, count = selection.shard
-    print(f"shard {index}/{count}: {len(mine)} of the plan's {len(units)} work units", file=sys.stderr)
+    print(f"shard {index}/{count}: {len(mine)} of the plan's {len(plan.units)} work units", file=sys.stderr)
     return mine
 
 

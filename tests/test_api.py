@@ -77,9 +77,16 @@ def test_kfold_reports_mean_and_std_over_five_folds(tiny_model_dir, glue_dir, tm
     assert folds == {0, 1, 2, 3, 4}
 
 
-def test_suite_skips_tasks_without_data_and_says_why(tiny_model_dir, glue_dir, tmp_path):
-    evaluation = evaluate(str(tiny_model_dir), suite="glue", mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
-                          split_strategy="holdout", max_train_samples=16, **FAST)
+def test_suite_skips_tasks_without_data_and_says_why(tiny_model_dir, glue_dir, tmp_path, caplog):
+    import logging
+    import re
+
+    with caplog.at_level(logging.INFO, logger="harness"):
+        evaluation = evaluate(str(tiny_model_dir), suite="glue", mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
+                              split_strategy="holdout", max_train_samples=16, **FAST)
+    counted = [re.match(r"\[(\d+)/(\d+)\] ", message).groups() for message in caplog.messages
+               if message.startswith("[")]
+    assert counted == [(str(i), "4") for i in range(1, 5)]  # [1/4] ... [4/4]: tasks without data never counted
     ran = {r.task for r in evaluation.results}
     assert ran == {"cola", "mrpc", "sst2", "stsb"}
     assert {"glue/mnli", "glue/mnli_mismatched", "glue/ax", "glue/qnli", "glue/qqp", "glue/rte", "glue/wnli"} == set(
