@@ -19,7 +19,7 @@ from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODES, R
 from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, absent_data, eval_only_plan, load_splits, plan_splits
-from harness.errors import ConfigError, DataError, HarnessError, TaskError
+from harness.errors import ConfigError, DataError, HarnessError, TaskError, interruptible
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
 from harness.models import ModelRef, check_bertscore_layer, check_max_length, resolve_model
@@ -50,6 +50,7 @@ class Evaluation:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
+@interruptible
 def evaluate(
     model: str | None = None,
     tasks: list[str] | None = None,
@@ -75,7 +76,8 @@ def evaluate(
     written before the next one starts. `train_sizes` (a learning curve) runs every mode at each size, a
     nested seeded subset of the train split (None: all). `units` (from plan_units(), e.g. one machine's share
     of it) limits the call to those work units; `progress` reports each unit as it starts (by default, a
-    Progress over this call's units).
+    Progress over this call's units). Ctrl-C raises harness.errors.Interrupted, a KeyboardInterrupt saying how to
+    continue.
     """
     config = (config or RunConfig()).replace(**overrides)
     check_precision(config.precision, config.device)  # before anything loads

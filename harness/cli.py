@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write RUN_DIR/report.md: one run's scores, errors and provenance")
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
-                        help="a run folder, e.g. reports/minilm/glue/sst2/frozen-seed42")
+                        help="a run folder, e.g. runs/minilm/glue/sst2/frozen-seed42")
     report.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
 
     export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML), a model "

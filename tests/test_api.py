@@ -332,8 +332,8 @@ def _one_line_exit_2(argv, capsys) -> str:
     return err
 
 
-def _never_trains(monkeypatch):
-    """Any fit is a failure of the test: the error had to come before the compute."""
+def _every_fit(monkeypatch, fit):
+    """Every runner's fit replaced by `fit`."""
     from harness.runners.base import Runner
 
     runners, found = [Runner], []
@@ -341,7 +341,28 @@ def _never_trains(monkeypatch):
         found.append(runners.pop())
         runners += found[-1].__subclasses__()
     for runner in found:
-        monkeypatch.setattr(runner, "fit", lambda self, examples: pytest.fail("trained before the error"))
+        monkeypatch.setattr(runner, "fit", fit)
+
+
+def _never_trains(monkeypatch):
+    """Any fit is a failure of the test: the error had to come before the compute."""
+    _every_fit(monkeypatch, lambda self, examples: pytest.fail("trained before the error"))
+
+
+def test_ctrl_c_in_the_api_says_how_to_continue_without_the_library_traceback(tiny_model_dir, glue_dir, tmp_path,
+                                                                             monkeypatch, capsys):
+    from harness.errors import Interrupted
+
+    def pressed(self, examples):
+        raise KeyboardInterrupt
+
+    _every_fit(monkeypatch, pressed)
+    with pytest.raises(Interrupted, match=r"^interrupted; finished results are kept: rerun with resume=True") as info:
+        evaluate(str(tiny_model_dir), tasks=["stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    assert isinstance(info.value, KeyboardInterrupt) and info.value.__suppress_context__  # no chained traceback
+    assert main(["eval", "--model", str(tiny_model_dir), "--tasks", "stsb", "--mode", "frozen", "--data-dir",
+                 str(glue_dir), "--output-dir", str(tmp_path), "--quiet"]) == 130
+    assert capsys.readouterr().err == "harness: interrupted; finished results are kept, rerun with --resume to continue\n"
 
 
 @pytest.mark.parametrize("place", ["a file", "under a file"])

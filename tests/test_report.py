@@ -139,3 +139,18 @@ def test_an_undefined_score_reads_undefined_without_an_interval(tmp_path):
     text = render_report(folder)
     assert "| main (mcc) | undefined | – |" in text and "| mcc | undefined | – |" in text
     assert " nan" not in text and "[0.00, 0.00]" not in text
+
+
+@pytest.mark.parametrize("written", [REPORT_FILE, "layer-sweep.png"])
+def test_a_report_of_a_committed_run_leaves_the_clone_clean(written):
+    """`harness report` on a run under the committed reports/ writes its page there: git ignores it."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or subprocess.run(["git", "rev-parse"], cwd=root, capture_output=True).returncode:
+        pytest.skip("not a git clone")
+    page = f"reports/minilm/glue/sst2/finetune-seed42/{written}"
+    assert subprocess.run(["git", "check-ignore", "-q", page], cwd=root).returncode == 0
+    assert subprocess.run(["git", "check-ignore", "-q", "reports/minilm/glue/sst2/finetune-seed42/result.json"],
+                          cwd=root).returncode == 1
