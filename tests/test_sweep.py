@@ -77,6 +77,7 @@ def test_bad_shards_stop_before_any_compute(capsys):
     assert "run `harness leaderboard` once every share has" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_two_shares_run_into_one_folder_give_the_leaderboard_of_one_unsharded_run(tiny_model_dir, glue_dir, tmp_path,
                                                                                  monkeypatch, capsys, caplog):
     import harness.leaderboard as leaderboard
