@@ -84,8 +84,8 @@ def evaluate(
     if config.device == "cuda":
         config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
     evaluation = Evaluation()
+    groups = _groups(suite, tasks, mode, config, registry, evaluation, data_dir)
     source_dir = resolve_data_dir(data_dir)
-    groups = _groups(suite, tasks, mode, config, registry, evaluation, source_dir)
     if not groups:
         raise _nothing_ran(suite, evaluation.skipped)
     model_ref = resolve_model(model, revision, trust_remote_code)
@@ -189,17 +189,17 @@ def plan_units(tasks: list[str] | None = None, suite: str | None = None, mode: s
     Hub, that is known only once the data loads), and a suite of which none can run is the same error."""
     config = (config or RunConfig()).replace(**overrides)
     evaluation = Evaluation()
-    groups = _groups(suite, tasks, mode, config, registry, evaluation, resolve_data_dir(data_dir))
+    groups = _groups(suite, tasks, mode, config, registry, evaluation, data_dir)
     if not groups:
         raise _nothing_ran(suite, evaluation.skipped)
     return Plan(work_units(_group_ids(groups), _modes(mode), seeds or [config.seed], train_sizes), evaluation.skipped)
 
 
 def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry, evaluation: Evaluation,
-            data_dir: Path | None) -> list[tuple[TaskSpec, list[TaskSpec]]]:
+            data_dir: str | Path | None) -> list[tuple[TaskSpec, list[TaskSpec]]]:
     """The trained tasks a run asks for, each with the tasks scored by its model, checked before anything
-    loads; a suite's tasks without a text-to-text view (--format n2m) or without their files in the data dir
-    go to `evaluation.skipped` (a named one is an error)."""
+    loads (the options before the data dir); a suite's tasks without a text-to-text view (--format n2m) or
+    without their files in the data dir go to `evaluation.skipped` (a named one is an error)."""
     if mode not in MODES:
         raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
     if not suite and not tasks:
@@ -209,8 +209,8 @@ def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry, 
         specs = _views(specs, evaluation, named=bool(tasks))
     if config.layer_sweep:
         _check_layer_sweep(specs, mode, named=bool(tasks))
-    return _with_data(_training_groups(specs, registry), data_dir, config.split_strategy, evaluation,
-                      named=bool(tasks))
+    return _with_data(_training_groups(specs, registry), resolve_data_dir(data_dir), config.split_strategy,
+                      evaluation, named=bool(tasks))
 
 
 def _with_data(groups: list[tuple[TaskSpec, list[TaskSpec]]], data_dir: Path | None, strategy: str,
