@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError, ModelError
+from harness.hub import hub_unreachable
 
 if TYPE_CHECKING:  # torch loads only where hidden states are pooled, so `harness list` stays instant
     import numpy as np
@@ -282,28 +283,6 @@ def _hub_failure(ref: ModelRef, err: OSError, unreachable: str | None) -> str:
                 "or unset HF_HUB_OFFLINE where there is internet")
     return (f"cannot load {ref.name!r} from the Hub ({type(err).__name__}: {_first_line(err)}); check the id and "
             f"--revision, or {local}")
-
-
-HUB_TIMEOUT_S = 3.0  # one connection to the Hub's endpoint; huggingface_hub's retries take a minute offline
-
-
-@functools.cache
-def hub_unreachable() -> str | None:
-    """Why this process cannot reach the Hub, from one connection of at most HUB_TIMEOUT_S to its endpoint
-    ($HF_ENDPOINT); None where it can, or where a proxy is set (the route is the proxy's). Where it cannot, Hub
-    ids load from the Hub cache alone, as under HF_HUB_OFFLINE=1."""
-    import socket
-    from urllib.parse import urlsplit
-
-    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return None
-    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    address = (endpoint.hostname or "", endpoint.port or (443 if endpoint.scheme == "https" else 80))
-    try:
-        socket.create_connection(address, timeout=HUB_TIMEOUT_S).close()
-    except OSError as err:
-        return f"{address[0]}:{address[1]}: {err.strerror or type(err).__name__}"
-    return None
 
 
 @functools.cache

@@ -251,6 +251,32 @@ def test_hub_source_maps_columns_and_records_the_fingerprint(monkeypatch, tmp_pa
     assert split.source["kind"] == "hub" and split.source["fingerprint"]
 
 
+def test_an_unreachable_hub_stops_a_hub_dataset_in_one_line_without_retries(monkeypatch):
+    import socket
+
+    import datasets
+
+    import harness.hub
+    from harness.data.hub import load_hub_split
+    from harness.tasks import REGISTRY
+
+    def no_network(address, timeout):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    for offline in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(offline)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: pytest.fail("asked the Hub"))
+    harness.hub.hub_unreachable.cache_clear()
+    try:
+        with pytest.raises(DataError) as info:
+            load_hub_split(REGISTRY.get("glue/rte"), "train")
+    finally:
+        harness.hub.hub_unreachable.cache_clear()
+    assert str(info.value).startswith("glue/rte: cannot load nyu-mll/glue (rte) split 'train': the Hub is unreachable "
+                                      "(huggingface.co:443: Name or service not known); pass --data-dir")
+
+
 def test_hub_failure_tells_the_user_to_pass_a_data_dir(monkeypatch):
     import datasets
 

@@ -232,7 +232,7 @@ def test_hub_id_offline_tells_to_pass_a_local_folder():
 def test_an_unreachable_hub_is_found_once_and_said_in_one_line(monkeypatch):
     import socket
 
-    import harness.models
+    import harness.hub
 
     tries = []
 
@@ -242,7 +242,7 @@ def test_an_unreachable_hub_is_found_once_and_said_in_one_line(monkeypatch):
 
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setattr(socket, "create_connection", no_network)
-    harness.models.hub_unreachable.cache_clear()
+    harness.hub.hub_unreachable.cache_clear()
     try:
         ref = resolve_model("some-org-that-does-not-exist/tiny-model-xyz")
         for loader in (load_tokenizer, load_model):
@@ -253,8 +253,8 @@ def test_an_unreachable_hub_is_found_once_and_said_in_one_line(monkeypatch):
                                       "unreachable (huggingface.co:443: Name or service not known)")
             assert "--model PATH" in message and "HF_HUB_OFFLINE" not in message and "\n" not in message
     finally:
-        harness.models.hub_unreachable.cache_clear()
-    assert tries == [(("huggingface.co", 443), harness.models.HUB_TIMEOUT_S)]  # one probe, a short timeout
+        harness.hub.hub_unreachable.cache_clear()
+    assert tries == [(("huggingface.co", 443), harness.hub.HUB_TIMEOUT_S)]  # one probe, a short timeout
 
 
 @pytest.mark.parametrize("weights, content", [
