@@ -19,8 +19,8 @@ from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODEL_ON
                             differing_settings)
 from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
-from harness.data.splits import SplitPlan, eval_only_plan, load_splits, plan_splits
-from harness.errors import ConfigError, DataError, HarnessError, TaskError
+from harness.data.splits import SplitPlan, absent_data, eval_only_plan, load_splits, plan_splits
+from harness.errors import ConfigError, DataError, HarnessError, TaskError, interruptible
 from harness.learning_rate import choose_learning_rate
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
@@ -60,6 +60,7 @@ class Evaluation:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
+@interruptible
 def evaluate(
     model: str | None = None,
     tasks: list[str] | None = None,
@@ -67,7 +68,7 @@ def evaluate(
     mode: str = "both",
     *,
     data_dir: str | Path | None = None,
-    output_dir: str | Path = "reports",
+    output_dir: str | Path = "runs",
     config: RunConfig | None = None,
     revision: str | None = None,
     trust_remote_code: bool = False,
@@ -85,14 +86,18 @@ def evaluate(
     written before the next one starts. `train_sizes` (a learning curve) runs every mode at each size, a
     nested seeded subset of the train split (None: all). `units` (from plan_units(), e.g. one machine's share
     of it) limits the call to those work units; `progress` reports each unit as it starts (by default, a
-    Progress over this call's units).
+    Progress over this call's units). Ctrl-C raises harness.errors.Interrupted, a KeyboardInterrupt saying how to
+    continue.
     """
     config = (config or RunConfig()).replace(**overrides)
     check_precision(config.precision, config.device)  # before anything loads
     if config.device == "cuda":
         config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
     evaluation = Evaluation()
-    groups = _groups(suite, tasks, mode, config, registry, evaluation)
+    groups = _groups(suite, tasks, mode, config, registry, evaluation, data_dir)
+    source_dir = resolve_data_dir(data_dir)
+    if not groups:
+        raise _nothing_ran(suite, evaluation.skipped)
     model_ref = resolve_model(model, revision, trust_remote_code).seeded(config.seed)
     if config.format == "n2m" and config.bertscore_model is None and model_ref.kind == MAJORITY:
         raise ConfigError("--model majority has no model for BERTScore to read text-to-text views with; pass "
@@ -100,7 +105,6 @@ def evaluate(
     if config.format == "n2m" and config.bertscore_model is None:  # BERTScore with the evaluated model as loaded
         config = config.replace(bertscore_model=model_ref.location, bertscore_revision=model_ref.revision,
                                 bertscore_trust_remote_code=model_ref.trust_remote_code)
-    source_dir = resolve_data_dir(data_dir)
     # here, not after the compute, when the result is written (by rank 0 alone, under a launch)
     writable_folder(output_dir, "--output-dir", create=is_main_process())
     context = _Context(model_ref, config, Path(output_dir), cache)
@@ -117,6 +121,7 @@ def evaluate(
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
     wanted = set(planned if units is None else units)
     mine = [unit for unit in planned if unit in wanted]
+    context.refuse_replacing(groups, mine)
     progress = progress or Progress(mine, output_dir, model_ref.slug, config)
 
     for base, dependents in groups:
@@ -164,9 +169,7 @@ def evaluate(
     if tasks and evaluation.skipped:
         raise DataError("; ".join(f"{name}: {why}" for name, why in evaluation.skipped.items()))
     if not evaluation.results:
-        reasons = dict.fromkeys(evaluation.skipped.values())  # tasks scored with another's model share its reason
-        raise DataError(f"no task of --suite {suite} could run ({len(evaluation.skipped)} skipped): "
-                        + "; ".join(reasons))
+        raise _nothing_ran(suite, evaluation.skipped)
     return evaluation
 
 
@@ -178,6 +181,11 @@ def _finished(resume: bool, folder: Path, scores_others: bool, task: TaskSpec) -
         return why_unfinished(folder, read_result(folder / RESULT_FILE), task) is None
     except DataError:
         return False
+
+
+def _nothing_ran(suite: str | None, skipped: dict[str, str]) -> DataError:
+    reasons = dict.fromkeys(skipped.values())  # tasks scored with another's model share its reason
+    return DataError(f"no task of --suite {suite} could run ({len(skipped)} skipped): " + "; ".join(reasons))
 
 
 def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: RunConfig,
@@ -194,22 +202,36 @@ def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: 
                 raise DataError(f"{task.id}: {problem}; {advice}")
 
 
+@dataclass
+class Plan:
+    """The work units evaluate() runs, in order, and the tasks it skips before anything loads, with the reason."""
+
+    units: list[WorkUnit]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
 def plan_units(tasks: list[str] | None = None, suite: str | None = None, mode: str = "both", *,
-               seeds: list[int] | None = None, train_sizes: list[int | None] | None = None,
-               config: RunConfig | None = None, registry: TaskRegistry = REGISTRY, model: str | None = None,
-               **overrides) -> list[WorkUnit]:
+               data_dir: str | Path | None = None, seeds: list[int] | None = None,
+               train_sizes: list[int | None] | None = None, config: RunConfig | None = None,
+               registry: TaskRegistry = REGISTRY, model: str | None = None, **overrides) -> Plan:
     """The work units evaluate() runs with the same arguments, for each of `seeds` (default: the config's), in
-    the order it runs them; nothing is read but the task files. The tasks of a suite are all listed, whether
-    or not there is data for them (evaluate skips those without)."""
+    the order it runs them, and the tasks it skips; nothing is read but the task files and which data files are
+    there: a suite's tasks whose files are not in the data dir are skipped, as evaluate skips them (from the
+    Hub, that is known only once the data loads), and a suite of which none can run is the same error."""
     config = (config or RunConfig()).replace(**overrides)
-    groups = _groups(suite, tasks, mode, config, registry, Evaluation())
-    return work_units(_group_ids(groups), run_modes(mode, model), seeds or [config.seed], train_sizes)
+    evaluation = Evaluation()
+    groups = _groups(suite, tasks, mode, config, registry, evaluation, data_dir)
+    if not groups:
+        raise _nothing_ran(suite, evaluation.skipped)
+    return Plan(work_units(_group_ids(groups), run_modes(mode, model), seeds or [config.seed], train_sizes),
+                evaluation.skipped)
 
 
-def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry,
-            evaluation: Evaluation) -> list[tuple[TaskSpec, list[TaskSpec]]]:
+def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry, evaluation: Evaluation,
+            data_dir: str | Path | None) -> list[tuple[TaskSpec, list[TaskSpec]]]:
     """The trained tasks a run asks for, each with the tasks scored by its model, checked before anything
-    loads; a suite's tasks without a text-to-text view (--format n2m) go to `evaluation.skipped`."""
+    loads (the options before the data dir); a suite's tasks without a text-to-text view (--format n2m) or
+    without their files in the data dir go to `evaluation.skipped` (a named one is an error)."""
     if mode not in MODES:
         raise ConfigError(f"--mode {mode!r} is not one of {', '.join(MODES)}")
     if not suite and not tasks:
@@ -219,7 +241,28 @@ def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry,
         specs = _views(specs, evaluation, named=bool(tasks))
     if config.layer_sweep:
         _check_layer_sweep(specs, mode, named=bool(tasks))
-    return _training_groups(specs, registry)
+    return _with_data(_training_groups(specs, registry), resolve_data_dir(data_dir), config.split_strategy,
+                      evaluation, named=bool(tasks))
+
+
+def _with_data(groups: list[tuple[TaskSpec, list[TaskSpec]]], data_dir: Path | None, strategy: str,
+               evaluation: Evaluation, named: bool) -> list[tuple[TaskSpec, list[TaskSpec]]]:
+    """The groups, each without the tasks whose files are not in the data dir (a trained task's missing takes
+    the tasks scored by its model along): those go to `evaluation.skipped`, or, named, stop the run."""
+    kept, absent = [], {}
+    for base, dependents in groups:
+        why = absent_data(base, data_dir, strategy)
+        if why:
+            absent.update(dict.fromkeys([base.id, *(spec.id for spec in dependents)], why))
+            continue
+        for spec in dependents:
+            if why := absent_data(spec, data_dir, None):
+                absent[spec.id] = why
+        kept.append((base, [spec for spec in dependents if spec.id not in absent]))
+    if named and absent:
+        raise DataError("; ".join(dict.fromkeys(absent.values())))
+    evaluation.skipped.update(absent)
+    return kept
 
 
 def _group_ids(groups: list[tuple[TaskSpec, list[TaskSpec]]]) -> list[tuple[str, list[str]]]:
@@ -357,6 +400,22 @@ class _Context:
                         held.enter_context(run_lock(self.directory(task, mode, train_size)))
             yield
 
+    def refuse_replacing(self, groups: list[tuple[TaskSpec, list[TaskSpec]]], units: list[WorkUnit]) -> None:
+        """Stop before any compute where a folder these units write holds a finished result made with other
+        settings than asked now, unless --overwrite: nothing replaces a result unasked, whatever the folder."""
+        if self.config.overwrite:
+            return
+        trained = {base.id: (base, *dependents) for base, dependents in groups}
+        for unit in units:
+            config = self.mode_config(trained[unit.task][0], unit.mode)
+            for spec in trained[unit.task]:
+                path = self.directory(spec, unit.mode, unit.train_size) / RESULT_FILE
+                differs = _differing(read_result(path), unit.mode, config, self.majority) if path.is_file() else []
+                if differs:
+                    raise ConfigError(f"{path} was run with other settings: {'; '.join(differs)}; rerun with those "
+                                      "(--resume keeps it), choose another --output-dir, or add --overwrite to "
+                                      "replace it")
+
     def run(self, task: TaskSpec, plan: SplitPlan, mode: str, dependents, train_size: int | None = None,
             population: SplitPlan | None = None) -> list[RunResult]:
         """Train on each fold, score the task (and the tasks scored with its model), write results. With a
@@ -466,11 +525,9 @@ class _Context:
     def _kept(self, task: TaskSpec, mode: str, result: RunResult, directory: Path,
               config: RunConfig) -> RunResult | None:
         """--resume keeps a finished result as it is where it ran with the settings asked for now (`config`, the
-        mode's); one that ran with others stops the run, or with --overwrite is run again (None)."""
+        mode's); one that ran with others is run again (None): refuse_replacing let it through, so --overwrite
+        was given."""
         differs = _differing(result, mode, config, self.majority)
-        if differs and not config.overwrite:
-            raise ConfigError(f"{directory / RESULT_FILE} was run with other settings: {'; '.join(differs)}; rerun "
-                              "with those to keep it, or add --overwrite to run it again")
         if differs:
             log.warning("%s %s: running again (--overwrite): the finished result had %s", task.id, mode,
                         "; ".join(differs))
@@ -612,4 +669,4 @@ def _summary(result: RunResult) -> str:
     return ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())
 
 
-__all__ = ["evaluate", "plan_units", "Evaluation", "HarnessError", "WorkUnit"]
+__all__ = ["evaluate", "plan_units", "Evaluation", "HarnessError", "Plan", "WorkUnit"]

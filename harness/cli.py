@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write RUN_DIR/report.md: one run's scores, errors and provenance")
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
-                        help="a run folder, e.g. reports/minilm/glue/sst2/frozen-seed42")
+                        help="a run folder, e.g. runs/minilm/glue/sst2/frozen-seed42")
     report.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
 
     export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML), a model "
@@ -173,23 +173,28 @@ def _plan(args) -> int:
     for unit in units:
         finished = (unit.folder(selection.output_dir, slug) / RESULT_FILE).is_file()
         print(unit.describe() + ("  [finished]" if finished else ""))
+    # the count of units to run (Progress logs it) and their estimate cover the same units
     print(time_planned(Progress(units, selection.output_dir, slug, config).estimates(), selection.output_dir),
           file=sys.stderr)
     return 0
 
 
 def _units(selection, config) -> list:
-    """The work units of the eval the options describe, for every seed; with --shard, that share of them."""
+    """The work units of the eval the options describe, for every seed; with --shard, that share of them. The
+    tasks it skips for want of data are listed on stderr, with the reason, before them."""
     from harness.api import plan_units
     from harness.sweep import share
 
-    units = plan_units(selection.tasks, selection.suite, selection.mode, seeds=selection.seeds or [config.seed],
-                       train_sizes=selection.train_sizes, config=config, model=selection.model)
+    plan = plan_units(selection.tasks, selection.suite, selection.mode, data_dir=selection.data_dir,
+                      seeds=selection.seeds or [config.seed], train_sizes=selection.train_sizes, config=config,
+                      model=selection.model)
+    for task, reason in plan.skipped.items():
+        print(f"{task} skipped: {reason}", file=sys.stderr)
     if selection.shard is None:
-        return units
-    mine = share(units, *selection.shard)
+        return plan.units
+    mine = share(plan.units, *selection.shard)
     index, count = selection.shard
-    print(f"shard {index}/{count}: {len(mine)} of the plan's {len(units)} work units", file=sys.stderr)
+    print(f"shard {index}/{count}: {len(mine)} of the plan's {len(plan.units)} work units", file=sys.stderr)
     return mine
 
 

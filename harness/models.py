@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError, ModelError
+from harness.hub import hub_unreachable
 
 if TYPE_CHECKING:  # torch loads only where hidden states are pooled, so `harness list` stays instant
     import numpy as np
@@ -86,9 +87,10 @@ def models_dir() -> Path:
 
 
 def resolve_model(name: str | None, revision: str | None = None, trust_remote_code: bool = False) -> ModelRef:
-    """An alias, a local folder, or a Hub id (`org/name`) -> ModelRef; nothing is downloaded here. `majority` is the
-    majority baseline (no model), `random:<any of those>` that model's architecture and tokenizer with its weights
-    initialised afresh (ModelRef.seeded gives them their seed)."""
+    """An alias, a local folder, or a Hub id (`org/name`) -> ModelRef; nothing is downloaded here. An alias is its
+    local copy, models_dir()/<alias>, where that folder holds a model (offline, the Hub is never asked). `majority`
+    is the majority baseline (no model), `random:<any of those>` that model's architecture and tokenizer with its
+    weights initialised afresh (ModelRef.seeded gives them their seed)."""
     name = name or DEFAULT_MODEL
     if name == MAJORITY:
         return ModelRef(MAJORITY, "", None, kind=MAJORITY)
@@ -102,14 +104,28 @@ def resolve_model(name: str | None, revision: str | None = None, trust_remote_co
     if name in _PACKAGED:
         return ModelRef(name, _packaged_path(name), ALIASES[name], revision, trust_remote_code)
     if name in ALIASES:
+        copy = models_dir() / name
+        if (copy / "config.json").is_file():
+            return _local_model(copy.resolve(), revision, trust_remote_code)
         return ModelRef(name, ALIASES[name], ALIASES[name], revision, trust_remote_code)
     if Path(name).expanduser().is_dir():
         return _local_model(Path(name).expanduser().resolve(), revision, trust_remote_code)
+    if _names_a_path(name):
+        raise ModelError(f"--model {name}: no such folder ({Path(name).expanduser().absolute()}); check the path, or "
+                         "pass an alias (harness list models) or a Hub id (org/name)")
     if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) and not name.startswith((".", "/")):
         return ModelRef(name, name, name, revision, trust_remote_code)
     raise ModelError(
         f"model {name!r} is neither an alias ({', '.join(sorted(ALIASES))}), a local folder, nor a Hub id"
     )
+
+
+def _names_a_path(name: str) -> bool:
+    """Whether a model name can only be a folder: it starts like a path (./, ../, /, ~), has more parts than a
+    Hub id's owner/name, or its first part is a local folder (checkpoints/my-bert), not a Hub owner."""
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        return True
+    return "/" in name and Path(name.split("/", 1)[0]).is_dir()
 
 
 def _local_model(folder: Path, revision: str | None, trust_remote_code: bool) -> ModelRef:
@@ -263,17 +279,23 @@ def _initialised(auto_class, ref: ModelRef, **kwargs):
 
 
 def _load(auto_class, ref: ModelRef, **kwargs):
-    """from_pretrained at the ref's revision, never reaching the Hub for a local folder or under
-    HF_HUB_OFFLINE=1, running repository code only when the user trusted it; errors say what to do."""
+    """from_pretrained at the ref's revision, never reaching the Hub for a local folder, under HF_HUB_OFFLINE=1 or
+    where the Hub is unreachable (hub_unreachable), running repository code only when the user trusted it; errors
+    say what to do."""
+    offline = ref.is_local or os.environ.get("HF_HUB_OFFLINE") == "1"
+    unreachable = None if offline else hub_unreachable()
     try:
         with _quiet_load():
-            return auto_class.from_pretrained(
+            loaded = auto_class.from_pretrained(
                 ref.location,
                 revision=ref.revision,
                 trust_remote_code=ref.trust_remote_code,
-                local_files_only=ref.is_local or os.environ.get("HF_HUB_OFFLINE") == "1",
+                local_files_only=offline or unreachable is not None,
                 **kwargs,
             )
+        if unreachable is not None:
+            _from_the_cache(unreachable)
+        return loaded
     except ValueError as err:
         if "trust_remote_code" in str(err):
             raise ModelError(
@@ -291,11 +313,26 @@ def _load(auto_class, ref: ModelRef, **kwargs):
         if ref.is_local:  # a file of the folder is unreadable or truncated: advice about the Hub would mislead
             raise ModelError(f"cannot load {ref.name!r} from {ref.location} ({type(err).__name__}: "
                              f"{_first_line(err)}); check the folder's files or download them again") from err
-        raise ModelError(
-            f"cannot load {ref.name!r} from {ref.location} ({err.__class__.__name__}). "
-            "Offline? Download it where there is internet (`hf download <id>`) and pass the local folder "
-            "with --model PATH, or set HF_HUB_OFFLINE=1 to use the Hub cache."
-        ) from err
+        raise ModelError(_hub_failure(ref, err, unreachable)) from err
+
+
+def _hub_failure(ref: ModelRef, err: OSError, unreachable: str | None) -> str:
+    """Why a Hub id did not load, and what to do, in one line: advice on HF_HUB_OFFLINE only where it is unset."""
+    local = (f"download it where there is internet (`hf download {ref.location}`) and pass the local folder with "
+             "--model PATH")
+    if unreachable is not None:
+        return f"cannot load {ref.name!r}: the Hub is unreachable ({unreachable}) and its cache holds no {ref.location}; {local}"
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return (f"cannot load {ref.name!r}: HF_HUB_OFFLINE=1 is set and the Hub cache holds no {ref.location}; {local}, "
+                "or unset HF_HUB_OFFLINE where there is internet")
+    return (f"cannot load {ref.name!r} from the Hub ({type(err).__name__}: {_first_line(err)}); check the id and "
+            f"--revision, or {local}")
+
+
+@functools.cache
+def _from_the_cache(unreachable: str) -> None:
+    """Said once a process: a Hub id loaded from the Hub cache because the Hub is unreachable."""
+    logging.getLogger("harness").warning("the Hub is unreachable (%s): Hub ids load from the Hub cache", unreachable)
 
 
 def _unreadable_file_errors() -> tuple[type[Exception], ...]:

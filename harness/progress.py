@@ -87,8 +87,10 @@ class Progress:
         self.rows: dict[str, Rows] = {}  # task id -> its size at the whole train split, once its data is read
         self.extracted: set[tuple[str, int]] = set()  # (task, seed) of the frozen units started: features cached
         kept = len(units) - len(self.pending)
+        again = sum((unit.folder(output_dir, model_slug) / RESULT_FILE).is_file() for unit in self.pending)
         log.info("%d work unit(s) to run%s", len(self.pending),
-                 f"; {kept} finished earlier and kept (--resume)" if kept else "")
+                 f"; {kept} finished earlier and kept (--resume)" if kept else
+                 f", {again} of them finished earlier and run again (--resume keeps them)" if again else "")
 
     def read(self, task: str, plan: SplitPlan) -> None:
         """A task's data is read: the size of its runs is now known."""

@@ -77,9 +77,16 @@ def test_kfold_reports_mean_and_std_over_five_folds(tiny_model_dir, glue_dir, tm
     assert folds == {0, 1, 2, 3, 4}
 
 
-def test_suite_skips_tasks_without_data_and_says_why(tiny_model_dir, glue_dir, tmp_path):
-    evaluation = evaluate(str(tiny_model_dir), suite="glue", mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
-                          split_strategy="holdout", max_train_samples=16, **FAST)
+def test_suite_skips_tasks_without_data_and_says_why(tiny_model_dir, glue_dir, tmp_path, caplog):
+    import logging
+    import re
+
+    with caplog.at_level(logging.INFO, logger="harness"):
+        evaluation = evaluate(str(tiny_model_dir), suite="glue", mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
+                              split_strategy="holdout", max_train_samples=16, **FAST)
+    counted = [re.match(r"\[(\d+)/(\d+)\] ", message).groups() for message in caplog.messages
+               if message.startswith("[")]
+    assert counted == [(str(i), "4") for i in range(1, 5)]  # [1/4] ... [4/4]: tasks without data never counted
     ran = {r.task for r in evaluation.results}
     assert ran == {"cola", "mrpc", "sst2", "stsb"}
     assert {"glue/mnli", "glue/mnli_mismatched", "glue/ax", "glue/qnli", "glue/qqp", "glue/rte", "glue/wnli"} == set(
@@ -96,6 +103,35 @@ def test_resume_keeps_finished_results(tiny_model_dir, glue_dir, tmp_path):
                      resume=True, **FAST)
     assert path.read_bytes() == before
     assert again.results[0].scores == first.results[0].scores
+
+
+def test_a_rerun_never_replaces_a_result_made_with_other_settings_unless_asked(tiny_model_dir, glue_dir, tmp_path,
+                                                                                capsys, monkeypatch):
+    evaluate(str(tiny_model_dir), tasks=["stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    path = next(tmp_path.rglob("result.json"))
+    before = path.read_bytes()
+    argv = ["eval", "--model", str(tiny_model_dir), "--tasks", "stsb", "--mode", "frozen", "--data-dir", str(glue_dir),
+            "--output-dir", str(tmp_path), "--device", "cpu", "--quiet", "--max-eval-samples", "16"]
+    with monkeypatch.context() as patched:
+        _never_trains(patched)
+        for resume in ([], ["--resume"]):  # a plain rerun as well as --resume
+            err = _one_line_exit_2(argv + resume, capsys)
+            assert f"{path} was run with other settings: --max-eval-samples None (now 16)" in err
+            assert "--overwrite" in err and path.read_bytes() == before
+    # the same settings run again; --overwrite replaces the other settings' result
+    evaluate(str(tiny_model_dir), tasks=["stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    assert main(argv + ["--overwrite"]) == 0
+    assert read_result(path).num_eval == 16
+
+
+def test_results_go_to_runs_unless_told_where():
+    import inspect
+
+    from harness import api
+    from harness.cli import build_parser
+
+    assert build_parser().parse_args(["eval", "--suite", "glue"]).output_dir == "runs"
+    assert inspect.signature(api.evaluate).parameters["output_dir"].default == "runs"
 
 
 def test_argument_errors(tiny_model_dir, glue_dir, tmp_path):
@@ -215,6 +251,32 @@ def test_hub_source_maps_columns_and_records_the_fingerprint(monkeypatch, tmp_pa
     assert split.source["kind"] == "hub" and split.source["fingerprint"]
 
 
+def test_an_unreachable_hub_stops_a_hub_dataset_in_one_line_without_retries(monkeypatch):
+    import socket
+
+    import datasets
+
+    import harness.hub
+    from harness.data.hub import load_hub_split
+    from harness.tasks import REGISTRY
+
+    def no_network(address, timeout):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    for offline in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(offline)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: pytest.fail("asked the Hub"))
+    harness.hub.hub_unreachable.cache_clear()
+    try:
+        with pytest.raises(DataError) as info:
+            load_hub_split(REGISTRY.get("glue/rte"), "train")
+    finally:
+        harness.hub.hub_unreachable.cache_clear()
+    assert str(info.value).startswith("glue/rte: cannot load nyu-mll/glue (rte) split 'train': the Hub is unreachable "
+                                      "(huggingface.co:443: Name or service not known); pass --data-dir")
+
+
 def test_hub_failure_tells_the_user_to_pass_a_data_dir(monkeypatch):
     import datasets
 
@@ -296,8 +358,8 @@ def _one_line_exit_2(argv, capsys) -> str:
     return err
 
 
-def _never_trains(monkeypatch):
-    """Any fit is a failure of the test: the error had to come before the compute."""
+def _every_fit(monkeypatch, fit):
+    """Every runner's fit replaced by `fit`."""
     from harness.runners.base import Runner
 
     runners, found = [Runner], []
@@ -305,7 +367,28 @@ def _never_trains(monkeypatch):
         found.append(runners.pop())
         runners += found[-1].__subclasses__()
     for runner in found:
-        monkeypatch.setattr(runner, "fit", lambda self, examples: pytest.fail("trained before the error"))
+        monkeypatch.setattr(runner, "fit", fit)
+
+
+def _never_trains(monkeypatch):
+    """Any fit is a failure of the test: the error had to come before the compute."""
+    _every_fit(monkeypatch, lambda self, examples: pytest.fail("trained before the error"))
+
+
+def test_ctrl_c_in_the_api_says_how_to_continue_without_the_library_traceback(tiny_model_dir, glue_dir, tmp_path,
+                                                                             monkeypatch, capsys):
+    from harness.errors import Interrupted
+
+    def pressed(self, examples):
+        raise KeyboardInterrupt
+
+    _every_fit(monkeypatch, pressed)
+    with pytest.raises(Interrupted, match=r"^interrupted; finished results are kept: rerun with resume=True") as info:
+        evaluate(str(tiny_model_dir), tasks=["stsb"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path, **FAST)
+    assert isinstance(info.value, KeyboardInterrupt) and info.value.__suppress_context__  # no chained traceback
+    assert main(["eval", "--model", str(tiny_model_dir), "--tasks", "stsb", "--mode", "frozen", "--data-dir",
+                 str(glue_dir), "--output-dir", str(tmp_path), "--quiet"]) == 130
+    assert capsys.readouterr().err == "harness: interrupted; finished results are kept, rerun with --resume to continue\n"
 
 
 @pytest.mark.parametrize("place", ["a file", "under a file"])

@@ -127,7 +127,7 @@ def test_arcs_follow_the_most_frequent_head_offset_and_relations():
 
 def test_majority_runs_once_as_frozen_writes_every_task_and_its_predictions_rescore(glue_dir, tmp_path):
     out = tmp_path / "runs"
-    assert [u.mode for u in plan_units(["glue/sst2"], mode="both", model=MAJORITY)] == ["frozen"]
+    assert [u.mode for u in plan_units(["glue/sst2"], mode="both", model=MAJORITY).units] == ["frozen"]
     evaluation = evaluate(MAJORITY, tasks=["glue/sst2", "glue/stsb", "glue/mrpc"], mode="both", data_dir=glue_dir,
                           output_dir=out)
     assert [(r.task, r.mode, r.model, r.model_kind) for r in evaluation.results] == [

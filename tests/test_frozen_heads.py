@@ -69,9 +69,9 @@ def test_the_bilstm_ignores_what_pads_a_sequence():
 
 
 def test_a_second_run_with_other_head_settings_runs_no_forward_pass(korean_model_dir, tmp_path, monkeypatch):
-    write_ner(tmp_path / "data", fixture_sentences(30))
+    write_ner(tmp_path / "data", fixture_sentences(16))
     kwargs = dict(data_dir=tmp_path / "data", output_dir=tmp_path / "reports", cache=FeatureCache(tmp_path / "cache"),
-                  head_epochs=3, **FAST)
+                  head_epochs=1, **FAST)
     (first,) = evaluate(str(korean_model_dir), **kwargs).results
     assert first.timings["extraction_s"] > 0
 
@@ -80,7 +80,7 @@ def test_a_second_run_with_other_head_settings_runs_no_forward_pass(korean_model
 
     monkeypatch.setattr(features_module, "load_model", no_encoder)
     for settings in (dict(token_head="mlp"), dict(token_head="linear", layers="-2"), dict(layers="last2-mean")):
-        (again,) = evaluate(str(korean_model_dir), **kwargs, **settings).results
+        (again,) = evaluate(str(korean_model_dir), **kwargs, **settings, overwrite=True).results
         assert again.timings["extraction_s"] == 0
         assert again.provenance["hyperparameters"]["chosen"]["token_head"] == settings.get("token_head", "bilstm")
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # train and eval: states and offsets, once
@@ -104,19 +104,20 @@ def test_choices_are_made_on_train_alone_and_recorded(korean_model_dir, tmp_path
     assert sum(chosen["layer_weights"]) == pytest.approx(1.0, abs=1e-3) and len(chosen["layer_weights"]) == 3
 
 
+@pytest.mark.slow
 def test_a_curves_token_sizes_read_one_extraction_of_the_train_split(korean_model_dir, tmp_path, monkeypatch):
     """Smaller train sizes read their rows of the whole train split's cached token states: one forward pass over
     the train split for every size, and the same states per sentence as a run on that subset alone."""
-    write_ner(tmp_path / "data", fixture_sentences(60, seed=3))
+    write_ner(tmp_path / "data", fixture_sentences(30, seed=3))
     extracted = []
     real = features_module.extract_token_features
     monkeypatch.setattr(features_module, "extract_token_features",
                         lambda model, tokenizer, features, **kw: extracted.append(len(features)) or
                         real(model, tokenizer, features, **kw))
     results = evaluate(str(korean_model_dir), data_dir=tmp_path / "data", output_dir=tmp_path / "reports",
-                       cache=FeatureCache(tmp_path / "cache"), head_epochs=2, train_sizes=[12, 24, None], **FAST).results
-    assert [r.train_size for r in results] == [12, 24, None]
-    assert sorted(extracted) == [12, 48]  # the holdout's eval part and the whole train split, once each
+                       cache=FeatureCache(tmp_path / "cache"), head_epochs=1, train_sizes=[6, 12, None], **FAST).results
+    assert [r.train_size for r in results] == [6, 12, None]
+    assert sorted(extracted) == [6, 24]  # the holdout's eval part and the whole train split, once each
 
 
 def test_a_drawn_subset_reads_the_same_token_states_as_its_own_extraction(korean_model_dir, tmp_path):

@@ -32,6 +32,8 @@ def test_readme_training_example_runs_as_written(minilm_dir, tmp_path):
     run = subprocess.run([sys.executable, "-c", _readme_example()], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert not list(tmp_path.iterdir())  # it leaves nothing where it ran
+    assert "\x1b[" not in run.stderr and "pin_memory" not in run.stderr  # no raw terminal codes, no CPU warning
     logged = ast.literal_eval(run.stdout.strip().splitlines()[-1])
     assert 0 <= logged["eval_accuracy"] <= 100 and 0 <= logged["eval_f1"] <= 100
     assert logged["eval_main_score"] == pytest.approx((logged["eval_accuracy"] + logged["eval_f1"]) / 2)

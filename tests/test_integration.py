@@ -36,6 +36,7 @@ def test_real_label_balance(shared_data):
     assert np.bincount([ex["label"] for ex in ax.examples]).tolist() == [460, 386, 258]
 
 
+@pytest.mark.slow
 def test_sst2_both_modes_on_the_real_model(minilm_dir, shared_data, tmp_path):
     evaluation = evaluate(None, tasks=["glue/sst2"], mode="both", data_dir=shared_data, output_dir=tmp_path,
                           max_train_samples=512, max_eval_samples=256, epochs=1, min_steps=0, quiet=True, device="cpu")

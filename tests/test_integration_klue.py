@@ -50,6 +50,7 @@ def test_dp_gold_arcs_survive_the_word_round_trip(e5_dir, shared_data):
     assert scores == {"dp_uas_micro_f1": 100.0, "dp_las_macro_f1": 100.0}
 
 
+@pytest.mark.slow
 def test_frozen_dp_learns_arcs_from_400_real_sentences(e5_dir, shared_data, tmp_path):
     _dev(DP, shared_data)
     (result,) = evaluate(str(e5_dir), tasks=["klue/dp"], mode="frozen", data_dir=shared_data,
@@ -62,6 +63,7 @@ def test_frozen_dp_learns_arcs_from_400_real_sentences(e5_dir, shared_data, tmp_
     assert result.num_train == 400 and result.num_eval == 200 and result.timings["truncated_words"] == 0
 
 
+@pytest.mark.slow
 def test_mrc_and_wos_generation_with_a_warm_started_e5_on_the_fixture_files(e5_dir, tmp_path):
     """multilingual-e5-small as encoder and decoder (cross-attention new) generates MRC answers and WoS states."""
     from pathlib import Path

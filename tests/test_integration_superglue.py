@@ -39,6 +39,7 @@ def test_multirc_groups_are_its_questions_and_passages(shared_data):
     assert len({ex["text"] for ex in examples}) == 83
 
 
+@pytest.mark.slow
 def test_record_and_axg_on_fixture_files_with_the_real_model(minilm_dir, shared_data, tmp_path):
     """ReCoRD's and AX-g's files are not in the shared data: the authored fixtures stand in, AX-g scored
     by an RTE model trained on the real RTE files."""
@@ -50,11 +51,12 @@ def test_record_and_axg_on_fixture_files_with_the_real_model(minilm_dir, shared_
                          ("AX-g", FIXTURES / "superglue/AX-g")):
         (data / "superglue" / name).symlink_to(source, target_is_directory=True)
     results = evaluate(None, tasks=["superglue/record", "superglue/axg"], mode="both", data_dir=data,
-                       output_dir=tmp_path / "out", max_train_samples=256, epochs=1, min_steps=0, quiet=True, device="cpu").results
+                       output_dir=tmp_path / "out", max_train_samples=32, max_eval_samples=32, epochs=1, min_steps=0,
+                       quiet=True, device="cpu").results  # RTE capped: the fixtures' 4 and 12 rows are what is shown
     by_task = {(r.task, r.mode): r for r in results}
     assert set(by_task) == {(t, m) for t in ("record", "rte", "axg") for m in ("frozen", "finetune")}
     for mode in ("frozen", "finetune"):
         record, axg = by_task[("record", mode)], by_task[("axg", mode)]
         assert record.num_eval == 4 and 0 <= record.scores["exact_match"] <= record.scores["token_f1"] <= 100
         assert axg.num_eval == 12 and set(axg.scores) == {"gender_parity", "accuracy"}
-        assert axg.scores["gender_parity"] in {100 * k / 6 for k in range(7)}  # six pairs
+        assert any(axg.scores["gender_parity"] == pytest.approx(100 * k / 6) for k in range(7))  # six pairs

