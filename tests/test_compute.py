@@ -92,6 +92,18 @@ def test_runs_record_their_compute_per_phase(tiny_model_dir, glue_dir, tmp_path)
     assert "## Tokenizer fit" in shown and "| unknown tokens | 0.00% |" in shown
 
 
+def test_an_mlp_head_counts_its_epochs_forward_and_backward(tiny_model_dir, glue_dir, tmp_path):
+    from harness.runners.flops import mlp_fit_flops
+
+    result, = evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="frozen", head="mlp", data_dir=glue_dir,
+                       output_dir=tmp_path, quiet=True, device="cpu", pair_features="joint", layers="last").results
+    width = (result.timings["trainable_parameters"] - 257) // 257  # width x 256 + 256, then 256 x 1 + 1 (2 classes)
+    head = result.compute["flops_by_phase"]["head"]
+    # whole epochs (no layer search with --layers last), between 1 and build_mlp's max_iter (300) of them
+    assert mlp_fit_flops(64, [width, 256, 1], 1) <= head <= mlp_fit_flops(64, [width, 256, 1], 300)
+    assert head / mlp_fit_flops(64, [width, 256, 1], 1) == int(head / mlp_fit_flops(64, [width, 256, 1], 1))
+
+
 def test_a_report_of_a_result_older_than_the_measures_says_they_were_not_recorded(tiny_model_dir, glue_dir, tmp_path):
     evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="frozen", data_dir=glue_dir, output_dir=tmp_path,
              quiet=True, device="cpu")
