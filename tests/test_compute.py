@@ -10,7 +10,7 @@ from transformers import (AutoModelForSequenceClassification, BertConfig, MPNetC
 
 from harness import evaluate
 from harness.report import render_report
-from harness.runners.flops import PHASES, PhaseFlops, counting_fits, flop_counter, linear_fit_flops
+from harness.runners.flops import PHASES, PhaseFlops, counting_fits, flop_counter, linear_fit_flops, mlp_fit_flops
 from harness.runners.probes import CS, CV_FOLDS, fit_head
 
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
@@ -93,8 +93,6 @@ def test_runs_record_their_compute_per_phase(tiny_model_dir, glue_dir, tmp_path)
 
 
 def test_an_mlp_head_counts_its_epochs_forward_and_backward(tiny_model_dir, glue_dir, tmp_path):
-    from harness.runners.flops import mlp_fit_flops
-
     result, = evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="frozen", head="mlp", data_dir=glue_dir,
                        output_dir=tmp_path, quiet=True, device="cpu", pair_features="joint", layers="last").results
     width = (result.timings["trainable_parameters"] - 257) // 257  # width x 256 + 256, then 256 x 1 + 1 (2 classes)
