@@ -10,7 +10,7 @@ from transformers import (AutoModelForSequenceClassification, BertConfig, MPNetC
 
 from harness import evaluate
 from harness.report import render_report
-from harness.runners.flops import PHASES, PhaseFlops, counting_fits, flop_counter, linear_fit_flops
+from harness.runners.flops import PHASES, PhaseFlops, counting_fits, flop_counter, linear_fit_flops, mlp_fit_flops
 from harness.runners.probes import CS, CV_FOLDS, fit_head
 
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
@@ -90,6 +90,16 @@ def test_runs_record_their_compute_per_phase(tiny_model_dir, glue_dir, tmp_path)
     shown = render_report(folder)
     assert "## Compute" in shown and f"| extraction | {frozen.compute['flops_by_phase']['extraction']:.3g} |" in shown
     assert "## Tokenizer fit" in shown and "| unknown tokens | 0.00% |" in shown
+
+
+def test_an_mlp_head_counts_its_epochs_forward_and_backward(tiny_model_dir, glue_dir, tmp_path):
+    result, = evaluate(str(tiny_model_dir), tasks=["glue/sst2"], mode="frozen", head="mlp", data_dir=glue_dir,
+                       output_dir=tmp_path, quiet=True, device="cpu", pair_features="joint", layers="last").results
+    width = (result.timings["trainable_parameters"] - 257) // 257  # width x 256 + 256, then 256 x 1 + 1 (2 classes)
+    head = result.compute["flops_by_phase"]["head"]
+    # whole epochs (no layer search with --layers last), between 1 and build_mlp's max_iter (300) of them
+    assert mlp_fit_flops(64, [width, 256, 1], 1) <= head <= mlp_fit_flops(64, [width, 256, 1], 300)
+    assert head / mlp_fit_flops(64, [width, 256, 1], 1) == int(head / mlp_fit_flops(64, [width, 256, 1], 1))
 
 
 def test_a_report_of_a_result_older_than_the_measures_says_they_were_not_recorded(tiny_model_dir, glue_dir, tmp_path):
