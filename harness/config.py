@@ -266,7 +266,7 @@ class RunConfig(Settings):
     learning_rate: float | None = option(
         None, "fine-tuning: AdamW's peak learning rate, decayed linearly after the warm-up; unset, the one of "
               "--learning-rates that scores best on an inner holdout of train after a short schedule "
-              "(README: Learning rate)", checks=(POSITIVE,), shown_default="chosen on train")
+              "(README: Fine-tuning recipe)", checks=(POSITIVE,), shown_default="chosen on train")
     learning_rates: list[float] | None = option(
         None, "fine-tuning without --learning-rate: the comma-separated rates the inner holdout chooses among",
         parse=_rate_list, checks=(each(POSITIVE),), shown_default=",".join(f"{rate:g}" for rate in LEARNING_RATES))

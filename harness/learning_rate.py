@@ -32,7 +32,7 @@ from harness.tasks import TaskSpec
 INNER_FRACTION = 0.15  # of the training examples held out to score each rate
 HOLDOUT_CAP = 2000  # examples held out at most: enough to rank rates, little to predict
 SEARCH_SHARE = 0.2  # of the final run's optimisation steps, shared among the grid's rates
-MIN_STEPS = 50  # per rate at least: fewer leave every rate near its initial weights
+MIN_STEPS = 30  # per rate at least: fewer leave every rate near its initial weights
 SEARCH = 1  # bumped when the search changes what it chooses, so cached choices of the old search are not read
 
 
