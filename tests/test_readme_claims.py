@@ -5,7 +5,7 @@ A number README states about a committed run carries a marker naming the result 
     <!-- claims "GLUE STS-B": reports/minilm/glue/stsb/frozen-seed42 scores.pearson scores.spearman -->
 
 The claimed line is the nearest one at or above the marker that contains the quoted text; each field (a dotted
-path into the run's result.json, optionally `:format`, default `.2f`; `:sci` writes 0.001 as 1e-3) must appear in
+path into the run's result.json, optionally `:format`, default `.2f`; `:sci` writes 0.001 as 1e-3, `:x100` 0.5433 as 54.33) must appear in
 it as the result has it. A note about the data says which tasks of a suite lack a split:
 
     <!-- data "glue" train-absent: cola qnli wnli -->
@@ -57,6 +57,8 @@ def _stated(value, fmt: str) -> str:
     """The value as README writes it."""
     if isinstance(value, str):
         return value
+    if fmt == "x100":  # a 0-1 score as README's 0-100 scale writes it
+        return f"{100 * value:.2f}"
     if fmt == "sci":  # 0.001 -> 1e-3, 31622.8 -> 3.2e4
         mantissa, exponent = f"{value:.1e}".split("e")
         return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
