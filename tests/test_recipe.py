@@ -164,3 +164,16 @@ def test_recipes_of_results_written_before_steps_and_rates_were_recorded():
     folds = [{"epochs": 60.0, "reason": "--min-steps 300", "learning_rate": rate} for rate in (5e-5, 5e-5, 1e-4)]
     assert trained_recipe(result(folds, learning_rate=None)).text(pooled=False) == \
         "60 ep, lr 5e-05/0.0001 (chosen on train), bs 32"
+
+
+def test_a_train_set_too_small_to_hold_out_takes_the_grids_middle_rate(tmp_path):
+    from harness.learning_rate import choose_learning_rate
+
+    train = [{"id": str(i), "text": "a good film", "label": i % 2} for i in range(10)]
+
+    def never(*args):
+        raise AssertionError("nothing is trained to choose among rates")
+
+    record = choose_learning_rate(REGISTRY.get("glue/sst2"), train, RunConfig(), model="m", cache=FeatureCache(tmp_path),
+                                  build=never, score=never, workdir=tmp_path / "search")
+    assert record["learning_rate"] == 1e-4 and "too few" in record["learning_rate_search"]["reason"]
