@@ -162,15 +162,26 @@ def _comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _seed_list(text: str) -> list[int]:
-    """13,42,87 -> [13, 42, 87]; argparse reports the error, so a typo stops before any model loads."""
+def _distinct_list(text: str, kind: type, noun: str, example: str) -> list:
+    """Comma-separated distinct values of `kind`; argparse reports the error, so a typo stops before any model
+    loads."""
     try:
-        seeds = [int(part) for part in _comma_list(text)]
+        values = [kind(part) for part in _comma_list(text)]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 13,42,87, got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"expected distinct comma-separated integers such as 13,42,87, got {text!r}")
-    return seeds
+        raise argparse.ArgumentTypeError(f"expected comma-separated {noun} such as {example}, got {text!r}") from None
+    if not values or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated {noun} such as {example}, got {text!r}")
+    return values
+
+
+def _seed_list(text: str) -> list[int]:
+    """13,42,87 -> [13, 42, 87]."""
+    return _distinct_list(text, int, "integers", "13,42,87")
+
+
+def _rate_list(text: str) -> list[float]:
+    """2e-5,1e-4 -> [2e-05, 0.0001]."""
+    return _distinct_list(text, float, "numbers", "2e-5,1e-4")
 
 
 def _size_list(text: str) -> list[int | None]:
@@ -187,17 +198,6 @@ def _size_list(text: str) -> list[int | None]:
     if not sizes:
         raise argparse.ArgumentTypeError(f"expected comma-separated sizes such as 100,1000,all, got {text!r}")
     return sizes
-
-
-def _rate_list(text: str) -> list[float]:
-    """2e-5,1e-4 -> [2e-05, 0.0001]."""
-    try:
-        rates = [float(part) for part in _comma_list(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 2e-5,1e-4, got {text!r}") from None
-    if not rates or len(set(rates)) != len(rates):
-        raise argparse.ArgumentTypeError(f"expected distinct comma-separated numbers such as 2e-5,1e-4, got {text!r}")
-    return rates
 
 
 def _shard(text: str) -> tuple[int, int]:

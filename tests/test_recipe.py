@@ -177,3 +177,13 @@ def test_a_train_set_too_small_to_hold_out_takes_the_grids_middle_rate(tmp_path)
     record = choose_learning_rate(REGISTRY.get("glue/sst2"), train, RunConfig(), model="m", cache=FeatureCache(tmp_path),
                                   build=never, score=never, workdir=tmp_path / "search")
     assert record["learning_rate"] == 1e-4 and "too few" in record["learning_rate_search"]["reason"]
+
+
+def test_learning_rates_on_the_command_line(capsys):
+    from harness.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["eval", "--tasks", "sst2", "--learning-rates", "1e-4,fast"])
+    assert stopped.value.code == 2 and "comma-separated numbers such as 2e-5,1e-4" in capsys.readouterr().err
+    assert RunConfig(learning_rates=[3e-5, 1e-4]).learning_rate_grid == (3e-5, 1e-4)
+    assert RunConfig().learning_rate_grid == LEARNING_RATES
