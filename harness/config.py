@@ -410,7 +410,9 @@ def differing_settings(recorded: dict, config: RunConfig, ignored: tuple[str, ..
     "--flag old (now new)". A setting it lacks was added since, and ran as its default does (or as
     RAN_BEFORE_RECORDED says)."""
     defaults, asked = {**RunConfig().as_dict(), **RAN_BEFORE_RECORDED}, config.as_dict()
-    return [f"--{name.replace('_', '-')} {recorded.get(name, defaults[name])} (now {value})"
+    unset = {declared.name: declared.shown_default for declared in options_of(RunConfig)}  # None, as help says it
+    return [f"--{name.replace('_', '-')} {recorded.get(name, defaults[name])} "
+            f"(now {unset[name] if value is None and unset[name] else value})"
             for name, value in asked.items()
             if name not in ignored and recorded.get(name, defaults[name]) != value]
 

@@ -187,3 +187,9 @@ def test_learning_rates_on_the_command_line(capsys):
     assert stopped.value.code == 2 and "comma-separated numbers such as 2e-5,1e-4" in capsys.readouterr().err
     assert RunConfig(learning_rates=[3e-5, 1e-4]).learning_rate_grid == (3e-5, 1e-4)
     assert RunConfig().learning_rate_grid == LEARNING_RATES
+
+
+def test_resume_names_an_unset_learning_rate_as_help_does():
+    from harness.config import differing_settings
+
+    assert differing_settings({"learning_rate": 1e-4}, RunConfig()) == ["--learning-rate 0.0001 (now chosen on train)"]
