@@ -71,7 +71,9 @@ def test_finetune_speed_and_accuracy_vs_plain_trainer(benchmark, tmp_path, minil
                                                       torch_threads):
     from transformers import set_seed
 
-    config = RunConfig(epochs=1, min_steps=0, quiet=True, max_train_samples=TRAIN_SAMPLES)  # one epoch, as the plain side
+    # one epoch, the rate and the checkpoint's pooler head as the plain side trains
+    config = RunConfig(epochs=1, min_steps=0, learning_rate=1e-4, finetune_pooling="pooler", quiet=True,
+                       max_train_samples=TRAIN_SAMPLES)
     plan = plan_splits(sst2_task, load_splits(sst2_task, shared_data), "official", config.seed,
                        max_train_samples=config.max_train_samples, max_eval_samples=config.max_eval_samples)
     train, dev = plan.folds[0].train, plan.folds[0].eval

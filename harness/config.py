@@ -162,15 +162,26 @@ def _comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _seed_list(text: str) -> list[int]:
-    """13,42,87 -> [13, 42, 87]; argparse reports the error, so a typo stops before any model loads."""
+def _distinct_list(text: str, kind: type, noun: str, example: str) -> list:
+    """Comma-separated distinct values of `kind`; argparse reports the error, so a typo stops before any model
+    loads."""
     try:
-        seeds = [int(part) for part in _comma_list(text)]
+        values = [kind(part) for part in _comma_list(text)]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 13,42,87, got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"expected distinct comma-separated integers such as 13,42,87, got {text!r}")
-    return seeds
+        raise argparse.ArgumentTypeError(f"expected comma-separated {noun} such as {example}, got {text!r}") from None
+    if not values or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated {noun} such as {example}, got {text!r}")
+    return values
+
+
+def _seed_list(text: str) -> list[int]:
+    """13,42,87 -> [13, 42, 87]."""
+    return _distinct_list(text, int, "integers", "13,42,87")
+
+
+def _rate_list(text: str) -> list[float]:
+    """2e-5,1e-4 -> [2e-05, 0.0001]."""
+    return _distinct_list(text, float, "numbers", "2e-5,1e-4")
 
 
 def _size_list(text: str) -> list[int | None]:
@@ -187,17 +198,6 @@ def _size_list(text: str) -> list[int | None]:
     if not sizes:
         raise argparse.ArgumentTypeError(f"expected comma-separated sizes such as 100,1000,all, got {text!r}")
     return sizes
-
-
-def _rate_list(text: str) -> list[float]:
-    """2e-5,1e-4 -> [2e-05, 0.0001]."""
-    try:
-        rates = [float(part) for part in _comma_list(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 2e-5,1e-4, got {text!r}") from None
-    if not rates or len(set(rates)) != len(rates):
-        raise argparse.ArgumentTypeError(f"expected distinct comma-separated numbers such as 2e-5,1e-4, got {text!r}")
-    return rates
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -272,7 +272,7 @@ class RunConfig(Settings):
     learning_rate: float | None = option(
         None, "fine-tuning: AdamW's peak learning rate, decayed linearly after the warm-up; unset, the one of "
               "--learning-rates that scores best on an inner holdout of train after a short schedule "
-              "(README: Learning rate)", checks=(POSITIVE,), shown_default="chosen on train")
+              "(README: Fine-tuning recipe)", checks=(POSITIVE,), shown_default="chosen on train")
     learning_rates: list[float] | None = option(
         None, "fine-tuning without --learning-rate: the comma-separated rates the inner holdout chooses among",
         parse=_rate_list, checks=(each(POSITIVE),), shown_default=",".join(f"{rate:g}" for rate in LEARNING_RATES))
@@ -421,7 +421,9 @@ def differing_settings(recorded: dict, config: RunConfig, ignored: tuple[str, ..
     "--flag old (now new)". A setting it lacks was added since, and ran as its default does (or as
     RAN_BEFORE_RECORDED says)."""
     defaults, asked = {**RunConfig().as_dict(), **RAN_BEFORE_RECORDED}, config.as_dict()
-    return [f"--{name.replace('_', '-')} {recorded.get(name, defaults[name])} (now {value})"
+    unset = {declared.name: declared.shown_default for declared in options_of(RunConfig)}  # None, as help says it
+    return [f"--{name.replace('_', '-')} {recorded.get(name, defaults[name])} "
+            f"(now {unset[name] if value is None and unset[name] else value})"
             for name, value in asked.items()
             if name not in ignored and recorded.get(name, defaults[name]) != value]
 

@@ -32,7 +32,8 @@ from harness.tasks import TaskSpec
 INNER_FRACTION = 0.15  # of the training examples held out to score each rate
 HOLDOUT_CAP = 2000  # examples held out at most: enough to rank rates, little to predict
 SEARCH_SHARE = 0.2  # of the final run's optimisation steps, shared among the grid's rates
-MIN_STEPS = 50  # per rate at least: fewer leave every rate near its initial weights
+MIN_EXAMPLES = 40  # training examples the search needs at least (a holdout of 6); fewer take the grid's middle rate
+MIN_STEPS = 30  # per rate at least: fewer leave every rate near its initial weights
 SEARCH = 1  # bumped when the search changes what it chooses, so cached choices of the old search are not read
 
 
@@ -62,8 +63,14 @@ def choose_learning_rate(task: TaskSpec, train: list[dict], config: RunConfig, *
 
 def _search(task: TaskSpec, train: list[dict], config: RunConfig, build, score, workdir: Path) -> dict:
     started = time.perf_counter()
-    fraction = min(INNER_FRACTION, HOLDOUT_CAP / len(train))
-    inner, held = inner_holdout(task, train, config.seed, fraction)
+    split = _inner_split(task, train, config.seed)
+    if split is None:  # nothing to rank rates on: the grid's middle rate, said so
+        grid = sorted(config.learning_rate_grid)
+        return {"learning_rate": grid[len(grid) // 2], "learning_rate_search": {
+            "grid": list(config.learning_rate_grid), "inner_scores": {},
+            "reason": f"{len(train)} training examples are too few to hold some out: the grid's middle rate",
+            "search_s": 0.0}}
+    inner, held = split
     steps = search_steps(config, len(train))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     epochs = steps / math.ceil(len(inner) / (config.batch_size * world))  # Trainer runs ceil(epochs * per epoch)
@@ -85,6 +92,17 @@ def _search(task: TaskSpec, train: list[dict], config: RunConfig, build, score, 
                   f"{steps} steps per rate",
         "steps_per_rate": steps, "inner_train": len(inner), "inner_holdout": len(held),
         "search_s": round(time.perf_counter() - started, 3)}}
+
+
+def _inner_split(task: TaskSpec, train: list[dict], seed: int) -> tuple[list[dict], list[dict]] | None:
+    """Train's inner part and holdout, or None where train is too small (or in too few groups) to split."""
+    if len(train) < MIN_EXAMPLES:
+        return None
+    try:
+        inner, held = inner_holdout(task, train, seed, min(INNER_FRACTION, HOLDOUT_CAP / len(train)))
+    except ValueError:  # sklearn: too few groups to hold one out
+        return None
+    return (inner, held) if inner and held else None
 
 
 def _comparable(value: float) -> float:

@@ -164,3 +164,32 @@ def test_recipes_of_results_written_before_steps_and_rates_were_recorded():
     folds = [{"epochs": 60.0, "reason": "--min-steps 300", "learning_rate": rate} for rate in (5e-5, 5e-5, 1e-4)]
     assert trained_recipe(result(folds, learning_rate=None)).text(pooled=False) == \
         "60 ep, lr 5e-05/0.0001 (chosen on train), bs 32"
+
+
+def test_a_train_set_too_small_to_hold_out_takes_the_grids_middle_rate(tmp_path):
+    from harness.learning_rate import choose_learning_rate
+
+    train = [{"id": str(i), "text": "a good film", "label": i % 2} for i in range(10)]
+
+    def never(*args):
+        raise AssertionError("nothing is trained to choose among rates")
+
+    record = choose_learning_rate(REGISTRY.get("glue/sst2"), train, RunConfig(), model="m", cache=FeatureCache(tmp_path),
+                                  build=never, score=never, workdir=tmp_path / "search")
+    assert record["learning_rate"] == 1e-4 and "too few" in record["learning_rate_search"]["reason"]
+
+
+def test_learning_rates_on_the_command_line(capsys):
+    from harness.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["eval", "--tasks", "sst2", "--learning-rates", "1e-4,fast"])
+    assert stopped.value.code == 2 and "comma-separated numbers such as 2e-5,1e-4" in capsys.readouterr().err
+    assert RunConfig(learning_rates=[3e-5, 1e-4]).learning_rate_grid == (3e-5, 1e-4)
+    assert RunConfig().learning_rate_grid == LEARNING_RATES
+
+
+def test_resume_names_an_unset_learning_rate_as_help_does():
+    from harness.config import differing_settings
+
+    assert differing_settings({"learning_rate": 1e-4}, RunConfig()) == ["--learning-rate 0.0001 (now chosen on train)"]

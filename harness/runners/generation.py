@@ -41,6 +41,7 @@ class FrozenGenerationRunner(FinetuneGenerationRunner):
 
     mode = "frozen"
 
-    def __init__(self, task, extractor, checkpoint_dir: Path):
-        super().__init__(task, extractor.model_ref, extractor.config, checkpoint_dir)
+    def __init__(self, task, extractor, checkpoint_dir: Path, config=None):
+        """`config`: the run's settings where they differ from the extractor's (a learning rate chosen on train)."""
+        super().__init__(task, extractor.model_ref, config or extractor.config, checkpoint_dir)
         n2m.freeze_encoder(self.model)

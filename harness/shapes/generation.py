@@ -38,6 +38,13 @@ class GenerationShape(Shape):
         target = most_frequent([item["target"] for item in n2m.generation_examples(task, train)])
         return lambda examples: [target] * len(examples)
 
+    def runner(self, task, mode, *, extractor, model_ref, config, checkpoints):
+        """Frozen text to text trains its decoder with Trainer, at the run's learning rate (chosen on train)."""
+        if mode == "frozen":
+            return self.frozen_runner(task, extractor, checkpoints, config)
+        return super().runner(task, mode, extractor=extractor, model_ref=model_ref, config=config,
+                              checkpoints=checkpoints)
+
     def score(self, task, examples, predictions, config):
         """The task's own metrics, then exact match and the generation metrics against the reference texts,
         and `unparseable`: the share of generations that read as no label or state (counted as wrong)."""
