@@ -199,8 +199,8 @@ def test_choice_and_span_pair_searches_keep_an_examples_candidates_together():
     copa = [{"id": str(i), "text": f"premise {i}", "choices": ["a", "b"], "label": [i % 2]} for i in range(4)]
     from harness.runners.flops import PhaseFlops
 
-    extractor = SimpleNamespace(config=RunConfig(), seconds=0.0, extracted=0, cache_hits=0,
-                                flops=PhaseFlops(lambda backward: "extraction"))
+    extractor = SimpleNamespace(config=RunConfig(), seconds=0.0, extracted=0, cache_hits=0, recalled_flops=0.0,
+                                uncounted_hits=0, flops=PhaseFlops(lambda backward: "extraction"))
     runner = FrozenChoiceRunner(REGISTRY.get("superglue/copa"), extractor)
     pairs = candidate_pairs(copa, runner.grouped_by)
     assert list(group_ids(runner.task, pairs)) == [0, 0, 1, 1, 2, 2, 3, 3]

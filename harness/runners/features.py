@@ -323,6 +323,10 @@ class FeatureExtractor:
         self.extracted = 0
         self.cache_hits = 0
         self.flops = PhaseFlops(lambda backward: "extraction")  # this process's encoder passes (a cache hit runs none)
+        # what the features read from the cache cost when they were computed (kept beside them), and how many
+        # hits came from a cache written before that was kept (counted 0)
+        self.recalled_flops = 0.0
+        self.uncounted_hits = 0
         self.hidden_states: int | None = None  # how many the encoder gives (embeddings first), once features are read
 
     @functools.cached_property
@@ -398,13 +402,15 @@ class FeatureExtractor:
         cached = self.cache.get(key, mmap_mode="r",
                                 expected=lambda array: _states(array) and len(array) == len(examples))
         if cached is not None:
-            self.cache_hits += 1
+            self._recall_flops(key)
             self.hidden_states = cached.shape[1]
             return cached
+        before = self.flops.by_phase["extraction"]
         array = self._timed(len(examples), extract_features, self.encoder, self.tokenizer, examples,
                             max_length=cfg.max_length, batch_size=cfg.eval_batch_size, pooling=cfg.pooling,
                             layers=None, device=self.device, quiet=cfg.quiet, precision=self.precision)
         self.cache.put(key, array)
+        self._keep_flops(key, before)
         self.hidden_states = array.shape[1]
         return array
 
@@ -427,17 +433,33 @@ class FeatureExtractor:
                                  and np.array_equal(array, starts))
         vectors = self.cache.get(key, mmap_mode="r", expected=lambda array: _states(array) and len(array) == starts[-1])
         if vectors is not None and offsets is not None:
-            self.cache_hits += 1
+            self._recall_flops(key)
             self.hidden_states = vectors.shape[-2]
             return vectors, offsets
+        before = self.flops.by_phase["extraction"]
         with self.cache.writing(key) as allocate:
             vectors, offsets = self._timed(len(examples), extract_token_features, self.encoder, self.tokenizer, features,
                                      batch_size=cfg.eval_batch_size, device=self.device, quiet=cfg.quiet,
                                      allocate=allocate, precision=self.precision)
             self.cache.put(f"{key}-offsets", offsets)  # offsets first: vectors on disk imply their offsets are too
+        self._keep_flops(key, before)
         cached = self.cache.get(key, mmap_mode="r")  # None only when there were no tokens to write
         self.hidden_states = vectors.shape[-2]
         return (cached if cached is not None else vectors), offsets
+
+    def _keep_flops(self, key: str, before: float) -> None:
+        """Keep what computing the features under `key` cost beside them: a run that reads them back counts the
+        same work, so a result's compute does not depend on what the cache held."""
+        if is_main_process():
+            self.cache.put_record(f"{key}-flops", {"flops": self.flops.by_phase["extraction"] - before})
+
+    def _recall_flops(self, key: str) -> None:
+        self.cache_hits += 1
+        record = self.cache.record(f"{key}-flops")
+        if record is not None and isinstance(record.get("flops"), (int, float)) and record["flops"] >= 0:
+            self.recalled_flops += record["flops"]
+        else:
+            self.uncounted_hits += 1
 
     def features_key(self, task: TaskSpec, examples: list[dict], split: str,
                      fields: tuple[str, ...] | None = None) -> str:

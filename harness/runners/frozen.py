@@ -73,8 +73,9 @@ class FrozenRunner(Runner):
         self.layer = None  # the --layers value the head reads, once fit has resolved `best` / `auto`
         self._loaded: dict[tuple, np.ndarray] = {}
         # the extractor is shared: this runner's share of its time, of the inputs it encoded and of its compute
-        self._extracted_before = (extractor.seconds, extractor.extracted, extractor.flops.by_phase["extraction"],
-                                  extractor.cache_hits)
+        self._extracted_before = (extractor.seconds, extractor.extracted,
+                                  extractor.flops.by_phase["extraction"] + extractor.recalled_flops,
+                                  extractor.uncounted_hits)
 
     @property
     def timings(self) -> dict[str, float]:
@@ -84,13 +85,15 @@ class FrozenRunner(Runner):
 
     @property
     def compute(self) -> dict[str, float]:
-        extracted = self.extractor.flops.by_phase["extraction"] - self._extracted_before[2]
-        return {**super().compute, "extraction": extracted}
+        # features read from the cache count what they cost when computed: the protocol's work, whatever the cache held
+        extracted = self.extractor.flops.by_phase["extraction"] + self.extractor.recalled_flops
+        return {**super().compute, "extraction": extracted - self._extracted_before[2]}
 
     @property
     def compute_note(self) -> str:
-        if self.extractor.cache_hits > self._extracted_before[3]:
-            return "features read from the feature cache count 0: the encoder did not run for them"
+        if self.extractor.uncounted_hits > self._extracted_before[3]:
+            return ("features read from a feature cache written before their FLOPs were kept count 0: the encoder "
+                    "did not run for them")
         return ""
 
     @property
