@@ -1,0 +1,84 @@
+"""The pooled heads' fast inner-CV search against sklearn's own pipeline and GridSearchCV (the anchor): the same
+C, the same scores, the same predictions, on features wider than their rows (where the search works in the rows'
+span) and narrower."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from harness.runners import probes
+
+
+def _task(rows: int, width: int, classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 features (as extraction caches them) with a weak class signal in a few columns."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, rows)
+    x = rng.normal(size=(rows, width)) + 0.5 * np.eye(classes, width)[y] * 3
+    return x.astype(np.float32), y
+
+
+def _grid_search(x, y, cs, folds, groups, scoring, seed):
+    """What the search computed before: GridSearchCV over the sklearn pipeline, on the same sample and folds."""
+    keep = probes._sample(y, groups, seed)
+    x, y = x[keep], y[keep]
+    groups = None if groups is None else groups[keep]
+    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+                          {"logisticregression__C": cs}, cv=probes._splits(y, groups, folds, seed),
+                          scoring=scoring).fit(x, y)
+    return float(search.best_params_["logisticregression__C"]), search.cv_results_["mean_test_score"]
+
+
+@pytest.mark.parametrize("rows, width, classes, scoring, grouped", [
+    (90, 400, 2, "accuracy", False),  # wider than its rows: solved in their span
+    (150, 600, 3, "accuracy", True),  # three classes in groups of three (KLUE-NLI's premises)
+    (120, 500, 2, "matthews_corrcoef", False),
+    (300, 40, 2, "f1", False),  # narrower: fitted as it is
+])
+def test_the_search_chooses_the_c_and_score_gridsearchcv_chooses(rows, width, classes, scoring, grouped):
+    x, y = _task(rows, width, classes, seed=rows + width)
+    groups = np.arange(rows) // 3 if grouped else None
+    chosen, score = probes._search_c(x, y, 5, probes.CS, probes.CV_FOLDS, groups, scoring)
+    reference, scores = _grid_search(x, y, probes.CS, probes.CV_FOLDS, groups, scoring, 5)
+    assert chosen == reference
+    assert score == pytest.approx(scores.max(), abs=0.011)  # one held-out example in ~90 at most
+
+
+@pytest.mark.parametrize("rows, width, classes", [(80, 500, 2), (120, 700, 3), (200, 30, 3)])
+def test_the_head_fitted_in_the_rows_span_is_sklearns_pipeline(rows, width, classes):
+    """Against sklearn's pipeline solved to 1e-10 (the optimum both approach): as close as sklearn's own default
+    fit, whose lbfgs stops at tol 1e-4 (a few thousandths off at C = 1)."""
+    x, y = _task(rows, width, classes, seed=width)
+    test, _ = _task(60, width, classes, seed=width + 1)
+    for c in (1e-3, 1.0):
+        head = probes._logistic(x, y, c)
+        default = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
+        exact = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=20000, tol=1e-10)).fit(
+            x.astype(np.float64), y)
+        assert head[-1].coef_.shape == exact[-1].coef_.shape
+        off = np.abs(head.predict_proba(test) - exact.predict_proba(test)).max()
+        assert off <= np.abs(default.predict_proba(test) - exact.predict_proba(test)).max() + 1e-3
+        assert off < (1e-3 if c < 0.01 else 0.03)
+
+
+@pytest.mark.parametrize("repeated", [False, True])
+def test_the_rows_span_keeps_lengths_and_products(repeated):
+    """Coordinates of [row, 1] in an orthonormal basis of their span: the same products among training rows and
+    against other rows, whether the rows are independent (Cholesky) or one repeats (eigendecomposition)."""
+    rng = np.random.default_rng(0)
+    train, other = rng.normal(size=(30, 200)), rng.normal(size=(7, 200))
+    if repeated:
+        train[5] = train[3]
+    train -= train.mean(0)  # standardised columns sum to zero
+    coordinates, (projected,), to_rows = probes._row_space(train, other)
+    rank = 29 if repeated else 30
+    assert coordinates.shape == (30, rank) and to_rows.shape == (30, rank)
+    basis = np.hstack([train, np.ones((30, 1))]).T @ to_rows
+    np.testing.assert_allclose(basis.T @ basis, np.eye(rank), atol=1e-8)
+    np.testing.assert_allclose(coordinates @ coordinates.T, train @ train.T + 1, atol=1e-8)
+    np.testing.assert_allclose(projected @ coordinates.T, other @ train.T + 1, atol=1e-8)
+    narrow = rng.normal(size=(30, 10))
+    assert probes._row_space(narrow)[0] is narrow and probes._row_space(narrow)[2] is None
