@@ -1,7 +1,7 @@
 """Re-run committed frozen results with this checkout's code and tabulate old vs new: main score, the choices
 the inner CV made (`chosen`) and the head's time. Writes under --output-dir, never into the reports folder.
 
-    python benchmarks/rerun_frozen.py reports/minilm/glue/rte/frozen-seed42 ... --data-dir ../shared/data \
+    python -m benchmarks.rerun_frozen reports/minilm/glue/rte/frozen-seed42 ... --data-dir ../shared/data \
         --output-dir /tmp/rerun
 
 Each result re-runs with its recorded hyperparameters (train size from its folder's -n suffix); the feature

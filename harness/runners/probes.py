@@ -70,6 +70,10 @@ def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: 
     classifiers ranked by `scoring` (cv_scoring); returns (fitted pipeline, choices). `chosen`: the choices an
     identical earlier search made (head_choices), which the head then fits with, searching nothing. `fitted`:
     the ridge head choose_layer already fitted on these features over the whole grid, kept as it is."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if regression:
         head = fitted if fitted is not None and chosen is None else _ridge(
             x, y, seed, groups, ALPHAS if chosen is None else [chosen["alpha"]])
@@ -77,7 +81,7 @@ def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: 
     if chosen is None:
         c, score = _search_c(x, y, seed, CS, CV_FOLDS, groups, scoring)
         chosen = {"C": float(c), f"cv_{scoring}": round(score, 4)}
-    head = _logistic(x, y, chosen["C"])
+    head = make_pipeline(StandardScaler(), LogisticRegression(C=chosen["C"], max_iter=2000)).fit(x, y)
     return head, {"C": chosen["C"], f"cv_{scoring}": chosen[f"cv_{scoring}"]}
 
 
@@ -158,29 +162,10 @@ def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
     return float(cs[best]), float(mean[best])
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, c: float):
-    """StandardScaler + LogisticRegression(C=c) fitted on (x, y): solved in the span of the standardised rows
-    (_row_space) and its weights mapped back, so the pipeline reads and predicts full-width features."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler().fit(x)
-    standard = scaler.transform(x)
-    fitted, _, to_rows = _row_space(standard)
-    model = LogisticRegression(C=c, max_iter=2000).fit(fitted, y)
-    if to_rows is not None:  # the weights in full width: basis = [standard, 1].T @ to_rows; the 1's to the intercept
-        rows_weights = model.coef_ @ to_rows.T
-        model.coef_ = (rows_weights @ standard).astype(model.coef_.dtype)
-        model.intercept_ = (model.intercept_ + rows_weights.sum(1)).astype(model.intercept_.dtype)
-        model.n_features_in_ = x.shape[1]
-    return make_pipeline(scaler, model)
-
-
 def _row_space(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...], np.ndarray | None]:
     """Coordinates of standardised `train`'s rows (and of `others`), each with a constant 1 appended, in an
-    orthonormal basis of the span of those rows, and the (rows, rows) matrix R whose basis is
-    [train, 1].T @ R; the arrays as they are (R None) unless they have at least WIDE times more columns than rows.
+    orthonormal basis of the span of those rows, and the (rows, rank) matrix R whose basis is [train, 1].T @ R;
+    the arrays as they are (R None) unless they have at least WIDE times more columns than rows.
 
     An L2-penalised linear model fitted on `train` has its weights in that span (its loss gradient is a
     combination of the rows, and so, at the optimum, is the penalty's), and the basis keeps lengths: fitted on
