@@ -65,3 +65,17 @@ def test_the_rows_span_keeps_lengths_and_products(repeated):
     np.testing.assert_allclose(projected @ coordinates.T, other @ train.T + 1, atol=1e-8)
     narrow = rng.normal(size=(30, 10))
     assert probes._row_space(narrow)[0] is narrow and probes._row_space(narrow)[2] is None
+
+
+def test_the_layer_searchs_ridge_head_is_the_one_fit_head_would_fit():
+    """Regression: the winner's RidgeCV, fitted on all of train over the whole alpha grid, is kept as the head."""
+    rng = np.random.default_rng(1)
+    states = rng.normal(size=(120, 3, 8)).astype(np.float32)
+    y = states[:, 2, :2].sum(1) + 0.1 * rng.normal(size=120)  # the last state carries the target
+    layer, score, fitted = probes.choose_layer(lambda c: probes.select_layers(states, c), 3, y, True, 0)
+    x = probes.select_layers(states, layer)
+    again, chosen = probes.fit_head(x, y, True, 0)
+    kept, same = probes.fit_head(x, y, True, 0, fitted=fitted)
+    assert layer in ("2", "last3-concat") and kept is fitted and same == chosen
+    np.testing.assert_allclose(kept.predict(x), again.predict(x), rtol=1e-6)
+    assert score == pytest.approx(float(again[-1].best_score_))
