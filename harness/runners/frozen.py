@@ -162,10 +162,11 @@ class FrozenRunner(Runner):
             chooses_layer = self.layer in CHOSEN and states > 1  # one state (a single-layer model): nothing to choose
             key = self._search_key(train, y, groups, scoring)
             searched = self._searched(key, states, chooses_layer, regression, scoring)
+            fitted = None  # the ridge head the layer search fitted on the chosen layer, when it ran
             if chooses_layer:
-                self.layer, score = (searched["layer"], searched["layer_cv_score"]) if searched else choose_layer(
-                    lambda layer: self.features(train, "train", layer), states, y, regression, self.config.seed,
-                    groups, scoring)
+                self.layer, score, fitted = (searched["layer"], searched["layer_cv_score"], None) if searched else \
+                    choose_layer(lambda layer: self.features(train, "train", layer), states, y, regression,
+                                 self.config.seed, groups, scoring)
                 self._choices.update(layer=self.layer, layer_cv_score=round(score, 4))
             x = self.features(train, "train")
             if self.config.head == "mlp":
@@ -173,7 +174,7 @@ class FrozenRunner(Runner):
                 record_fit(mlp_fit_flops(len(x), head_sizes(self.head), self.head[-1].n_iter_))
             else:
                 self.head, chosen = fit_head(x, y, regression, self.config.seed, groups, scoring,
-                                             searched and head_choices(searched, regression, scoring))
+                                             searched and head_choices(searched, regression, scoring), fitted)
                 self._choices.update(chosen)
             if not searched:
                 self.extractor.cache.put_record(key, self._choices)
