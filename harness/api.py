@@ -110,7 +110,7 @@ def evaluate(
     context = _Context(model_ref, config, Path(output_dir), cache)
     modes = run_modes(mode, model)
     if model_ref.kind != MAJORITY:  # the baseline reads no tokens and caches no features
-        if "frozen" in modes:
+        if "frozen" in modes and is_main_process():  # rank 0 alone writes the cache under a launch
             context.extractor.cache.check_writable()  # given up, with a warning, before any compute where it cannot be
             _check_layers(config.layers, model_ref,
                           [spec for base, dependents in groups for spec in (base, *dependents)])

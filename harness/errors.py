@@ -42,9 +42,9 @@ def interruptible(function):
     def run(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except Interrupted:
-            raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
+            if type(stop) is not KeyboardInterrupt:  # already says why it stopped (Interrupted, SIGTERM's Terminated)
+                raise
             raise Interrupted("interrupted; finished results are kept: rerun with resume=True (--resume) to "
                               "continue") from None
 

@@ -20,7 +20,8 @@ from harness.runners import checkpoints
 
 # 64 STS-B rows in batches of 16 for 40 epochs: 160 steps, long enough to be stopped midway; no checkpoint by
 # time or step before the end, so the one found after SIGTERM is the one SIGTERM asked for.
-SETTINGS = dict(epochs=40, min_steps=0, batch_size=16, checkpoint_minutes=600, device="cpu", quiet=True)
+SETTINGS = dict(epochs=40, min_steps=0, batch_size=16, checkpoint_minutes=600, device="cpu", quiet=True,
+                learning_rate=1e-4)  # a rate fixed: the signal lands in the final training, not a rate search
 PROJECT = str(Path(__file__).resolve().parents[1])
 # The first run as a job on another node: its lock names host "node-a"; it marks the file named by $TRAINING
 # once its training has taken a step, so that the signal lands midway through training.
