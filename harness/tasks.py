@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from harness.errors import TaskError
-from harness.shapes import DEFAULT_SHAPES, shape_names, shape_of
+from harness.shape_registry import DEFAULT_SHAPES, shape_names, shape_of
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 FORMATS = ("n21", "n2n", "n2m")

@@ -15,8 +15,9 @@ the examples every run of the task evaluated. Models are ranked per (task, mode)
 is compared with the best by the same paired difference, but only where every run of both evaluated the same
 examples; a suite score's interval resamples each task on its own examples, independently of the others.
 
-May import: numpy, harness.errors, harness.metrics, harness.shapes, harness.tasks (harness.results only
-for type hints: it imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
+May import (pyproject.toml's import contract): numpy, harness.errors, harness.metrics, harness.shapes,
+harness.tasks; harness.results for type hints and, lazily, read_prediction_rows (an upward arrow the contract
+lists, to remove: results imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.metrics import METRICS, Statistics, compute_scores, label_statistics
-from harness.shapes import shape_of
+from harness.shape_registry import shape_of
 from harness.tasks import TaskRegistry, TaskSpec
 
 if TYPE_CHECKING:  # harness.results imports this module back (ResultSet.intervals)

@@ -4,8 +4,10 @@ k-fold, caps).
 
 An example is a dict with `id` naming where it came from (file line or Hub row) and what its shape's
 schema holds (each module of harness/shapes says); N21 examples hold `text`, optional `text_pair` and
-`label` (a class index, a float score, or None when unlabelled). May import: harness.tasks,
-harness.shapes (a task's schema), harness.errors. Imported by: harness.api.
+`label` (a class index, a float score, or None when unlabelled). May import (pyproject.toml's
+import contract): harness.tasks, harness.metrics, harness.shape_registry (a task's schema), harness.config,
+harness.hub, harness.errors; the KLUE reader builds token and span records with harness.shapes' tags and
+spans, lazily (an exception the contract lists, to remove). Imported by: formats, runners, shapes, api.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from harness.data.records import record_example
 from harness.data.superglue import jsonl_records, read_multirc, read_record
 from harness.data.values import optional_id
 from harness.errors import DataError, TaskError
-from harness.shapes import schema_of
+from harness.shape_registry import schema_of
 from harness.tasks import FileSplit, TaskSpec
 
 csv.field_size_limit(sys.maxsize)  # QNLI and MNLI rows hold long passages

@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 
 from harness.data.values import is_integer, require
 from harness.errors import DataError
-from harness.shapes import schema_of
+from harness.shape_registry import schema_of
 from harness.tasks import TaskSpec
 
 _MISSING = object()

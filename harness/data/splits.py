@@ -12,7 +12,7 @@ from harness.data import DataSplit
 from harness.data.files import read_split
 from harness.data.hub import hub_dataset, load_hub_split
 from harness.errors import ConfigError, DataError
-from harness.shapes import schema_of
+from harness.shape_registry import schema_of
 from harness.tasks import TaskSpec
 
 HOLDOUT_FRACTION = 0.2

@@ -3,7 +3,8 @@ buckets and the pooled classifier (n21.py), character tags <-> tokens (n2n.py), 
 the biaffine parser (dependency.py), the start/end scorer over context windows (spans.py), and seq2seq models,
 targets and generation (n2m.py).
 
-Nothing here knows a shape's name: harness/shapes/ decides which blocks a task uses. May import:
-harness.models, harness.tasks, harness.errors (n2m.py reads the shape registry for a task's generation items).
+Nothing here knows a shape's name: harness/shapes/ decides which blocks a task uses. May import
+(pyproject.toml's import contract): harness.data, harness.tasks, harness.metrics, harness.shape_registry (n2m.py
+reads a task's generation items), harness.config, harness.models, harness.precision, harness.errors.
 Imported by: harness.runners, harness.shapes.
 """

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from harness.data.klue import UNSET
 from harness.formats.n2n import IGNORE
 from harness.models import ModelRef, inference_mode, load_config, load_model
-from harness.shapes import schema_of
+from harness.shape_registry import schema_of
 from harness.tasks import GENERATION_SUFFIX, TaskSpec
 
 if TYPE_CHECKING:  # torch loads with the models: shapes read this module's text helpers without it

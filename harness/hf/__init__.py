@@ -3,8 +3,9 @@
 compute_metrics (trainer.py). Both score prediction rows through the task's shape (scoring.py), as a run's
 scores and intervals are computed, so they equal what harness reports. (Model cards: harness.export.)
 
-May import: harness.tasks, harness.shapes, harness.errors, numpy; evaluate and datasets inside functions.
-Imported by harness.metrics (load, compute_metrics, on call) and the CLI (`harness list metrics`).
+May import (pyproject.toml's import contract): harness.shapes and every layer below it, numpy; evaluate and
+datasets inside functions. Imported by the CLI (`harness list metrics`) and, on call, by harness.metrics' load
+and compute_metrics (an upward arrow the contract lists, to remove).
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import numpy as np
 from harness.errors import ConfigError, DataError
 from harness.metrics import main_score
 from harness.metrics.labels import check_class_ids
-from harness.shapes import shape_of
+from harness.shape_registry import shape_of
 from harness.tasks import REGISTRY, TaskSpec
 
 MAIN_SCORE = "main_score"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.hf.scoring import check_lengths, score_rows, task_named
-from harness.shapes import shape_of
+from harness.shape_registry import shape_of
 
 
 def compute_metrics(task: str, examples: list[dict] | None = None, tokenizer=None, max_length: int = 128

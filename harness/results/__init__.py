@@ -11,7 +11,8 @@
   count, its folder), and what --resume checks before it keeps one.
 
 Data flows one way: runners write results here, and leaderboard, report and export read them
-from here. Nothing in this package imports a renderer.
+from here. May import (pyproject.toml's import contract): harness.uncertainty and every layer below it;
+nothing in this package imports a renderer.
 """
 from harness.results.provenance import device_info, environment
 from harness.results.store import (

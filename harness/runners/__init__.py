@@ -12,8 +12,9 @@
   continued only with the settings that made them.
 - generation.py: text to text, a seq2seq model trained and generating (its encoder fixed in frozen mode).
 
-May import: harness.models (the one loader), harness.formats, harness.metrics (score types),
-harness.tasks, harness.config, harness.shapes' registry. Imported by: the shape
+May import (pyproject.toml's import contract): harness.models (the one loader), harness.formats, harness.data
+(splits), harness.metrics (score types), harness.tasks, harness.config, harness.precision, harness.preemption,
+harness.shape_registry. Imported by: the shape
 modules, which name each shape's two runner classes, and api.py, which uses only the contract. Only the
 token-level modules import torch or transformers at import: a frozen run of a pooled shape whose features
 are cached loads neither.

@@ -37,7 +37,7 @@ from harness.precision import autocast, resolve_precision
 from harness.runners import is_main_process
 from harness.runners.flops import PhaseFlops
 from harness.runners.shards import Shards, launched, rank_device
-from harness.shapes import shape_of
+from harness.shape_registry import shape_of
 from harness.tasks import TaskSpec
 
 log = logging.getLogger("harness")

@@ -4,7 +4,7 @@ candidate, the empty answer), learnt from the training examples and applied to t
 from __future__ import annotations
 
 from harness.runners.base import Runner
-from harness.shapes import shape_of
+from harness.shape_registry import shape_of
 from harness.tasks import TaskSpec
 
 
