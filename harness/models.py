@@ -80,6 +80,13 @@ class ModelRef:
         return f"{slug}-{self.distinct}" if self.distinct else slug
 
 
+def length_buckets(features: list[dict], batch_size: int) -> list[list[int]]:
+    """Batches of indices of similar length, so each batch pads to little more than its own longest (any model
+    run over tokenized inputs: features, fine-tune evaluation, generation, BERTScore)."""
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
 def models_dir() -> Path:
     """$HARNESS_MODELS_DIR, else ~/.cache/harness-models: where an alias's local copy lives as <alias>/ (README:
     KLUE builds multilingual-e5-small there)."""

@@ -16,11 +16,11 @@ is compared with the best by the same paired difference, but only where every ru
 examples; a suite score's interval resamples each task on its own examples, independently of the others.
 
 May import (pyproject.toml's import contract): numpy, harness.errors, harness.metrics, harness.shapes,
-harness.tasks; harness.results for type hints and, lazily, read_prediction_rows (an upward arrow the contract
-lists, to remove: results imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
+harness.tasks (harness.results only for type hints: it imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
 """
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from collections import defaultdict
@@ -241,10 +241,25 @@ def sample_of(rows: list[dict], task: TaskSpec | None, path: Path) -> Prediction
                         "rerun the evaluation to rewrite them") from err
 
 
+def read_prediction_rows(path: Path) -> list[dict]:
+    """Every row of a predictions file as written, in file order; an unreadable file or line raises
+    DataError naming it. It lives here, below harness.results (which re-exports it), as the bootstrap reads
+    the same file into arrays."""
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise DataError(f"{path}:{number}: not a JSON prediction row ({err})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read the predictions ({err}); rerun the evaluation to rewrite it") from err
+    return rows
+
+
 def _rows(path: Path) -> list[dict]:
     """A predictions file's JSON rows; an unreadable file, a bad line or no rows raise DataError naming it."""
-    from harness.results import read_prediction_rows  # harness.results imports this module (ResultSet.intervals)
-
     rows = read_prediction_rows(path)
     if not rows:
         raise DataError(f"{path}: no predictions; rerun the evaluation to rewrite it")

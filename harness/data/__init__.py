@@ -6,8 +6,7 @@ An example is a dict with `id` naming where it came from (file line or Hub row) 
 schema holds (each module of harness/shapes says); N21 examples hold `text`, optional `text_pair` and
 `label` (a class index, a float score, or None when unlabelled). May import (pyproject.toml's
 import contract): harness.tasks, harness.metrics, harness.shape_registry (a task's schema), harness.config,
-harness.hub, harness.errors; the KLUE reader builds token and span records with harness.shapes' tags and
-spans, lazily (an exception the contract lists, to remove). Imported by: formats, runners, shapes, api.
+harness.hub, harness.errors. Imported by: formats, runners, shapes, api.
 """
 from __future__ import annotations
 

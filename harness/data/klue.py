@@ -39,6 +39,7 @@ from pathlib import Path
 
 from harness.data import load_json
 from harness.data.labels import encode_label
+from harness.data.records import span_example, tagged_example
 from harness.data.values import field_of, optional_id, require
 from harness.errors import DataError
 from harness.tasks import FileSplit, TaskSpec
@@ -85,8 +86,6 @@ def _sentences(path: Path, kind: str) -> Iterator[_Sentence]:
 
 def read_klue_ner(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """Every sentence of the file, in file order; errors name the file and line and what is wrong."""
-    from harness.shapes.tags import tagged_example  # the shape's module imports torch: only once a file is read
-
     for sentence in _sentences(path, "KLUE-NER"):
         chars, labels = [], []
         for number, line in sentence.lines:
@@ -182,8 +181,6 @@ def _integer(value: str, name: str, where: str) -> int:
 
 def read_klue_mrc(task: TaskSpec, entry: FileSplit, path: Path) -> Iterator[tuple[str, dict]]:
     """Every question of the file, in file order; errors name the file and the question's guid."""
-    from harness.shapes.spans import span_example  # the shape's module imports torch: only once a file is read
-
     document = load_json(path, "KLUE-MRC")
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DataError(f"{path}: expected an object with a 'data' list of articles, as KLUE-MRC files have")

@@ -1,5 +1,8 @@
 """Mapping records (JSON objects, Hub rows) -> examples, through the task's (dotted) field names.
 
+The token-tag and reading-comprehension examples are built here too (tagged_example, span_example), below
+both the KLUE reader that builds them and the shapes (tags, spans) that build them from a record.
+
 The task fields are gathered here; the task's shape (harness/shapes) turns them into an example of
 its schema, each shape's module docstring says what its examples hold.
 
@@ -78,3 +81,31 @@ def mark_entities(values: dict, where: str) -> str:
     for start, end, opening, closing in sorted(spans, reverse=True):  # later span first: offsets stay valid
         text = text[:start] + opening + text[start:end] + closing + text[end:]
     return text
+
+
+def tagged_example(task: TaskSpec, example_id: str, chars: list[str], labels: list[int]) -> dict:
+    """The N2N schema, from characters and their (already validated) tag indices."""
+    return {"id": example_id, "text": "".join(chars), "chars": list(chars),
+            "tags": [task.labels[label] for label in labels], "label": list(labels)}
+
+
+def span_example(guid: str, context, question, answers, question_type, where: str) -> dict:
+    """An MRC question; each answer must be a string found in the context at its answer_start."""
+    if not isinstance(context, str) or not isinstance(question, str):
+        raise DataError(f"{where}: needs a context and a question (strings)")
+    if question_type is not None and not is_integer(question_type):
+        raise DataError(f"{where}: question_type must be KLUE's integer type of the question, found {question_type!r}")
+    checked = []
+    for n, answer in enumerate(answers or []):
+        text, start = (answer.get("text"), answer.get("answer_start")) if isinstance(answer, dict) else (None, None)
+        if not (isinstance(text, str) and is_integer(start)):
+            raise DataError(f"{where}: answer {n} needs text and an integer answer_start, found {answer!r}")
+        if not 0 <= start <= len(context) - len(text):
+            raise DataError(f"{where}: answer {n} {text!r} at {start} lies outside the context of {len(context)} "
+                            "characters")
+        if context[start:start + len(text)] != text:
+            raise DataError(f"{where}: answer {n} is {text!r} but the context at {start} reads "
+                            f"{context[start:start + len(text)]!r}; fix answer_start")
+        checked.append({"text": text, "answer_start": start})
+    return {"id": guid, "question": question, "context": context, "answers": checked,
+            "question_type": question_type, "label": [a["text"] for a in checked]}

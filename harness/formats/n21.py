@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.models import length_buckets  # noqa: F401  (runners and n2m batch with it from here)
 from harness.tasks import TaskSpec
 
 
@@ -27,12 +28,6 @@ def tokenize(tokenizer, examples: list[dict], max_length: int, with_labels: bool
 def single_texts(examples: list[dict], field: str) -> list[dict]:
     """One side of each pair as its own example (for the training-free cosine of similarity tasks)."""
     return [{"id": ex["id"], "text": ex[field], "label": ex["label"]} for ex in examples]
-
-
-def length_buckets(features: list[dict], batch_size: int) -> list[list[int]]:
-    """Batches of indices of similar length, so each batch pads to little more than its own longest."""
-    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
-    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def model_kwargs(task: TaskSpec) -> dict:

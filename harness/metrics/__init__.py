@@ -14,9 +14,8 @@ Nothing here imports torch at import time: task files are checked against `metri
 - load, compute_metrics: every task's metrics as an `evaluate` metric and a Trainer compute_metrics (harness.hf)
 
 May import (pyproject.toml's import contract): numpy, harness.config, harness.models, harness.precision,
-harness.errors (and, inside functions, scikit-learn, seqeval, sacrebleu, rouge-score, bert-score). Two upward
-arrows the contract lists, to remove: harness.hf for load and compute_metrics (on call), and bertscorer's
-harness.formats.n21 batching. Imported by tasks (names), data, formats, shapes, runners, api, uncertainty
+harness.errors (and, inside functions, scikit-learn, seqeval, sacrebleu, rouge-score, bert-score). One upward
+arrow the contract lists, to remove: harness.hf for load and compute_metrics, on call. Imported by tasks (names), data, formats, shapes, runners, api, uncertainty
 and the renderers.
 """
 # scores first: generation.py imports Scores from this package while it initialises

@@ -18,8 +18,7 @@ from collections import defaultdict
 
 import torch
 
-from harness.formats.n21 import length_buckets
-from harness.models import ModelRef, hidden_layers, load_model, load_tokenizer
+from harness.models import ModelRef, hidden_layers, length_buckets, load_model, load_tokenizer
 from harness.precision import autocast
 
 

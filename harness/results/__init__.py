@@ -23,7 +23,6 @@ from harness.results.store import (
     RunResult,
     atomic_write,
     atomic_write_text,
-    read_prediction_rows,
     read_result,
     run_dir,
     writable_file,
@@ -31,6 +30,7 @@ from harness.results.store import (
     write_run,
 )
 from harness.results.resultset import ResultSet, Run, load_results, task_spec
+from harness.uncertainty import read_prediction_rows
 
 __all__ = ["PREDICTIONS_FILE", "RESULT_FILE", "RUN_MODES", "SCHEMA", "ResultSet", "Run", "RunResult", "atomic_write",
            "atomic_write_text", "device_info", "environment", "load_results", "read_prediction_rows", "read_result",

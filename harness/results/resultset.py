@@ -15,7 +15,7 @@ from typing import NamedTuple
 from harness import uncertainty
 from harness.errors import DataError, HarnessError
 from harness.results import verify
-from harness.results.store import RESULT_FILE, RunResult, read_prediction_rows, read_result
+from harness.results.store import RESULT_FILE, RunResult, read_result
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
 log = logging.getLogger("harness")
@@ -94,7 +94,7 @@ class ResultSet:
     def rows(self, run: Run) -> list[dict]:
         """The run's prediction rows as written, read on first use."""
         if run.folder not in self._rows:
-            self._rows[run.folder] = read_prediction_rows(run.predictions_path)
+            self._rows[run.folder] = uncertainty.read_prediction_rows(run.predictions_path)
         return self._rows[run.folder]
 
     def sample(self, run: Run) -> uncertainty.Predictions | uncertainty.UnitSample:

@@ -304,19 +304,3 @@ def _check_fields(raw: dict, path: Path) -> None:
     if not (folder / predictions).resolve().is_relative_to(folder):  # a link out of the run folder
         raise DataError(f"{path}: field 'predictions_file' leads out of the run folder ({predictions}); "
                         "rerun the evaluation to rewrite it, or remove the file")
-
-
-def read_prediction_rows(path: Path) -> list[dict]:
-    """Every row of a predictions file as written, in file order; an unreadable file or line raises
-    DataError naming it. (harness.uncertainty reads the same file into arrays for the bootstrap.)"""
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise DataError(f"{path}:{number}: not a JSON prediction row ({err})") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read the predictions ({err}); rerun the evaluation to rewrite it") from err
-    return rows

@@ -23,7 +23,7 @@ from pathlib import Path
 from harness import uncertainty
 from harness.errors import DataError
 from harness.metrics import main_score
-from harness.results.store import RESULT_FILE, RunResult, read_prediction_rows, run_dir
+from harness.results.store import RESULT_FILE, RunResult, run_dir
 from harness.tasks import TaskSpec
 
 RELATIVE_TOLERANCE = 1e-6  # float rounding (a mean over folds summed in another order), never a real change
@@ -74,7 +74,7 @@ def prediction_rows(folder: Path, result: RunResult) -> list[dict] | None:
     if not path.exists():
         return None
     try:
-        return read_prediction_rows(path)
+        return uncertainty.read_prediction_rows(path)
     except DataError as err:
         raise DataError(f"{folder / RESULT_FILE}: its predictions do not read back whole ({err}); {ADVICE}") from err
 

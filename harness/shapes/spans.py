@@ -7,8 +7,7 @@ text-to-text view generates the answer.
 """
 from __future__ import annotations
 
-from harness.data.values import is_integer
-from harness.errors import DataError
+from harness.data.records import span_example
 from harness.formats import n2m
 from harness.metrics.klue import MRC_METRICS, compute_mrc_scores, mrc_statistics
 from harness.runners.finetune_tokens import FinetuneSpanRunner
@@ -71,28 +70,6 @@ class SpansShape(Shape):
     def generation_units(self, task, rows, generations, references):
         return [mrc_statistics([m for m in task.metrics if m in MRC_METRICS], generations,
                                [[r for r in refs if r] for refs in references])]
-
-
-def span_example(guid: str, context, question, answers, question_type, where: str) -> dict:
-    """An MRC question; each answer must be a string found in the context at its answer_start."""
-    if not isinstance(context, str) or not isinstance(question, str):
-        raise DataError(f"{where}: needs a context and a question (strings)")
-    if question_type is not None and not is_integer(question_type):
-        raise DataError(f"{where}: question_type must be KLUE's integer type of the question, found {question_type!r}")
-    checked = []
-    for n, answer in enumerate(answers or []):
-        text, start = (answer.get("text"), answer.get("answer_start")) if isinstance(answer, dict) else (None, None)
-        if not (isinstance(text, str) and is_integer(start)):
-            raise DataError(f"{where}: answer {n} needs text and an integer answer_start, found {answer!r}")
-        if not 0 <= start <= len(context) - len(text):
-            raise DataError(f"{where}: answer {n} {text!r} at {start} lies outside the context of {len(context)} "
-                            "characters")
-        if context[start:start + len(text)] != text:
-            raise DataError(f"{where}: answer {n} is {text!r} but the context at {start} reads "
-                            f"{context[start:start + len(text)]!r}; fix answer_start")
-        checked.append({"text": text, "answer_start": start})
-    return {"id": guid, "question": question, "context": context, "answers": checked,
-            "question_type": question_type, "label": [a["text"] for a in checked]}
 
 
 register(SpansShape())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.data.labels import encode_label
+from harness.data.records import tagged_example
 from harness.errors import ConfigError, DataError
 from harness.formats import n2n
 from harness.metrics.klue import baseline_sentences, compute_tagging_scores, tagging_statistics
@@ -101,12 +102,6 @@ class TagsShape(Shape):
                   str(int(v["support"]))] for kind, v in report.items() if not kind.endswith(" avg")]
         return [ReportTable("Per entity type", "Strict IOB2 entities, as ner_entity_macro_f1 counts them.",
                             ["type", "precision", "recall", "F1", "support"], table)]
-
-
-def tagged_example(task: TaskSpec, example_id: str, chars: list[str], labels: list[int]) -> dict:
-    """The N2N schema, from characters and their (already validated) tag indices."""
-    return {"id": example_id, "text": "".join(chars), "chars": list(chars),
-            "tags": [task.labels[label] for label in labels], "label": list(labels)}
 
 
 register(TagsShape())
