@@ -18,7 +18,6 @@ harness.errors (and, inside functions, scikit-learn, seqeval, sacrebleu, rouge-s
 arrow the contract lists, to remove: harness.hf for load and compute_metrics, on call. Imported by tasks (names), data, formats, shapes, runners, api, uncertainty
 and the renderers.
 """
-# scores first: generation.py imports Scores from this package while it initialises
 from harness.metrics.scores import Scores, flag, main_score, suite_main_score, suite_score
 from harness.metrics.base import Metric, Statistics, scores_of
 from harness.metrics.labels import GROUP_METRICS, METRICS, compute_scores, label_statistics, score_examples

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigError, DataError
-from harness.metrics import Scores
+from harness.metrics.scores import Scores
 
 BLEU_TOKENIZERS = {"ko": "ko-mecab"}  # sacrebleu's tokenizer per language; others get 13a
 

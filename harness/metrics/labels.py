@@ -20,7 +20,7 @@ value (exact zeros for a constant side, no cancellation for scores far from 0). 
 up (ranks depend on the whole resample): it ranks each resample's draws (average rank for ties, as
 scipy) and correlates the ranks.
 
-May import: numpy, harness.errors, harness.metrics.base. Imported by harness.metrics (the package).
+May import: numpy, harness.errors, harness.metrics.base and .scores. Imported by harness.metrics (the package).
 """
 from __future__ import annotations
 
