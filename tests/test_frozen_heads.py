@@ -13,7 +13,10 @@ from harness.data.splits import plan_splits
 from harness.models import layer_states
 from harness.runners import features as features_module
 from harness.runners.features import FeatureCache
-from harness.runners.heads import ENCODERS, FrozenHead, ScalarMix, TagScorer
+from harness.formats.dependency import BiaffineParser
+from harness.runners.flops import PhaseFlops, flop_counter
+from harness.runners.frozen_tokens import POOL_BATCHES, bucketed
+from harness.runners.heads import ENCODERS, BiLSTM, FrozenHead, ScalarMix, TagScorer
 from test_klue_ner import NER, fixture_sentences, plain, write_ner
 
 FAST = dict(tasks=["klue/ner"], mode="frozen", quiet=True, device="cpu", split_strategy="holdout")
@@ -66,6 +69,63 @@ def test_the_bilstm_ignores_what_pads_a_sequence():
     short = head(lengths=torch.tensor([6]), tokens=tokens, token_mask=torch.ones(1, 6, dtype=torch.bool))
     long = head(lengths=torch.tensor([6]), tokens=padded, token_mask=torch.ones(1, 10, dtype=torch.bool))
     assert torch.equal(short["predicted_tags"], long["predicted_tags"][:, :6])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_the_bilstm_counts_the_flops_flop_counter_mode_counts_for_its_packed_pass(training):
+    """Its own count (no counter dispatch, under which an LSTM runs step by step) is the counter's to the FLOP."""
+    torch.manual_seed(0)
+    lstm = BiLSTM(6).train(training)
+    states, lengths = torch.randn(3, 7, 6), torch.tensor([7, 4, 2])
+    counter = flop_counter()
+    with counter:
+        lstm(states, lengths)
+    assert lstm.forward_flops(states, lengths) == counter.get_total_flops() > 0
+
+
+def test_a_heads_parts_count_its_passes_as_the_whole_head_under_the_counter():
+    torch.manual_seed(0)
+    head = FrozenHead("tokens", 4, 3, "bilstm", lambda width: TagScorer(width, 5))
+    batch = dict(tokens=torch.randn(2, 6, 3, 4), token_mask=torch.ones(2, 6, dtype=torch.bool),
+                 lengths=torch.tensor([6, 3]), labels=torch.zeros(2, 6, dtype=torch.long))
+    counter = flop_counter()
+    with counter:
+        head(**batch)
+    parts = PhaseFlops(lambda backward: "head")
+    for part in head.children():
+        parts.watch(part)
+    head(**batch)["loss"].backward()
+    assert parts.by_phase["head"] == 3 * counter.get_total_flops()  # forward and a backward twice its size
+
+
+def test_a_pass_batches_every_item_once_from_length_sorted_pools():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 40, size=300)
+    order = rng.permutation(300)
+    chunks = bucketed(order, lengths, 8, np.random.default_rng(1))
+    assert sorted(np.concatenate(chunks).tolist()) == list(range(300)) and max(map(len, chunks)) == 8
+    pools = {frozenset(pool.tolist()): pool for pool in (order[i:i + 8 * POOL_BATCHES] for i in range(0, 300, 32))}
+    for chunk in chunks:  # each batch lies in one pool, and holds a run of that pool's lengths in order
+        (pool,) = [p for p in pools if set(chunk.tolist()) <= p]
+        ranked = sorted(lengths[list(pool)])
+        assert sorted(lengths[chunk]) in [ranked[i:i + len(chunk)] for i in range(len(ranked))]
+    padded = sum(len(c) * lengths[c].max() for c in chunks)
+    unsorted = sum(len(c) * lengths[c].max() for c in np.array_split(order, len(chunks)))
+    assert padded < 0.8 * unsorted
+
+
+def test_the_parser_predicts_the_same_relations_with_or_without_labels_and_skips_them_in_training():
+    torch.manual_seed(0)
+    parser = BiaffineParser(8, 4)
+    with torch.no_grad():
+        for parameter in parser.parameters():
+            parameter.normal_()
+    words, mask = torch.randn(2, 5, 8), torch.ones(2, 4, dtype=torch.bool)
+    labels = dict(head_labels=torch.randint(0, 5, (2, 4)), relation_labels=torch.randint(0, 4, (2, 4)))
+    parser.eval()
+    plain, labelled = parser(words, mask), parser(words, mask, **labels)
+    assert torch.equal(plain["predicted_relations"], labelled["predicted_relations"])
+    assert "predicted_relations" not in parser.train()(words, mask, **labels)
 
 
 def test_a_second_run_with_other_head_settings_runs_no_forward_pass(korean_model_dir, tmp_path, monkeypatch):

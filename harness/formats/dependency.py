@@ -126,8 +126,10 @@ class BiaffineParser(nn.Module):
         predicted_heads = arcs.argmax(-1)
         heads = predicted_heads if head_labels is None else head_labels.clamp(min=0)
         relations = self._relations(relation_dep, relation_head, heads)
-        output = {"predicted_heads": predicted_heads,
-                  "predicted_relations": self._relations(relation_dep, relation_head, predicted_heads).argmax(-1)}
+        output = {"predicted_heads": predicted_heads}
+        if head_labels is None or not self.training:  # a training step reads its loss alone
+            output["predicted_relations"] = (relations if head_labels is None else
+                                             self._relations(relation_dep, relation_head, predicted_heads)).argmax(-1)
         if head_labels is not None:
             loss = nn.functional.cross_entropy(arcs.flatten(0, 1), head_labels.flatten(), ignore_index=IGNORE)
             if relation_labels is not None:

@@ -1,8 +1,9 @@
 """The floating-point work a run did, counted from the batches it ran, so that runs compare whatever machine ran them.
 
-- Torch modules (the encoder extracting features, a fine-tuned model, a frozen token head): `count_forward`
+- Torch modules (the encoder extracting features, a fine-tuned model, a frozen token head's parts): `count_forward`
   hooks the module; the first forward pass of each shape of inputs runs under torch's FlopCounterMode
-  (`flop_counter`; the real call, no extra compute), and later passes of that shape count as it did. A pass
+  (`flop_counter`; the real call, no extra compute), and later passes of that shape count as it did; a module
+  with a `forward_flops` method (the BiLSTM token encoder) counts its passes itself. A pass
   run with gradients on counts three times its forward: the backward computes, per matmul, the gradients of its
   input and of its weights, each as large as the forward product. Under a torchrun launch, this process's
   passes alone are counted.
@@ -74,13 +75,18 @@ def flop_counter():
 
 def count_forward(module, add: Callable[[float, bool], None]):
     """Hook `module` so that each forward pass calls add(flops of the pass's forward, whether gradients are on);
-    returns the hooks' handles. Each new input shape's pass is counted by FlopCounterMode as it runs."""
+    returns the hooks' handles. Each new input shape's pass is counted by FlopCounterMode as it runs, unless the
+    module counts its own (a `forward_flops` method taking the forward's arguments): under the counter's
+    dispatch an LSTM runs step by step, several times slower, and its packed batches rarely repeat a shape."""
     import torch
 
     known: dict[tuple, int] = {}
     running: list = []  # (signature, counter) of the pass being counted
 
     def before(_module, args, kwargs):
+        if hasattr(module, "forward_flops"):  # counted from its arguments (a packed LSTM: their real tokens)
+            add(module.forward_flops(*args, **kwargs), torch.is_grad_enabled())
+            return
         signature = _signature(args, kwargs)
         if signature in known:
             add(known[signature], torch.is_grad_enabled())

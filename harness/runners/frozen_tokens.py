@@ -73,7 +73,8 @@ class TorchHeadRunner(FrozenRunner):
         torch.manual_seed(self.config.seed)  # the head's initial weights
         layers = items[0].shape[-2] if self.mixes else None
         self.head = FrozenHead(self.field, items[0].shape[-1], layers, self.config.token_head, scorer)
-        self.flops.watch(self.head)
+        for part in self.head.children():  # each part counted its own way (flops.count_forward)
+            self.flops.watch(part)
 
     def _encode(self, examples: list[dict], with_labels: bool) -> tuple[list[dict], list]:
         """The examples' model inputs, one or more each (with training targets under `with_labels`), and what
@@ -100,9 +101,8 @@ class TorchHeadRunner(FrozenRunner):
 
     def _train(self, items: list[np.ndarray], targets: list[dict]) -> None:
         with self.timed("training_s"):
-            schedule = train_torch_head(self.head, lambda order: (self._batch(items, chunk, targets)
-                                                                  for chunk in _chunks(order, self.batch_size)),
-                                        len(items), self.config)
+            schedule = train_torch_head(self.head, lambda chunks: (self._batch(items, chunk, targets) for chunk in chunks),
+                                        np.array([len(item) for item in items]), self.batch_size, self.config)
         self._choices = {"token_head": self.config.token_head, "layers": "mix" if self.mixes else self.config.layers,
                          **schedule, **self.head.summary()}
 
@@ -233,36 +233,37 @@ def pad_vectors(arrays: list[np.ndarray]):
 INNER_HOLDOUT = 0.1  # share of the training items whose loss picks the epoch kept
 PATIENCE = 5  # passes without a better inner-holdout loss before training stops
 MIN_STEPS = 200  # small training sets get more passes, up to this many optimisation steps in all
+POOL_BATCHES = 4  # a pass's batches are drawn from pools of this many batches' items, each sorted by length
 
 
-def train_torch_head(head, batches, size: int, config) -> dict:
+def train_torch_head(head, batches, lengths: np.ndarray, batch_size: int, config) -> dict:
     """AdamW for at most `config.head_epochs` shuffled passes over 90% of the items (more on a small set, up
     to MIN_STEPS steps); after each pass the loss on the other 10% (an inner holdout of the training
     items: the eval split never takes part) decides which pass's weights are kept and when to stop.
-    `batches(order)` yields the batches of those items.
+    `batches(chunks)` yields the batch of each chunk of item indices; `lengths` are the items' lengths.
 
     Returns the schedule it chose, for the run's record.
     """
     torch.manual_seed(config.seed)
     generator = np.random.default_rng(config.seed)
-    order = generator.permutation(size)
-    held = order[:int(size * INNER_HOLDOUT)] if size >= 1 / INNER_HOLDOUT else order[:0]
+    order = generator.permutation(len(lengths))
+    held = order[:int(len(lengths) * INNER_HOLDOUT)] if len(lengths) >= 1 / INNER_HOLDOUT else order[:0]
     fitted = order[len(held):]
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.head_learning_rate)
     best = {"loss": np.inf, "epoch": 0, "state": None}
     epoch = 0
-    per_pass = len(list(batches(fitted)))
+    per_pass = -(-len(fitted) // batch_size)
     passes = max(config.head_epochs, -(-MIN_STEPS // max(per_pass, 1)))
     for epoch in tqdm(range(1, passes + 1), desc="head", disable=config.quiet, leave=False):
         head.train()
-        for batch in batches(fitted[generator.permutation(len(fitted))]):
+        for batch in batches(bucketed(fitted[generator.permutation(len(fitted))], lengths, batch_size, generator)):
             loss = head(**batch)["loss"]
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         if not len(held):
             continue
-        loss = _mean_loss(head, batches(held))
+        loss = _mean_loss(head, batches(_chunks(held, batch_size)))
         if loss < best["loss"]:
             best = {"loss": loss, "epoch": epoch, "state": copy.deepcopy(head.state_dict())}
         elif epoch - best["epoch"] >= PATIENCE:
@@ -272,6 +273,15 @@ def train_torch_head(head, batches, size: int, config) -> dict:
     head.eval()
     return {"epochs_run": epoch, "epoch_kept": best["epoch"] or epoch, "inner_holdout": len(held),
             "inner_holdout_loss": round(float(best["loss"]), 4) if len(held) else None}
+
+
+def bucketed(order: np.ndarray, lengths: np.ndarray, batch_size: int, generator) -> list[np.ndarray]:
+    """The batches of a shuffled `order`, each drawn from a pool of POOL_BATCHES batches' items sorted by length
+    (so a batch pads little), in a shuffled order: which items share a batch still changes from pass to pass."""
+    chunks = []
+    for pool in _chunks(order, batch_size * POOL_BATCHES):
+        chunks += _chunks(pool[np.argsort(lengths[pool], kind="stable")], batch_size)
+    return [chunks[i] for i in generator.permutation(len(chunks))]
 
 
 def _mean_loss(head, batches) -> float:

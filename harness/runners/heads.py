@@ -63,6 +63,13 @@ class BiLSTM(nn.Module):
         output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True, total_length=states.size(1))
         return self.dropout(output)
 
+    def forward_flops(self, states: torch.Tensor, lengths: torch.Tensor) -> float:
+        """The matmul FLOPs FlopCounterMode counts for this pass: per real token, direction and layer, the four
+        gates' products with the layer's input and the previous hidden state (2 per multiply-add)."""
+        gates = 4 * HIDDEN_SIZE
+        per_token = gates * (states.size(-1) + HIDDEN_SIZE) + gates * (2 * HIDDEN_SIZE + HIDDEN_SIZE)
+        return 2.0 * 2 * per_token * float(lengths.sum())
+
 
 class MLP(nn.Module):
     """One hidden layer per token, no context."""
