@@ -11,7 +11,7 @@ import yaml
 from harness.cli import main
 from harness.errors import ConfigError, DataError
 from harness.export import export
-from harness.results import RunResult, run_dir, write_run
+from harness.results import RunResult, read_result, run_dir, write_run
 
 
 def _write(root: Path, model: str, task: str, mode: str, seed: int, scores: dict, main: float, **changes) -> None:
@@ -146,12 +146,15 @@ def test_card_has_metadata_intervals_modes_and_provenance(tmp_path):
     text = export(reports, "card", model="minilm")
     card = ModelCard(text)
     assert card.data.eval_results[0].dataset_name == "GLUE mrpc"
-    assert [r.metric_value for r in card.data.eval_results] == [77.7, 84.81, 78.43, 85.23]
+    frozen, tuned = (read_result(source / f"{mode}-seed42" / "result.json") for mode in ("frozen", "finetune"))
+    assert [r.metric_value for r in card.data.eval_results] == [
+        round(run.scores[name], 2) for run in (frozen, tuned) for name in ("accuracy", "f1")]
     lines = text.splitlines()
     main = next(line for line in lines if line.startswith("| mrpc | **main** (accuracy + f1) |"))
     cells = [cell.strip() for cell in main.strip("|").split("|")]
-    assert cells[2].startswith("81.25 [") and cells[3].startswith("81.83 [")  # frozen, fine-tuned main
-    assert cells[4].startswith("+0.58 [")  # fine-tuned minus frozen, with its paired interval
+    assert cells[2].startswith(f"{frozen.main_score:.2f} [") and cells[3].startswith(f"{tuned.main_score:.2f} [")
+    # fine-tuned minus frozen, with its paired interval
+    assert cells[4].startswith(f"{tuned.main_score - frozen.main_score:+.2f} [")
     assert any(line.startswith("|  | f1 | 84.81 [") for line in lines)
     assert "`sentence-transformers/all-MiniLM-L6-v2`, weights sha256 `53aa51172d142c89`" in text
     assert "validation `glue/MRPC/dev.tsv` (sha256 `81c8a1a9e1df`)" in text
