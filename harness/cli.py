@@ -11,58 +11,54 @@ from harness import preemption
 from harness.errors import HarnessError
 
 
+# Each command and what it does; its options are declared in harness.config (COMMANDS).
+COMMAND_HELP = {
+    "list": "list tasks, model aliases, or the tasks' metrics as evaluate modules",
+    "eval": "evaluate a model on tasks, frozen and/or fine-tuned",
+    "plan": "list the work units `harness eval` with the same options runs, one a line, in the order it runs them "
+            "(with --shard I/N: that share's)",
+    "leaderboard": "write markdown leaderboards from a reports folder",
+    "report": "write RUN_DIR/report.md: one run's scores, errors and provenance",
+    "export": "results as Hub model-card metadata (model-index YAML), a model card with intervals and provenance, "
+              "or a flat CSV",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from harness.config import EVAL_SETTINGS
+    from harness.config import COMMANDS
 
     parser = argparse.ArgumentParser(prog="harness", description="Evaluate language models on GLUE, frozen and fine-tuned.")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    listing = commands.add_parser("list", help="list tasks, model aliases, or the tasks' metrics as evaluate modules")
-    listing.add_argument("what", choices=["tasks", "models", "metrics"])
-    listing.add_argument("--suite", help="only this suite's tasks")
-
-    ev = commands.add_parser("eval", help="evaluate a model on tasks, frozen and/or fine-tuned")
-    _add_options(ev, EVAL_SETTINGS)
-
-    planning = commands.add_parser("plan", help="list the work units `harness eval` with the same options runs, one a "
-                                   "line, in the order it runs them (with --shard I/N: that share's)")
-    _add_options(planning, EVAL_SETTINGS)
-
-    board = commands.add_parser("leaderboard", help="write markdown leaderboards from a reports folder")
-    board.add_argument("reports", nargs="?", default="reports")
-    board.add_argument("--out", default="leaderboards")
-    board.add_argument("--check", action="store_true",
-                       help="write nothing; exit 1 naming the files in --out that differ from what the reports produce")
-    board.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
-
-    report = commands.add_parser("report", help="write RUN_DIR/report.md: one run's scores, errors and provenance")
-    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
-                        help="a run folder, e.g. runs/minilm/glue/sst2/frozen-seed42")
-    report.add_argument("--resamples", type=_positive_int, help="bootstrap resamples per interval (default 1,000)")
-
-    export = commands.add_parser("export", help="results as Hub model-card metadata (model-index YAML), a model "
-                                 "card with intervals and provenance, or a flat CSV")
-    export.add_argument("reports", nargs="?", default="reports")
-    export.add_argument("--format", required=True, choices=["model-index", "card", "csv"])
-    export.add_argument("--model", help="only this model's results (required for model-index and card when there "
-                        "are several)")
-    export.add_argument("--out", help="write to this file instead of standard output")
+    for command, described in COMMAND_HELP.items():
+        _add_options(commands.add_parser(command, help=described), COMMANDS[command])
     return parser
 
 
 def _add_options(parser: argparse.ArgumentParser, settings: tuple[type, ...]) -> None:
-    """One option per declared field (harness.config), so flags, help and defaults are written once.
+    """One argument per declared field (harness.config), so flags, help and defaults are written once.
 
     A generator of our own rather than transformers' HfArgumentParser: importing transformers would
     make `harness list tasks` take seconds, and the declarations need only a few argparse calls.
     """
     from harness.config import EXCLUSIVE_GROUPS, options_of
 
-    groups = {name: parser.add_mutually_exclusive_group(required=required)
-              for name, required in EXCLUSIVE_GROUPS.items()}
-    for declared in (declared for kind in settings for declared in options_of(kind)):
+    declared_here = [declared for kind in settings for declared in options_of(kind)]
+    groups = {name: parser.add_mutually_exclusive_group(required=EXCLUSIVE_GROUPS[name])
+              for name in dict.fromkeys(declared.group for declared in declared_here if declared.group)}
+    for declared in declared_here:
         target = groups[declared.group] if declared.group else parser
-        target.add_argument(declared.flag, **_argparse_keywords(declared))
+        if declared.positional:
+            target.add_argument(declared.name, metavar=declared.positional, nargs=_nargs(declared),
+                                **_argparse_keywords(declared))
+        else:
+            target.add_argument(declared.flag, required=declared.required, **_argparse_keywords(declared))
+
+
+def _nargs(declared) -> str | None:
+    """A positional list takes one or more values; an optional one may be left out."""
+    if declared.kind is not str:
+        return "+"
+    return None if declared.required else "?"
 
 
 def _argparse_keywords(declared) -> dict:
@@ -73,12 +69,6 @@ def _argparse_keywords(declared) -> dict:
     shown = declared.default_text()
     return {"type": declared.parse or declared.kind, "default": declared.default, "choices": declared.choices,
             "help": f"{described} (default: {shown})" if shown else described}
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +108,10 @@ def _silence_libraries() -> None:
 
 
 def _list(args) -> int:
-    if args.what == "models":
+    from harness.config import Listing
+
+    listing = Listing.from_values(vars(args))
+    if listing.what == "models":
         from harness.models import ALIASES, MAJORITY, RANDOM_PREFIX
 
         for alias, hub_id in sorted(ALIASES.items()):
@@ -130,8 +123,8 @@ def _list(args) -> int:
         return 0
     from harness.tasks import REGISTRY
 
-    specs, broken = REGISTRY.load_all(args.suite)
-    if args.what == "metrics":
+    specs, broken = REGISTRY.load_all(listing.suite)
+    if listing.what == "metrics":
         _list_metrics(specs)
     else:
         rows = [("task", "format", "kind", "metrics", "main score")]
@@ -265,47 +258,51 @@ def _announce_curve(selection, seeds: list[int], progress) -> None:
 
 
 def _leaderboard(args) -> int:
+    from harness.config import DEFAULT_RESAMPLES, Leaderboards
     from harness.leaderboard import check_leaderboards, write_leaderboards
     from harness.results import writable_folder
-    from harness.uncertainty import DEFAULT_RESAMPLES
 
-    resamples = args.resamples or DEFAULT_RESAMPLES
-    writable_folder(args.out, "--out", create=not args.check)  # --check writes nothing
-    if args.check:
-        stale = check_leaderboards(args.reports, args.out, resamples=resamples)
+    board = Leaderboards.from_values(vars(args))
+    writable_folder(board.out, "--out", create=not board.check)  # --check writes nothing
+    if board.check:
+        stale = check_leaderboards(board.reports, board.out, resamples=board.resamples)
         if stale:
-            again = f" --resamples {args.resamples}" if args.resamples else ""
+            again = f" --resamples {board.resamples}" if board.resamples != DEFAULT_RESAMPLES else ""
             print(f"harness: leaderboards out of date: {', '.join(map(str, stale))}; regenerate them with "
-                  f"`harness leaderboard {args.reports} --out {args.out}{again}` and commit the result", file=sys.stderr)
+                  f"`harness leaderboard {board.reports} --out {board.out}{again}` and commit the result",
+                  file=sys.stderr)
             return 1
-        print(f"leaderboards in {args.out} are current")
+        print(f"leaderboards in {board.out} are current")
         return 0
-    for path in write_leaderboards(args.reports, args.out, resamples=resamples):
+    for path in write_leaderboards(board.reports, board.out, resamples=board.resamples):
         print(f"wrote {path}")
     return 0
 
 
 def _report(args) -> int:
+    from harness.config import RunReport
     from harness.report import write_report
-    from harness.uncertainty import DEFAULT_RESAMPLES
 
-    for directory in args.run_dirs:
-        print(f"wrote {write_report(directory, resamples=args.resamples or DEFAULT_RESAMPLES)}")
+    report = RunReport.from_values(vars(args))
+    for directory in report.run_dirs:
+        print(f"wrote {write_report(directory, resamples=report.resamples)}")
     return 0
 
 
 def _export(args) -> int:
+    from harness.config import Export
     from harness.export import export
     from harness.results import atomic_write_text, writable_file
 
-    if args.out is not None:
-        writable_file(args.out, "--out")
-    text = export(args.reports, args.format, args.model)
-    if args.out is None:
+    wanted = Export.from_values(vars(args))
+    if wanted.out is not None:
+        writable_file(wanted.out, "--out")
+    text = export(wanted.reports, wanted.format, wanted.model)
+    if wanted.out is None:
         sys.stdout.write(text)
         return 0
-    atomic_write_text(Path(args.out), text)
-    print(f"wrote {args.out}")
+    atomic_write_text(Path(wanted.out), text)
+    print(f"wrote {wanted.out}")
     return 0
 
 

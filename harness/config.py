@@ -1,9 +1,10 @@
-"""Run settings, declared once: each field carries its CLI help, choices and checks.
+"""Every command's options, declared once: each field carries its CLI help, choices and checks.
 
-`harness eval`'s parser (harness.cli) and README's options table (`python -m harness.config` rewrites
-it) are generated from these declarations, and every value is checked against them when a settings
-object is built, whether it came from the command line or from Python. RunConfig is recorded verbatim
-in each result's provenance; Selection holds the other `harness eval` options (what to run, where).
+The `harness` parser (harness.cli) and the options tables of docs/options.md (`python -m harness.config`
+rewrites them) are generated from these declarations, and every value is checked against them when a
+settings object is built, whether it came from the command line or from Python. RunConfig is recorded
+verbatim in each result's provenance; Selection holds the other `harness eval` options (what to run,
+where); the other commands have a settings class each (COMMANDS).
 """
 from __future__ import annotations
 
@@ -38,9 +39,11 @@ SPLIT_STRATEGIES = ("official", "holdout", "kfold")
 MIN_STEPS = 300
 # Options of which at most one may be given: group name -> whether one of them is required.
 EXCLUSIVE_GROUPS = {"what": True, "seeding": False}
+DEFAULT_RESAMPLES = 1000  # bootstrap resamples per interval (harness.uncertainty)
+EXPORT_FORMATS = ("model-index", "card", "csv")  # what `harness export --format` writes (harness.export)
+LISTINGS = ("tasks", "models", "metrics")  # what `harness list` prints
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-TABLE_START, TABLE_END = "<!-- options:start -->", "<!-- options:end -->"
+OPTIONS_DOC = Path(__file__).resolve().parents[1] / "docs" / "options.md"
 
 
 # --- declaring an option ------------------------------------------------------------------------
@@ -73,22 +76,24 @@ SEED_RANGE = from_up_to(0, 2**32)  # what numpy and torch accept as a seed
 
 
 def option(default, help: str, *, choices: tuple | None = None, checks: tuple[Check, ...] = (),
-           parse: Callable[[str], Any] | None = None, shown_default: str | None = None, group: str | None = None):
-    """A settings field that also says how the CLI offers it, README describes it and a value is checked.
+           parse: Callable[[str], Any] | None = None, shown_default: str | None = None, group: str | None = None,
+           positional: str | None = None, required: bool = False):
+    """A settings field that also says how the CLI offers it, the docs describe it and a value is checked.
 
     `parse` turns command-line text into the value (default: the field's type); `shown_default` is the
-    default as help and README state it where the field's own default (None, decided later) would not
-    tell, e.g. "the evaluated model"; `group` names one of EXCLUSIVE_GROUPS. A field whose default is
-    None may always be None.
+    default as help and the docs state it where the field's own default (None, decided later) would not
+    tell, e.g. "the evaluated model"; `group` names one of EXCLUSIVE_GROUPS; `positional` makes it an
+    argument without a flag, named so in usage (a list takes one or more); `required`: it must be given. A
+    field whose default is None may otherwise be None.
     """
     declared = {"help": help, "choices": choices, "checks": checks, "parse": parse,
-                "shown_default": shown_default, "group": group}
+                "shown_default": shown_default, "group": group, "positional": positional, "required": required}
     return dataclasses.field(default=default, metadata={"option": declared})
 
 
 @dataclass(frozen=True)
 class Option:
-    """One declared setting, as the parser, the README table and the checks read it."""
+    """One declared setting, as the parser, the options tables and the checks read it."""
 
     name: str
     default: Any
@@ -99,10 +104,13 @@ class Option:
     parse: Callable[[str], Any] | None
     shown_default: str | None
     group: str | None
+    positional: str | None
+    required: bool
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        """How the command line names it: --flag-name, or a positional argument's name in usage."""
+        return self.positional or "--" + self.name.replace("_", "-")
 
     def default_text(self) -> str | None:
         """The default as people read it: off for switches, 1e-4 as 0.0001, None when there is none."""
@@ -116,6 +124,8 @@ class Option:
 
     def check(self, value) -> None:
         """Raise ConfigError naming the flag when `value` breaks the declaration."""
+        if value is None and self.required:
+            raise ConfigError(f"{self.flag} is required")
         if value is None and self.default is None:
             return
         if isinstance(value, float) and not math.isfinite(value):
@@ -428,18 +438,86 @@ def differing_settings(recorded: dict, config: RunConfig, ignored: tuple[str, ..
             if name not in ignored and recorded.get(name, defaults[name]) != value]
 
 
-EVAL_SETTINGS = (Selection, RunConfig)  # `harness eval`'s options, in the order help and README list them
+EVAL_SETTINGS = (Selection, RunConfig)  # `harness eval`'s options, in the order help and the docs list them
 
 
-# --- README's options table ---------------------------------------------------------------------
+# --- the other commands -------------------------------------------------------------------------
 
 
-def options_table() -> str:
-    """`harness eval`'s options as a markdown table, one row per option."""
+def _reports_folder(what: str):
+    """The reports folder a renderer reads: the committed reports/ unless named."""
+    return option("reports", f"the folder of results (as `harness eval --output-dir` wrote them) {what}",
+                  positional="REPORTS")
+
+
+def _resamples():
+    return option(DEFAULT_RESAMPLES, "bootstrap resamples per interval", checks=(POSITIVE,))
+
+
+@dataclass(frozen=True)
+class Listing(Settings):
+    """What `harness list` prints."""
+
+    what: str | None = option(
+        None, "tasks: every task's format, kind, metrics and main score; models: the model aliases and the "
+              "baselines; metrics: every task's metrics as an evaluate module, and how to load it",
+        choices=LISTINGS, positional="WHAT", required=True)
+    suite: str | None = option(None, "only this suite's tasks")
+
+
+@dataclass(frozen=True)
+class Leaderboards(Settings):
+    """`harness leaderboard`: which results, where the markdown goes, and how its intervals are drawn."""
+
+    reports: str = _reports_folder("the leaderboards are rendered from")
+    out: str = option("leaderboards", "the folder the leaderboards are written to (<suite>.md and its plots)")
+    check: bool = option(False, "write nothing; exit 1 naming the files in --out that differ from what the "
+                                "reports produce")
+    resamples: int = _resamples()
+
+
+@dataclass(frozen=True)
+class RunReport(Settings):
+    """`harness report`: the run folders to describe."""
+
+    run_dirs: list[str] | None = option(None, "a run folder, e.g. runs/minilm/glue/sst2/frozen-seed42; its page "
+                                              "is written to RUN_DIR/report.md", parse=str, positional="RUN_DIR",
+                                        required=True)
+    resamples: int = _resamples()
+
+
+@dataclass(frozen=True)
+class Export(Settings):
+    """`harness export`: which results, in which shape, to where."""
+
+    reports: str = _reports_folder("to export")
+    format: str | None = option(
+        None, "model-index: the Hub model card's metadata (model-index YAML); card: a whole model card with "
+              "intervals and provenance; csv: a flat table of every score", choices=EXPORT_FORMATS, required=True)
+    model: str | None = option(None, "only this model's results (required for model-index and card when there "
+                                     "are several)", shown_default="every model's")
+    out: str | None = option(None, "write to this file instead of standard output", shown_default="standard output")
+
+
+# Each command's options (`harness plan` takes eval's), in the order help and the docs list them.
+COMMANDS = {"list": (Listing,), "eval": EVAL_SETTINGS, "plan": EVAL_SETTINGS, "leaderboard": (Leaderboards,),
+            "report": (RunReport,), "export": (Export,)}
+TABLED = ("eval", "list", "leaderboard", "report", "export")  # plan's table would be eval's again
+
+
+# --- the docs' options tables -------------------------------------------------------------------
+
+
+def table_markers(command: str) -> tuple[str, str]:
+    return f"<!-- options:{command}:start -->", f"<!-- options:{command}:end -->"
+
+
+def options_table(command: str = "eval") -> str:
+    """A command's options as a markdown table, one row per option."""
+    settings = COMMANDS[command]
     rows = ["| option | default | meaning |", "|---|---|---|"]
-    for settings in EVAL_SETTINGS:
-        rows += [f"| `{declared.flag}` | {_cell(_default_cell(declared))} | {_cell(_meaning(declared))} |"
-                 for declared in options_of(settings)]
+    rows += [f"| `{declared.flag}` | {_cell(_default_cell(declared))} | {_cell(_meaning(declared, settings))} |"
+             for kind in settings for declared in options_of(kind)]
     return "\n".join(rows)
 
 
@@ -448,13 +526,18 @@ def _default_cell(declared: Option) -> str:
     return f"`{declared.default}`" if plain else declared.default_text() or "–"
 
 
-def _meaning(declared: Option) -> str:
-    """The help, the choices, and which options it excludes (argparse's usage line shows those itself)."""
+def _meaning(declared: Option, settings: tuple[type, ...]) -> str:
+    """The help, the choices, whether it is required or positional, and which options it excludes (argparse's
+    usage line shows those itself)."""
     meaning = declared.help
     if declared.choices:
         meaning += "; one of " + ", ".join(f"`{choice}`" for choice in declared.choices)
+    if declared.positional:
+        meaning += "; positional" + (", one or more" if declared.kind is not str else "")
+    if declared.required:
+        meaning += "; required"
     if declared.group:
-        others = [f"`{o.flag}`" for s in EVAL_SETTINGS for o in options_of(s)
+        others = [f"`{o.flag}`" for s in settings for o in options_of(s)
                   if o.group == declared.group and o is not declared]
         meaning += f"; not with {', '.join(others)}"
         if EXCLUSIVE_GROUPS[declared.group]:
@@ -466,15 +549,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def with_options_table(readme: str) -> str:
-    """README's text with the generated table between its markers, everything else as it was."""
-    if TABLE_START not in readme or TABLE_END not in readme:
-        raise ConfigError(f"README has no {TABLE_START} ... {TABLE_END} markers to hold the options table")
-    before, rest = readme.split(TABLE_START, 1)
-    after = rest.split(TABLE_END, 1)[1]
-    return f"{before}{TABLE_START}\n{options_table()}\n{TABLE_END}{after}"
+def with_options_tables(text: str) -> str:
+    """The page's text with each command's generated table between its markers, everything else as it was."""
+    for command in TABLED:
+        start, end = table_markers(command)
+        if start not in text or end not in text:
+            raise ConfigError(f"{OPTIONS_DOC.name} has no {start} ... {end} markers to hold `harness {command}`'s "
+                              "options table")
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = f"{before}{start}\n{options_table(command)}\n{end}{after}"
+    return text
 
 
-if __name__ == "__main__":  # python -m harness.config: regenerate README's table after changing an option
-    README.write_text(with_options_table(README.read_text()))
-    print(f"wrote the options table into {README}")
+if __name__ == "__main__":  # python -m harness.config: regenerate the docs' tables after changing an option
+    OPTIONS_DOC.write_text(with_options_tables(OPTIONS_DOC.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote the options tables into {OPTIONS_DOC}")

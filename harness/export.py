@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from harness.config import EXPORT_FORMATS
 from harness.errors import ConfigError, DataError
 from harness.render import SUITE_TITLES
 from harness.results import ResultSet, RunResult, task_spec
@@ -23,7 +24,6 @@ from harness.shapes import shape_of
 from harness.shapes.base import Shape
 from harness.tasks import REGISTRY, TaskRegistry
 
-FORMATS = ("model-index", "card", "csv")
 MODE_NAMES = {"frozen": "frozen encoder", "finetune": "fine-tuned"}
 # harness metric -> the Hub's metric id (the `evaluate` library's names) and its arguments
 HUB_METRICS = {"accuracy": ("accuracy", {}), "f1": ("f1", {}), "macro_f1": ("f1", {"average": "macro"}),
@@ -35,8 +35,8 @@ CSV_COLUMNS = ["model", "suite", "task", "mode", "seed", "metric", "value", "spl
 
 def export(reports: str | Path, fmt: str, model: str | None = None, registry: TaskRegistry = REGISTRY) -> str:
     """The text of the export: model-index YAML or a model card for one model, or CSV for all (or one) of them."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"--format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     result_set = ResultSet.load(reports, registry)
     results = result_set.results
     models = sorted({r.model for r in results})

@@ -153,7 +153,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
            .reset_index())
     tasks = sorted(agg["task"].unique())
     models = sorted(agg["model"].unique())
-    labels = _model_labels(frame)
+    labels = model_labels(frame)
     flagged = {t: _marks(agg[agg["task"] == t]) for t in tasks}
     overall = suite_scores(frame, registry)
     counted = [t for t in tasks if getattr(task_spec(registry, suite, t), "in_suite_score", True)]
@@ -177,7 +177,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
             scores, marked = by_mode["main_score"].to_dict(), by_mode["flagged"].to_dict()
             cells.append(_pair(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
         frozen, tuned = overall.get((model, "frozen")), overall.get((model, "finetune"))
-        cells += [score_text(frozen), score_text(tuned), _delta(frozen, tuned)]
+        cells += [score_text(frozen), score_text(tuned), delta_text(frozen, tuned)]
         in_suite = per_model[per_model["task"].isin(counted)]  # views and diagnostics are outside the suite
         params = in_suite.groupby("mode")["trainable_parameters"].max().to_dict()
         wall = in_suite.groupby("mode")["wall_s"].sum().to_dict()
@@ -257,7 +257,7 @@ def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Inter
         means = {mode: _strict_mean(group["main_score"]) for mode, group in by_mode.items()}
         delta = intervals.deltas.get((model, suite, task))
         marker = " \\*" if delta is not None and delta.excludes_zero() else ""
-        difference = _delta(means.get("frozen"), means.get("finetune"))
+        difference = delta_text(means.get("frozen"), means.get("finetune"))
         rows.append([labels[model], f"{task}{flagged[task]}", score_text(means.get("frozen")),
                      score_text(means.get("finetune")), difference + (marker if difference != "–" else ""),
                      f"[{delta.low:+.2f}, {delta.high:+.2f}]" if delta is not None else "–",
@@ -405,7 +405,7 @@ def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, labe
                                    "compute, one seed"], rows)
 
 
-def _model_labels(frame: pd.DataFrame) -> dict[str, str]:
+def model_labels(frame: pd.DataFrame) -> dict[str, str]:
     """Model -> its cell: the name, tagged where it is a baseline or a control (its results' model_kind)."""
     kinds = frame.groupby("model")["model_kind"].first().to_dict()
     return {model: f"`{model}`" + (f" ({KIND_TAGS[kind]})" if kind in KIND_TAGS else "") for model, kind in kinds.items()}
@@ -540,7 +540,7 @@ def _int(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
-def _delta(frozen, tuned) -> str:
+def delta_text(frozen, tuned) -> str:
     if frozen is None or tuned is None:
         return "–"
     if pd.isna(frozen) or pd.isna(tuned):
@@ -552,7 +552,7 @@ def _pair(frozen, tuned, flagged: set[str] = frozenset()) -> str:
     """The overview cell; a mode whose run carries flags gets FLAG_MARK."""
     marks = {mode: FLAG_MARK if mode in flagged else "" for mode in MODES}
     return (f"{score_text(frozen)}{marks['frozen']} / {score_text(tuned)}{marks['finetune']} "
-            f"({_delta(frozen, tuned)})")
+            f"({delta_text(frozen, tuned)})")
 
 
 def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,

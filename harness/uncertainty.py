@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.config import DEFAULT_RESAMPLES  # declared with the --resamples options of leaderboard and report
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.metrics import METRICS, Statistics, compute_scores, label_statistics
 from harness.shape_registry import shape_of
@@ -41,7 +42,6 @@ if TYPE_CHECKING:  # harness.results imports this module back (ResultSet.interva
 
 log = logging.getLogger("harness")
 
-DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 CONFIDENCE = 0.95
 MAIN = "main"  # the key of the main score (mean of the task's main metrics) among the distributions

@@ -1,11 +1,11 @@
-"""Options declared once: the checks, the generated `harness eval` parser and README's generated table."""
+"""Options declared once: the checks, the generated `harness` parser and the docs' generated options tables."""
 import math
 
 import pytest
 
 from harness.cli import build_parser, main
-from harness.config import (EVAL_SETTINGS, README, TABLE_END, TABLE_START, RunConfig, Selection, options_of,
-                            options_table, with_options_table)
+from harness.config import (COMMANDS, EVAL_SETTINGS, OPTIONS_DOC, TABLED, Export, Leaderboards, Listing, RunConfig,
+                            RunReport, Selection, options_of, options_table, table_markers, with_options_tables)
 from harness.errors import ConfigError
 
 ALL_OPTIONS = [declared for settings in EVAL_SETTINGS for declared in options_of(settings)]
@@ -109,12 +109,71 @@ def test_cli_rejects_bad_values_with_one_line_naming_the_option(argv, message, c
     assert err == f"harness: error: {message}\n"
 
 
-# --- README's table -----------------------------------------------------------------------------
+# --- the other commands -----------------------------------------------------------------------
 
 
-def test_readme_options_table_is_current():
-    text = README.read_text(encoding="utf-8")
-    assert text == with_options_table(text), "README's `harness eval` table is stale: run python -m harness.config"
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_declares_each_option_once_and_its_help_shows_the_declared_defaults(command, capsys):
+    declared = [option for settings in COMMANDS[command] for option in options_of(settings)]
+    assert len({option.flag for option in declared}) == len(declared) and all(option.help for option in declared)
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for option in declared:
+        shown = option.default_text()
+        assert option.flag in out and (option.kind is bool or not shown or f"(default: {shown})" in out)
+
+
+def test_leaderboard_report_and_export_parse_into_their_settings():
+    def parsed(*argv):
+        return vars(build_parser().parse_args(list(argv)))
+
+    assert Leaderboards.from_values(parsed("leaderboard")) == Leaderboards()
+    assert Leaderboards().resamples == 1000 and Leaderboards().reports == "reports" and not Leaderboards().check
+    board = Leaderboards.from_values(parsed("leaderboard", "runs", "--out", "boards", "--check", "--resamples", "200"))
+    assert (board.reports, board.out, board.check, board.resamples) == ("runs", "boards", True, 200)
+    report = RunReport.from_values(parsed("report", "runs/a", "runs/b"))
+    assert report.run_dirs == ["runs/a", "runs/b"] and report.resamples == 1000
+    export = Export.from_values(parsed("export", "--format", "csv"))
+    assert (export.reports, export.format, export.model, export.out) == ("reports", "csv", None, None)
+    assert Listing.from_values(parsed("list", "tasks", "--suite", "klue")) == Listing(what="tasks", suite="klue")
+
+
+@pytest.mark.parametrize("argv", [["export"], ["export", "--format", "pdf"], ["report"], ["list"], ["list", "tests"],
+                                  ["leaderboard", "--resamples", "many"]])
+def test_required_arguments_and_choices_stop_the_parser(argv):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(argv)
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["leaderboard", "--resamples", "0"], "--resamples must be positive, got 0"),
+    (["report", "runs/x", "--resamples", "-3"], "--resamples must be positive, got -3"),
+])
+def test_a_bad_resamples_value_is_one_line_naming_the_option(argv, message, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"harness: error: {message}\n"
+
+
+@pytest.mark.parametrize("settings, message", [
+    (lambda: Export(format=None), "--format is required"),
+    (lambda: Export(format="pdf"), "--format 'pdf' is not one of model-index, card, csv"),
+    (lambda: RunReport(), "RUN_DIR is required"),
+    (lambda: Leaderboards(resamples=0), "--resamples must be positive, got 0"),
+])
+def test_settings_built_in_python_are_checked_as_the_command_line_is(settings, message):
+    with pytest.raises(ConfigError) as info:
+        settings()
+    assert str(info.value) == message
+
+
+# --- the docs' tables ---------------------------------------------------------------------------
+
+
+def test_docs_options_tables_are_current():
+    text = OPTIONS_DOC.read_text(encoding="utf-8")
+    assert text == with_options_tables(text), "docs/options.md's tables are stale: run python -m harness.config"
 
 
 def test_options_table_has_one_row_per_option_with_choices_and_groups():
@@ -125,8 +184,17 @@ def test_options_table_has_one_row_per_option_with_choices_and_groups():
     assert "| `--max-train-samples` | all |" in options_table() and "| `--quiet` | off |" in options_table()
 
 
-def test_with_options_table_rewrites_only_between_the_markers():
-    stale = f"intro\n{TABLE_START}\n| old | table |\n{TABLE_END}\noutro\n"
-    assert with_options_table(stale) == f"intro\n{TABLE_START}\n{options_table()}\n{TABLE_END}\noutro\n"
+def test_other_commands_tables_show_positionals_required_options_and_defaults():
+    assert "| `REPORTS` | `reports` |" in options_table("leaderboard") and "| `--resamples` | 1000 |" in options_table("leaderboard")
+    assert "; positional, one or more; required |" in options_table("report")
+    assert "one of `model-index`, `card`, `csv`; required |" in options_table("export")
+
+
+def test_with_options_tables_rewrites_only_between_the_markers():
+    stale = "".join(f"intro {command}\n{table_markers(command)[0]}\n| old |\n{table_markers(command)[1]}\n"
+                    for command in TABLED) + "outro\n"
+    fresh = "".join(f"intro {command}\n{table_markers(command)[0]}\n{options_table(command)}\n"
+                    f"{table_markers(command)[1]}\n" for command in TABLED) + "outro\n"
+    assert with_options_tables(stale) == fresh
     with pytest.raises(ConfigError, match="markers"):
-        with_options_table("no table here")
+        with_options_tables("no table here")
