@@ -251,7 +251,7 @@ class Selection(Settings):
         parse=_seed_list, checks=(each(SEED_RANGE),), group="seeding")
     train_sizes: list[int | None] | None = option(
         None, "a learning curve: comma-separated training set sizes, e.g. 100,1000,all, each a seeded subset of "
-              "the next (per seed), every size run in each mode (README: Learning curves)",
+              "the next (per seed), every size run in each mode (docs/learning-curves.md)",
         parse=_size_list, checks=(Check(lambda sizes: all(s is None or s >= 1 for s in sizes), "at least 1, each"),),
         shown_default="the whole train split only")
     trust_remote_code: bool = option(False, "allow code from the model's repository")
@@ -259,7 +259,7 @@ class Selection(Settings):
                                                "folder after the run")
     shard: tuple[int, int] | None = option(
         None, "I/N: run only the I-th (from 0) of N deterministic shares of the work units `harness plan` lists, "
-              "e.g. $SLURM_ARRAY_TASK_ID/4 in a job array (README: Sweeps across machines)",
+              "e.g. $SLURM_ARRAY_TASK_ID/4 in a job array (docs/clusters.md)",
         parse=_shard, checks=(Check(lambda shard: 0 <= shard[0] < shard[1], "I/N with 0 <= I < N"),),
         shown_default="all of them")
 
@@ -278,11 +278,11 @@ class RunConfig(Settings):
     # decay 0.01, batch 32, max length 128) except the learning rate and epochs. No one rate suits every model
     # and task (2e-5 leaves small models such as all-MiniLM-L6-v2 near chance after a short run), so an inner
     # holdout of train chooses it, as frozen heads choose their L2 strength; a fourth epoch lifts STS-B past
-    # where three leave it (measured; see README).
+    # where three leave it (measured; see docs/finetuning.md).
     learning_rate: float | None = option(
         None, "fine-tuning: AdamW's peak learning rate, decayed linearly after the warm-up; unset, the one of "
               "--learning-rates that scores best on an inner holdout of train after a short schedule "
-              "(README: Fine-tuning recipe)", checks=(POSITIVE,), shown_default="chosen on train")
+              "(docs/finetuning.md)", checks=(POSITIVE,), shown_default="chosen on train")
     learning_rates: list[float] | None = option(
         None, "fine-tuning without --learning-rate: the comma-separated rates the inner holdout chooses among",
         parse=_rate_list, checks=(each(POSITIVE),), shown_default=",".join(f"{rate:g}" for rate in LEARNING_RATES))
@@ -314,7 +314,7 @@ class RunConfig(Settings):
         "fp32", "the number format models compute in: bf16 and fp16 run forward passes under autocast and train with "
                 "Trainer's mixed precision; auto: bf16 on GPUs that have it, and for frozen features on CPUs where a "
                 "quick probe shows it clearly faster (training on CPU stays fp32), else fp32; fp16 needs a GPU. "
-                "Results record the precision used (README: Precision)", choices=PRECISIONS)
+                "Results record the precision used (docs/precision.md)", choices=PRECISIONS)
     # Frozen features and the head trained on them.
     pooling: str = option("mean", "frozen mode: how tokens become one vector (first token or mean)", choices=POOLINGS)
     layers: str = option("auto", "frozen mode: the hidden states the head reads: auto (pooled heads: the layer "
@@ -341,7 +341,7 @@ class RunConfig(Settings):
                                              "and the parser's beside the encoder when fine-tuning",
                                        checks=(POSITIVE,))
     # Text to text (N2M): which view, generation, and BERTScore's model (None: the evaluated model).
-    format: str | None = option(None, "n2m runs each task's text-to-text view (README: Text to text)",
+    format: str | None = option(None, "n2m runs each task's text-to-text view (docs/text-to-text.md)",
                                 choices=("n2m",), shown_default="each task's own")
     max_target_length: int = option(32, "text to text: target tokens trained on", checks=(POSITIVE,))
     num_beams: int = option(1, "text to text: beam size (1: greedy)", checks=(POSITIVE,))
@@ -470,7 +470,7 @@ class Leaderboards(Settings):
     """`harness leaderboard`: which results, where the markdown goes, and how its intervals are drawn."""
 
     reports: str = _reports_folder("the leaderboards are rendered from")
-    out: str = option("leaderboards", "the folder the leaderboards are written to (<suite>.md and its plots)")
+    out: str = option("leaderboards", "the folder the leaderboards are written to (a markdown file and its plots per suite)")
     check: bool = option(False, "write nothing; exit 1 naming the files in --out that differ from what the "
                                 "reports produce")
     resamples: int = _resamples()

@@ -88,7 +88,7 @@ def length_buckets(features: list[dict], batch_size: int) -> list[list[int]]:
 
 
 def models_dir() -> Path:
-    """$HARNESS_MODELS_DIR, else ~/.cache/harness-models: where an alias's local copy lives as <alias>/ (README:
+    """$HARNESS_MODELS_DIR, else ~/.cache/harness-models: where an alias's local copy lives as <alias>/ (docs/suites.md:
     KLUE builds multilingual-e5-small there)."""
     return Path(os.environ.get("HARNESS_MODELS_DIR", Path.home() / ".cache" / "harness-models")).expanduser()
 

@@ -26,7 +26,7 @@ def test_ner_gold_tags_through_sentencepiece_tokens_bound_what_a_model_can_score
     A sentencepiece token that runs across an entity's edge (a name and the particle after it, "늘씨")
     carries one tag for both sides, so some entities cannot come out exact: on the first 500 dev
     sentences the ceiling is 92.33 entity macro F1 (KLUE's baseline tokenizes character by character
-    and has no such ceiling; see the README's note on KLUE-NER)."""
+    and has no such ceiling; see docs/suites.md on KLUE-NER)."""
     examples = _dev(NER, shared_data)[:500]
     features, alignments = n2n.encode(load_tokenizer(resolve_model(str(e5_dir))), examples, 512)
     assert sum(a.truncated for a in alignments) == 0

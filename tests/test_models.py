@@ -95,7 +95,7 @@ def test_a_folder_named_like_an_alias_never_shares_the_alias_results_folder(tiny
 
 
 def test_an_alias_own_local_copy_keeps_the_alias_results_folder(tiny_model_dir, tmp_path, monkeypatch):
-    # The committed KLUE reports ran --model ~/.cache/harness-models/multilingual-e5-small (README: KLUE).
+    # The committed KLUE reports ran --model ~/.cache/harness-models/multilingual-e5-small (docs/suites.md: KLUE).
     monkeypatch.setenv("HARNESS_MODELS_DIR", str(tmp_path / "models"))
     copy = shutil.copytree(tiny_model_dir, tmp_path / "models" / "multilingual-e5-small")
     ref = resolve_model(str(copy))
