@@ -16,20 +16,20 @@ from harness.metrics import compute_metrics, compute_scores
 from harness.tasks import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
-README_SECTION = "## Use the metrics in your own training"
+DOCS_SECTION = "## Use the metrics in your own training"
 
 
-def _readme_example() -> str:
-    """The first python block of README's section on the metrics in one's own training."""
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split(README_SECTION, 1)[1]
+def _docs_example() -> str:
+    """The first python block of docs/python-api.md's section on the metrics in one's own training."""
+    section = (ROOT / "docs" / "python-api.md").read_text(encoding="utf-8").split(DOCS_SECTION, 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
 @pytest.mark.slow
-def test_readme_training_example_runs_as_written(minilm_dir, tmp_path):
+def test_docs_training_example_runs_as_written(minilm_dir, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, "-c", _readme_example()], cwd=tmp_path, env=env, capture_output=True,
+    run = subprocess.run([sys.executable, "-c", _docs_example()], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert not list(tmp_path.iterdir())  # it leaves nothing where it ran

@@ -1,6 +1,7 @@
-"""README's numbers about committed runs, and its notes about ../shared/data, checked against what they describe.
+"""The numbers README and docs/ state about committed runs, and their notes about ../shared/data, checked against
+what they describe.
 
-A number README states about a committed run carries a marker naming the result it comes from:
+A number a page states about a committed run carries a marker naming the result it comes from:
 
     <!-- claims "GLUE STS-B": reports/minilm/glue/stsb/frozen-seed42 scores.pearson scores.spearman -->
 
@@ -25,19 +26,20 @@ from conftest import SHARED_DATA
 from harness.tasks import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+TEXTS = {page.relative_to(ROOT).as_posix(): page.read_text(encoding="utf-8") for page in PAGES}
 CLAIM = re.compile(r'<!-- claims "(?P<line>[^"]+)": (?P<body>.*?) -->', re.S)
 DATA_NOTE = re.compile(r'<!-- data "(?P<suite>\w+)" (?P<kind>train-absent|absent): (?P<tasks>[\w ]*?) -->')
 
 
-def _claims(readme: str) -> list[tuple[str, str, str, str]]:
-    """(claimed line, result folder, field, format) per field of every marker."""
-    lines = readme.splitlines()
+def _claims(page: str) -> list[tuple[str, str, str, str]]:
+    """(claimed line, result folder, field, format) per field of every marker of one page."""
+    lines = page.splitlines()
     found = []
-    for marker in CLAIM.finditer(readme):
-        at = readme.count("\n", 0, marker.start())
+    for marker in CLAIM.finditer(page):
+        at = page.count("\n", 0, marker.start())
         claimed = next((lines[i] for i in range(at, -1, -1) if marker["line"] in lines[i].split("<!--")[0]), None)
-        assert claimed is not None, f"README line {at + 1}: no line above the marker contains {marker['line']!r}"
+        assert claimed is not None, f"line {at + 1}: no line above the marker contains {marker['line']!r}"
         for source in marker["body"].split(";"):
             folder, *fields = source.split()
             for field in fields:
@@ -54,10 +56,10 @@ def _value(result: dict, dotted: str):
 
 
 def _stated(value, fmt: str) -> str:
-    """The value as README writes it."""
+    """The value as the pages write it."""
     if isinstance(value, str):
         return value
-    if fmt == "x100":  # a 0-1 score as README's 0-100 scale writes it
+    if fmt == "x100":  # a 0-1 score as the pages' 0-100 scale writes it
         return f"{100 * value:.2f}"
     if fmt == "sci":  # 0.001 -> 1e-3, 31622.8 -> 3.2e4
         mantissa, exponent = f"{value:.1e}".split("e")
@@ -65,10 +67,10 @@ def _stated(value, fmt: str) -> str:
     return format(value, fmt)
 
 
-def check_claims(readme: str, root: Path) -> list[str]:
+def check_claims(page: str, root: Path) -> list[str]:
     """Each claimed number that its line does not state as its result has it."""
     problems = []
-    for line, folder, field, fmt in _claims(readme):
+    for line, folder, field, fmt in _claims(page):
         path = root / folder / "result.json"
         if not path.is_file():
             problems.append(f"{folder}: no result.json")
@@ -80,8 +82,8 @@ def check_claims(readme: str, root: Path) -> list[str]:
 
 
 def test_every_claimed_number_is_its_results():
-    assert len(_claims(README)) >= 40  # the markers are there to be checked
-    assert check_claims(README, ROOT) == []
+    assert sum(len(_claims(text)) for text in TEXTS.values()) >= 40  # the markers are there to be checked
+    assert {page: check_claims(text, ROOT) for page, text in TEXTS.items()} == {page: [] for page in TEXTS}
 
 
 def test_a_number_that_differs_from_its_result_fails_the_check():
@@ -93,7 +95,7 @@ def test_a_number_that_differs_from_its_result_fails_the_check():
     assert check_claims(bad, ROOT) and "scores.spearman" in check_claims(bad, ROOT)[0]
 
 
-def test_formats_write_numbers_as_readme_does():
+def test_formats_write_numbers_as_the_pages_do():
     assert _stated(0.001, "sci") == "1e-3" and _stated(31622.776, "sci") == "3.2e4"
     assert _stated(3714.059, ",.0f") == "3,714" and _stated("last7-concat", ".2f") == "last7-concat"
 
@@ -104,8 +106,9 @@ def _present(task, split: str) -> bool:
 
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent")
-@pytest.mark.parametrize("note", DATA_NOTE.findall(README), ids=lambda note: f"{note[0]}-{note[1]}")
-def test_readme_data_notes_match_shared_data(note):
+@pytest.mark.parametrize("note", [note for text in TEXTS.values() for note in DATA_NOTE.findall(text)],
+                         ids=lambda note: f"{note[0]}-{note[1]}")
+def test_data_notes_match_shared_data(note):
     suite, kind, listed = note
     tasks = [REGISTRY.get(name) for name in REGISTRY.names(suite)]
     if kind == "train-absent":  # tasks that train (not those scored with another's model)
@@ -116,5 +119,5 @@ def test_readme_data_notes_match_shared_data(note):
     assert set(listed.split()) == actual
 
 
-def test_readme_has_data_notes_for_each_suite():
-    assert {suite for suite, _, _ in DATA_NOTE.findall(README)} == {"glue", "superglue", "klue"}
+def test_the_pages_have_data_notes_for_each_suite():
+    assert {suite for text in TEXTS.values() for suite, _, _ in DATA_NOTE.findall(text)} == {"glue", "superglue", "klue"}

@@ -1,0 +1,105 @@
+"""The front page and docs/: every relative link resolves (file and #anchor), every page is reachable from README and
+opens with what a reader comes for, and README's headline results are what reports/ gives."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.headline import END, START, headline_table, with_headline
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def _prose(text: str) -> str:
+    """The page without its code blocks, where brackets are code, not links."""
+    return FENCE.sub("", text)
+
+
+def _anchors(text: str) -> set[str]:
+    """The anchors GitHub makes of a page's headings: lower case, punctuation dropped, spaces to hyphens, a repeated
+    heading numbered -1, -2, ..."""
+    seen: dict[str, int] = {}
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", _prose(text), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+
+def _broken_links(page: Path) -> list[str]:
+    broken = []
+    for target in LINK.findall(_prose(page.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z]+:", target):  # http:, https:, mailto: are not checked offline
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and anchor not in _anchors(linked.read_text(encoding="utf-8")):
+            broken.append(f"{target}: no heading makes #{anchor}")
+    return broken
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(ROOT).as_posix())
+def test_every_relative_link_resolves(page):
+    assert _broken_links(page) == []
+
+
+def test_a_missing_file_or_anchor_is_reported(tmp_path):
+    (tmp_path / "other.md").write_text("# Other\n\n## A section: here\n", encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text("[ok](other.md#a-section-here) [gone](missing.md) [bad](other.md#nowhere) [web](https://x.org)\n"
+                    "```\n[code](not-a-link.md)\n```\n", encoding="utf-8")
+    assert _broken_links(page) == ["missing.md: no such file", "other.md#nowhere: no heading makes #nowhere"]
+
+
+def test_anchors_follow_githubs_slugs():
+    assert _anchors("# Text to text (N2M)\n## `harness eval`\n## Notes\n## Notes\n") == {
+        "text-to-text-n2m", "harness-eval", "notes", "notes-1"}
+
+
+def test_every_docs_page_is_linked_from_readme_and_opens_with_a_title_and_what_it_is_for():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in PAGES[1:]:
+        assert f"](docs/{page.name})" in readme, f"README links no docs/{page.name}"
+        title, blank, lead = page.read_text(encoding="utf-8").splitlines()[:3]
+        assert title.startswith("# ") and blank == "" and lead and not lead.startswith(("#", "|", "<!--", "```"))
+
+
+def test_readme_stays_a_front_page():
+    assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 220
+
+
+def test_readme_headline_results_are_what_reports_give():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == with_headline(readme, headline_table(ROOT / "reports")), (
+        "README's headline results are stale: run python -m harness.headline")
+
+
+def test_headline_follows_the_results_it_is_rendered_from(tmp_path):
+    """A folder with MRPC's two committed runs alone: GLUE's score of each mode is MRPC's, one task each."""
+    mrpc = Path("minilm/glue/mrpc")
+    shutil.copytree(ROOT / "reports" / mrpc, tmp_path / mrpc)
+    main = {mode: json.loads((tmp_path / mrpc / f"{mode}-seed42" / "result.json").read_text())["main_score"]
+            for mode in ("frozen", "finetune")}
+    table = headline_table(tmp_path)
+    row = (f"| [GLUE](leaderboards/glue.md) | `minilm` | {main['frozen']:.2f} | {main['finetune']:.2f} | "
+           f"{main['finetune'] - main['frozen']:+.2f} | 1 / 1 |")
+    assert table.splitlines()[2:] == [row]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert with_headline(readme, table) != readme  # the committed README is stale against this folder
+
+
+def test_with_headline_rewrites_only_between_the_markers():
+    assert with_headline(f"intro\n{START}\nold\n{END}\noutro\n", "| new |") == f"intro\n{START}\n| new |\n{END}\noutro\n"
+    with pytest.raises(ConfigError, match="markers"):
+        with_headline("no table here", "| new |")
