@@ -114,6 +114,15 @@ class Option:
             return f"{self.default:g}"
         return None if self.default is None else str(self.default)
 
+    def converted(self, value):
+        """`value` as the command line gives it: an int given for a float setting (epochs=1 from Python) is that
+        float, so a result records the same settings whichever way the run was asked for."""
+        if self.kind is float and type(value) is int:
+            return float(value)
+        if self.kind == list[float] and isinstance(value, list):
+            return [float(item) if type(item) is int else item for item in value]
+        return value
+
     def check(self, value) -> None:
         """Raise ConfigError naming the flag when `value` breaks the declaration."""
         if value is None and self.default is None:
@@ -147,7 +156,9 @@ class Settings:
 
     def __post_init__(self):
         for declared in options_of(type(self)):
-            declared.check(getattr(self, declared.name))
+            value = declared.converted(getattr(self, declared.name))
+            object.__setattr__(self, declared.name, value)  # the settings dataclasses are frozen
+            declared.check(value)
 
     @classmethod
     def from_values(cls, values: dict):
