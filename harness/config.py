@@ -156,9 +156,9 @@ class Settings:
 
     def __post_init__(self):
         for declared in options_of(type(self)):
-            value = declared.converted(getattr(self, declared.name))
-            object.__setattr__(self, declared.name, value)  # the settings dataclasses are frozen
-            declared.check(value)
+            value = getattr(self, declared.name)
+            declared.check(value)  # as given, so the message shows it so
+            object.__setattr__(self, declared.name, declared.converted(value))  # the settings dataclasses are frozen
 
     @classmethod
     def from_values(cls, values: dict):
