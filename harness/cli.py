@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -196,8 +197,6 @@ def _units(selection, config) -> list:
 
 def _eval(args) -> int:
     """One call of the API with the options as its keywords; then what it ran, skipped and wrote, one a line."""
-    import dataclasses
-
     from harness.config import RunConfig, Selection
 
     config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
