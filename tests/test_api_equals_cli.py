@@ -1,6 +1,6 @@
 """The Python API equals the CLI: `harness eval` is one evaluate() call, so the same evaluation run both ways
 writes the same results folder, curves and leaderboards, byte for byte once what differs between any two runs
-(wall times, timestamps, the process) is masked."""
+is masked: wall times and the folder each writes into (results record no timestamp or host)."""
 from __future__ import annotations
 
 import inspect
@@ -8,14 +8,13 @@ import json
 import re
 from pathlib import Path
 
-
 import harness.api
 from harness.api import evaluate
 from harness.cli import main
 from harness.config import RunConfig, Selection, options_of
 from conftest import cli_flags
 
-# two seeds, a learning curve and a leaderboard: all that `harness eval` adds to one seed's runs
+# a fixed learning rate: no search, so a few seconds a run
 SETTINGS = dict(epochs=1, min_steps=0, batch_size=16, learning_rate=1e-3, max_train_samples=32,
                 max_eval_samples=16, device="cpu", quiet=True)
 
