@@ -12,11 +12,13 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODEL_ONLY, MODES, RunConfig,
+from harness.config import (BEHAVIOUR_ONLY, FINETUNE_ONLY, FROZEN_ONLY, MODEL_ONLY, MODES, RunConfig, Selection,
                             differing_settings)
+from harness.curves import plan_text
 from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, absent_data, eval_only_plan, load_splits, plan_splits
@@ -27,7 +29,7 @@ from harness.metrics.generation import SignedScores
 from harness.models import (MAJORITY, ModelRef, check_bertscore_layer, check_layers, check_max_length,
                             finetune_pooling, resolve_model)
 from harness.precision import check_precision, resolve_precision
-from harness.progress import Progress
+from harness.progress import Progress, time_planned
 from harness.render import score_text
 from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
                              write_run)
@@ -41,7 +43,7 @@ from harness.runners.majority import MajorityRunner
 from harness.runners.flops import PHASES as COMPUTE_PHASES
 from harness.runners.flops import compute_record
 from harness.shapes import shape_of
-from harness.sweep import WorkUnit, resume_keeps, unit_of_run, work_units
+from harness.sweep import WorkUnit, resume_keeps, share, unit_of_run, work_units
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 from harness.tokenizer_fit import FIT_METHOD, tokenizer_fit
 
@@ -54,10 +56,12 @@ LR_SEARCH_PHASE = "learning_rate_search_s"  # its time, among the run's timings 
 
 @dataclass
 class Evaluation:
-    """What a call to evaluate() produced: results, and the tasks it skipped with the reason."""
+    """What a call to evaluate() produced: results (every seed's, in the order they ran), the tasks it skipped with
+    the reason, and the files it wrote besides the runs' own (learning curves, leaderboards)."""
 
     results: list[RunResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
 
 
 @interruptible
@@ -72,27 +76,91 @@ def evaluate(
     config: RunConfig | None = None,
     revision: str | None = None,
     trust_remote_code: bool = False,
+    seeds: list[int] | None = None,
+    train_sizes: list[int | None] | None = None,
+    shard: tuple[int, int] | None = None,
+    leaderboard_dir: str | Path | None = None,
     registry: TaskRegistry = REGISTRY,
     cache: FeatureCache | None = None,
-    train_sizes: list[int | None] | None = None,
     units: list[WorkUnit] | None = None,
-    progress: Progress | None = None,
+    say: Callable[[str], None] | None = None,
     **overrides,
 ) -> Evaluation:
-    """Run `model` on the tasks of `suite` (or the named `tasks`) in frozen, finetune or both modes.
+    """Run `model` on the tasks of `suite` (or the named `tasks`) in frozen, finetune or both modes: everything
+    `harness eval` does, whose options (Selection's fields) are this call's keywords and RunConfig's the `config`
+    or `overrides` (e.g. epochs=1).
 
-    Tasks without usable data are skipped with a reason when a whole suite was asked for, but a suite of
-    which no task could run is an error, as is a task named explicitly that cannot. Every finished run is
-    written before the next one starts. `train_sizes` (a learning curve) runs every mode at each size, a
-    nested seeded subset of the train split (None: all). `units` (from plan_units(), e.g. one machine's share
-    of it) limits the call to those work units; `progress` reports each unit as it starts (by default, a
-    Progress over this call's units). Ctrl-C raises harness.errors.Interrupted, a KeyboardInterrupt saying how to
-    continue.
+    Tasks without usable data are skipped with a reason when a whole suite was asked for, but a suite of which
+    no task could run is an error, as is a task named explicitly that cannot. Every finished run is written
+    before the next one starts. `seeds` runs the whole evaluation once per seed (default: the config's seed);
+    `train_sizes` (a learning curve) runs every mode at each size, a nested seeded subset of the train split
+    (None: all), then writes each task's curve; `shard` (I, N) runs only the I-th of N shares of the work units
+    plan_units() lists, `units` only those given; `leaderboard_dir` is rewritten from `output_dir` at the end.
+    `say` receives the lines said before the runs (a shard's share, a learning curve's plan and estimate):
+    print for a console, the log by default. Ctrl-C raises harness.errors.Interrupted, a KeyboardInterrupt
+    saying how to continue.
     """
+    if seeds and "seed" in overrides:
+        raise ConfigError("pass seeds (several) or seed (one), not both")
     config = (config or RunConfig()).replace(**overrides)
     check_precision(config.precision, config.device)  # before anything loads
     if config.device == "cuda":
         config.torch_device()  # refused here where torch sees no GPU; `auto` resolves where a model runs
+    # the same checks as `harness eval`'s options, before anything loads
+    Selection(model=model, revision=revision, suite=suite, tasks=tasks, mode=mode, data_dir=data_dir,
+              output_dir=output_dir, seeds=seeds, train_sizes=train_sizes, trust_remote_code=trust_remote_code,
+              leaderboard_dir=leaderboard_dir, shard=shard)
+    say = say or log.info
+    if leaderboard_dir:  # under a launch, rank 0 alone writes
+        writable_folder(leaderboard_dir, "--leaderboard-dir", create=is_main_process())
+    seeds = seeds or [config.seed]
+    plan = plan_units(tasks, suite, mode, data_dir=data_dir, seeds=seeds, train_sizes=train_sizes, config=config,
+                      registry=registry, model=model, shard=shard)
+    if plan.shard_note:
+        say(plan.shard_note)
+    mine = plan.units if units is None else [unit for unit in plan.units if unit in set(units)]
+    evaluation = Evaluation(skipped=dict(plan.skipped))
+    if not mine:  # another share holds every unit
+        return evaluation
+    progress = Progress(mine, output_dir, resolve_model(model, revision, trust_remote_code).slug, config)
+    if train_sizes:
+        say(_curve_plan(registry.select(suite, tasks), train_sizes, run_modes(mode, model), seeds, progress,
+                        output_dir))
+    for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
+        if not any(unit.seed == seed for unit in mine):  # another share's
+            continue
+        ran = _evaluate_seed(model, tasks, suite, mode, data_dir=data_dir, output_dir=output_dir,
+                             config=config.replace(seed=seed), revision=revision,
+                             trust_remote_code=trust_remote_code, registry=registry, cache=cache,
+                             train_sizes=train_sizes, units=mine, progress=progress)
+        evaluation.results.extend(ran.results)
+        evaluation.skipped.update(ran.skipped)
+    if is_main_process():  # under a launch, rank 0 alone writes
+        if train_sizes:
+            from harness.curves import write_task_curves
+
+            evaluation.written.extend(write_task_curves(output_dir))
+        if leaderboard_dir:
+            from harness.leaderboard import write_leaderboards
+
+            evaluation.written.extend(write_leaderboards(output_dir, leaderboard_dir))
+    return evaluation
+
+
+def _curve_plan(specs: list[TaskSpec], train_sizes: list[int | None], modes: list[str], seeds: list[int],
+                progress: Progress, output_dir: str | Path) -> str:
+    """What a learning curve will run and how long it should take (harness.progress scales earlier runs in
+    `output_dir`)."""
+    sizes = sorted(set(train_sizes), key=lambda size: (size is None, size or 0))
+    return (plan_text([spec.id for spec in specs], sizes, modes, seeds) + "\n  " +
+            time_planned(progress.estimates(), output_dir))
+
+
+def _evaluate_seed(model: str | None, tasks: list[str] | None, suite: str | None, mode: str, *,
+                   data_dir: str | Path | None, output_dir: str | Path, config: RunConfig, revision: str | None,
+                   trust_remote_code: bool, registry: TaskRegistry, cache: FeatureCache | None,
+                   train_sizes: list[int | None] | None, units: list[WorkUnit], progress: Progress) -> Evaluation:
+    """One seed's evaluation (config.seed): those of `units` that are its, each reported to `progress`."""
     evaluation = Evaluation()
     groups = _groups(suite, tasks, mode, config, registry, evaluation, data_dir)
     source_dir = resolve_data_dir(data_dir)
@@ -119,10 +187,9 @@ def evaluate(
         check_bertscore_layer(config.bertscore_layer, resolve_model(
             config.bertscore_model, config.bertscore_revision, config.bertscore_trust_remote_code))
     planned = work_units(_group_ids(groups), modes, [config.seed], train_sizes)
-    wanted = set(planned if units is None else units)
+    wanted = set(units)
     mine = [unit for unit in planned if unit in wanted]
     context.refuse_replacing(groups, mine)
-    progress = progress or Progress(mine, output_dir, model_ref.slug, config)
 
     for base, dependents in groups:
         group_units = [unit for unit in mine if unit.task == base.id]
@@ -204,27 +271,35 @@ def _check_trainable(task: TaskSpec, plan: SplitPlan, modes: list[str], config: 
 
 @dataclass
 class Plan:
-    """The work units evaluate() runs, in order, and the tasks it skips before anything loads, with the reason."""
+    """The work units evaluate() runs, in order, and the tasks it skips before anything loads, with the reason;
+    with a shard, that share of the units and a line saying so."""
 
     units: list[WorkUnit]
     skipped: dict[str, str] = field(default_factory=dict)
+    shard_note: str = ""
 
 
 def plan_units(tasks: list[str] | None = None, suite: str | None = None, mode: str = "both", *,
                data_dir: str | Path | None = None, seeds: list[int] | None = None,
                train_sizes: list[int | None] | None = None, config: RunConfig | None = None,
-               registry: TaskRegistry = REGISTRY, model: str | None = None, **overrides) -> Plan:
+               registry: TaskRegistry = REGISTRY, model: str | None = None, shard: tuple[int, int] | None = None,
+               **overrides) -> Plan:
     """The work units evaluate() runs with the same arguments, for each of `seeds` (default: the config's), in
-    the order it runs them, and the tasks it skips; nothing is read but the task files and which data files are
-    there: a suite's tasks whose files are not in the data dir are skipped, as evaluate skips them (from the
-    Hub, that is known only once the data loads), and a suite of which none can run is the same error."""
+    the order it runs them (with `shard` (I, N): the I-th of N shares of them), and the tasks it skips; nothing is
+    read but the task files and which data files are there: a suite's tasks whose files are not in the data dir
+    are skipped, as evaluate skips them (from the Hub, that is known only once the data loads), and a suite of
+    which none can run is the same error."""
     config = (config or RunConfig()).replace(**overrides)
     evaluation = Evaluation()
     groups = _groups(suite, tasks, mode, config, registry, evaluation, data_dir)
     if not groups:
         raise _nothing_ran(suite, evaluation.skipped)
-    return Plan(work_units(_group_ids(groups), run_modes(mode, model), seeds or [config.seed], train_sizes),
-                evaluation.skipped)
+    planned = work_units(_group_ids(groups), run_modes(mode, model), seeds or [config.seed], train_sizes)
+    if shard is None:
+        return Plan(planned, evaluation.skipped)
+    mine = share(planned, *shard)
+    return Plan(mine, evaluation.skipped,
+                f"shard {shard[0]}/{shard[1]}: {len(mine)} of the plan's {len(planned)} work units")
 
 
 def _groups(suite, tasks, mode: str, config: RunConfig, registry: TaskRegistry, evaluation: Evaluation,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -174,87 +175,41 @@ def _plan(args) -> int:
 
 def _units(selection, config) -> list:
     """The work units of the eval the options describe, for every seed; with --shard, that share of them. The
-    tasks it skips for want of data are listed on stderr, with the reason, before them."""
+    tasks it skips for want of data, and the share, are said on stderr before them."""
     from harness.api import plan_units
-    from harness.sweep import share
 
     plan = plan_units(selection.tasks, selection.suite, selection.mode, data_dir=selection.data_dir,
                       seeds=selection.seeds or [config.seed], train_sizes=selection.train_sizes, config=config,
-                      model=selection.model)
+                      model=selection.model, shard=selection.shard)
     for task, reason in plan.skipped.items():
         print(f"{task} skipped: {reason}", file=sys.stderr)
-    if selection.shard is None:
-        return plan.units
-    mine = share(plan.units, *selection.shard)
-    index, count = selection.shard
-    print(f"shard {index}/{count}: {len(mine)} of the plan's {len(plan.units)} work units", file=sys.stderr)
-    return mine
+    if plan.shard_note:
+        print(plan.shard_note, file=sys.stderr)
+    return plan.units
 
 
 def _eval(args) -> int:
+    """One call of the API with the options as its keywords; then what it ran, skipped and wrote, one a line."""
     from harness.config import RunConfig, Selection
-    from harness.render import score_text
-    from harness.results import writable_folder
-    from harness.runners import is_main_process
 
     config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
-    if selection.leaderboard_dir:  # under a launch, rank 0 alone writes
-        writable_folder(selection.leaderboard_dir, "--leaderboard-dir", create=is_main_process())
     from harness.api import evaluate  # after the checks, so a bad option fails before torch loads
-    from harness.models import resolve_model
-    from harness.progress import Progress
+    from harness.render import score_text
 
-    seeds = selection.seeds or [config.seed]
-    units = _units(selection, config)
-    if not units:
-        return 0
-    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
-    progress = Progress(units, selection.output_dir, slug, config)
-    if selection.train_sizes:
-        _announce_curve(selection, seeds, progress)
-    for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own
-        if not any(unit.seed == seed for unit in units):  # another share's
-            continue
-        if len(seeds) > 1:
+    evaluation = evaluate(**dataclasses.asdict(selection), config=config, say=print)
+    several = len(selection.seeds or []) > 1
+    for seed in dict.fromkeys(result.seed for result in evaluation.results):
+        if several:
             print(f"seed {seed}")
-        evaluation = evaluate(
-            selection.model, tasks=selection.tasks, suite=selection.suite, mode=selection.mode,
-            data_dir=selection.data_dir, output_dir=selection.output_dir, config=config.replace(seed=seed),
-            revision=selection.revision, trust_remote_code=selection.trust_remote_code,
-            train_sizes=selection.train_sizes, units=units, progress=progress,
-        )
-        for result in evaluation.results:
+        for result in (result for result in evaluation.results if result.seed == seed):
             scores = ", ".join(f"{k} {score_text(v)}" for k, v in result.scores.items())
             print(f"{result.task_id:22} {result.mode:8} {result.split_strategy:8} "
                   f"main {score_text(result.main_score):>6}  ({scores})")
-        for task, reason in evaluation.skipped.items():
-            print(f"{task:22} skipped: {reason}")
-    if selection.train_sizes and is_main_process():
-        from harness.curves import write_task_curves
-
-        for path in write_task_curves(selection.output_dir):
-            print(f"wrote {path}")
-    if selection.leaderboard_dir and is_main_process():
-        from harness.leaderboard import write_leaderboards
-
-        for path in write_leaderboards(selection.output_dir, selection.leaderboard_dir):
-            print(f"wrote {path}")
+    for task, reason in evaluation.skipped.items():
+        print(f"{task:22} skipped: {reason}")
+    for path in evaluation.written:
+        print(f"wrote {path}")
     return 0
-
-
-def _announce_curve(selection, seeds: list[int], progress) -> None:
-    """Print what a learning curve will run and how long it should take (harness.progress scales earlier runs
-    in --output-dir)."""
-    from harness.api import run_modes
-    from harness.curves import plan_text
-    from harness.progress import time_planned
-    from harness.tasks import REGISTRY
-
-    task_ids = [spec.id for spec in REGISTRY.select(selection.suite, selection.tasks)]
-    modes = run_modes(selection.mode, selection.model)
-    sizes = sorted(set(selection.train_sizes), key=lambda size: (size is None, size or 0))
-    print(plan_text(task_ids, sizes, modes, seeds))
-    print("  " + time_planned(progress.estimates(), selection.output_dir))
 
 
 def _leaderboard(args) -> int:

@@ -122,6 +122,15 @@ class Option:
             return f"{self.default:g}"
         return None if self.default is None else str(self.default)
 
+    def converted(self, value):
+        """`value` as the command line gives it: an int given for a float setting (epochs=1 from Python) is that
+        float, so a result records the same settings whichever way the run was asked for."""
+        if self.kind is float and type(value) is int:
+            return float(value)
+        if self.kind == list[float] and isinstance(value, list):
+            return [float(item) if type(item) is int else item for item in value]
+        return value
+
     def check(self, value) -> None:
         """Raise ConfigError naming the flag when `value` breaks the declaration."""
         if value is None and self.required:
@@ -157,7 +166,9 @@ class Settings:
 
     def __post_init__(self):
         for declared in options_of(type(self)):
-            declared.check(getattr(self, declared.name))
+            value = getattr(self, declared.name)
+            declared.check(value)  # as given, so the message shows it so
+            object.__setattr__(self, declared.name, declared.converted(value))  # the settings dataclasses are frozen
 
     @classmethod
     def from_values(cls, values: dict):

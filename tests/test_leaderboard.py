@@ -458,11 +458,11 @@ def test_cli_seeds_run_the_evaluation_once_per_seed(monkeypatch, capsys):
 
     seen = []
 
-    def fake_evaluate(model, tasks=None, suite=None, mode="both", *, config, **kwargs):
+    def one_seed(model, tasks, suite, mode, *, config, **kwargs):
         seen.append((tasks, mode, config.seed, config.epochs))
         return Evaluation()
 
-    monkeypatch.setattr(harness.api, "evaluate", fake_evaluate)
+    monkeypatch.setattr(harness.api, "_evaluate_seed", one_seed)
     assert main(["eval", "--tasks", "sst2", "--mode", "frozen", "--seeds", "13,42,87", "--epochs", "2"]) == 0
     assert seen == [(["sst2"], "frozen", 13, 2.0), (["sst2"], "frozen", 42, 2.0), (["sst2"], "frozen", 87, 2.0)]
     assert main(["eval", "--tasks", "sst2", "--seed", "7"]) == 0
