@@ -8,7 +8,7 @@
   input and of its weights, each as large as the forward product. Under a torchrun launch, this process's
   passes alone are counted.
 - sklearn heads (the frozen pooled probes and their inner-CV searches): each fit is counted from its dense
-  algebra (`linear_fit_flops`, `ridge_fit_flops`, `mlp_fit_flops`) as it runs, within `counting_fits()`.
+  algebra (`linear_fit_flops`, `mlp_fit_flops`; the ridge head counts its own) as it runs, within `counting_fits()`.
 
 FlopCounterMode counts matrix products (linear layers, attention, convolutions): 2 operations per
 multiply-add. Element-wise work (softmax, layer norm, activations) is left out, as the usual 2 x parameters x
@@ -154,22 +154,12 @@ def linear_fit_flops(rows: int, width: int, outputs: int, iterations: int) -> fl
     return 4.0 * rows * width * outputs * (iterations + 1) + 4.0 * rows * width
 
 
-def ridge_fit_flops(rows: int, width: int, alphas: int, folds: int | None = None) -> float:
-    """RidgeCV. Leave-one-out (`folds` None): the Gram matrix of the smaller side and its eigendecomposition
-    (about 9 n^3), then per alpha the leave-one-out solution (2 x rows x smaller side, twice). K-fold: a ridge
-    solve (Gram matrix, then a Cholesky solve of about n^3 / 3) per fold and alpha, and the refit."""
-    small = min(rows, width)
-    if folds is None:
-        return 2.0 * rows * width * small + 9.0 * small ** 3 + alphas * 4.0 * rows * small + 4.0 * rows * width
-    return (folds * alphas + 1) * (2.0 * rows * width * small + small ** 3 / 3) + 4.0 * rows * width
-
-
 @functools.cache
-def counted_estimators() -> tuple[type, type]:
-    """sklearn's LogisticRegression and RidgeCV, each recording its fit's FLOPs (record_fit) as it fits, with
-    the iterations it actually ran; inner-CV searches clone them, so every fit of a search is counted."""
+def counted_logistic_regression() -> type:
+    """sklearn's LogisticRegression recording its fit's FLOPs (record_fit) as it fits, with the iterations it
+    actually ran; inner-CV searches fit it once per fold and C, so every fit of a search is counted."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.linear_model import LogisticRegression
 
     class CountedLogisticRegression(LogisticRegression):
         def fit(self, X, y, sample_weight=None):
@@ -178,14 +168,7 @@ def counted_estimators() -> tuple[type, type]:
             record_fit(linear_fit_flops(X.shape[0], X.shape[1], outputs, int(np.max(self.n_iter_))))
             return self
 
-    class CountedRidgeCV(RidgeCV):
-        def fit(self, X, y, sample_weight=None, **params):
-            super().fit(X, y, sample_weight, **params)
-            folds = None if self.cv is None else len(self.cv)
-            record_fit(ridge_fit_flops(X.shape[0], X.shape[1], len(np.atleast_1d(self.alphas)), folds))
-            return self
-
-    return CountedLogisticRegression, CountedRidgeCV
+    return CountedLogisticRegression
 
 
 def mlp_fit_flops(rows: int, sizes: list[int], epochs: int) -> float:

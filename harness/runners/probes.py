@@ -20,7 +20,8 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.models import layer_states
-from harness.runners.flops import counted_estimators, record_fit
+from harness.runners.flops import counted_logistic_regression, record_fit
+from harness.runners.ridge import EigenRidgeCV
 
 ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
 CS = np.logspace(-5, 2, 8)  # logistic regression inverse L2 strengths tried by k-fold (pairs want strong L2)
@@ -74,7 +75,7 @@ def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    logistic, _ = counted_estimators()
+    logistic = counted_logistic_regression()
     if regression:
         head = fitted if fitted is not None and chosen is None else _ridge(
             x, y, seed, groups, ALPHAS if chosen is None else [chosen["alpha"]])
@@ -120,7 +121,7 @@ def _layer_score(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, grou
     """How well a candidate's features fit train, each at its own best L2 strength (a wide candidate, such as
     every layer concatenated, needs a stronger one than a single layer: a fixed strength would misjudge it), and
     the ridge head fitted on them (None for a classifier, whose C is tuned afterwards)."""
-    if regression:  # RidgeCV's best_score_: the held-out score (negative squared error) at its best alpha
+    if regression:  # the ridge's best_score_: its held-out score (negative squared error) at its best alpha
         head = _ridge(x, y, seed, groups)
         return float(head[-1].best_score_), head
     return _search_c(x, y, seed, LAYER_CS, LAYER_FOLDS, groups, scoring)[1], None
@@ -132,9 +133,8 @@ def _ridge(x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None, a
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    _, ridge = counted_estimators()
     cv = None if groups is None else _splits(y, groups, CV_FOLDS, seed, stratified=False)
-    return make_pipeline(StandardScaler(), ridge(alphas=alphas, cv=cv)).fit(x, y)
+    return make_pipeline(StandardScaler(), EigenRidgeCV(alphas=alphas, cv=cv)).fit(x, y)
 
 
 def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
@@ -151,7 +151,7 @@ def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
     x, y = x[keep], y[keep]
     groups = None if groups is None else groups[keep]
     score = get_scorer(scoring)
-    logistic, _ = counted_estimators()
+    logistic = counted_logistic_regression()
     scores = []
     for train, held in _splits(y, groups, folds, seed):
         scaler = StandardScaler().fit(x[train])
