@@ -366,16 +366,25 @@ def _quiet_load() -> Iterator[None]:
     """transformers' per-load chatter off: its "Loading weights" bar, and its load report, whose finding is the
     task head harness puts on the encoder (listed as newly initialised: it is what trains) or the checkpoint's
     pretraining head that harness leaves unused. Download bars (huggingface_hub's own) stay."""
-    from transformers.utils import logging as hf_logging
-
     reporter, without = logging.getLogger("transformers.modeling_utils"), _WithoutLoadReport()
     reporter.addFilter(without)
+    try:
+        with transformers_bars_off():
+            yield
+    finally:
+        reporter.removeFilter(without)
+
+
+@contextmanager
+def transformers_bars_off() -> Iterator[None]:
+    """transformers' own bars off while harness draws its own (a load's, or a fine-tune's checkpoint writes)."""
+    from transformers.utils import logging as hf_logging
+
     previous = hf_logging.set_tqdm_hook(lambda factory, args, kwargs: factory(*args, **{**kwargs, "disable": True}))
     try:
         yield
     finally:
         hf_logging.set_tqdm_hook(previous)
-        reporter.removeFilter(without)
 
 
 def weights_fingerprint(ref: ModelRef, model=None) -> dict:

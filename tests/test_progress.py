@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -159,3 +160,21 @@ def test_loading_a_model_under_a_new_head_shows_no_load_report_nor_bar(tiny_mode
                                            (5400, "1 h 30 min"), (3900, "65 min"), (7500, "2 h 05 min")])
 def test_durations_read_as_people_say_them(seconds, text):
     assert duration(seconds) == text
+
+
+def test_a_fine_tune_draws_one_bar_with_its_steps_loss_and_time_left_and_quiet_draws_nothing(tiny_model_dir, glue_dir,
+                                                                                             tmp_path, capfd):
+    run = dict(tasks=["sst2"], mode="finetune", data_dir=glue_dir, learning_rate=1e-3, epochs=3, min_steps=0,
+               batch_size=16, device="cpu")
+    evaluate(str(tiny_model_dir), output_dir=tmp_path / "shown", **run)
+    shown = capfd.readouterr()
+    # 64 rows at batch 16 for 3 epochs: 12 steps; Trainer logs the loss at step 10, and the bar shows it with the
+    # steps done, the time spent and the time left (tqdm: [spent<left, rate])
+    assert re.search(r"fine-tune: +\d+%\|[^|]*\| 10/12 \[\d\d:\d\d<\d\d:\d\d, +[\d.?]+s?(/step|step/s), "
+                     r"loss=\d+\.\d+\]", shown.err), shown.err[-2000:]
+    assert "predict" in shown.err
+    assert "{'" not in shown.out + shown.err and "'loss'" not in shown.out + shown.err  # no dictionaries printed
+    assert "Writing model shards" not in shown.err  # nor transformers' bar of each checkpoint it writes
+    evaluate(str(tiny_model_dir), output_dir=tmp_path / "quiet", quiet=True, **run)
+    quiet = capfd.readouterr()
+    assert "fine-tune" not in quiet.err and "loss" not in quiet.out + quiet.err
