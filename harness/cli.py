@@ -168,13 +168,13 @@ def _plan(args) -> int:
     from harness.results import RESULT_FILE
 
     config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
-    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
+    model = resolve_model(selection.model, selection.revision, selection.trust_remote_code)
     units = _units(selection, config)
     for unit in units:
-        finished = (unit.folder(selection.output_dir, slug) / RESULT_FILE).is_file()
+        finished = (unit.folder(selection.output_dir, model.slug) / RESULT_FILE).is_file()
         print(unit.describe() + ("  [finished]" if finished else ""))
     # the count of units to run (Progress logs it) and their estimate cover the same units
-    print(time_planned(Progress(units, selection.output_dir, slug, config).estimates(), selection.output_dir),
+    print(time_planned(Progress(units, selection.output_dir, model, config).estimates(), selection.output_dir),
           file=sys.stderr)
     return 0
 
@@ -215,8 +215,8 @@ def _eval(args) -> int:
     units = _units(selection, config)
     if not units:
         return 0
-    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
-    progress = Progress(units, selection.output_dir, slug, config)
+    model = resolve_model(selection.model, selection.revision, selection.trust_remote_code)
+    progress = Progress(units, selection.output_dir, model, config)
     if selection.train_sizes:
         _announce_curve(selection, seeds, progress)
     for seed in seeds:  # results are one folder per seed, so each seed is a whole evaluation of its own

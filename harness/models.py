@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import pickle
 import re
@@ -209,6 +210,30 @@ def hidden_layers(ref: ModelRef) -> int:
     """How many transformer layers the model has (its config's num_hidden_layers, or T5's num_layers)."""
     config = load_config(ref)
     return int(getattr(config, "num_hidden_layers", None) or config.num_layers)
+
+
+def weight_count(ref: ModelRef) -> int | None:
+    """The model's weights outside its embedding tables, which every token multiplies by (2 FLOPs each in a forward
+    pass: a run's cost before any of it is measured), counted from its safetensors headers without loading a
+    weight; None where those are not at hand (the majority baseline, .bin weights, a Hub model not in the cache)."""
+    if ref.kind == MAJORITY or not ref.location:
+        return None
+    from safetensors import safe_open
+
+    if ref.is_local:
+        files = sorted(Path(ref.location).glob("*.safetensors"))
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(ref.location, "model.safetensors", revision=ref.revision)
+        files = [Path(cached)] if isinstance(cached, str) else []
+    count = 0
+    for path in files:
+        with safe_open(path, framework="numpy") as weights:
+            for name in weights.keys():
+                if "embed" not in name and not name.startswith("shared."):  # T5 names its table `shared`
+                    count += math.prod(weights.get_slice(name).get_shape())
+    return count or None
 
 
 def check_bertscore_layer(layer: int | None, ref: ModelRef) -> None:

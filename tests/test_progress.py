@@ -9,10 +9,12 @@ import pytest
 from harness import evaluate
 from harness.config import RunConfig
 from harness.data.splits import Fold, SplitPlan
+from harness.models import ModelRef
 from harness.progress import Progress, duration
 from harness.results import RunResult, run_dir, write_run
 from harness.sweep import WorkUnit
 
+MODEL = ModelRef("m", "", None)  # results under <output-dir>/m; no weights to size a first fine-tune by
 FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
 
 
@@ -47,13 +49,14 @@ def test_estimates_scale_each_phase_of_earlier_runs_and_say_what_they_cannot_est
              WorkUnit("glue/rte", "frozen", 1, None)]
     config = RunConfig(epochs=1, batch_size=10, min_steps=0, max_train_samples=400, seed=1)
     caplog.set_level(logging.INFO, logger="harness")
-    progress = Progress(units, tmp_path, "m", config)
+    progress = Progress(units, tmp_path, MODEL, config)
     progress.read("glue/sst2", _rows(400, 100))
     progress.starting(units[0], config)
     # SST-2 frozen: extraction at STS-B's 0.03 s per example (500), its own head at 0.02 s per row (400), 1 s fixed
-    # = 24 s; SST-2 fine-tuned: 40 steps x 0.5 + 100 x 0.1 + 5 = 35 s; STS-B frozen, its size from its earlier
-    # uncapped run cut to the cap (400 + 200 rows): 18 + 4 + 1 = 23 s; RTE: neither its size nor a run to go by.
-    assert caplog.messages[-1] == ("[1/5] glue/sst2 frozen, 400 train rows, est. 24 s; at least 82 s left in all "
+    # = 24 s; SST-2 fine-tuned: (40 steps + its learning-rate search's 4 rates x 30 steps, timed by no earlier run,
+    # at the final run's pace) x 0.5 + 100 x 0.1 + 5 = 95 s; STS-B frozen, its size from its earlier uncapped run cut
+    # to the cap (400 + 200 rows): 18 + 4 + 1 = 23 s (142 s in all); RTE: neither its size nor a run to go by.
+    assert caplog.messages[-1] == ("[1/5] glue/sst2 frozen, 400 train rows, est. 24 s; at least 2 min left in all "
                                    "(2 unit(s) with nothing to scale from yet)")
     ran = _result("glue/sst2", "frozen", 400, 100, {"training_s": 40.0, "extraction_s": 0.0, "total_s": 40.0})
     progress.finished(units[0], ran)
@@ -78,7 +81,7 @@ def test_a_curve_extracts_its_task_once_and_is_measured_by_the_inputs_it_encoded
     units = [WorkUnit("glue/sst2", "frozen", 1, size) for size in (100, 1000, None)]
     config = RunConfig(min_steps=0, seed=1)
     caplog.set_level(logging.INFO, logger="harness")
-    progress = Progress(units, tmp_path, "m", config)
+    progress = Progress(units, tmp_path, MODEL, config)
     progress.read("glue/sst2", _rows(5000, 500))
     progress.starting(units[0], config)
     # size 100 encodes all 5,000 + 500 inputs (165 s), fits 100 rows at SST-2's own 0.01 s (1 s), 1 s fixed;
@@ -89,7 +92,7 @@ def test_a_curve_extracts_its_task_once_and_is_measured_by_the_inputs_it_encoded
     # that unit, run again, recorded the 5,500 inputs it encoded: measured by it alone, 0.01 s per input
     _measured(tmp_path / "counted", "glue/sst2", "frozen", 100, 500,
               {"training_s": 1.0, "extraction_s": 55.0, "extracted_inputs": 5500, "total_s": 57.0}, train_size=100)
-    again = Progress(units, tmp_path / "counted", "m", config)
+    again = Progress(units, tmp_path / "counted", MODEL, config)
     again.read("glue/sst2", _rows(5000, 500))
     assert again.estimates()[0] == pytest.approx(55.0 + 1.0 + 1.0)
 
@@ -97,7 +100,7 @@ def test_a_curve_extracts_its_task_once_and_is_measured_by_the_inputs_it_encoded
 def test_a_capped_run_sizes_a_task_it_has_not_read_yet_by_its_caps(tmp_path):
     units = [WorkUnit("glue/sst2", "frozen", 1, None), WorkUnit("glue/stsb", "frozen", 1, None)]
     config = RunConfig(max_train_samples=1000, max_eval_samples=500, seed=1)
-    progress = Progress(units, tmp_path, "m", config)
+    progress = Progress(units, tmp_path, MODEL, config)
     progress.read("glue/sst2", _rows(1000, 500))
     progress.starting(units[0], config)
     ran = _result("glue/sst2", "frozen", 1000, 500,
