@@ -87,7 +87,8 @@ def _searched(result: RunResult) -> float:
     rather than read its choice back from the cache (its timing then is a lookup's, far below the search's own)."""
     chosen = result.provenance.get("hyperparameters", {}).get("chosen")
     folds = chosen if isinstance(chosen, list) else [chosen]
-    searches = [fold["learning_rate_search"] for fold in folds if isinstance(fold, dict) and "learning_rate_search" in fold]
+    searches = [fold["learning_rate_search"] for fold in folds
+                if isinstance(fold, dict) and "learning_rate_search" in fold]
     spent = float(result.timings.get(LR_SEARCH_PHASE) or 0.0)
     if not searches or spent < 0.5 * sum(search.get("search_s", 0.0) for search in searches):
         return 0.0
@@ -238,8 +239,8 @@ class Progress:
         than training's); None where no run counted any."""
         results = self.ran + self._every_model_earlier
         for mode, phase in (("finetune", "training"), ("frozen", "extraction")):
-            timed = [(result.compute.get("flops_by_phase", {}).get(phase) or 0.0, result.timings.get(f"{phase}_s") or 0.0)
-                     for result in results if result.mode == mode]
+            timed = [(result.compute.get("flops_by_phase", {}).get(phase) or 0.0,
+                      result.timings.get(f"{phase}_s") or 0.0) for result in results if result.mode == mode]
             timed = [(flops, seconds) for flops, seconds in timed if flops > 0 and seconds > 0]
             if timed:
                 return sum(flops for flops, _ in timed) / sum(seconds for _, seconds in timed)

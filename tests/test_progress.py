@@ -181,3 +181,62 @@ def test_a_fine_tune_draws_one_bar_with_its_steps_loss_and_time_left_and_quiet_d
     evaluate(str(tiny_model_dir), output_dir=tmp_path / "quiet", quiet=True, **run)
     quiet = capfd.readouterr()
     assert "fine-tune" not in quiet.err and "loss" not in quiet.out + quiet.err
+
+
+# the tiny BERT's weights outside its embedding tables: 2 layers x (4 attention projections of 32 x 32 + 32, a layer
+# norm of 64, 32 -> 64 and 64 -> 32 feed-forward layers, a layer norm of 64) + the 32 x 32 + 32 pooler
+TINY_WEIGHTS = 2 * (4 * (32 * 32 + 32) + 64 + (32 * 64 + 64) + (64 * 32 + 32) + 64) + 32 * 32 + 32
+
+
+def test_a_models_weights_are_counted_from_its_file_without_its_embedding_tables(tiny_model_dir):
+    from harness.models import resolve_model, weight_count
+
+    assert weight_count(resolve_model(str(tiny_model_dir))) == TINY_WEIGHTS == 18_144
+    assert weight_count(resolve_model("majority")) is None
+
+
+def test_a_first_fine_tune_is_estimated_from_the_models_size_its_steps_and_the_search(tiny_model_dir, tmp_path):
+    from harness.models import resolve_model
+
+    units = [WorkUnit("glue/sst2", "finetune", 1, None)]
+    model = resolve_model(str(tiny_model_dir))
+    given = RunConfig(epochs=1, batch_size=16, min_steps=0, max_length=128, learning_rate=1e-4, seed=1)
+
+    def estimate(config: RunConfig) -> float | None:
+        progress = Progress(units, tmp_path, model, config)
+        progress.read("glue/sst2", _rows(64, 32))
+        return progress.estimates()[0]
+
+    assert estimate(given) is None  # no run on this machine has measured its FLOP/s yet
+    # another model's frozen run measured 1e9 FLOP/s of feature extraction
+    frozen = _result("glue/rte", "frozen", 10, 10, {"extraction_s": 2.0, "training_s": 0.1, "total_s": 3.0})
+    frozen.compute = {"flops": 2e9, "flops_by_phase": {"extraction": 2e9}, "method": "counted"}
+    write_run(run_dir(tmp_path, "other", "glue", "rte", "frozen", 1, None), frozen, [])
+    # 4 steps of 16 examples, 6 FLOPs per weight and token, 128 tokens each; 32 evaluated at 2 FLOPs
+    assert estimate(given) == pytest.approx(TINY_WEIGHTS * 128 * (6 * 4 * 16 + 2 * 32) / 1e9)
+    assert estimate(given.replace(epochs=3)) == pytest.approx(TINY_WEIGHTS * 128 * (6 * 12 * 16 + 2 * 32) / 1e9)
+    # --learning-rate unset: each of the 4 rates first trains 30 steps (learning_rate.search_steps' least)
+    searched = given.replace(learning_rate=None)
+    assert estimate(searched) == pytest.approx(TINY_WEIGHTS * 128 * (6 * (4 + 4 * 30) * 16 + 2 * 32) / 1e9)
+    # a fine-tune's training measures the machine better than extraction does: 5e8 FLOP/s
+    tuned = _result("glue/rte", "finetune", 10, 10, {"training_s": 4.0, "evaluation_s": 0.1, "total_s": 5.0})
+    tuned.compute = {"flops": 2e9, "flops_by_phase": {"training": 2e9}, "method": "counted"}
+    write_run(run_dir(tmp_path, "other", "glue", "rte", "finetune", 1, None), tuned, [])
+    assert estimate(given) == pytest.approx(TINY_WEIGHTS * 128 * (6 * 4 * 16 + 2 * 32) / 5e8)
+
+
+def test_a_searched_fine_tune_is_scaled_by_the_search_an_earlier_run_timed_and_its_time_is_not_fixed_cost(tmp_path):
+    # SST-2 fine-tuned earlier: 40 steps in 20 s; its search, 4 rates x 30 steps, in 120 s (1 s a step: each rate
+    # also builds a model and predicts a holdout); 10 s evaluating 100; 5 s else (the search's time is not in those)
+    search = {"grid": [2e-5, 5e-5, 1e-4, 2e-4], "steps_per_rate": 30, "search_s": 119.9}
+    _measured(tmp_path, "glue/sst2", "finetune", 400, 100,
+              {"training_s": 20.0, "learning_rate_search_s": 120.0, "evaluation_s": 10.0, "total_s": 155.0},
+              epochs=1, batch_size=10, chosen={"learning_rate": 1e-4, "learning_rate_search": search})
+    units = [WorkUnit("glue/sst2", "finetune", 1, None)]
+    config = RunConfig(epochs=2, batch_size=10, min_steps=0, seed=1)
+    progress = Progress(units, tmp_path, MODEL, config)
+    progress.read("glue/sst2", _rows(400, 100))
+    # 80 steps x 0.5 s + the search's 4 x 30 steps x 1 s + 100 x 0.1 s + 5 s
+    assert progress.estimates() == [pytest.approx(40 + 120 + 10 + 5)]
+    progress.config = config.replace(learning_rate=1e-4)
+    assert progress.estimates() == [pytest.approx(40 + 10 + 5)]
