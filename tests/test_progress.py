@@ -173,7 +173,7 @@ def test_a_fine_tune_draws_one_bar_with_its_steps_loss_and_time_left_and_quiet_d
     shown = capfd.readouterr()
     # 64 rows at batch 16 for 3 epochs: 12 steps; Trainer logs the loss at step 10, and the bar shows it with the
     # steps done, the time spent and the time left (tqdm: [spent<left, rate])
-    assert re.search(r"fine-tune: +\d+%\|[^|]*\| 10/12 \[\d\d:\d\d<\d\d:\d\d, +[\d.?]+s?(/step|step/s), "
+    assert re.search(r"fine-tune lr 0.001: +\d+%\|[^|]*\| 10/12 \[\d\d:\d\d<\d\d:\d\d, +[\d.?]+s?(/step|step/s), "
                      r"loss=\d+\.\d+\]", shown.err), shown.err[-2000:]
     assert "predict" in shown.err
     assert "{'" not in shown.out + shown.err and "'loss'" not in shown.out + shown.err  # no dictionaries printed

@@ -194,7 +194,8 @@ class FinetuneRunner(Runner):
         )
         trainer.remove_callback(PrinterCallback)  # it prints every log line as a dictionary
         if not self.config.quiet:
-            trainer.add_callback(training_bar())
+            rate = self.config.learning_rate
+            trainer.add_callback(training_bar("fine-tune" + (f" lr {rate:g}" if rate is not None else "")))
         return trainer
 
     def fit(self, train: list[dict]) -> None:

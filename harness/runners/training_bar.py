@@ -7,8 +7,9 @@ from __future__ import annotations
 LOSS_EVERY = 10  # steps between the loss updates Trainer logs (the mean over those steps): the bar shows the last
 
 
-def training_bar():
-    """A Trainer callback drawing the bars on the main process (the others would draw the same bars again)."""
+def training_bar(name: str):
+    """A Trainer callback drawing the bars on the main process (the others would draw the same bars again); `name`
+    leads the training bar (the learning rate: a search's short runs and the final one tell apart)."""
     from tqdm.auto import tqdm
     from transformers import TrainerCallback
 
@@ -19,7 +20,7 @@ def training_bar():
 
         def on_train_begin(self, args, state, control, **kwargs):
             if state.is_world_process_zero:  # a resumed run starts at its checkpoint's step
-                self.training = tqdm(total=state.max_steps, initial=state.global_step, desc="fine-tune",
+                self.training = tqdm(total=state.max_steps, initial=state.global_step, desc=name,
                                      unit="step", leave=False, dynamic_ncols=True)
 
         def on_step_end(self, args, state, control, **kwargs):
