@@ -62,6 +62,7 @@ def training_arguments(config: RunConfig, output_dir: Path, **overrides):
         save_strategy="steps",
         save_steps=500,  # and every --checkpoint-minutes (checkpoints.checkpoint_callback, which also rotates them)
         logging_steps=LOSS_EVERY,
+        logging_first_step=True,  # the bar shows a loss from the first step on, however short the run
         report_to=[],
         disable_tqdm=True,  # training_bar draws the console instead
         use_cpu=config.torch_device() == "cpu",
