@@ -1,16 +1,15 @@
 """Suite-level progress: one line before each work unit starts, with its estimated time and the time left.
 
-Estimates scale measured throughput, each phase by what its time grows with: fine-tuning by optimisation
-steps (the learning-rate search's too, where --learning-rate is unset), feature extraction by the examples encoded, a
+Estimates scale measured throughput, each phase by what its time grows with: fine-tuning by optimisation steps
+(the learning-rate search's too, where --learning-rate is unset), feature extraction by the examples encoded, a
 frozen head by its training examples, evaluation by the examples scored, plus the fixed cost of a run (loading,
-tokenising). A task's features are extracted once per
-seed: its first frozen unit encodes the whole train split (a learning curve's smaller sizes read their rows of
-it) and the later ones read the cache. The measurements are runs of the same mode, the same task's first (its
-texts have its lengths), this run's finished units before the earlier results of the same model in
---output-dir. A unit whose data is not read yet is sized from an earlier result of its task under the same
-caps, else by the caps themselves. A fine-tune of a model no run has fine-tuned yet is estimated from the model's
-size: the FLOPs of its steps at this machine's FLOP/s, measured by any earlier run's counted compute. With nothing to
-scale from, the line says so.
+tokenising). A task's features are extracted once per seed: its first frozen unit encodes the whole train split (a
+learning curve's smaller sizes read their rows of it) and the later ones read the cache. The measurements are runs
+of the same mode, the same task's first (its texts have its lengths), this run's finished units before the earlier
+results of the same model in --output-dir. A unit whose data is not read yet is sized from an earlier result of its
+task under the same caps, else by the caps themselves. A fine-tune of a model no run has fine-tuned yet is
+estimated from the model's size: the FLOPs of its steps at this machine's FLOP/s, measured by any earlier run's
+counted compute. With nothing to scale from, the line says so.
 """
 from __future__ import annotations
 
@@ -183,10 +182,10 @@ class Progress:
         return None
 
     def _estimate(self, unit: WorkUnit, rows: Rows | None, extracted: set[tuple[str, int]]) -> float | None:
-        """Seconds the unit should take, or None when its size or its mode's throughput is unknown. Each phase
-        scales the first of these that timed it: the task's runs of this mode in this run, its earlier ones,
-        then every task's of this mode in this run, and earlier. `extracted`: the (task, seed) whose features
-        an earlier unit of this run extracts."""
+        """Seconds the unit should take, or None when its size or its mode's throughput is unknown (a fine-tune's:
+        also the model's size or this machine's FLOP/s). Each phase scales the first of these that timed it: the
+        task's runs of this mode in this run, its earlier ones, then every task's of this mode in this run, and
+        earlier. `extracted`: the (task, seed) whose features an earlier unit of this run extracts."""
         mode = [[m for m in runs if m.mode == unit.mode] for runs in (self.this_run, self.measured)]
         pools = [pool for pool in [[m for m in runs if m.task == unit.task] for runs in mode] + mode if pool]
         if rows is None:
@@ -223,11 +222,15 @@ class Progress:
         trained (2 forward, 4 backward), 2 per token evaluated, every example counted at --max-length tokens (padded
         to its batch's longest, none is longer: an upper bound), at this machine's measured FLOP/s."""
         rate = self._flop_rate()
-        weights = weight_count(self.model) if rate else None
+        weights = self._weights if rate else None
         if not weights:
             return None
         trained = (work["training_s"] + work[LR_SEARCH_PHASE]) * self.config.batch_size
         return weights * self.config.max_length * (6 * trained + 2 * work["evaluation_s"]) / rate
+
+    @functools.cached_property
+    def _weights(self) -> int | None:
+        return weight_count(self.model)
 
     @functools.cached_property
     def _every_model_earlier(self) -> list[RunResult]:
