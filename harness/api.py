@@ -36,7 +36,7 @@ from harness.results import (RESULT_FILE, RunResult, device_info, environment, r
 from harness.results.lock import run_lock
 from harness.results.verify import why_unfinished
 from harness.runners import is_main_process
-from harness.runners.base import PHASES, Runner
+from harness.runners.base import LR_SEARCH_PHASE, PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor, examples_fingerprint
 from harness.runners.finetune import train_epochs
 from harness.runners.majority import MajorityRunner
@@ -49,9 +49,8 @@ from harness.tokenizer_fit import FIT_METHOD, tokenizer_fit
 
 log = logging.getLogger("harness")
 CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold
-CAPS = ("max_train_samples", "max_eval_samples")
+CAPS = ("max_train_samples", "max_eval_samples")  # settings that cap the examples, recorded when set
 LR_SEARCH = "lr-search"  # inside a run's folder while the learning rate is searched (learning_rate.py)
-LR_SEARCH_PHASE = "learning_rate_search_s"  # its time, among the run's timings where it searched  # settings that cap the examples, recorded when set
 
 
 @dataclass
@@ -122,7 +121,7 @@ def evaluate(
     evaluation = Evaluation(skipped=dict(plan.skipped))
     if not mine:  # another share holds every unit
         return evaluation
-    progress = Progress(mine, output_dir, resolve_model(model, revision, trust_remote_code).slug, config)
+    progress = Progress(mine, output_dir, resolve_model(model, revision, trust_remote_code), config)
     if train_sizes:
         say(_curve_plan(registry.select(suite, tasks), train_sizes, run_modes(mode, model), seeds, progress,
                         output_dir))

@@ -162,13 +162,13 @@ def _plan(args) -> int:
     from harness.results import RESULT_FILE
 
     config, selection = RunConfig.from_values(vars(args)), Selection.from_values(vars(args))
-    slug = resolve_model(selection.model, selection.revision, selection.trust_remote_code).slug
+    model = resolve_model(selection.model, selection.revision, selection.trust_remote_code)
     units = _units(selection, config)
     for unit in units:
-        finished = (unit.folder(selection.output_dir, slug) / RESULT_FILE).is_file()
+        finished = (unit.folder(selection.output_dir, model.slug) / RESULT_FILE).is_file()
         print(unit.describe() + ("  [finished]" if finished else ""))
     # the count of units to run (Progress logs it) and their estimate cover the same units
-    print(time_planned(Progress(units, selection.output_dir, slug, config).estimates(), selection.output_dir),
+    print(time_planned(Progress(units, selection.output_dir, model, config).estimates(), selection.output_dir),
           file=sys.stderr)
     return 0
 

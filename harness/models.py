@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import pickle
 import re
@@ -211,6 +212,30 @@ def hidden_layers(ref: ModelRef) -> int:
     return int(getattr(config, "num_hidden_layers", None) or config.num_layers)
 
 
+def weight_count(ref: ModelRef) -> int | None:
+    """The model's weights outside its embedding tables, which every token multiplies by (2 FLOPs each in a forward
+    pass: a run's cost before any of it is measured), counted from its safetensors headers without loading a
+    weight; None where those are not at hand (the majority baseline, .bin weights, a Hub model not in the cache)."""
+    if ref.kind == MAJORITY or not ref.location:
+        return None
+    from safetensors import safe_open
+
+    if ref.is_local:
+        files = sorted(Path(ref.location).glob("*.safetensors"))
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(ref.location, "model.safetensors", revision=ref.revision)
+        files = [Path(cached)] if isinstance(cached, str) else []
+    count = 0
+    for path in files:
+        with safe_open(path, framework="numpy") as weights:
+            for name in weights.keys():
+                if "embed" not in name and not name.startswith("shared."):  # T5 names its table `shared`
+                    count += math.prod(weights.get_slice(name).get_shape())
+    return count or None
+
+
 def check_bertscore_layer(layer: int | None, ref: ModelRef) -> None:
     """--bertscore-layer within the BERTScore model's layers, before any compute: cut beyond its last, the model
     would load with randomly initialised layers added, and score with them."""
@@ -366,16 +391,25 @@ def _quiet_load() -> Iterator[None]:
     """transformers' per-load chatter off: its "Loading weights" bar, and its load report, whose finding is the
     task head harness puts on the encoder (listed as newly initialised: it is what trains) or the checkpoint's
     pretraining head that harness leaves unused. Download bars (huggingface_hub's own) stay."""
-    from transformers.utils import logging as hf_logging
-
     reporter, without = logging.getLogger("transformers.modeling_utils"), _WithoutLoadReport()
     reporter.addFilter(without)
+    try:
+        with transformers_bars_off():
+            yield
+    finally:
+        reporter.removeFilter(without)
+
+
+@contextmanager
+def transformers_bars_off() -> Iterator[None]:
+    """transformers' own bars off while harness draws its own (a load's, or a fine-tune's checkpoint writes)."""
+    from transformers.utils import logging as hf_logging
+
     previous = hf_logging.set_tqdm_hook(lambda factory, args, kwargs: factory(*args, **{**kwargs, "disable": True}))
     try:
         yield
     finally:
         hf_logging.set_tqdm_hook(previous)
-        reporter.removeFilter(without)
 
 
 def weights_fingerprint(ref: ModelRef, model=None) -> dict:

@@ -1,16 +1,19 @@
 """Suite-level progress: one line before each work unit starts, with its estimated time and the time left.
 
-Estimates scale measured throughput, each phase by what its time grows with: fine-tuning by optimisation
-steps, feature extraction by the examples encoded, a frozen head by its training examples, evaluation by the
-examples scored, plus the fixed cost of a run (loading, tokenising). A task's features are extracted once per
-seed: its first frozen unit encodes the whole train split (a learning curve's smaller sizes read their rows of
-it) and the later ones read the cache. The measurements are runs of the same mode, the same task's first (its
-texts have its lengths), this run's finished units before the earlier results of the same model in
---output-dir. A unit whose data is not read yet is sized from an earlier result of its task under the same
-caps, else by the caps themselves; with nothing to scale from, the line says so.
+Estimates scale measured throughput, each phase by what its time grows with: fine-tuning by optimisation steps
+(the learning-rate search's too, where --learning-rate is unset), feature extraction by the examples encoded, a
+frozen head by its training examples, evaluation by the examples scored, plus the fixed cost of a run (loading,
+tokenising). A task's features are extracted once per seed: its first frozen unit encodes the whole train split (a
+learning curve's smaller sizes read their rows of it) and the later ones read the cache. The measurements are runs
+of the same mode, the same task's first (its texts have its lengths), this run's finished units before the earlier
+results of the same model in --output-dir. A unit whose data is not read yet is sized from an earlier result of its
+task under the same caps, else by the caps themselves. A fine-tune of a model no run has fine-tuned yet is
+estimated from the model's size: the FLOPs of its steps at this machine's FLOP/s, measured by any earlier run's
+counted compute. With nothing to scale from, the line says so.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -19,9 +22,14 @@ from pathlib import Path
 from harness.config import RunConfig
 from harness.data.splits import KFOLD_K, SplitPlan
 from harness.errors import DataError
+from harness.learning_rate import search_steps
+from harness.models import MAJORITY, ModelRef, weight_count
 from harness.results import RESULT_FILE, RunResult, read_result
+from harness.runners.base import LR_SEARCH_PHASE
 from harness.runners.finetune import train_epochs
+from harness.shape_registry import shape_of
 from harness.sweep import WorkUnit, resume_keeps
+from harness.tasks import REGISTRY
 
 log = logging.getLogger("harness")
 
@@ -37,11 +45,14 @@ class Rows:
     def sized(self, train_size: int | None) -> "Rows":
         return self if train_size is None else Rows(self.folds, min(train_size, self.train), self.eval)
 
-    def work(self, mode: str, epochs: float, batch_size: int, encoded: int | None = None) -> dict[str, float]:
+    def work(self, mode: str, epochs: float, batch_size: int, encoded: int | None = None,
+             searched: float = 0) -> dict[str, float]:
         """What each timed phase (harness.runners.base.PHASES) of a run this size has to get through; `encoded`:
-        the examples its extraction encodes, where that is not its own train and eval examples."""
+        the examples its extraction encodes, where that is not its own train and eval examples; `searched`: the
+        optimisation steps of a fine-tune's learning-rate search (every rate's, every fold's)."""
         if mode == "finetune":
-            return {"training_s": self.folds * epochs * math.ceil(self.train / batch_size), "evaluation_s": self.eval}
+            return {"training_s": self.folds * epochs * math.ceil(self.train / batch_size), LR_SEARCH_PHASE: searched,
+                    "evaluation_s": self.eval}
         return {"extraction_s": self.folds * self.train + self.eval if encoded is None else encoded,
                 "training_s": self.folds * self.train, "evaluation_s": self.eval}
 
@@ -64,18 +75,32 @@ class Measured:
         if encoded is None and result.train_size is not None:  # written before the count: a curve's first frozen
             encoded = 0  # unit encoded the whole train split, not its own rows, so its time measures nothing
         batch_size = recipe.get("batch_size", RunConfig.batch_size)
-        work = rows.work(result.mode, result.epochs_run(RunConfig.epochs), batch_size, encoded)
+        work = rows.work(result.mode, result.epochs_run(RunConfig.epochs), batch_size, encoded, _searched(result))
         seconds = {phase: float(result.timings.get(phase) or 0.0) for phase in work}
         fixed = max(0.0, float(result.timings.get("total_s") or 0.0) - sum(seconds.values()))
         return cls(result.task_id, result.mode, work, seconds, fixed)
+
+
+def _searched(result: RunResult) -> float:
+    """The optimisation steps a fine-tune's learning-rate search trained (every rate's, every fold's), where it ran
+    rather than read its choice back from the cache (its timing then is a lookup's, far below the search's own)."""
+    chosen = result.provenance.get("hyperparameters", {}).get("chosen")
+    folds = chosen if isinstance(chosen, list) else [chosen]
+    searches = [fold["learning_rate_search"] for fold in folds
+                if isinstance(fold, dict) and "learning_rate_search" in fold]
+    spent = float(result.timings.get(LR_SEARCH_PHASE) or 0.0)
+    if not searches or spent < 0.5 * sum(search.get("search_s", 0.0) for search in searches):
+        return 0.0
+    return float(sum(search.get("steps_per_rate", 0) * len(search.get("grid", [])) for search in searches))
 
 
 class Progress:
     """Says, before each unit of a run starts, which it is of how many, how long it should take and how long
     the run has left; units kept by --resume, skipped for missing data or merged into another are not counted."""
 
-    def __init__(self, units: list[WorkUnit], output_dir: str | Path, model_slug: str, config: RunConfig):
-        self.config = config
+    def __init__(self, units: list[WorkUnit], output_dir: str | Path, model: ModelRef, config: RunConfig):
+        self.config, self.model, self.output_dir = config, model, Path(output_dir)
+        model_slug = model.slug
         self.pending = [unit for unit in units
                         if not resume_keeps(config.resume, unit.folder(output_dir, model_slug), bool(unit.scored))]
         self.several_seeds = len({unit.seed for unit in units}) > 1
@@ -84,6 +109,7 @@ class Progress:
         self.earlier = _earlier_results(Path(output_dir) / model_slug)
         self.measured = [Measured.of(result) for result in self.earlier]
         self.this_run: list[Measured] = []
+        self.ran: list[RunResult] = []  # this run's results, which measure this machine's FLOP/s too
         self.rows: dict[str, Rows] = {}  # task id -> its size at the whole train split, once its data is read
         self.extracted: set[tuple[str, int]] = set()  # (task, seed) of the frozen units started: features cached
         kept = len(units) - len(self.pending)
@@ -129,6 +155,7 @@ class Progress:
         """A unit is done: if it ran, its timings are this run's measurement of its mode."""
         if unit == self.running:
             self.this_run.append(Measured.of(result))
+            self.ran.append(result)
 
     def not_running(self, units: list[WorkUnit]) -> None:
         """Units that will not run after all (kept, skipped, or the same run as another unit)."""
@@ -155,15 +182,14 @@ class Progress:
         return None
 
     def _estimate(self, unit: WorkUnit, rows: Rows | None, extracted: set[tuple[str, int]]) -> float | None:
-        """Seconds the unit should take, or None when its size or its mode's throughput is unknown. Each phase
-        scales the first of these that timed it: the task's runs of this mode in this run, its earlier ones,
-        then every task's of this mode in this run, and earlier. `extracted`: the (task, seed) whose features
-        an earlier unit of this run extracts."""
+        """Seconds the unit should take, or None when its size or its mode's throughput is unknown (a fine-tune's:
+        also the model's size or this machine's FLOP/s). Each phase scales the first of these that timed it: the
+        task's runs of this mode in this run, its earlier ones, then every task's of this mode in this run, and
+        earlier. `extracted`: the (task, seed) whose features an earlier unit of this run extracts."""
         mode = [[m for m in runs if m.mode == unit.mode] for runs in (self.this_run, self.measured)]
         pools = [pool for pool in [[m for m in runs if m.task == unit.task] for runs in mode] + mode if pool]
-        if rows is None or not pools:
+        if rows is None:
             return None
-        seconds = sum(m.fixed for m in pools[0]) / len(pools[0])
         epochs = train_epochs(self.config, rows.train)
         encoded = None
         if (unit.task, unit.seed) in extracted:
@@ -171,12 +197,70 @@ class Progress:
         elif unit.train_size is not None:  # a curve's first frozen unit encodes the whole train split
             whole = self._whole(unit.task)
             encoded = whole.folds * whole.train + whole.eval
-        for phase, amount in rows.work(unit.mode, epochs, self.config.batch_size, encoded).items():
-            timed = next((found for pool in pools
-                          if (found := [m for m in pool if m.seconds[phase] > 0 and m.work[phase] > 0])), [])
-            if timed:  # a phase never timed (features read from the cache) adds nothing
-                seconds += amount * sum(m.seconds[phase] for m in timed) / sum(m.work[phase] for m in timed)
+        work = rows.work(unit.mode, epochs, self.config.batch_size, encoded, self._searched(unit, rows))
+        if not pools:
+            return self._by_model_size(work) if unit.mode == "finetune" else None
+        seconds = sum(m.fixed for m in pools[0]) / len(pools[0])
+        for phase, amount in work.items():
+            # a search's step, where no search was timed yet, as long as a final run's (its model builds and
+            # holdout predictions left out); another phase never timed (features read from the cache) adds nothing
+            per_unit = _per_unit(pools, phase) or (_per_unit(pools, "training_s") if phase == LR_SEARCH_PHASE else 0.0)
+            seconds += amount * per_unit
         return seconds
+
+    def _searched(self, unit: WorkUnit, rows: Rows) -> float:
+        """The optimisation steps of the learning-rate search a fine-tune runs before training (harness.learning_rate:
+        each rate of the grid, on each fold's train part), where --learning-rate is unset and its runner searches."""
+        if unit.mode != "finetune" or self.config.learning_rate is not None or self.model.kind == MAJORITY:
+            return 0.0
+        if not _searches(unit.task, unit.mode):
+            return 0.0
+        return float(rows.folds * len(self.config.learning_rate_grid) * search_steps(self.config, rows.train))
+
+    def _by_model_size(self, work: dict[str, float]) -> float | None:
+        """A fine-tune of a model no run has fine-tuned yet, from the model's size: 6 FLOPs per weight and token
+        trained (2 forward, 4 backward), 2 per token evaluated, every example counted at --max-length tokens (padded
+        to its batch's longest, none is longer: an upper bound), at this machine's measured FLOP/s."""
+        rate = self._flop_rate()
+        weights = self._weights if rate else None
+        if not weights:
+            return None
+        trained = (work["training_s"] + work[LR_SEARCH_PHASE]) * self.config.batch_size
+        return weights * self.config.max_length * (6 * trained + 2 * work["evaluation_s"]) / rate
+
+    @functools.cached_property
+    def _weights(self) -> int | None:
+        return weight_count(self.model)
+
+    @functools.cached_property
+    def _every_model_earlier(self) -> list[RunResult]:
+        return _earlier_results(self.output_dir)
+
+    def _flop_rate(self) -> float | None:
+        """This machine's FLOP/s: the counted FLOPs of fine-tunes' training over its seconds, in this run or earlier
+        in --output-dir (any model), else of frozen feature extraction's (forward passes alone, which run faster
+        than training's); None where no run counted any."""
+        results = self.ran + self._every_model_earlier
+        for mode, phase in (("finetune", "training"), ("frozen", "extraction")):
+            timed = [(result.compute.get("flops_by_phase", {}).get(phase) or 0.0,
+                      result.timings.get(f"{phase}_s") or 0.0) for result in results if result.mode == mode]
+            timed = [(flops, seconds) for flops, seconds in timed if flops > 0 and seconds > 0]
+            if timed:
+                return sum(flops for flops, _ in timed) / sum(seconds for _, seconds in timed)
+        return None
+
+
+def _per_unit(pools: list[list[Measured]], phase: str) -> float:
+    """Seconds per unit of a phase's work in the first pool that timed it (0 where none did)."""
+    timed = next((found for pool in pools
+                  if (found := [m for m in pool if m.seconds.get(phase, 0) > 0 and m.work.get(phase, 0) > 0])), [])
+    return sum(m.seconds[phase] for m in timed) / sum(m.work[phase] for m in timed) if timed else 0.0
+
+
+@functools.cache
+def _searches(task: str, mode: str) -> bool:
+    """Whether the task's runner in `mode` chooses its learning rate on train where none is given."""
+    return shape_of(REGISTRY.get(task)).runner_class(mode).searches_learning_rate
 
 
 def _earlier_results(folder: Path) -> list[RunResult]:

@@ -9,7 +9,7 @@
   token-level shapes' runners and heads.py their torch heads (scalar mix, BiLSTM).
 - finetune.py: the whole model trains with transformers.Trainer (finetune_tokens.py: the token-level
   shapes' runners); checkpoints.py keeps its checkpoints whole, written by time as well as steps, and
-  continued only with the settings that made them.
+  continued only with the settings that made them; training_bar.py draws its console (steps, loss, time left).
 - generation.py: text to text, a seq2seq model trained and generating (its encoder fixed in frozen mode).
 
 May import (pyproject.toml's import contract): harness.models (the one loader), harness.formats, harness.data

@@ -20,6 +20,7 @@ from harness.runners.flops import PhaseFlops
 
 # Phases a runner times, in the order results list them (extraction: frozen features computed, not cached).
 PHASES = ("training_s", "evaluation_s", "extraction_s")
+LR_SEARCH_PHASE = "learning_rate_search_s"  # the learning-rate search's time, among a run's timings where it searched
 
 
 class Runner(ABC):

@@ -20,11 +20,12 @@ from harness import preemption
 from harness.config import RunConfig
 from harness.errors import ConfigError
 from harness.formats.n21 import decode, length_buckets, model_kwargs, tokenize
-from harness.models import (ModelRef, encoding_fingerprint, finetune_pooling, load_model, load_tokenizer, vocab_files,
-                            weights_fingerprint)
+from harness.models import (ModelRef, encoding_fingerprint, finetune_pooling, load_model, load_tokenizer,
+                            transformers_bars_off, vocab_files, weights_fingerprint)
 from harness.precision import resolve_precision, trainer_flags
 from harness.runners.base import Runner
 from harness.runners.checkpoints import checkpoint_callback, resume_point, training_record
+from harness.runners.training_bar import LOSS_EVERY, training_bar
 from harness.tasks import TaskSpec
 
 log = logging.getLogger("harness")
@@ -60,9 +61,10 @@ def training_arguments(config: RunConfig, output_dir: Path, **overrides):
         train_sampling_strategy="group_by_length",
         save_strategy="steps",
         save_steps=500,  # and every --checkpoint-minutes (checkpoints.checkpoint_callback, which also rotates them)
-        logging_steps=50,
+        logging_steps=LOSS_EVERY,
+        logging_first_step=True,  # the bar shows a loss from the first step on, however short the run
         report_to=[],
-        disable_tqdm=config.quiet,
+        disable_tqdm=True,  # training_bar draws the console instead
         use_cpu=config.torch_device() == "cpu",
         dataloader_num_workers=0,
         # Under torchrun on CPU, processes talk over gloo (nccl needs GPUs).
@@ -191,8 +193,10 @@ class FinetuneRunner(Runner):
             optimizers=(self._optimizer(), None),
             callbacks=[checkpoint_callback(self.config.checkpoint_minutes)],
         )
-        if self.config.quiet:
-            trainer.remove_callback(PrinterCallback)  # it prints every log line when progress bars are off
+        trainer.remove_callback(PrinterCallback)  # it prints every log line as a dictionary
+        if not self.config.quiet:
+            rate = self.config.learning_rate
+            trainer.add_callback(training_bar("fine-tune" + (f" lr {rate:g}" if rate is not None else "")))
         return trainer
 
     def fit(self, train: list[dict]) -> None:
@@ -212,7 +216,7 @@ class FinetuneRunner(Runner):
             self.resumed_from_step = state["global_step"]
             log.info("%s %s: resuming from step %d of %s (%s)", self.task.id, self.mode, state["global_step"],
                      state.get("max_steps", "?"), checkpoint)
-        with self.timed("training_s"), preemption.checkpointing():
+        with self.timed("training_s"), preemption.checkpointing(), transformers_bars_off():  # its checkpoint writes
             self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         self.train_steps = self.trainer.state.global_step
 
