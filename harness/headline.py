@@ -1,6 +1,8 @@
-"""README's headline results: per suite and model, the suite score frozen and fine-tuned, from the results.
+"""README's headline results, from the results: per suite and model, the suite score frozen and fine-tuned, and
+what the rows say (which model leads, where fine-tuning pays, what pretraining buys over a random-weights control,
+what a tokenizer that fits badly costs), each a sentence whose numbers come from the results.
 
-`python -m harness.headline` rewrites the table between README's markers from the committed reports/;
+`python -m harness.headline` rewrites both between README's markers from the committed reports/;
 `python -m harness.headline --check` exits 1 when README's table differs from what they give (a test runs the
 same check), so the front page never states a score the results no longer give. The per-task tables, the
 intervals and the notes are the leaderboards'.
@@ -11,8 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from harness.errors import ConfigError
 from harness.leaderboard import MODES, delta_text, model_labels, results_frame, suite_scores
+from harness.models import MAJORITY, RANDOM_INIT, RANDOM_PREFIX
 from harness.render import SUITE_TITLES, markdown_table, score_text
 from harness.results import ResultSet, task_spec
 from harness.tasks import REGISTRY, TaskRegistry
@@ -20,6 +25,8 @@ from harness.tasks import REGISTRY, TaskRegistry
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+FINDINGS = ("<!-- findings:start -->", "<!-- findings:end -->")
+MODE_WORDS = {"frozen": "frozen", "finetune": "fine-tuned"}
 
 
 def headline_table(reports: str | Path, registry: TaskRegistry = REGISTRY) -> str:
@@ -44,12 +51,114 @@ def headline_table(reports: str | Path, registry: TaskRegistry = REGISTRY) -> st
     return "\n".join(markdown_table(header, rows))
 
 
-def with_headline(readme: str, table: str) -> str:
-    """README's text with `table` between its markers, everything else as it was."""
-    if START not in readme or END not in readme:
-        raise ConfigError(f"README has no {START} ... {END} markers to hold the headline results")
-    before, rest = readme.split(START, 1)
-    return f"{before}{START}\n{table}\n{END}{rest.split(END, 1)[1]}"
+def findings(reports: str | Path, registry: TaskRegistry = REGISTRY) -> str:
+    """What the rows say, one bullet per finding, per suite: the leader on the tasks several pretrained models
+    ran, where fine-tuning beats frozen features, pretrained minus its random-weights control (and whether the
+    control sits above the majority baseline), and the gap of a model whose tokenizer fits the texts badly."""
+    frame = results_frame(ResultSet.load(reports, registry).results, registry)
+    frame = frame[[getattr(task_spec(registry, suite, task), "in_suite_score", True)
+                   for suite, task in zip(frame["suite"], frame["task"])]]  # a task's other formats are not tasks
+    frame = frame.groupby(["suite", "task", "model", "mode"], as_index=False).agg(
+        main_score=("main_score", "mean"), model_kind=("model_kind", "first"),
+        fit_warning=("tokenizer_fit", lambda fits: any((fit or {}).get("warning") for fit in fits)))
+    frame = frame[frame["main_score"].notna()]
+    lines = []
+    for suite in [suite for suite in SUITE_TITLES if suite in set(frame["suite"])]:
+        runs = frame[frame["suite"] == suite]
+        title = SUITE_TITLES[suite]
+        lines += _leaders(runs, title) + _fine_tuning(runs, title) + _controls(runs, title) + _misfits(runs, title)
+    return "\n".join(f"- {line}" for line in lines) or "- (no results)"
+
+
+def _scores(runs: pd.DataFrame, model: str, mode: str) -> dict[str, float]:
+    chosen = runs[(runs["model"] == model) & (runs["mode"] == mode)]
+    return dict(zip(chosen["task"], chosen["main_score"]))
+
+
+def _pretrained(runs: pd.DataFrame) -> list[str]:
+    kinds = runs.groupby("model")["model_kind"].first()
+    return sorted(model for model, kind in kinds.items() if kind not in (MAJORITY, RANDOM_INIT))
+
+
+def _leaders(runs: pd.DataFrame, title: str) -> list[str]:
+    lines = []
+    for mode in MODES:
+        table = pd.DataFrame({model: _scores(runs, model, mode) for model in _pretrained(runs)})
+        table = table[table.notna().sum(axis=1) >= 2]  # tasks more than one pretrained model ran
+        if table.empty:
+            continue
+        wins = table.idxmax(axis=1).value_counts()
+        counts = ", ".join(f"`{model}` {count}" for model, count in wins.items())
+        lines.append(f"{title}, {MODE_WORDS[mode]}: of the {len(table)} tasks more than one pretrained model ran, "
+                     f"the best score is {counts} ({', '.join(f'{task} `{model}`' for task, model in table.idxmax(axis=1).items())}).")
+    return lines
+
+
+def _fine_tuning(runs: pd.DataFrame, title: str) -> list[str]:
+    lines = []
+    for model in _pretrained(runs):
+        frozen, tuned = _scores(runs, model, "frozen"), _scores(runs, model, "finetune")
+        both = sorted(set(frozen) & set(tuned))
+        if both:
+            ahead = [task for task in both if tuned[task] > frozen[task]]
+            mean = sum(tuned[task] - frozen[task] for task in both) / len(both)
+            lines.append(f"{title}, `{model}`: fine-tuning beats its frozen features on {len(ahead)} of {len(both)} "
+                         f"tasks ({', '.join(ahead) or 'none'}); mean fine-tuned − frozen {mean:+.2f}.")
+    return lines
+
+
+def _controls(runs: pd.DataFrame, title: str) -> list[str]:
+    lines = []
+    majority = runs[runs["model_kind"] == MAJORITY]
+    for control in sorted(set(runs.loc[runs["model_kind"] == RANDOM_INIT, "model"])):
+        model = control[len(RANDOM_PREFIX):]
+        for mode in MODES:
+            random, trained = _scores(runs, control, mode), _scores(runs, model, mode)
+            both = sorted(set(random) & set(trained))
+            if not both:
+                continue
+            gaps = [trained[task] - random[task] for task in both]
+            floor = dict(zip(majority["task"], majority["main_score"]))
+            between = [task for task in both if task in floor and floor[task] <= random[task] <= trained[task]]
+            lines.append(f"{title}, {MODE_WORDS[mode]}: pretraining buys `{model}` {sum(gaps) / len(gaps):+.2f} over "
+                         f"`{control}` on average over {len(both)} tasks ({min(gaps):+.2f} to {max(gaps):+.2f}); the "
+                         f"control sits between the majority baseline and the pretrained model on {len(between)} of "
+                         f"{sum(task in floor for task in both)} ({', '.join(between) or 'none'}).")
+    return lines
+
+
+def _misfits(runs: pd.DataFrame, title: str) -> list[str]:
+    """A pretrained model whose tokenizer fit warns on most of its tasks, against the best-fitting other model on
+    the tasks both ran."""
+    lines = []
+    pretrained = runs[runs["model"].isin(_pretrained(runs))]
+    warned = pretrained.groupby("model")["fit_warning"].mean()
+    for model in sorted(warned[warned > 0.5].index):
+        for other in sorted(warned[warned == 0].index):
+            for mode in MODES:
+                mine, theirs = _scores(runs, model, mode), _scores(runs, other, mode)
+                both = sorted(set(mine) & set(theirs))
+                if both:
+                    gap = sum(mine[task] - theirs[task] for task in both) / len(both)
+                    lines.append(f"{title}, {MODE_WORDS[mode]}: `{model}`, whose tokenizer fits these texts badly (the "
+                                 f"leaderboard's fit columns), scores {gap:+.2f} against `{other}` on average over "
+                                 f"{len(both)} tasks ({', '.join(f'{task} {mine[task] - theirs[task]:+.2f}' for task in both)}).")
+    return lines
+
+
+def with_headline(readme: str, table: str, found: str | None = None) -> str:
+    """README's text with `table` between its results markers (and `found` between its findings markers, where
+    given), everything else as it was."""
+    readme = _between(readme, (START, END), table)
+    return readme if found is None else _between(readme, FINDINGS, found)
+
+
+def _between(text: str, markers: tuple[str, str], content: str) -> str:
+    start, end = markers
+    if start not in text or end not in text:
+        raise ConfigError(f"README has no {start} ... {end} markers to hold the headline results")
+    before, rest = text.split(start, 1)
+    return f"{before}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when README's table is stale")
     args = parser.parse_args(argv)
     text = README.read_text(encoding="utf-8")
-    current = with_headline(text, headline_table(ROOT / "reports"))
+    current = with_headline(text, headline_table(ROOT / "reports"), findings(ROOT / "reports"))
     if args.check:
         if current != text:
             print("harness: README's headline results are out of date; run `python -m harness.headline` and commit",

@@ -7,10 +7,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from harness.errors import ConfigError
-from harness.headline import END, START, headline_table, with_headline
+from harness.headline import END, START, findings, headline_table, with_headline
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -81,7 +82,7 @@ def test_readme_stays_a_front_page():
 
 def test_readme_headline_results_are_what_reports_give():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == with_headline(readme, headline_table(ROOT / "reports")), (
+    assert readme == with_headline(readme, headline_table(ROOT / "reports"), findings(ROOT / "reports")), (
         "README's headline results are stale: run python -m harness.headline")
 
 
@@ -103,3 +104,41 @@ def test_with_headline_rewrites_only_between_the_markers():
     assert with_headline(f"intro\n{START}\nold\n{END}\noutro\n", "| new |") == f"intro\n{START}\n| new |\n{END}\noutro\n"
     with pytest.raises(ConfigError, match="markers"):
         with_headline("no table here", "| new |")
+
+
+def _main_scores(folder: Path) -> dict[tuple[str, str, str], float]:
+    return {(path.parts[-5], path.parts[-2].split("-")[0], path.parts[-3]): json.loads(path.read_text())["main_score"]
+            for path in folder.glob("*/glue/*/*-seed42/result.json")}
+
+
+def test_findings_are_the_differences_of_the_results_they_name(tmp_path):
+    """MRPC and RTE, pretrained, random-weights control and majority: the control's gap is the mean of the
+    pretrained-minus-control differences of the two result files, and fine-tuning's count is theirs too."""
+    for model in ("minilm", "random_minilm", "majority"):
+        for task in ("mrpc", "rte"):
+            for mode in ("frozen", "finetune") if model == "minilm" else ("frozen",):
+                run = Path(model, "glue", task, f"{mode}-seed42")
+                shutil.copytree(ROOT / "reports" / run, tmp_path / run)
+    score = _main_scores(tmp_path)
+    gaps = [score[("minilm", "frozen", task)] - score[("random_minilm", "frozen", task)] for task in ("mrpc", "rte")]
+    ahead = [task for task in ("mrpc", "rte") if score[("minilm", "finetune", task)] > score[("minilm", "frozen", task)]]
+    between = [task for task in ("mrpc", "rte") if score[("majority", "frozen", task)]
+               <= score[("random_minilm", "frozen", task)] <= score[("minilm", "frozen", task)]]
+    lines = findings(tmp_path).splitlines()
+    assert (f"- GLUE, `minilm`: fine-tuning beats its frozen features on {len(ahead)} of 2 tasks "
+            f"({', '.join(ahead) or 'none'})") in lines[0]
+    assert lines[1] == (f"- GLUE, frozen: pretraining buys `minilm` {sum(gaps) / 2:+.2f} over `random:minilm` on "
+                        f"average over 2 tasks ({min(gaps):+.2f} to {max(gaps):+.2f}); the control sits between the "
+                        f"majority baseline and the pretrained model on {len(between)} of 2 ({', '.join(between)}).")
+    assert len(lines) == 2  # one pretrained model: no leader line; no tokenizer warnings: no fit line
+
+
+def test_a_model_whose_tokenizer_misfits_is_compared_with_the_one_that_fits():
+    from harness.headline import _misfits
+
+    frame = pd.DataFrame({"suite": "klue", "task": ["nli", "sts", "nli", "sts"], "mode": "frozen",
+                          "model": ["english", "english", "korean", "korean"], "model_kind": "pretrained",
+                          "main_score": [40.0, 60.0, 70.0, 80.0], "fit_warning": [True, True, False, False]})
+    assert _misfits(frame, "KLUE") == [
+        "KLUE, frozen: `english`, whose tokenizer fits these texts badly (the leaderboard's fit columns), scores "
+        "-25.00 against `korean` on average over 2 tasks (nli -30.00, sts -20.00)."]
