@@ -38,10 +38,10 @@ from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor, examples_fingerprint
 from harness.runners.finetune import train_epochs
 from harness.runners.majority import MajorityRunner
-from harness.runners.flops import PHASES as COMPUTE_PHASES
-from harness.runners.flops import compute_record
+from harness.flops import PHASES as COMPUTE_PHASES
+from harness.flops import compute_record
 from harness.shapes import shape_of
-from harness.sweep import WorkUnit, resume_keeps, unit_of_run, work_units
+from harness.work_units import WorkUnit, resume_keeps, unit_of_run, work_units
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 from harness.tokenizer_fit import FIT_METHOD, tokenizer_fit
 

@@ -183,7 +183,7 @@ def _units(selection, config) -> list:
     """The work units of the eval the options describe, for every seed; with --shard, that share of them. The
     tasks it skips for want of data are listed on stderr, with the reason, before them."""
     from harness.api import plan_units
-    from harness.sweep import share
+    from harness.work_units import share
 
     plan = plan_units(selection.tasks, selection.suite, selection.mode, data_dir=selection.data_dir,
                       seeds=selection.seeds or [config.seed], train_sizes=selection.train_sizes, config=config,

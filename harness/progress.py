@@ -21,7 +21,7 @@ from harness.data.splits import KFOLD_K, SplitPlan
 from harness.errors import DataError
 from harness.results import RESULT_FILE, RunResult, read_result
 from harness.runners.finetune import train_epochs
-from harness.sweep import WorkUnit, resume_keeps
+from harness.work_units import WorkUnit, resume_keeps
 
 log = logging.getLogger("harness")
 

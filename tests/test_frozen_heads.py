@@ -14,9 +14,9 @@ from harness.models import layer_states
 from harness.runners import features as features_module
 from harness.runners.features import FeatureCache
 from harness.formats.dependency import BiaffineParser
-from harness.runners.flops import PhaseFlops, flop_counter
+from harness.flops import PhaseFlops, flop_counter
 from harness.runners.frozen_tokens import POOL_BATCHES, bucketed
-from harness.runners.heads import ENCODERS, BiLSTM, FrozenHead, ScalarMix, TagScorer
+from harness.heads.token_encoders import ENCODERS, BiLSTM, FrozenHead, ScalarMix, TagScorer
 from test_klue_ner import NER, fixture_sentences, plain, write_ner
 
 FAST = dict(tasks=["klue/ner"], mode="frozen", quiet=True, device="cpu", split_strategy="holdout")

@@ -10,7 +10,7 @@ from harness.config import RunConfig
 from harness.data.splits import Fold, SplitPlan
 from harness.progress import Progress, duration
 from harness.results import RunResult, run_dir, write_run
-from harness.sweep import WorkUnit
+from harness.work_units import WorkUnit
 
 FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
 

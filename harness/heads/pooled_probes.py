@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.models import layer_states
-from harness.runners.flops import counted_estimators, record_fit
+from harness.flops import counted_estimators, record_fit
 
 ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
 CS = np.logspace(-5, 2, 8)  # logistic regression inverse L2 strengths tried by k-fold (pairs want strong L2)

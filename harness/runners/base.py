@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from harness.metrics.generation import SignedScores
-from harness.runners.flops import PhaseFlops
+from harness.flops import PhaseFlops
 
 # Phases a runner times, in the order results list them (extraction: frozen features computed, not cached).
 PHASES = ("training_s", "evaluation_s", "extraction_s")
@@ -79,7 +79,7 @@ class Runner(ABC):
 
     @property
     def compute(self) -> dict[str, float]:
-        """Floating-point operations counted so far in each phase (harness.runners.flops.PHASES)."""
+        """Floating-point operations counted so far in each phase (harness.flops.PHASES)."""
         return dict(self.flops.by_phase)
 
     @property

@@ -35,7 +35,7 @@ from harness.models import (ModelFacts, ModelRef, encoding_fingerprint, facts_di
                             load_model, load_tokenizer, model_facts, pool, pool_states, weights_fingerprint)
 from harness.precision import autocast, resolve_precision
 from harness.runners import is_main_process
-from harness.runners.flops import PhaseFlops
+from harness.flops import PhaseFlops
 from harness.runners.shards import Shards, launched, rank_device
 from harness.shape_registry import shape_of
 from harness.tasks import TaskSpec

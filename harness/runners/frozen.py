@@ -1,8 +1,8 @@
 """Frozen mode: the encoder never trains; a head learns on cached features.
 
 N21 tasks train an sklearn head on pooled vectors, with pairs also encoded side by side and the layer and
-regularisation chosen on train (probes.py). Token shapes train torch heads on every token's cached states
-(frozen_tokens.py): this module imports neither torch nor transformers, so a pooled run whose features are
+regularisation chosen on train (heads/pooled_probes.py). Token shapes train torch heads on every token's cached
+states (frozen_tokens.py): this module imports neither torch nor transformers, so a pooled run whose features are
 all cached loads neither.
 
 --layer-sweep trains each of these heads again on every hidden state alone (`layer_sweep`): the same
@@ -22,9 +22,9 @@ from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
-from harness.runners.flops import counting_fits, mlp_fit_flops, predict_flops, record_fit
-from harness.runners.probes import (CHOSEN, SEARCH, choose_layer, cv_scoring, fit_head, head_choices, layer_candidates,
-                                    pair_features, select_layers)
+from harness.flops import counting_fits, mlp_fit_flops, predict_flops, record_fit
+from harness.heads.pooled_probes import (CHOSEN, SEARCH, choose_layer, cv_scoring, fit_head, head_choices,
+                                         layer_candidates, pair_features, select_layers)
 from harness.tasks import TaskSpec
 
 
@@ -57,7 +57,7 @@ def head_parameters(pipeline) -> int:
 
 class FrozenRunner(Runner):
     """A head on pooled features of the frozen encoder: the layer (or layers) and, for pairs, each side
-    encoded alone beside the pair (probes.py); choices made on train only are reported in `choices`."""
+    encoded alone beside the pair (heads/pooled_probes.py); choices made on train only are reported in `choices`."""
 
     mode = "frozen"
     reads_features = True

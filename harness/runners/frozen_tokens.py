@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from harness.formats import dependency, n2n, span_pairs, spans
 from harness.models import MIXES, layer_states
 from harness.runners.frozen import FrozenRunner
-from harness.runners.heads import FrozenHead, TagScorer
+from harness.heads.token_encoders import FrozenHead, TagScorer
 
 
 class FrozenSpanPairRunner(FrozenRunner):

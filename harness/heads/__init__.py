@@ -1,0 +1,17 @@
+"""Trainable heads: every model part that learns to read an encoder's states, whichever mode trains it.
+
+- pooled_probes.py: frozen mode's heads on pooled vectors (sklearn): logistic / ridge regression with their
+  L2 strength, and the layer they read, chosen by inner cross-validation on train; pairs' [joint, u, v,
+  |u - v|, u * v] features.
+- pooled_classifier.py: the fine-tuned model of --finetune-pooling, the encoder's last layer pooled as frozen
+  mode pools it, under a linear layer (torch).
+- token_encoders.py: what reads frozen token states before a task's scorer (scalar mix of the layers, a
+  BiLSTM, an MLP or nothing), chained with the scorer by FrozenHead (torch).
+
+The training loops stay with the runners (harness/runners/: one per mode); each shape names, through its
+runners, the head it uses. Only the torch modules import torch, at import: a frozen run of a pooled shape whose
+features are cached loads neither torch nor transformers.
+
+May import (pyproject.toml's import contract): harness.formats (n2n's IGNORE label), harness.tasks, harness.models
+(layers and pooling), harness.flops (a fit's FLOPs), harness.errors. Imported by: harness.runners.
+"""
