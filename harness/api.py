@@ -31,6 +31,8 @@ from harness.progress import Progress
 from harness.render import score_text
 from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
                              write_run)
+from harness.flops import PHASES as COMPUTE_PHASES
+from harness.flops import compute_record
 from harness.results.lock import run_lock
 from harness.results.verify import why_unfinished
 from harness.runners import is_main_process
@@ -38,12 +40,10 @@ from harness.runners.base import PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor, examples_fingerprint
 from harness.runners.finetune import train_epochs
 from harness.runners.majority import MajorityRunner
-from harness.flops import PHASES as COMPUTE_PHASES
-from harness.flops import compute_record
 from harness.shapes import shape_of
-from harness.work_units import WorkUnit, resume_keeps, unit_of_run, work_units
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 from harness.tokenizer_fit import FIT_METHOD, tokenizer_fit
+from harness.work_units import WorkUnit, resume_keeps, unit_of_run, work_units
 
 log = logging.getLogger("harness")
 CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold

@@ -8,10 +8,11 @@ import torch
 from harness.config import RunConfig
 from harness.data.splits import load_splits, plan_splits
 from harness.formats.n21 import length_buckets, tokenize
+from harness.heads.pooled_probes import head_parameters
 from harness.models import load_model, load_tokenizer, pool, resolve_model
 from harness.runners.features import FeatureCache, FeatureExtractor, extract_features
 from harness.runners.finetune import FinetuneRunner
-from harness.runners.frozen import FrozenRunner, head_parameters
+from harness.runners.frozen import FrozenRunner
 from harness.tasks import REGISTRY
 
 EXAMPLES = [

@@ -15,8 +15,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from harness.metrics.generation import SignedScores
 from harness.flops import PhaseFlops
+from harness.metrics.generation import SignedScores
 
 # Phases a runner times, in the order results list them (extraction: frozen features computed, not cached).
 PHASES = ("training_s", "evaluation_s", "extraction_s")

@@ -17,42 +17,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from harness.data.splits import group_ids
+from harness.flops import counting_fits, mlp_fit_flops, predict_flops, record_fit
 from harness.formats.n21 import single_texts
+from harness.heads.pooled_probes import (CHOSEN, SEARCH, build_mlp, choose_layer, cv_scoring, fit_head, head_choices,
+                                         head_parameters, head_sizes, layer_candidates, pair_features, select_layers)
 from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
-from harness.flops import counting_fits, mlp_fit_flops, predict_flops, record_fit
-from harness.heads.pooled_probes import (CHOSEN, SEARCH, choose_layer, cv_scoring, fit_head, head_choices,
-                                         layer_candidates, pair_features, select_layers)
 from harness.tasks import TaskSpec
-
-
-def build_mlp(task: TaskSpec, seed: int):
-    """The `--head mlp` option: one hidden layer, early stopping on a slice of train, on standardised features."""
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    mlp = MLPRegressor if task.kind == "regression" else MLPClassifier
-    return make_pipeline(StandardScaler(), mlp(hidden_layer_sizes=(256,), early_stopping=True, max_iter=300,
-                                               random_state=seed))
-
-
-def head_sizes(pipeline) -> list[int]:
-    """The widths a fitted head's dense layers map between, input first (its predict's matmuls)."""
-    head = pipeline[-1]
-    if hasattr(head, "coefs_"):
-        return [head.coefs_[0].shape[0], *(w.shape[1] for w in head.coefs_)]
-    coef = np.atleast_2d(head.coef_)
-    return [coef.shape[1], coef.shape[0]]
-
-
-def head_parameters(pipeline) -> int:
-    head = pipeline[-1]
-    if hasattr(head, "coefs_"):
-        return int(sum(w.size for w in head.coefs_) + sum(b.size for b in head.intercepts_))
-    return int(np.size(head.coef_) + np.size(head.intercept_))
 
 
 class FrozenRunner(Runner):
