@@ -101,7 +101,6 @@ def _gridsearch_head(build, candidates, y, seed):
     from sklearn.preprocessing import StandardScaler
 
     from harness.heads import pooled_probes
-    from harness.heads import pooled_probes
 
     def search(x, cs, folds):
         keep = pooled_probes._sample(y, None, seed)
@@ -121,6 +120,7 @@ def _gridsearch_head(build, candidates, y, seed):
 def test_head_search_vs_gridsearchcv(benchmark, tmp_path):
     """RTE (pairs: [joint, u, v, |u - v|, u * v] of each of MiniLM's 7 states, 9 candidates, 13,440 features
     concatenated); the features extracted once, untimed."""
+    from harness.heads import pooled_probes
     from harness.runners import frozen as frozen_module
 
     train_rows = _rows("BENCH_FROZEN_TRAIN_ROWS")

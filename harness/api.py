@@ -21,6 +21,8 @@ from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, absent_data, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError, TaskError, interruptible
+from harness.flops import PHASES as COMPUTE_PHASES
+from harness.flops import compute_record
 from harness.learning_rate import choose_learning_rate
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
@@ -31,8 +33,6 @@ from harness.progress import Progress
 from harness.render import score_text
 from harness.results import (RESULT_FILE, RunResult, device_info, environment, read_result, run_dir, writable_folder,
                              write_run)
-from harness.flops import PHASES as COMPUTE_PHASES
-from harness.flops import compute_record
 from harness.results.lock import run_lock
 from harness.results.verify import why_unfinished
 from harness.runners import is_main_process

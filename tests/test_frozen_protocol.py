@@ -15,8 +15,6 @@ from harness.data.splits import group_ids, load_splits, plan_splits
 from harness.errors import ConfigError
 from harness.formats.n21 import single_texts
 from harness.heads.pooled_probes import layer_candidates, pair_features, select_layers
-    from harness.heads.pooled_probes import _sample, _splits
-    from harness.heads.pooled_probes import cv_scoring, fit_head
 from harness.models import load_model, load_tokenizer, pool, resolve_model
 from harness.results import read_result
 from harness.runners.features import FeatureCache, FeatureExtractor
@@ -164,6 +162,7 @@ def test_a_plausible_hand_edited_choice_record_fails_its_integrity_check_and_is_
 
 
 def test_inner_cv_folds_never_split_a_group():
+    from harness.heads.pooled_probes import _sample, _splits
 
     groups = np.repeat(np.arange(60), 3)  # a premise and its three hypotheses, as in KLUE-NLI
     y = np.tile([0, 1, 2], 60)
@@ -218,6 +217,7 @@ def test_choice_and_span_pair_searches_keep_an_examples_candidates_together():
 def test_inner_cv_ranks_by_mcc_or_f1_where_the_task_is_scored_by_it():
     """On an unbalanced task accuracy favours the L2 that predicts the majority class everywhere (MCC undefined);
     ranked by MCC or F1, the search keeps a head that separates the classes."""
+    from harness.heads.pooled_probes import cv_scoring, fit_head
 
     assert cv_scoring(REGISTRY.get("glue/cola").main_score) == "matthews_corrcoef"
     assert cv_scoring(REGISTRY.get("glue/sst2").main_score) == "accuracy"

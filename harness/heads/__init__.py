@@ -12,8 +12,8 @@
   spans pooled and classified, and the encoder under them that fine-tuning trains).
 
 The training loops stay with the runners (harness/runners/: one per mode), which build these heads; each
-shape's docstring names the heads its runners use. Only the torch modules import torch, at import: a frozen run of a pooled shape whose
-features are cached loads neither torch nor transformers.
+shape's docstring names the heads its runners use. Only the torch modules import torch, at import: a frozen run
+of a pooled shape whose features are cached loads neither torch nor transformers.
 
 May import (pyproject.toml's import contract): harness.formats (n2n's IGNORE label), harness.tasks, harness.models
 (layers and pooling), harness.flops (a fit's FLOPs), harness.errors. Imported by: harness.runners.

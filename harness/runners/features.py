@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from harness.flops import PhaseFlops
 from harness.formats.n21 import length_buckets, tokenize
 from harness.models import (ModelFacts, ModelRef, encoding_fingerprint, facts_digest, inference_mode, layer_states,
                             load_model, load_tokenizer, model_facts, pool, pool_states, weights_fingerprint)
-from harness.flops import PhaseFlops
 from harness.precision import autocast, resolve_precision
 from harness.runners import is_main_process
 from harness.runners.shards import Shards, launched, rank_device
