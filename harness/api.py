@@ -422,7 +422,7 @@ class _Context:
         `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size).
 
         Under a launch (torchrun), a run whose runner reads the shared features is rank 0's: the other ranks
-        extract their shares of its features, then return its results (runners/shards.py)."""
+        extract their shares of its features, then return its results (runners/ranks.py)."""
         shards = self.extractor.shards if self.runner_class(task, mode).reads_features else None
         if shards is None:
             return self._run(task, plan, mode, dependents, train_size, population)

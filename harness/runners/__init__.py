@@ -4,7 +4,7 @@
   trainable parameters, the weights' fingerprint, and optional reports with their defaults
   (units --max-length cut off, the step a fine-tune resumed from, training-free extra scores).
 - frozen.py: the encoder never trains; a head learns on its cached features (features.py computes
-  and caches them, shards.py shares the computing out over the processes of a torchrun launch). frozen_tokens.py
+  and caches them, ranks.py shares the computing out over the processes of a torchrun launch). frozen_tokens.py
   holds the token-level shapes' runners and the loop that trains their torch heads.
 - finetune.py: the whole model trains with transformers.Trainer (finetune_tokens.py: the token-level
   shapes' runners); checkpoints.py keeps its checkpoints whole, written by time as well as steps, and

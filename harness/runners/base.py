@@ -43,7 +43,7 @@ class Runner(ABC):
     # Whether one head reads the whole sequence pooled (a fine-tuned sequence classifier): --finetune-pooling applies.
     sequence_head: bool = False
     # Whether it reads the run's shared FeatureExtractor (frozen heads): under a launch (torchrun), rank 0 alone runs
-    # it while the other ranks extract their shares of its features (runners/shards.py).
+    # it while the other ranks extract their shares of its features (runners/ranks.py).
     reads_features: bool = False
     # What the FLOPs of each timed phase count as (flops.PHASES); a frozen runner's training is its head's.
     COUNTED = {"training_s": "training", "evaluation_s": "evaluation", "extraction_s": "extraction"}
