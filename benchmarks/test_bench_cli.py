@@ -28,8 +28,8 @@ import pytest
 
 from _bench import Stopwatch, bench_rounds, report
 from harness.data.splits import load_splits, plan_splits
+from harness.heads.pooled_probes import CS
 from harness.results import read_result
-from harness.runners.probes import CS
 
 COLD_BAR = 0.95  # bare script seconds / harness CLI seconds, both cold
 CACHED_BAR = 25.0  # harness cold seconds / harness cached seconds

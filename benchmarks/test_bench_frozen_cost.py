@@ -6,8 +6,8 @@
   thread each. Ratio: frozen seconds / fine-tuned seconds, bar <= 0.25; on pooled shapes also the head's search
   + fit against the extraction, bar <= 1.
 - `test_head_search_vs_gridsearchcv`: the pooled head's whole search (layer candidates, C, final fit) on RTE's
-  cached features against the same protocol written with sklearn's GridSearchCV (how probes.py searched
-  before), interleaved; the same choices, and the ratio of their times.
+  cached features against the same protocol written with sklearn's GridSearchCV (how
+  heads/pooled_probes.py searched before), interleaved; the same choices, and the ratio of their times.
 
 Sizes: BENCH_FROZEN_TRAIN_ROWS / BENCH_FROZEN_EVAL_ROWS cap the training and evaluation rows (default: all, the
 size the bars are set for, hours of CPU; a cap reports the ratios without holding them to the bars).
@@ -93,25 +93,26 @@ def test_cold_frozen_vs_finetuned(benchmark, tmp_path, task, model, pooled):
 
 
 def _gridsearch_head(build, candidates, y, seed):
-    """probes.py's protocol as it was written with sklearn's GridSearchCV: each candidate at its best of LAYER_CS
+    """pooled_probes.py's protocol as it was written with sklearn's GridSearchCV: each candidate at its best of LAYER_CS
     by LAYER_FOLDS folds, the winner's C of CS by CV_FOLDS folds, then the pipeline fitted on all of train."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from harness.runners import probes
+    from harness.heads import pooled_probes
 
     def search(x, cs, folds):
-        keep = probes._sample(y, None, seed)
+        keep = pooled_probes._sample(y, None, seed)
         grid = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                            {"logisticregression__C": cs}, cv=probes._splits(y[keep], None, folds, seed))
+                            {"logisticregression__C": cs}, cv=pooled_probes._splits(y[keep], None, folds, seed))
         grid.fit(x[keep], y[keep])
         return float(grid.best_params_["logisticregression__C"]), float(grid.best_score_)
 
-    scores = {candidate: search(build(candidate), probes.LAYER_CS, probes.LAYER_FOLDS)[1] for candidate in candidates}
+    scores = {candidate: search(build(candidate), pooled_probes.LAYER_CS, pooled_probes.LAYER_FOLDS)[1]
+              for candidate in candidates}
     layer = max(scores, key=scores.get)
-    c, score = search(build(layer), probes.CS, probes.CV_FOLDS)
+    c, score = search(build(layer), pooled_probes.CS, pooled_probes.CV_FOLDS)
     make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(build(layer), y)
     return {"layer": layer, "layer_cv_score": round(scores[layer], 4), "C": c, "cv_accuracy": round(score, 4)}
 
@@ -119,14 +120,14 @@ def _gridsearch_head(build, candidates, y, seed):
 def test_head_search_vs_gridsearchcv(benchmark, tmp_path):
     """RTE (pairs: [joint, u, v, |u - v|, u * v] of each of MiniLM's 7 states, 9 candidates, 13,440 features
     concatenated); the features extracted once, untimed."""
+    from harness.heads import pooled_probes
     from harness.runners import frozen as frozen_module
-    from harness.runners import probes
 
     train_rows = _rows("BENCH_FROZEN_TRAIN_ROWS")
     captured = {}
 
     def capture(build, states, y, regression, seed, groups=None, scoring="accuracy"):
-        captured.update({c: build(c) for c in probes.layer_candidates(states)}, y=y, seed=seed)
+        captured.update({c: build(c) for c in pooled_probes.layer_candidates(states)}, y=y, seed=seed)
         raise _Captured
 
     config = RunConfig(quiet=True, max_train_samples=train_rows, max_eval_samples=10)
@@ -139,8 +140,8 @@ def test_head_search_vs_gridsearchcv(benchmark, tmp_path):
     candidates = list(captured)
 
     def harness_search():
-        layer, layer_score, _ = probes.choose_layer(captured.__getitem__, len(candidates) - 2, y, False, seed)
-        head, chosen = probes.fit_head(captured[layer], y, False, seed)
+        layer, layer_score, _ = pooled_probes.choose_layer(captured.__getitem__, len(candidates) - 2, y, False, seed)
+        head, chosen = pooled_probes.fit_head(captured[layer], y, False, seed)
         return {"layer": layer, "layer_cv_score": round(layer_score, 4), **chosen}
 
     reference = Stopwatch(lambda: _gridsearch_head(captured.__getitem__, candidates, y, seed))

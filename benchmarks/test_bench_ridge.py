@@ -14,8 +14,8 @@ from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import StandardScaler
 
 from _bench import Stopwatch, bench_rounds, report
-from harness.runners.probes import ALPHAS
-from harness.runners.ridge import EigenRidgeCV
+from harness.heads.pooled_probes import ALPHAS
+from harness.heads.ridge import EigenRidgeCV
 
 
 def test_ridge_search_vs_ridgecv(benchmark):

@@ -1,4 +1,4 @@
-"""Frozen extraction shared out over the ranks of a launch (runners/shards.py), as a ratio measured side by side.
+"""Frozen extraction shared out over the ranks of a launch (runners/ranks.py), as a ratio measured side by side.
 
 The same FeatureExtractor call (every hidden state pooled, SST-2's first $BENCH_SHARDED_ROWS training sentences,
 default 4,000) under `torchrun --nproc-per-node 1` and `--nproc-per-node 2`, one torch thread per rank; each

@@ -23,6 +23,8 @@ from harness.data.files import resolve_data_dir
 from harness.data.sizes import clamp_sizes, sized_plan
 from harness.data.splits import SplitPlan, absent_data, eval_only_plan, load_splits, plan_splits
 from harness.errors import ConfigError, DataError, HarnessError, TaskError, interruptible
+from harness.flops import PHASES as COMPUTE_PHASES
+from harness.flops import compute_record
 from harness.learning_rate import choose_learning_rate
 from harness.metrics import main_score
 from harness.metrics.generation import SignedScores
@@ -40,12 +42,10 @@ from harness.runners.base import LR_SEARCH_PHASE, PHASES, Runner
 from harness.runners.features import FeatureCache, FeatureExtractor, examples_fingerprint
 from harness.runners.finetune import train_epochs
 from harness.runners.majority import MajorityRunner
-from harness.runners.flops import PHASES as COMPUTE_PHASES
-from harness.runners.flops import compute_record
 from harness.shapes import shape_of
-from harness.sweep import WorkUnit, resume_keeps, share, unit_of_run, work_units
 from harness.tasks import GENERATION_SUFFIX, REGISTRY, TaskRegistry, TaskSpec, generation_view
 from harness.tokenizer_fit import FIT_METHOD, tokenizer_fit
+from harness.work_units import WorkUnit, resume_keeps, share, unit_of_run, work_units
 
 log = logging.getLogger("harness")
 CHECKPOINTS = "checkpoints"  # inside a run's folder, one sub-folder per fold under k-fold
@@ -496,7 +496,7 @@ class _Context:
         `train_size`, each fold's train set is a subset of `population`'s (a learning curve's smaller size).
 
         Under a launch (torchrun), a run whose runner reads the shared features is rank 0's: the other ranks
-        extract their shares of its features, then return its results (runners/shards.py)."""
+        extract their shares of its features, then return its results (runners/ranks.py)."""
         shards = self.extractor.shards if self.runner_class(task, mode).reads_features else None
         if shards is None:
             return self._run(task, plan, mode, dependents, train_size, population)

@@ -23,8 +23,9 @@ from harness.precision import PRECISIONS, RECORDED_BEFORE
 
 MODES = ("frozen", "finetune", "both")
 FROZEN_HEADS = ("linear", "mlp")  # what frozen mode trains on pooled features (task shapes are another word)
-PAIR_FEATURES = ("joint", "separate", "both")  # what a frozen head reads of a pair (harness/runners/probes.py)
-TOKEN_HEADS = ("bilstm", "mlp", "linear")  # what reads token states before a token shape's scorer (runners/heads.py)
+PAIR_FEATURES = ("joint", "separate", "both")  # what a frozen head reads of a pair (harness/heads/pooled_probes.py)
+# what reads token states before a token shape's scorer (heads/token_encoders.py)
+TOKEN_HEADS = ("bilstm", "mlp", "linear")
 DEVICES = ("auto", "cpu", "cuda")
 # What a fine-tuned sequence classifier reads: the checkpoint's own head (transformers' pooler over the
 # first token), or the last layer pooled as the frozen mode pools it (first token or mean) under a linear

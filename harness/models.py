@@ -514,7 +514,7 @@ def finetune_pooling(choice: str, ref: ModelRef) -> str:
 
 
 POOLINGS = ("cls", "mean")
-# --layers values under which frozen token heads learn a scalar mix of every hidden state (runners/heads.py).
+# --layers values under which frozen token heads learn a scalar mix of every hidden state (heads/token_encoders.py).
 MIXES = ("auto", "mix")
 
 

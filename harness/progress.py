@@ -28,8 +28,8 @@ from harness.results import RESULT_FILE, RunResult, read_result
 from harness.runners.base import LR_SEARCH_PHASE
 from harness.runners.finetune import train_epochs
 from harness.shape_registry import shape_of
-from harness.sweep import WorkUnit, resume_keeps
 from harness.tasks import REGISTRY
+from harness.work_units import WorkUnit, resume_keeps
 
 log = logging.getLogger("harness")
 

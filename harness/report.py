@@ -15,11 +15,11 @@ import numpy as np
 
 from harness import plots, uncertainty
 from harness.errors import ConfigError
+from harness.flops import PHASES as COMPUTE_PHASES
 from harness.render import markdown_table, score_text
 from harness.uncertainty import MAIN, Predictions, UnitSample, score_distributions
 from harness.results import ResultSet, Run, RunResult, atomic_write, atomic_write_text
 from harness.results.recipe import trained_recipe
-from harness.runners.flops import PHASES as COMPUTE_PHASES
 from harness.shapes import shape_of
 from harness.tasks import REGISTRY, TaskRegistry, TaskSpec
 
@@ -197,7 +197,7 @@ def _tokenizer_fit(result: RunResult) -> list[str]:
 
 
 def _compute(result: RunResult) -> list[str]:
-    """The floating-point operations the run did, per phase (harness.runners.flops)."""
+    """The floating-point operations the run did, per phase (harness.flops)."""
     compute = result.compute
     lines = ["", "## Compute", ""]
     if not compute:

@@ -9,9 +9,9 @@ import torch
 from transformers import (AutoModelForSequenceClassification, BertConfig, MPNetConfig, XLMRobertaConfig)
 
 from harness import evaluate
+from harness.flops import PHASES, PhaseFlops, counting_fits, flop_counter, linear_fit_flops, mlp_fit_flops
+from harness.heads.pooled_probes import CS, CV_FOLDS, fit_head
 from harness.report import render_report
-from harness.runners.flops import PHASES, PhaseFlops, counting_fits, flop_counter, linear_fit_flops, mlp_fit_flops
-from harness.runners.probes import CS, CV_FOLDS, fit_head
 
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
              max_position_embeddings=80, vocab_size=100, num_labels=3)

@@ -10,13 +10,14 @@ from harness import evaluate
 from harness.config import TOKEN_HEADS
 from harness.data.files import read_split
 from harness.data.splits import plan_splits
+from harness.flops import PhaseFlops, flop_counter
+from harness.heads.arcs import BiaffineParser
+from harness.heads.tags import TagScorer
+from harness.heads.token_encoders import ENCODERS, BiLSTM, FrozenHead, ScalarMix
 from harness.models import layer_states
 from harness.runners import features as features_module
 from harness.runners.features import FeatureCache
-from harness.formats.dependency import BiaffineParser
-from harness.runners.flops import PhaseFlops, flop_counter
 from harness.runners.frozen_tokens import POOL_BATCHES, bucketed
-from harness.runners.heads import ENCODERS, BiLSTM, FrozenHead, ScalarMix, TagScorer
 from test_klue_ner import NER, fixture_sentences, plain, write_ner
 
 FAST = dict(tasks=["klue/ner"], mode="frozen", quiet=True, device="cpu", split_strategy="holdout")

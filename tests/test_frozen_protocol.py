@@ -14,11 +14,11 @@ from harness.config import RunConfig
 from harness.data.splits import group_ids, load_splits, plan_splits
 from harness.errors import ConfigError
 from harness.formats.n21 import single_texts
+from harness.heads.pooled_probes import layer_candidates, pair_features, select_layers
 from harness.models import load_model, load_tokenizer, pool, resolve_model
 from harness.results import read_result
 from harness.runners.features import FeatureCache, FeatureExtractor
 from harness.runners.frozen import FrozenRunner
-from harness.runners.probes import layer_candidates, pair_features, select_layers
 from harness.tasks import REGISTRY
 
 FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")
@@ -111,7 +111,8 @@ def test_a_second_frozen_run_with_other_head_settings_reads_the_cached_extractio
 
 def test_an_identical_rerun_reads_the_searchs_choices_and_fits_the_same_head(tiny_model_dir, glue_dir, tmp_path,
                                                                              monkeypatch):
-    from harness.runners import frozen, probes
+    from harness.heads import pooled_probes
+    from harness.runners import frozen
 
     cache = FeatureCache(tmp_path / "cache")
     run = dict(tasks=["glue/mrpc"], mode="frozen", data_dir=glue_dir, cache=cache, **FAST)
@@ -121,7 +122,7 @@ def test_an_identical_rerun_reads_the_searchs_choices_and_fits_the_same_head(tin
     def no_search(*args, **kwargs):
         raise AssertionError("searched again although an identical search was recorded")
 
-    monkeypatch.setattr(probes, "_search_c", no_search)
+    monkeypatch.setattr(pooled_probes, "_search_c", no_search)
     monkeypatch.setattr(frozen, "choose_layer", no_search)
     again = evaluate(str(tiny_model_dir), output_dir=tmp_path / "b", **run).results[0]
     assert again.scores == first.scores
@@ -135,7 +136,8 @@ def test_an_identical_rerun_reads_the_searchs_choices_and_fits_the_same_head(tin
 
 def test_a_plausible_hand_edited_choice_record_fails_its_integrity_check_and_is_searched_again(
         tiny_model_dir, glue_dir, tmp_path, monkeypatch, caplog):
-    from harness.runners import frozen, probes
+    from harness.heads import pooled_probes
+    from harness.runners import frozen
 
     cache = FeatureCache(tmp_path / "cache")
     run = dict(tasks=["glue/mrpc"], mode="frozen", data_dir=glue_dir, cache=cache, **FAST)
@@ -149,7 +151,7 @@ def test_a_plausible_hand_edited_choice_record_fails_its_integrity_check_and_is_
         raise AssertionError("searched again")
 
     with monkeypatch.context() as patch:
-        patch.setattr(probes, "_search_c", no_search)
+        patch.setattr(pooled_probes, "_search_c", no_search)
         patch.setattr(frozen, "choose_layer", no_search)
         with caplog.at_level("WARNING", logger="harness"), pytest.raises(AssertionError, match="searched again"):
             evaluate(str(tiny_model_dir), output_dir=tmp_path / "b", **run)
@@ -160,7 +162,7 @@ def test_a_plausible_hand_edited_choice_record_fails_its_integrity_check_and_is_
 
 
 def test_inner_cv_folds_never_split_a_group():
-    from harness.runners.probes import _sample, _splits
+    from harness.heads.pooled_probes import _sample, _splits
 
     groups = np.repeat(np.arange(60), 3)  # a premise and its three hypotheses, as in KLUE-NLI
     y = np.tile([0, 1, 2], 60)
@@ -177,17 +179,18 @@ def test_inner_cv_folds_never_split_a_group():
 
 def test_frozen_head_search_keeps_the_tasks_groups_together(monkeypatch):
     """KLUE-NLI's premise groups its three hypotheses: the runner hands them to every inner search."""
-    from harness.runners import probes
+    from harness.heads import pooled_probes
 
     seen = []
-    real = probes._splits
-    monkeypatch.setattr(probes, "_splits", lambda y, groups, *a, **k: seen.append(groups) or real(y, groups, *a, **k))
+    real = pooled_probes._splits
+    monkeypatch.setattr(pooled_probes, "_splits",
+                        lambda y, groups, *a, **k: seen.append(groups) or real(y, groups, *a, **k))
     task = REGISTRY.get("klue/nli")
     assert task.split_groups == "text"  # the premise
     train = [{"id": str(i), "text": f"p{i // 3}", "label": i % 3} for i in range(30)]
     groups = group_ids(task, train)
     rng = np.random.default_rng(0)
-    probes.fit_head(rng.normal(size=(30, 4)), np.array([ex["label"] for ex in train]), False, 0, groups)
+    pooled_probes.fit_head(rng.normal(size=(30, 4)), np.array([ex["label"] for ex in train]), False, 0, groups)
     assert seen and all(g is not None and len(np.unique(g)) == 10 for g in seen)
 
 
@@ -197,7 +200,7 @@ def test_choice_and_span_pair_searches_keep_an_examples_candidates_together():
     from harness.shapes.choices import FrozenChoiceRunner, candidate_pairs
 
     copa = [{"id": str(i), "text": f"premise {i}", "choices": ["a", "b"], "label": [i % 2]} for i in range(4)]
-    from harness.runners.flops import PhaseFlops
+    from harness.flops import PhaseFlops
 
     extractor = SimpleNamespace(config=RunConfig(), seconds=0.0, extracted=0, cache_hits=0, recalled_flops=0.0,
                                 uncounted_hits=0, flops=PhaseFlops(lambda backward: "extraction"))
@@ -214,7 +217,7 @@ def test_choice_and_span_pair_searches_keep_an_examples_candidates_together():
 def test_inner_cv_ranks_by_mcc_or_f1_where_the_task_is_scored_by_it():
     """On an unbalanced task accuracy favours the L2 that predicts the majority class everywhere (MCC undefined);
     ranked by MCC or F1, the search keeps a head that separates the classes."""
-    from harness.runners.probes import cv_scoring, fit_head
+    from harness.heads.pooled_probes import cv_scoring, fit_head
 
     assert cv_scoring(REGISTRY.get("glue/cola").main_score) == "matthews_corrcoef"
     assert cv_scoring(REGISTRY.get("glue/sst2").main_score) == "accuracy"

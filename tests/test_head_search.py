@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from harness.runners import probes
+from harness.heads import pooled_probes
 
 
 def _task(rows: int, width: int, classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -23,11 +23,11 @@ def _task(rows: int, width: int, classes: int, seed: int) -> tuple[np.ndarray, n
 
 def _grid_search(x, y, cs, folds, groups, scoring, seed):
     """What the search computed before: GridSearchCV over the sklearn pipeline, on the same sample and folds."""
-    keep = probes._sample(y, groups, seed)
+    keep = pooled_probes._sample(y, groups, seed)
     x, y = x[keep], y[keep]
     groups = None if groups is None else groups[keep]
     search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                          {"logisticregression__C": cs}, cv=probes._splits(y, groups, folds, seed),
+                          {"logisticregression__C": cs}, cv=pooled_probes._splits(y, groups, folds, seed),
                           scoring=scoring).fit(x, y)
     return float(search.best_params_["logisticregression__C"]), search.cv_results_["mean_test_score"]
 
@@ -41,8 +41,8 @@ def _grid_search(x, y, cs, folds, groups, scoring, seed):
 def test_the_search_chooses_the_c_and_score_gridsearchcv_chooses(rows, width, classes, scoring, grouped):
     x, y = _task(rows, width, classes, seed=rows + width)
     groups = np.arange(rows) // 3 if grouped else None
-    chosen, score = probes._search_c(x, y, 5, probes.CS, probes.CV_FOLDS, groups, scoring)
-    reference, scores = _grid_search(x, y, probes.CS, probes.CV_FOLDS, groups, scoring, 5)
+    chosen, score = pooled_probes._search_c(x, y, 5, pooled_probes.CS, pooled_probes.CV_FOLDS, groups, scoring)
+    reference, scores = _grid_search(x, y, pooled_probes.CS, pooled_probes.CV_FOLDS, groups, scoring, 5)
     assert chosen == reference
     assert score == pytest.approx(scores.max(), abs=0.011)  # one held-out example in ~90 at most
 
@@ -56,7 +56,7 @@ def test_the_rows_span_keeps_lengths_and_products(repeated):
     if repeated:
         train[5] = train[3]
     train -= train.mean(0)  # standardised columns sum to zero
-    coordinates, (projected,), to_rows = probes._row_space(train, other)
+    coordinates, (projected,), to_rows = pooled_probes._row_space(train, other)
     rank = 29 if repeated else 30
     assert coordinates.shape == (30, rank) and to_rows.shape == (30, rank)
     basis = np.hstack([train, np.ones((30, 1))]).T @ to_rows
@@ -64,7 +64,7 @@ def test_the_rows_span_keeps_lengths_and_products(repeated):
     np.testing.assert_allclose(coordinates @ coordinates.T, train @ train.T + 1, atol=1e-8)
     np.testing.assert_allclose(projected @ coordinates.T, other @ train.T + 1, atol=1e-8)
     narrow = rng.normal(size=(30, 10))
-    assert probes._row_space(narrow)[0] is narrow and probes._row_space(narrow)[2] is None
+    assert pooled_probes._row_space(narrow)[0] is narrow and pooled_probes._row_space(narrow)[2] is None
 
 
 def test_the_layer_searchs_ridge_head_is_the_one_fit_head_would_fit():
@@ -72,10 +72,10 @@ def test_the_layer_searchs_ridge_head_is_the_one_fit_head_would_fit():
     rng = np.random.default_rng(1)
     states = rng.normal(size=(120, 3, 8)).astype(np.float32)
     y = states[:, 2, :2].sum(1) + 0.1 * rng.normal(size=120)  # the last state carries the target
-    layer, score, fitted = probes.choose_layer(lambda c: probes.select_layers(states, c), 3, y, True, 0)
-    x = probes.select_layers(states, layer)
-    again, chosen = probes.fit_head(x, y, True, 0)
-    kept, same = probes.fit_head(x, y, True, 0, fitted=fitted)
+    layer, score, fitted = pooled_probes.choose_layer(lambda c: pooled_probes.select_layers(states, c), 3, y, True, 0)
+    x = pooled_probes.select_layers(states, layer)
+    again, chosen = pooled_probes.fit_head(x, y, True, 0)
+    kept, same = pooled_probes.fit_head(x, y, True, 0, fitted=fitted)
     assert layer in ("2", "last3-concat") and kept is fitted and same == chosen
     np.testing.assert_allclose(kept.predict(x), again.predict(x), rtol=1e-6)
     assert score == pytest.approx(float(again[-1].best_score_))

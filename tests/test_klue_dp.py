@@ -398,7 +398,7 @@ def test_a_perfect_parser_with_the_last_word_cut_off_scores_below_100_uas():
 def test_the_parser_scores_only_the_root_and_real_words():
     import torch
 
-    from harness.formats.dependency import BiaffineParser
+    from harness.heads.arcs import BiaffineParser
 
     torch.manual_seed(0)
     parser = BiaffineParser(hidden_size=8, num_relations=5).eval()

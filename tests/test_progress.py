@@ -12,7 +12,7 @@ from harness.data.splits import Fold, SplitPlan
 from harness.models import ModelRef
 from harness.progress import Progress, duration
 from harness.results import RunResult, run_dir, write_run
-from harness.sweep import WorkUnit
+from harness.work_units import WorkUnit
 
 MODEL = ModelRef("m", "", None)  # results under <output-dir>/m; no weights to size a first fine-tune by
 FAST = dict(epochs=1, min_steps=0, batch_size=16, quiet=True, device="cpu")

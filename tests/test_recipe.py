@@ -51,7 +51,7 @@ def test_a_hub_model_whose_pooling_file_is_not_cached_declares_nothing_offline(t
 
 
 def test_fine_tuning_uses_and_records_the_declared_pooling(tiny_model_dir, glue_dir, tmp_path):
-    from harness.formats.pooled_classifier import PooledClassifier
+    from harness.heads.pooled_classifier import PooledClassifier
 
     model = _sentence_transformers_folder(tiny_model_dir, tmp_path / "st", pooling_mode_mean_tokens=True)
     runner = FinetuneRunner(REGISTRY.get("glue/sst2"), resolve_model(str(model)), RunConfig(quiet=True, device="cpu"),

@@ -5,8 +5,8 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
-from harness.runners.flops import counting_fits
-from harness.runners.ridge import EigenRidgeCV
+from harness.flops import counting_fits
+from harness.heads.ridge import EigenRidgeCV
 
 ALPHAS = np.logspace(-2, 6, 17)
 
@@ -42,7 +42,7 @@ def test_group_folds_match_ridgecv(rows, width):
 
 def test_a_wide_design_is_read_in_chunks_and_its_fit_counted(monkeypatch):
     """Where rows < columns the Gram matrix is summed over column chunks: the chunking changes nothing."""
-    import harness.runners.ridge as ridge
+    import harness.heads.ridge as ridge
 
     x, y, _ = _design(60, 300)
     whole = EigenRidgeCV(alphas=ALPHAS).fit(x, y)

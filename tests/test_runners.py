@@ -8,10 +8,11 @@ import torch
 from harness.config import RunConfig
 from harness.data.splits import load_splits, plan_splits
 from harness.formats.n21 import length_buckets, tokenize
+from harness.heads.pooled_probes import head_parameters
 from harness.models import load_model, load_tokenizer, pool, resolve_model
 from harness.runners.features import FeatureCache, FeatureExtractor, extract_features
 from harness.runners.finetune import FinetuneRunner
-from harness.runners.frozen import FrozenRunner, head_parameters
+from harness.runners.frozen import FrozenRunner
 from harness.tasks import REGISTRY
 
 EXAMPLES = [
@@ -152,7 +153,7 @@ def test_same_seed_gives_the_same_initial_head(tiny_model_dir, tmp_path):
 @pytest.mark.parametrize("pooling, kind", [("mean", "glue/sst2"), ("cls", "glue/stsb")])
 def test_finetune_pooling_trains_the_frozen_modes_pooling_under_a_linear_layer(tiny_model_dir, glue_dir, tmp_path,
                                                                                pooling, kind):
-    from harness.formats.pooled_classifier import PooledClassifier
+    from harness.heads.pooled_classifier import PooledClassifier
 
     task = REGISTRY.get(kind)
     plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1)

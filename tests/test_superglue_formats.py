@@ -14,6 +14,7 @@ from harness import evaluate
 from harness.data.files import read_split
 from harness.errors import ConfigError, DataError
 from harness.formats import span_pairs
+from harness.heads.span_pairs import pool_spans
 from harness.shapes.choices import candidate_pairs, pick_choices
 from harness.metrics import compute_scores
 from harness.metrics.text import compute_answer_scores, normalize_answer, token_f1
@@ -180,7 +181,7 @@ def test_span_positions_are_the_tokens_over_each_span(tiny_model_dir):
 
 def test_pool_spans_means_each_span_and_multiplies_them():
     hidden = torch.arange(12, dtype=torch.float32).reshape(1, 4, 3)  # token t is [3t, 3t+1, 3t+2]
-    pooled = span_pairs.pool_spans(hidden, torch.tensor([[[1, 2], [3, 3]]]))
+    pooled = pool_spans(hidden, torch.tensor([[[1, 2], [3, 3]]]))
     first, second = torch.tensor([4.5, 5.5, 6.5]), torch.tensor([9.0, 10.0, 11.0])
     assert torch.equal(pooled[0], torch.cat([hidden[0, 0], first, second, first * second]))
 
@@ -232,7 +233,6 @@ def test_frozen_span_pairs_read_the_spans_not_only_the_sentence(tiny_model_dir, 
 
 
 def test_frozen_span_pairs_pool_each_hidden_state_as_that_state_alone():
-    from harness.formats.span_pairs import pool_spans
     from harness.runners.frozen_tokens import FrozenSpanPairRunner
 
     tokens = torch.randn(3, 9, 4, 5)  # examples, tokens, hidden states, width

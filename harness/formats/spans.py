@@ -10,15 +10,13 @@ null score (both logits at the first token) of some window beats it, as SQuAD 2.
 offsets turn the span back into the context's characters.
 
 Fine-tuning trains transformers' question-answering head (a linear start/end scorer) with the
-encoder; frozen mode trains the same linear scorer (SpanHead) on cached token vectors.
+encoder; frozen mode trains the same linear scorer (harness/heads/spans.py) on cached token vectors.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
 from harness.formats.n2n import require_fast_tokenizer
 
@@ -96,21 +94,3 @@ def decode(start_logits: np.ndarray, end_logits: np.ndarray, windows: list[Windo
         score, text = best.get(i, (-np.inf, ""))
         answers.append(text if score > null.get(i, -np.inf) else "")
     return answers
-
-
-class SpanHead(nn.Module):
-    """A start and an end logit per token, from its vector: the question-answering head, alone."""
-
-    def __init__(self, hidden_size: int):
-        super().__init__()
-        self.scorer = nn.Linear(hidden_size, 2)
-
-    def forward(self, tokens: torch.Tensor, token_mask: torch.Tensor, start_positions: torch.Tensor | None = None,
-                end_positions: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        logits = self.scorer(tokens).masked_fill(~token_mask[..., None], torch.finfo(tokens.dtype).min)
-        start_logits, end_logits = logits.unbind(-1)
-        output = {"start_logits": start_logits, "end_logits": end_logits}
-        if start_positions is not None:
-            output["loss"] = (nn.functional.cross_entropy(start_logits, start_positions)
-                              + nn.functional.cross_entropy(end_logits, end_positions)) / 2
-        return output

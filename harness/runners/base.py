@@ -15,8 +15,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from harness.flops import PhaseFlops
 from harness.metrics.generation import SignedScores
-from harness.runners.flops import PhaseFlops
 
 # Phases a runner times, in the order results list them (extraction: frozen features computed, not cached).
 PHASES = ("training_s", "evaluation_s", "extraction_s")
@@ -44,7 +44,7 @@ class Runner(ABC):
     # Whether one head reads the whole sequence pooled (a fine-tuned sequence classifier): --finetune-pooling applies.
     sequence_head: bool = False
     # Whether it reads the run's shared FeatureExtractor (frozen heads): under a launch (torchrun), rank 0 alone runs
-    # it while the other ranks extract their shares of its features (runners/shards.py).
+    # it while the other ranks extract their shares of its features (runners/ranks.py).
     reads_features: bool = False
     # What the FLOPs of each timed phase count as (flops.PHASES); a frozen runner's training is its head's.
     COUNTED = {"training_s": "training", "evaluation_s": "evaluation", "extraction_s": "extraction"}
@@ -80,7 +80,7 @@ class Runner(ABC):
 
     @property
     def compute(self) -> dict[str, float]:
-        """Floating-point operations counted so far in each phase (harness.runners.flops.PHASES)."""
+        """Floating-point operations counted so far in each phase (harness.flops.PHASES)."""
         return dict(self.flops.by_phase)
 
     @property

@@ -30,13 +30,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from harness.flops import PhaseFlops
 from harness.formats.n21 import length_buckets, tokenize
 from harness.models import (ModelFacts, ModelRef, encoding_fingerprint, facts_digest, inference_mode, layer_states,
                             load_model, load_tokenizer, model_facts, pool, pool_states, weights_fingerprint)
 from harness.precision import autocast, resolve_precision
 from harness.runners import is_main_process
-from harness.runners.flops import PhaseFlops
-from harness.runners.shards import Shards, launched, rank_device
+from harness.runners.ranks import Shards, launched, rank_device
 from harness.shape_registry import shape_of
 from harness.tasks import TaskSpec
 
@@ -345,11 +345,11 @@ class FeatureExtractor:
 
     @functools.cached_property
     def shards(self) -> Shards | None:
-        """The ranks of a launch, which share out every extraction (shards.py); None in a single process."""
+        """The ranks of a launch, which share out every extraction (ranks.py); None in a single process."""
         return Shards.join(self.device) if launched() else None
 
     def serve(self) -> list:
-        """A rank other than 0: extract the shares of rank 0's frozen run (shards.py); returns that run's results."""
+        """A rank other than 0: extract the shares of rank 0's frozen run (ranks.py); returns that run's results."""
         return self.shards.serve(self._rows)
 
     @functools.cached_property
@@ -491,7 +491,7 @@ class FeatureExtractor:
 
     def _shared(self, extract, model, tokenizer, items: list[dict], **kwargs):
         """What `extract` (extract_features or extract_token_features) gives for `items`, each rank extracting its
-        share of the batches one process would run (shards.py): the same rows, in the same order."""
+        share of the batches one process would run (ranks.py): the same rows, in the same order."""
         if not items:  # no batch to share
             return extract(model, tokenizer, items, **kwargs)
         tokens = extract is extract_token_features  # its items are tokenized already, and each token gets a row

@@ -154,7 +154,7 @@ class FinetuneRunner(Runner):
     def _build_model(self):
         """The model to train, and the pretrained part of it (whose Hub commit the result records)."""
         if self.sequence_head and self.config.finetune_pooling != "pooler":
-            from harness.formats.pooled_classifier import PooledClassifier  # torch: loaded with the model
+            from harness.heads.pooled_classifier import PooledClassifier  # torch: loaded with the model
 
             encoder = load_model(self.model_ref)
             return PooledClassifier(encoder, self.task, self.config.finetune_pooling), encoder

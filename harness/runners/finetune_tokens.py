@@ -4,7 +4,7 @@ each shape's pieces.
 FinetuneTokenRunner: a token-classification head, a per-token label collator, and decoding of token logits
 back to characters; FinetuneSpanRunner: transformers' question-answering head over windows of each context;
 FinetuneSpanPairRunner and FinetuneDependencyRunner: harness's own torch models on the encoder (a span-pair
-classifier, a biaffine parser). Apart from finetune.py because their formats import torch.
+classifier, a biaffine parser: harness/heads/). Apart from finetune.py because they import torch.
 """
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 from harness.formats import dependency, n2n, span_pairs, spans
+from harness.heads.arcs import DependencyModel
+from harness.heads.span_pairs import SpanPairModel
 from harness.models import load_model
 from harness.runners.finetune import FinetuneRunner
 
@@ -74,7 +76,7 @@ class FinetuneSpanPairRunner(FinetuneRunner):
 
     def _build_model(self):
         encoder = load_model(self.model_ref)
-        return span_pairs.SpanPairModel(encoder, self.task.num_labels), encoder
+        return SpanPairModel(encoder, self.task.num_labels), encoder
 
     def _collator(self):
         return span_pairs.SpanPairCollator(self.tokenizer)
@@ -91,7 +93,7 @@ class FinetuneDependencyRunner(FinetuneRunner):
 
     def _build_model(self):
         encoder = load_model(self.model_ref)
-        return dependency.DependencyModel(encoder, len(self.task.labels)), encoder
+        return DependencyModel(encoder, len(self.task.labels)), encoder
 
     def _collator(self):
         return dependency.DependencyCollator(self.tokenizer)

@@ -1,8 +1,8 @@
 """Frozen mode: the encoder never trains; a head learns on cached features.
 
 N21 tasks train an sklearn head on pooled vectors, with pairs also encoded side by side and the layer and
-regularisation chosen on train (probes.py). Token shapes train torch heads on every token's cached states
-(frozen_tokens.py): this module imports neither torch nor transformers, so a pooled run whose features are
+regularisation chosen on train (heads/pooled_probes.py). Token shapes train torch heads on every token's cached
+states (frozen_tokens.py): this module imports neither torch nor transformers, so a pooled run whose features are
 all cached loads neither.
 
 --layer-sweep trains each of these heads again on every hidden state alone (`layer_sweep`): the same
@@ -17,47 +17,20 @@ from collections.abc import Iterator
 import numpy as np
 
 from harness.data.splits import group_ids
+from harness.flops import counting_fits, mlp_fit_flops, predict_flops, record_fit
 from harness.formats.n21 import single_texts
+from harness.heads.pooled_probes import (CHOSEN, SEARCH, build_mlp, choose_layer, cv_scoring, fit_head, head_choices,
+                                         head_parameters, head_sizes, layer_candidates, pair_features, select_layers)
 from harness.metrics import score_examples
 from harness.metrics.generation import SignedScores
 from harness.runners.base import Runner
 from harness.runners.features import FeatureExtractor
-from harness.runners.flops import counting_fits, mlp_fit_flops, predict_flops, record_fit
-from harness.runners.probes import (CHOSEN, SEARCH, choose_layer, cv_scoring, fit_head, head_choices, layer_candidates,
-                                    pair_features, select_layers)
 from harness.tasks import TaskSpec
-
-
-def build_mlp(task: TaskSpec, seed: int):
-    """The `--head mlp` option: one hidden layer, early stopping on a slice of train, on standardised features."""
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    mlp = MLPRegressor if task.kind == "regression" else MLPClassifier
-    return make_pipeline(StandardScaler(), mlp(hidden_layer_sizes=(256,), early_stopping=True, max_iter=300,
-                                               random_state=seed))
-
-
-def head_sizes(pipeline) -> list[int]:
-    """The widths a fitted head's dense layers map between, input first (its predict's matmuls)."""
-    head = pipeline[-1]
-    if hasattr(head, "coefs_"):
-        return [head.coefs_[0].shape[0], *(w.shape[1] for w in head.coefs_)]
-    coef = np.atleast_2d(head.coef_)
-    return [coef.shape[1], coef.shape[0]]
-
-
-def head_parameters(pipeline) -> int:
-    head = pipeline[-1]
-    if hasattr(head, "coefs_"):
-        return int(sum(w.size for w in head.coefs_) + sum(b.size for b in head.intercepts_))
-    return int(np.size(head.coef_) + np.size(head.intercept_))
 
 
 class FrozenRunner(Runner):
     """A head on pooled features of the frozen encoder: the layer (or layers) and, for pairs, each side
-    encoded alone beside the pair (probes.py); choices made on train only are reported in `choices`."""
+    encoded alone beside the pair (heads/pooled_probes.py); choices made on train only are reported in `choices`."""
 
     mode = "frozen"
     reads_features = True

@@ -1,9 +1,9 @@
 """Frozen runners of the token-level shapes (tags, spans, span pairs, arcs): heads on every token's cached states.
 
 The span-pair runner pools each example's two spans from every hidden state's token states for a pooled head
-(frozen.py's); the others train a torch head (heads.FrozenHead) on the token states: a tag scorer whose token
-predictions decode back to characters (FrozenTokenRunner), the fine-tuning mode's biaffine parser on word
-vectors (FrozenDependencyRunner), the start/end scorer (FrozenSpanRunner). They live apart from frozen.py
+(frozen.py's); the others train a torch head (heads/token_encoders.py's FrozenHead) on the token states: a tag
+scorer whose token predictions decode back to characters (FrozenTokenRunner), the fine-tuning mode's biaffine
+parser on word vectors (FrozenDependencyRunner), the start/end scorer (FrozenSpanRunner). They live apart from frozen.py
 because they import torch and re-tokenize their examples on every run: a pooled run whose features are cached
 loads neither torch nor transformers.
 """
@@ -16,13 +16,17 @@ import torch
 from tqdm.auto import tqdm
 
 from harness.formats import dependency, n2n, span_pairs, spans
+from harness.heads.arcs import BiaffineParser
+from harness.heads.span_pairs import pool_spans
+from harness.heads.spans import SpanHead
+from harness.heads.tags import TagScorer
+from harness.heads.token_encoders import FrozenHead
 from harness.models import MIXES, layer_states
 from harness.runners.frozen import FrozenRunner
-from harness.runners.heads import FrozenHead, TagScorer
 
 
 class FrozenSpanPairRunner(FrozenRunner):
-    """WiC / WSC: the head learns on span_pairs.pool_spans of each example's cached token states, pooled from
+    """WiC / WSC: the head learns on pool_spans of each example's cached token states, pooled from
     every hidden state, so that inner CV chooses the layer (and --layer-sweep sweeps them) as for any pair."""
 
     encodes_sides = False  # the spans lie in the pair's own encoding: no side is encoded alone
@@ -42,17 +46,17 @@ class FrozenSpanPairRunner(FrozenRunner):
 
     @staticmethod
     def pool_every_state(tokens, positions):
-        """(n, tokens, states, width) -> (n, states, 4 x width): span_pairs.pool_spans of each state, in one
+        """(n, tokens, states, width) -> (n, states, 4 x width): pool_spans of each state, in one
         pooling of every state's width side by side, each state's four parts regrouped after."""
         n, length, states, width = tokens.shape
-        spans = span_pairs.pool_spans(tokens.reshape(n, length, states * width), positions)
+        spans = pool_spans(tokens.reshape(n, length, states * width), positions)
         return spans.reshape(n, 4, states, width).transpose(1, 2).reshape(n, states, 4 * width)
 
 
 class TorchHeadRunner(FrozenRunner):
-    """A frozen runner whose head (heads.FrozenHead: a scalar mix of every layer under --layers auto or mix,
-    the --token-head encoder, then the task's scorer) trains with torch on cached token states, a
-    variable-length array per item; what training chose is recorded with the run (`choices`)."""
+    """A frozen runner whose head (heads/token_encoders.py's FrozenHead: a scalar mix of every layer under
+    --layers auto or mix, the --token-head encoder, then the task's scorer) trains with torch on cached token
+    states, a variable-length array per item; what training chose is recorded with the run (`choices`)."""
 
     batch_size = 32
     mixes_layers = True
@@ -124,7 +128,7 @@ class TorchHeadRunner(FrozenRunner):
 
 
 class FrozenTokenRunner(TorchHeadRunner):
-    """N2N tagging: a tag per token from its states (heads.TagScorer); predictions go back to characters."""
+    """N2N tagging: a tag per token from its states (heads/tags.py); predictions go back to characters."""
 
     def fit(self, train: list[dict]) -> None:
         features, _, items = self._items(train, "train", with_labels=True)
@@ -155,7 +159,7 @@ class FrozenDependencyRunner(TorchHeadRunner):
 
     def fit(self, train: list[dict]) -> None:
         features, _, words = self._items(train, "train", with_labels=True)
-        self._build(words, lambda width: dependency.BiaffineParser(width, len(self.task.labels)))
+        self._build(words, lambda width: BiaffineParser(width, len(self.task.labels)))
         self._train(words, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -189,7 +193,7 @@ class FrozenSpanRunner(TorchHeadRunner):
 
     def fit(self, train: list[dict]) -> None:
         features, _, tokens = self._items(train, "train", with_labels=True)
-        self._build(tokens, spans.SpanHead)
+        self._build(tokens, SpanHead)
         self._train(tokens, features)
 
     def predict(self, examples: list[dict], split: str = "eval") -> list[str]:

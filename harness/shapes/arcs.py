@@ -2,8 +2,8 @@
 
 Examples hold `words`, `pos`, `heads` (0 = root, i = word i) and `deprels` (relation names), as KLUE-DP's
 reader makes them; `label` is None (the gold travels in heads and deprels). Both modes score every
-(dependent, head) pair with the biaffine parser of formats/dependency; scored by KLUE's UAS and LAS
-macro F1.
+(dependent, head) pair with the biaffine parser of heads/arcs.py, on word vectors formats/dependency picks
+(frozen mode: under a token encoder, heads/token_encoders.py); scored by KLUE's UAS and LAS macro F1.
 """
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ class Shape:
         """Why these training examples cannot train this shape's model in `mode`, in words, or None. With one
         label per example a model needs two distinct labels (one class, or one score, teaches nothing); a frozen
         classifier also needs two examples of every class: its head chooses its regularisation by stratified
-        cross-validation on them (runners/probes.py)."""
+        cross-validation on them (heads/pooled_probes.py)."""
         if not examples:
             return "there are no training examples"
         if not self.label_per_example:

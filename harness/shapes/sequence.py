@@ -2,9 +2,10 @@
 
 Examples hold `text`, optional `text_pair` and `label` (a class index, a float score, or None when
 unlabelled), and `group` where decisions are scored together (MultiRC's answer options per question,
-AX-g's gendered pairs). Frozen mode trains a linear / MLP head on pooled features; fine-tuning trains a
-sequence classifier. The text-to-text view writes the label's word (or the score to one decimal) and
-reads it back for the task's own metrics.
+AX-g's gendered pairs). Frozen mode trains a linear / MLP head on pooled features (heads/pooled_probes.py);
+fine-tuning trains a sequence classifier (transformers', or heads/pooled_classifier.py under
+--finetune-pooling). The text-to-text view writes the label's word (or the score to one decimal) and reads it
+back for the task's own metrics.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Examples are one-label examples plus `spans`: two [segment, start, end) character spans (segment 0 =
 text, 1 = text_pair). Each span is the mean of the hidden states of its tokens (fast-tokenizer
-offsets); the classifier reads [first token, span 1, span 2, span 1 x span 2] in both modes.
+offsets); the classifier reads [first token, span 1, span 2, span 1 x span 2] in both modes (heads/span_pairs.py;
+frozen mode: a pooled probe of heads/pooled_probes.py on it, its layer chosen on train).
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 Examples hold `question`, `context`, `answers` ({text, answer_start}), `question_type`, and the gold
 answer texts as `label` (empty for an unanswerable question). Both modes score a start and an end per
-token over windows of the context (formats/spans); scored by KLUE's exact match and ROUGE-W. The
-text-to-text view generates the answer.
+token over windows of the context (formats/spans): fine-tuning with transformers' question-answering head,
+frozen mode with the same linear scorer, heads/spans.py, under a token encoder (heads/token_encoders.py);
+scored by KLUE's exact match and ROUGE-W. The text-to-text view generates the answer.
 """
 from __future__ import annotations
 

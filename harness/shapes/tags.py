@@ -1,8 +1,9 @@
 """A tag per character (`tags`): KLUE-NER.
 
 Examples hold the sentence as `text`, its `chars`, and one tag per character as names (`tags`) and
-indices (`label`). Both modes tag tokens (formats/n2n aligns characters to tokens and back); scored by
-KLUE's entity-level (strict IOB2) and character-level macro F1.
+indices (`label`). Both modes tag tokens (formats/n2n aligns characters to tokens and back): fine-tuning with
+transformers' token-classification head, frozen mode with heads/tags.py's scorer under a token encoder
+(heads/token_encoders.py); scored by KLUE's entity-level (strict IOB2) and character-level macro F1.
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from harness.runners.flops import record_fit
+from harness.flops import record_fit
 
 CHUNK = 4096  # columns converted to float64 at a time where the Gram matrix is rows x rows (wide designs)
 

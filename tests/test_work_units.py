@@ -7,7 +7,7 @@ import pytest
 
 from harness.api import plan_units
 from harness.cli import main
-from harness.sweep import WorkUnit, share, unit_of_run, work_units
+from harness.work_units import WorkUnit, share, unit_of_run, work_units
 
 TINY = ["--epochs", "1", "--min-steps", "0", "--batch-size", "16", "--device", "cpu", "--quiet"]
 

@@ -1,5 +1,5 @@
 """The model --finetune-pooling fine-tunes on N21 tasks: the encoder's last layer pooled as frozen mode pools it,
-under a linear layer. Apart from n21.py, whose tokenization and batching a frozen run reads without torch.
+under a linear layer. Apart from pooled_probes.py because it imports torch, which a frozen pooled run does not load.
 """
 from __future__ import annotations
 

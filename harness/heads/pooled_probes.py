@@ -8,7 +8,8 @@
   |u - v|, u * v] (`--pair-features both`), the sides' features alone (`separate`) or the pair encoded
   together (`joint`).
 - Heads: ridge regression whose L2 strength is chosen by efficient leave-one-out on train; logistic
-  regression whose C is chosen by stratified k-fold on (a seeded sample of) train, then refit on all of it.
+  regression whose C is chosen by stratified k-fold on (a seeded sample of) train, then refit on all of it;
+  or, under `--head mlp`, one hidden layer with early stopping on a slice of train.
 - Groups: where the task keeps examples together (`split_groups`, KLUE-NLI's premise), every inner fold does
   too, or the search rewards memorising a premise's other hypotheses and picks a head that fails on new ones.
 
@@ -19,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from harness.errors import ConfigError
+from harness.flops import counted_logistic_regression, record_fit
+from harness.heads.ridge import EigenRidgeCV
 from harness.models import layer_states
-from harness.runners.flops import counted_logistic_regression, record_fit
-from harness.runners.ridge import EigenRidgeCV
+from harness.tasks import TaskSpec
 
 ALPHAS = np.logspace(-2, 6, 17)  # ridge L2 strengths tried by leave-one-out (pair features want large ones)
 CS = np.logspace(-5, 2, 8)  # logistic regression inverse L2 strengths tried by k-fold (pairs want strong L2)
@@ -85,6 +87,33 @@ def fit_head(x: np.ndarray, y: np.ndarray, regression: bool, seed: int, groups: 
         chosen = {"C": float(c), f"cv_{scoring}": round(score, 4)}
     head = make_pipeline(StandardScaler(), logistic(C=chosen["C"], max_iter=2000)).fit(x, y)
     return head, {"C": chosen["C"], f"cv_{scoring}": chosen[f"cv_{scoring}"]}
+
+
+def build_mlp(task: TaskSpec, seed: int):
+    """The `--head mlp` option: one hidden layer, early stopping on a slice of train, on standardised features."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    mlp = MLPRegressor if task.kind == "regression" else MLPClassifier
+    return make_pipeline(StandardScaler(), mlp(hidden_layer_sizes=(256,), early_stopping=True, max_iter=300,
+                                               random_state=seed))
+
+
+def head_sizes(pipeline) -> list[int]:
+    """The widths a fitted head's dense layers map between, input first (its predict's matmuls)."""
+    head = pipeline[-1]
+    if hasattr(head, "coefs_"):
+        return [head.coefs_[0].shape[0], *(w.shape[1] for w in head.coefs_)]
+    coef = np.atleast_2d(head.coef_)
+    return [coef.shape[1], coef.shape[0]]
+
+
+def head_parameters(pipeline) -> int:
+    head = pipeline[-1]
+    if hasattr(head, "coefs_"):
+        return int(sum(w.size for w in head.coefs_) + sum(b.size for b in head.intercepts_))
+    return int(np.size(head.coef_) + np.size(head.intercept_))
 
 
 def head_choices(record: dict, regression: bool, scoring: str) -> dict | None:

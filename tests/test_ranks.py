@@ -11,7 +11,7 @@ from harness.config import RunConfig
 from harness.formats.n21 import length_buckets
 from harness.models import load_tokenizer, resolve_model
 from harness.runners.features import FeatureCache, FeatureExtractor
-from harness.runners.shards import Shards, launched, rank_device
+from harness.runners.ranks import Shards, launched, rank_device
 from harness.tasks import REGISTRY
 
 SST2 = REGISTRY.get("glue/sst2")

@@ -10,8 +10,8 @@ linear probe lacks (Peters, Ruder & Smith 2019; the BERT paper's feature-based N
   BiLSTM (the BERT paper's feature-based NER), a one-hidden-layer MLP, or nothing (linear).
 
 FrozenHead chains the three: mix (when the states hold every layer), encoder, then the task's scorer
-(TagScorer here, formats/dependency's BiaffineParser, formats/spans' SpanHead), which computes the
-predictions and the loss from the batch as before.
+(tags.TagScorer, arcs.BiaffineParser, spans.SpanHead), which computes the predictions and the loss from the
+batch as before.
 """
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from typing import Callable
 
 import torch
 from torch import nn
-
-from harness.formats.n2n import IGNORE
 
 HIDDEN_SIZE = 128  # the BiLSTM's per-direction size (and the MLP's width); the BERT paper's feature-based NER used 768, too slow on CPU
 DROPOUT = 0.2
@@ -95,22 +93,6 @@ class Linear(nn.Module):
 
 
 ENCODERS = {"bilstm": BiLSTM, "mlp": MLP, "linear": Linear}  # config.TOKEN_HEADS names them
-
-
-class TagScorer(nn.Module):
-    """A logit per tag for every token; the loss skips IGNORE (special tokens, later pieces of a character)."""
-
-    def __init__(self, width: int, tags: int):
-        super().__init__()
-        self.linear = nn.Linear(width, tags)
-
-    def forward(self, tokens: torch.Tensor, token_mask: torch.Tensor, labels: torch.Tensor | None = None
-                ) -> dict[str, torch.Tensor]:
-        logits = self.linear(tokens)
-        output = {"predicted_tags": logits.argmax(-1)}
-        if labels is not None:
-            output["loss"] = nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
-        return output
 
 
 class FrozenHead(nn.Module):
