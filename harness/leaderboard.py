@@ -215,6 +215,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               *_task_notes(frame, "caps"),
               *_flag_legend(frame),
               *_undefined_legend(frame),
+              *_not_run_legend(frame, registry),
               *_suite_rule_legend(frame, registry),
               *_precision_legend(frame),
               "- Seeds: a cell is the mean over the seeds run; where a task has several, the task tables show "
@@ -491,6 +492,27 @@ def _precision_legend(frame: pd.DataFrame) -> list[str]:
         return []
     return ["- bf16 / fp16 after a run's recipe: the precision its model computed in (`--precision`: autocast for "
             "forward passes, mixed precision for training); runs without one ran in fp32."]
+
+
+def _not_run_legend(frame: pd.DataFrame, registry: TaskRegistry) -> list[str]:
+    """Which cells of the overview are "–" because the run was not made: per model and mode, the suite-score tasks
+    another model ran that it did not (a baseline runs one mode by design, so only its tasks count)."""
+    counted = frame[[getattr(task_spec(registry, suite, task), "in_suite_score", True)
+                     for suite, task in zip(frame["suite"], frame["task"])]]
+    tasks = sorted(set(counted["task"]))
+    missing = []
+    for model, runs in counted.groupby("model", sort=True):
+        modes = [MODES[0]] if runs["model_kind"].iloc[0] == MAJORITY else MODES
+        for mode in modes:
+            absent = [task for task in tasks if task not in set(runs.loc[runs["mode"] == mode, "task"])]
+            if absent and len(absent) < len(tasks):
+                missing.append(f"`{model}` {mode}: {', '.join(absent)}")
+            elif absent:
+                missing.append(f"`{model}` {mode}: every task")
+    if not missing:
+        return []
+    return ["- –: no result: the run was not made (not yet, or too costly for the CPU these results ran on; no cell "
+            "is filled from a capped run). Not run: " + "; ".join(missing) + "."]
 
 
 def _undefined_legend(frame: pd.DataFrame) -> list[str]:

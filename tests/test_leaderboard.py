@@ -590,3 +590,19 @@ def test_two_models_of_one_folder_name_get_a_row_each_by_their_slug(tmp_path):
     assert "| `model-1111aaaa` | 80.00 / 80.00 (+0.00) |" in text
     assert "| `model-2222bbbb` | 60.00 / 60.00 (+0.00) |" in text
     assert "`model` |" not in text
+
+
+def test_the_notes_name_every_cell_not_run(tmp_path):
+    """A pretrained model with both modes on MRPC and RTE, its control frozen on MRPC alone: the notes list the
+    control's missing frozen RTE and every fine-tuned task, and nothing of the complete model."""
+    import shutil
+
+    from harness.leaderboard import render_leaderboards
+
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    for run in ("minilm/glue/mrpc/frozen-seed42", "minilm/glue/mrpc/finetune-seed42", "minilm/glue/rte/frozen-seed42",
+                "minilm/glue/rte/finetune-seed42", "random_minilm/glue/mrpc/frozen-seed42"):
+        shutil.copytree(reports / run, tmp_path / run)
+    board = render_leaderboards(tmp_path)["glue.md"].decode()
+    note = next(line for line in board.splitlines() if line.startswith("- –: no result"))
+    assert note.endswith("Not run: `random:minilm` frozen: rte; `random:minilm` finetune: every task.")
