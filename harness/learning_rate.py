@@ -9,8 +9,17 @@ would have seen the other folds' eval rows. The choice is recorded under the res
 JSON record in the feature cache, keyed by the training examples, the model and every training setting), so a
 --resume or a rerun reads it back instead of searching again.
 
-Cost: every rate runs SEARCH_SHARE of the final run's steps split over the grid (MIN_STEPS each at least, so
-that rates separate), plus a prediction over the holdout (HOLDOUT_CAP examples at most).
+Ties: a short schedule measures rates on a small holdout, so several rates often score within noise of the best
+(MRPC's four, committed, within 1.4 points on 551 examples). A rate is within noise of the best where the best beats
+it in fewer than TIE_CONFIDENCE of the paired bootstrap resamples of the holdout (the same resamples for every
+rate). Of the rates within noise, the lower median is chosen: a short schedule favours larger rates, so of rates
+that tie after it a lower one is no worse after the full schedule, and the median keeps away from the grid's edges
+where nothing separates the rates (an edge rate would then win by chance). `chosen` records the rates within noise
+and the rule.
+
+Cost: the rates share SEARCH_SHARE of the final run's optimisation steps (each MIN_STEPS at least, which the
+defaults' --min-steps 300 always affords a 4-rate grid), plus a prediction over the holdout (HOLDOUT_CAP examples at
+most) per rate. The runs write no checkpoints: nothing resumes them.
 """
 from __future__ import annotations
 
@@ -21,27 +30,38 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from harness.config import RunConfig
 from harness.data.splits import inner_holdout
+from harness.errors import HarnessError
 from harness.runners.base import Runner
 from harness.runners.checkpoints import training_record
 from harness.runners.features import FeatureCache
 from harness.runners.finetune import train_epochs
+from harness.shapes import shape_of
 from harness.tasks import TaskSpec
+from harness.uncertainty import MAIN, sample_of, score_distributions
 
 INNER_FRACTION = 0.15  # of the training examples held out to score each rate
 HOLDOUT_CAP = 2000  # examples held out at most: enough to rank rates, little to predict
 SEARCH_SHARE = 0.2  # of the final run's optimisation steps, shared among the grid's rates
 MIN_EXAMPLES = 40  # training examples the search needs at least (a holdout of 6); fewer take the grid's middle rate
-MIN_STEPS = 30  # per rate at least: fewer leave every rate near its initial weights
-SEARCH = 1  # bumped when the search changes what it chooses, so cached choices of the old search are not read
+MIN_STEPS = 10  # per rate at least: SEARCH_SHARE of the fewest final steps the defaults give (200), over 4 rates
+TIE_RESAMPLES = 1000  # paired bootstrap resamples of the holdout that say which rates are within noise of the best
+TIE_CONFIDENCE = 0.95  # the best must beat a rate in this share of them for the rate to count as worse
+SEARCH = 2  # bumped when the search changes what it chooses, so cached choices of the old search are not read
 
 
 def search_steps(config: RunConfig, train_examples: int) -> int:
     """Optimisation steps each rate trains for: SEARCH_SHARE of the final run's, split over the grid."""
+    return max(MIN_STEPS, math.floor(SEARCH_SHARE * final_steps(config, train_examples) / len(config.learning_rate_grid)))
+
+
+def final_steps(config: RunConfig, train_examples: int) -> int:
+    """Optimisation steps the final run takes on `train_examples` (Trainer's: whole epochs of whole batches)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    final = math.ceil(train_epochs(config, train_examples) * math.ceil(train_examples / (config.batch_size * world)))
-    return max(MIN_STEPS, round(SEARCH_SHARE * final / len(config.learning_rate_grid)))
+    return math.ceil(train_epochs(config, train_examples) * math.ceil(train_examples / (config.batch_size * world)))
 
 
 def choose_learning_rate(task: TaskSpec, train: list[dict], config: RunConfig, *, model: str, cache: FeatureCache,
@@ -74,24 +94,55 @@ def _search(task: TaskSpec, train: list[dict], config: RunConfig, build, score, 
     steps = search_steps(config, len(train))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     epochs = steps / math.ceil(len(inner) / (config.batch_size * world))  # Trainer runs ceil(epochs * per epoch)
-    scores = {}
+    scores, draws = {}, {}
     try:
         for rate in config.learning_rate_grid:
             short = config.replace(learning_rate=rate, epochs=epochs, min_steps=0, resume=False, overwrite=True)
             runner = build(short, workdir / f"lr-{rate:g}")
+            runner.keeps_checkpoints = False  # a short run that nothing resumes
             runner.fit(inner)
-            scores[rate] = score(held, runner.predict(held, split="inner-holdout"))
+            predictions = runner.predict(held, split="inner-holdout")
+            scores[rate], draws[rate] = score(held, predictions), _resampled(task, held, predictions)
             del runner
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     best = max(config.learning_rate_grid, key=lambda rate: (_comparable(scores[rate]), -rate))
-    return {"learning_rate": best, "learning_rate_search": {
+    tied = sorted(rate for rate in config.learning_rate_grid if _within_noise(draws[best], draws[rate]))
+    chosen = tied[(len(tied) - 1) // 2]
+    final = final_steps(config, len(train))
+    return {"learning_rate": chosen, "learning_rate_search": {
         "grid": list(config.learning_rate_grid),
         "inner_scores": {f"{rate:g}": round(value, 4) for rate, value in scores.items()},
-        "reason": f"best main score on an inner holdout of train ({len(held)} of {len(train)} examples) after "
-                  f"{steps} steps per rate",
-        "steps_per_rate": steps, "inner_train": len(inner), "inner_holdout": len(held),
+        "within_noise": [f"{rate:g}" for rate in tied],
+        "reason": (f"best main score on an inner holdout of train ({len(held)} of {len(train)} examples) after "
+                   f"{steps} steps per rate" + (f"; {len(tied)} rates within noise of the best ({_tie_rule()}): "
+                                                 "their lower median" if len(tied) > 1 else "")),
+        "steps_per_rate": steps, "search_steps_share": round(steps * len(config.learning_rate_grid) / final, 4),
+        "inner_train": len(inner), "inner_holdout": len(held),
         "search_s": round(time.perf_counter() - started, 3)}}
+
+
+def _tie_rule() -> str:
+    return f"beaten in under {TIE_CONFIDENCE:.0%} of {TIE_RESAMPLES} paired bootstrap resamples"
+
+
+def _resampled(task: TaskSpec, held: list[dict], predictions) -> np.ndarray | None:
+    """The main score on each paired bootstrap resample of the holdout (every rate's on the same resamples), or None
+    where the task's main score cannot be recomputed from its prediction rows."""
+    try:
+        sample = sample_of(shape_of(task).rows(task, held, predictions, 0), task, Path("inner holdout"))
+        return score_distributions(sample, list(task.main_score), task.main_score, TIE_RESAMPLES).get(MAIN)
+    except HarnessError:
+        return None
+
+
+def _within_noise(best: np.ndarray | None, other: np.ndarray | None) -> bool:
+    """Whether `other`'s resampled scores are within noise of the best's: the best beats it in under TIE_CONFIDENCE
+    of the resamples (an undefined score, NaN, counts as beaten). Without resamples only the best itself is."""
+    if best is None or other is None:
+        return best is other
+    beaten = np.nan_to_num(best, nan=-np.inf) > np.nan_to_num(other, nan=-np.inf)
+    return bool(np.mean(beaten | np.isnan(other)) < TIE_CONFIDENCE)
 
 
 def _inner_split(task: TaskSpec, train: list[dict], seed: int) -> tuple[list[dict], list[dict]] | None:
