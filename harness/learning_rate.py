@@ -18,7 +18,7 @@ where nothing separates the rates (an edge rate would then win by chance). `chos
 and the rule.
 
 Cost: the rates share SEARCH_SHARE of the final run's optimisation steps (each MIN_STEPS at least, which the
-defaults' --min-steps 300 always affords a 4-rate grid), plus a prediction over the holdout (HOLDOUT_CAP examples at
+defaults always afford a 4-rate grid: their fewest final steps are 200, 100 epochs of 2 batches), plus a prediction over the holdout (HOLDOUT_CAP examples at
 most) per rate. The runs write no checkpoints: nothing resumes them.
 """
 from __future__ import annotations
@@ -107,7 +107,8 @@ def _search(task: TaskSpec, train: list[dict], config: RunConfig, build, score, 
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     best = max(config.learning_rate_grid, key=lambda rate: (_comparable(scores[rate]), -rate))
-    tied = sorted(rate for rate in config.learning_rate_grid if _within_noise(draws[best], draws[rate]))
+    tied = sorted(rate for rate in config.learning_rate_grid
+                  if rate == best or _within_noise(draws[best], draws[rate]))
     chosen = tied[(len(tied) - 1) // 2]
     final = final_steps(config, len(train))
     return {"learning_rate": chosen, "learning_rate_search": {
@@ -138,9 +139,9 @@ def _resampled(task: TaskSpec, held: list[dict], predictions) -> np.ndarray | No
 
 def _within_noise(best: np.ndarray | None, other: np.ndarray | None) -> bool:
     """Whether `other`'s resampled scores are within noise of the best's: the best beats it in under TIE_CONFIDENCE
-    of the resamples (an undefined score, NaN, counts as beaten). Without resamples only the best itself is."""
+    of the resamples (an undefined score, NaN, counts as beaten). Without resamples, none is."""
     if best is None or other is None:
-        return best is other
+        return False
     beaten = np.nan_to_num(best, nan=-np.inf) > np.nan_to_num(other, nan=-np.inf)
     return bool(np.mean(beaten | np.isnan(other)) < TIE_CONFIDENCE)
 
