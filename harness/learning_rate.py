@@ -66,7 +66,8 @@ SEARCH = 2  # bumped when the search changes what it chooses, so cached choices 
 
 def search_steps(config: RunConfig, train_examples: int) -> int:
     """Optimisation steps each rate trains for: SEARCH_SHARE of the final run's, split over the grid."""
-    return max(MIN_STEPS, math.floor(SEARCH_SHARE * final_steps(config, train_examples) / len(config.learning_rate_grid)))
+    share = SEARCH_SHARE * final_steps(config, train_examples) / len(config.learning_rate_grid)
+    return max(MIN_STEPS, math.floor(share))
 
 
 def final_steps(config: RunConfig, train_examples: int) -> int:
