@@ -21,18 +21,19 @@ Cost: the rates share SEARCH_SHARE of the final run's optimisation steps (each M
 defaults always afford a 4-rate grid: their fewest final steps are 200, 100 epochs of 2 batches), plus a prediction
 over the holdout (HOLDOUT_CAP examples at most) per rate; the short runs write no checkpoints. Where the time goes
 (all-MiniLM-L6-v2, 600 training rows, seed 42, one thread, cProfile and CPU seconds per phase): training steps,
-about 90% of the search, each costing about as much as a final step (13% more in CPU: a fresh model's first
-steps); predictions 4-8%; model loads and Trainer setup under 1%; checkpoint writes under 1% (now none). Before
-this budget the search ran 30 steps per rate whatever the final run's length (50 when MRPC, RTE and STS-B were
-committed), so under --min-steps 300 it took 40% of a 304-step final run's steps and more of a shorter one's:
-GLUE STS-B (600 rows, defaults, 304 final steps) searched 120 steps in 150 CPU s beside 330 CPU s of final training
-(0.46; wall 1,032 s beside 1,192 s, 0.87, on a 2-core machine under 5x load); now 60 steps in 81 CPU s beside 321
-(0.25; wall 241 s beside 505 s), choosing 2e-4 both times. On GLUE MRPC (600 rows, defaults) 15 steps per rate
-chose 2e-4 as 30 had (inner 78.4 against 74.3, the majority's, for the three others; 30 steps: 79.9 against
-74.3-76.8). GLUE MRPC (600 rows, --epochs 4 --min-steps 0, 76
-final steps, where the floor binds): 120 steps, wall 1,210 s beside 817 s (1.48) before; 40 steps, 91 CPU s beside
-133 (0.68; wall 548 s beside 486 s) now. The wall seconds the results record (timings.learning_rate_search_s,
-training_s) follow the machine's load: the committed MRPC search's 1,025 s beside 1,289 s ran 200 of 460 steps.
+about 90% of the search, each costing about as much as a final step (13% more in CPU: a fresh model's first steps);
+predictions 4-8%; model loads and Trainer setup under 1%; checkpoint writes under 1% (now none). Before this budget
+the search ran 30 steps per rate whatever the final run's length (50 when MRPC, RTE and STS-B were committed), so
+under --min-steps 300 it took 40% of a 304-step final run's steps and more of a shorter one's: GLUE STS-B (600 rows,
+defaults, 304 final steps) searched 120 steps in 150 CPU s beside 330 CPU s of final training (0.46; wall 1,032 s
+beside 1,192 s, 0.87, on a 2-core machine under 5x load); now 60 steps in 81 CPU s beside 321 (0.25; wall 241 s
+beside 505 s), choosing 2e-4 both times. On GLUE MRPC (600 rows, defaults) 15 steps per rate chose 2e-4 as 30 had
+(inner 78.4 against 74.3, the majority's, for the three others; 30 steps: 79.9 against 74.3-76.8). GLUE MRPC (600
+rows, --epochs 4 --min-steps 0, 76 final steps, where the floor binds): 120 steps, wall 1,210 s beside 817 s (1.48)
+before; 40 steps, 91 CPU s beside 133 (0.68; wall 548 s beside 486 s) now, and there 10 steps separated no rate (all
+four at the majority's 74.3, so the tie rule took 5e-5) where 30 had put 2e-4 ahead. The wall seconds the results
+record (timings.learning_rate_search_s, training_s) follow the machine's load: the committed MRPC search's 1,025 s
+beside 1,289 s ran 200 of 460 steps.
 """
 from __future__ import annotations
 
