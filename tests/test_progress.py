@@ -9,6 +9,7 @@ import pytest
 from harness import evaluate
 from harness.config import RunConfig
 from harness.data.splits import Fold, SplitPlan
+from harness.learning_rate import search_steps
 from harness.models import ModelRef
 from harness.progress import Progress, duration
 from harness.results import RunResult, run_dir, write_run
@@ -53,9 +54,9 @@ def test_estimates_scale_each_phase_of_earlier_runs_and_say_what_they_cannot_est
     progress.read("glue/sst2", _rows(400, 100))
     progress.starting(units[0], config)
     # SST-2 frozen: extraction at STS-B's 0.03 s per example (500), its own head at 0.02 s per row (400), 1 s fixed
-    # = 24 s; SST-2 fine-tuned: (40 steps + its learning-rate search's 4 rates x 30 steps, timed by no earlier run,
-    # at the final run's pace) x 0.5 + 100 x 0.1 + 5 = 95 s; STS-B frozen, its size from its earlier uncapped run cut
-    # to the cap (400 + 200 rows): 18 + 4 + 1 = 23 s (142 s in all); RTE: neither its size nor a run to go by.
+    # = 24 s; SST-2 fine-tuned: (40 steps + its learning-rate search's 4 rates x 10 steps, timed by no earlier run,
+    # at the final run's pace) x 0.5 + 100 x 0.1 + 5 = 55 s; STS-B frozen, its size from its earlier uncapped run cut
+    # to the cap (400 + 200 rows): 18 + 4 + 1 = 23 s (102 s in all); RTE: neither its size nor a run to go by.
     assert caplog.messages[-1] == ("[1/5] glue/sst2 frozen, 400 train rows, est. 24 s; at least 2 min left in all "
                                    "(2 unit(s) with nothing to scale from yet)")
     ran = _result("glue/sst2", "frozen", 400, 100, {"training_s": 40.0, "extraction_s": 0.0, "total_s": 40.0})
@@ -215,9 +216,11 @@ def test_a_first_fine_tune_is_estimated_from_the_models_size_its_steps_and_the_s
     # 4 steps of 16 examples, 6 FLOPs per weight and token, 128 tokens each; 32 evaluated at 2 FLOPs
     assert estimate(given) == pytest.approx(TINY_WEIGHTS * 128 * (6 * 4 * 16 + 2 * 32) / 1e9)
     assert estimate(given.replace(epochs=3)) == pytest.approx(TINY_WEIGHTS * 128 * (6 * 12 * 16 + 2 * 32) / 1e9)
-    # --learning-rate unset: each of the 4 rates first trains 30 steps (learning_rate.search_steps' least)
+    # --learning-rate unset: each of the 4 rates first trains learning_rate.search_steps' steps (its least here)
     searched = given.replace(learning_rate=None)
-    assert estimate(searched) == pytest.approx(TINY_WEIGHTS * 128 * (6 * (4 + 4 * 30) * 16 + 2 * 32) / 1e9)
+    per_rate = search_steps(searched, 16)
+    assert per_rate >= 1
+    assert estimate(searched) == pytest.approx(TINY_WEIGHTS * 128 * (6 * (4 + 4 * per_rate) * 16 + 2 * 32) / 1e9)
     # a fine-tune's training measures the machine better than extraction does: 5e8 FLOP/s
     tuned = _result("glue/rte", "finetune", 10, 10, {"training_s": 4.0, "evaluation_s": 0.1, "total_s": 5.0})
     tuned.compute = {"flops": 2e9, "flops_by_phase": {"training": 2e9}, "method": "counted"}
@@ -236,7 +239,7 @@ def test_a_searched_fine_tune_is_scaled_by_the_search_an_earlier_run_timed_and_i
     config = RunConfig(epochs=2, batch_size=10, min_steps=0, seed=1)
     progress = Progress(units, tmp_path, MODEL, config)
     progress.read("glue/sst2", _rows(400, 100))
-    # 80 steps x 0.5 s + the search's 4 x 30 steps x 1 s + 100 x 0.1 s + 5 s
-    assert progress.estimates() == [pytest.approx(40 + 120 + 10 + 5)]
+    # 80 steps x 0.5 s + the search's 4 x search_steps (its floor, 10, at 80 final steps) x 1 s + 100 x 0.1 s + 5 s
+    assert progress.estimates() == [pytest.approx(40 + 4 * search_steps(config, 400) + 10 + 5)]
     progress.config = config.replace(learning_rate=1e-4)
     assert progress.estimates() == [pytest.approx(40 + 10 + 5)]

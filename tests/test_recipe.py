@@ -6,11 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.api import evaluate
 from harness.config import LEARNING_RATES, RunConfig
-from harness.learning_rate import MIN_STEPS, search_steps
+from harness.learning_rate import MIN_STEPS, SEARCH_SHARE, final_steps, search_steps
 from harness.models import declared_pooling, finetune_pooling, resolve_model
 from harness.runners.features import FeatureCache
 from harness.runners.finetune import FinetuneRunner
@@ -64,8 +65,63 @@ def test_fine_tuning_uses_and_records_the_declared_pooling(tiny_model_dir, glue_
 
 def test_search_steps_are_a_share_of_the_final_runs_with_a_floor():
     config = RunConfig(epochs=1.0, min_steps=0, batch_size=32)
-    assert search_steps(config, 67_349) == round(0.2 * 2105 / len(LEARNING_RATES))  # SST-2: a fifth of 2105 steps
+    assert search_steps(config, 67_349) == 2105 // 5 // len(LEARNING_RATES)  # SST-2: a fifth of 2105 steps
     assert search_steps(config, 320) == MIN_STEPS
+
+
+@pytest.mark.parametrize("examples", [40, 600, 2_490, 3_668, 5_749, 67_349, 392_702])
+def test_the_searchs_steps_are_at_most_its_share_of_the_final_runs_under_the_defaults(examples):
+    """RTE, MRPC, STS-B, SST-2, MNLI and capped sizes: the grid's steps together stay within SEARCH_SHARE of the
+    final run's, and within a step per rate of it (the floor never raises them above it under the defaults, which
+    give 200 final steps at least)."""
+    config = RunConfig()
+    final, grid = final_steps(config, examples), len(config.learning_rate_grid)
+    assert final >= 200 and SEARCH_SHARE == 0.2
+    assert SEARCH_SHARE * final - grid < search_steps(config, examples) * grid <= SEARCH_SHARE * final
+
+
+class _Fixed:
+    """A runner whose predictions on the holdout are given per rate: the search's choice alone is tested."""
+
+    def __init__(self, predictions):
+        self.predictions = predictions
+
+    def fit(self, train):
+        pass
+
+    def predict(self, examples, split="eval"):
+        return self.predictions
+
+
+@pytest.mark.parametrize("right, chosen, within", [
+    # which of the 300 held-out examples each rate predicts right (a range of positions)
+    ({2e-5: (0, 300), 5e-5: (0, 300), 1e-4: (0, 300), 2e-4: (0, 300)}, 5e-5, ["2e-05", "5e-05", "0.0001", "0.0002"]),
+    ({2e-5: (0, 50), 5e-5: (0, 300), 1e-4: (0, 300), 2e-4: (0, 300)}, 1e-4, ["5e-05", "0.0001", "0.0002"]),
+    ({2e-5: (0, 150), 5e-5: (0, 150), 1e-4: (10, 205), 2e-4: (0, 200)}, 1e-4, ["0.0001", "0.0002"]),  # 195 vs 200
+    ({2e-5: (0, 150), 5e-5: (0, 150), 1e-4: (0, 150), 2e-4: (0, 200)}, 2e-4, ["0.0002"]),  # a clear best, alone
+])
+def test_rates_within_noise_of_the_best_take_their_lower_median(tmp_path, right, chosen, within):
+    from harness.data.splits import inner_holdout
+    from harness.learning_rate import _search
+
+    task = REGISTRY.get("glue/sst2")
+    train = [{"id": str(i), "text": f"film {i}", "label": i % 2} for i in range(2_000)]
+    _, held = inner_holdout(task, train, 42, 0.15)  # the search's own holdout
+    labels = np.array([example["label"] for example in held])
+
+    def build(config, folder):
+        start, stop = right[config.learning_rate]
+        hit = (np.arange(len(held)) >= start) & (np.arange(len(held)) < stop)
+        return _Fixed(np.where(hit, labels, 1 - labels))
+
+    def accuracy(examples, predictions):
+        return 100 * float(np.mean(predictions == np.array([example["label"] for example in examples])))
+
+    record = _search(task, train, RunConfig(), build, accuracy, tmp_path)
+    search = record["learning_rate_search"]
+    assert len(held) == search["inner_holdout"] == 300 and search["search_steps_share"] <= SEARCH_SHARE
+    assert record["learning_rate"] == chosen and search["within_noise"] == within
+    assert ("within noise" in search["reason"]) == (len(within) > 1)
 
 
 def _poisoned(data: Path) -> Path:
@@ -82,13 +138,13 @@ def _without_cost(chosen: dict) -> dict:
 
 
 def test_the_learning_rate_is_chosen_on_train_alone_and_cached(tiny_model_dir, glue_dir, tmp_path):
-    grid = [1e-4, 3e-3]
+    grid = [2e-3, 5e-3]  # both learn in the final run, whichever the tie rule picks
     settings = dict(tasks=["sst2"], data_dir=glue_dir, learning_rates=grid, **{**FAST, "epochs": 10.0})
     (clean,) = evaluate(str(tiny_model_dir), output_dir=tmp_path / "clean", cache=FeatureCache(tmp_path / "a"),
                         **settings).results
     chosen = clean.provenance["hyperparameters"]["chosen"]
     search = chosen["learning_rate_search"]
-    assert chosen["learning_rate"] in grid and search["grid"] == grid and set(search["inner_scores"]) == {"0.0001", "0.003"}
+    assert chosen["learning_rate"] in grid and search["grid"] == grid and set(search["inner_scores"]) == {"0.002", "0.005"}
     assert search["inner_holdout"] + search["inner_train"] == clean.num_train and search["inner_holdout"] > 0
     assert clean.provenance["hyperparameters"]["learning_rate"] is None
     assert clean.timings["learning_rate_search_s"] > 0

@@ -109,6 +109,19 @@ def test_finetune_runner_trains_predicts_in_order_and_counts_parameters(tiny_mod
     assert any((tmp_path / "checkpoints").glob("checkpoint-*"))
 
 
+def test_a_finetune_that_keeps_no_checkpoints_writes_none(tiny_model_dir, glue_dir, tmp_path):
+    """The learning-rate search's short runs: nothing resumes them, so nothing is written for a resume."""
+    task = REGISTRY.get("glue/sst2")
+    plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1, max_train_samples=16)
+    config = RunConfig(epochs=2, min_steps=0, learning_rate=1e-4, batch_size=8, checkpoint_minutes=0, quiet=True,
+                       device="cpu")
+    runner = FinetuneRunner(task, resolve_model(str(tiny_model_dir)), config, tmp_path / "checkpoints")
+    runner.keeps_checkpoints = False
+    runner.fit(plan.folds[0].train)
+    assert runner.train_steps == 4 and not list((tmp_path / "checkpoints").glob("*/**"))
+    assert not (tmp_path / "checkpoints" / "settings.json").exists()
+
+
 def test_finetune_regression_head_outputs_scores(tiny_model_dir, glue_dir, tmp_path):
     task = REGISTRY.get("glue/stsb")
     plan = plan_splits(task, load_splits(task, glue_dir), "official", seed=1, max_train_samples=16)

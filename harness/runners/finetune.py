@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,9 @@ class FinetuneRunner(Runner):
     sequence_head = True  # one label or score per input: --finetune-pooling applies
     backpropagates = True
     searches_learning_rate = True
+    # False: fit writes no checkpoints, and a SIGTERM stops it at once (the learning-rate search's short runs,
+    # which nothing resumes: a checkpoint there costs a write of the weights and optimiser state, for nothing).
+    keeps_checkpoints = True
 
     def __init__(self, task: TaskSpec, model_ref: ModelRef, config: RunConfig, checkpoint_dir: Path):
         super().__init__()
@@ -184,14 +188,16 @@ class FinetuneRunner(Runner):
     def _trainer(self, train_features=None, epochs: float | None = None):
         from transformers.trainer_callback import PrinterCallback
 
+        saving = {} if self.keeps_checkpoints else {"save_strategy": "no"}
         trainer = reproducible_trainer_class()(
             model=self.model,
-            args=training_arguments(self.config, self.checkpoint_dir, num_train_epochs=epochs or self.config.epochs),
+            args=training_arguments(self.config, self.checkpoint_dir, num_train_epochs=epochs or self.config.epochs,
+                                    **saving),
             train_dataset=train_features,
             data_collator=self._collator(),
             processing_class=self.tokenizer,
             optimizers=(self._optimizer(), None),
-            callbacks=[checkpoint_callback(self.config.checkpoint_minutes)],
+            callbacks=[checkpoint_callback(self.config.checkpoint_minutes)] if self.keeps_checkpoints else [],
         )
         trainer.remove_callback(PrinterCallback)  # it prints every log line as a dictionary
         if not self.config.quiet:
@@ -207,8 +213,7 @@ class FinetuneRunner(Runner):
         epochs = train_epochs(self.config, len(features))
         if epochs != self.config.epochs:  # recorded: the recipe this train size got
             self._choices = {"epochs": epochs, "reason": f"--min-steps {self.config.min_steps}"}
-        model = encoding_fingerprint(self.model_ref, vocab_files(self.tokenizer), self._fingerprint)
-        resumed = resume_point(self.checkpoint_dir, training_record(self.config, model, train), self.config)
+        resumed = self._resume_point(train)
         self.trainer = self._trainer(features, epochs)
         checkpoint = None
         if resumed is not None:
@@ -216,9 +221,17 @@ class FinetuneRunner(Runner):
             self.resumed_from_step = state["global_step"]
             log.info("%s %s: resuming from step %d of %s (%s)", self.task.id, self.mode, state["global_step"],
                      state.get("max_steps", "?"), checkpoint)
-        with self.timed("training_s"), preemption.checkpointing(), transformers_bars_off():  # its checkpoint writes
+        with self.timed("training_s"), preemption.checkpointing() if self.keeps_checkpoints else nullcontext(), \
+                transformers_bars_off():  # its checkpoint writes
             self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         self.train_steps = self.trainer.state.global_step
+
+    def _resume_point(self, train: list[dict]):
+        """The checkpoint to continue from (checkpoints.resume_point, which readies the folder), or None."""
+        if not self.keeps_checkpoints:
+            return None
+        model = encoding_fingerprint(self.model_ref, vocab_files(self.tokenizer), self._fingerprint)
+        return resume_point(self.checkpoint_dir, training_record(self.config, model, train), self.config)
 
     def predict(self, examples: list[dict], split: str = "eval") -> np.ndarray:
         return decode(self.task, self._outputs(self._features(examples, with_labels=False)))
