@@ -23,6 +23,9 @@ from harness.config import RunConfig
 from harness.runners.features import default_cache_dir
 
 MODELS = Path.home() / ".cache" / "harness-models"
+# the choices the table shows: pooled heads' layer, pair features, L2 strength and inner-CV scores; token heads'
+# layers, the mix's top layer and the pass kept
+SHOWN = ("layer", "layer_cv_score", "C", "alpha", "pair_features", "layers", "top_layer", "epoch_kept")
 
 
 def rerun(folder: Path, data_dir: str, output_dir: Path) -> dict:
@@ -48,8 +51,7 @@ def row(r: dict) -> str:
     def brief(chosen):
         items = chosen if isinstance(chosen, list) else [chosen]
         return "; ".join(",".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in (c or {}).items()
-                                  if k in ("layer", "C", "alpha", "pair_features") or k.startswith("cv_")
-                                  or k == "layer_cv_score") for c in items)
+                                  if k in SHOWN or k.startswith("cv_")) for c in items)
     return (f"| {r['run'].split('reports/')[-1]} | {r['old_score']:.3f} | {r['new_score']:.3f} | "
             f"{r['new_score'] - r['old_score']:+.3f} | {brief(r['old_chosen'])} | {brief(r['new_chosen'])} | "
             f"{r['old_training_s']} | {r['new_training_s']} |")
