@@ -4,7 +4,8 @@ the inner CV made (`chosen`) and the head's time. Writes under --output-dir, nev
     python -m benchmarks.rerun_frozen reports/minilm/glue/rte/frozen-seed42 ... --data-dir ../shared/data \
         --output-dir /tmp/rerun
 
-Each result re-runs with its recorded hyperparameters (train size from its folder's -n suffix); the feature
+Each result re-runs with its recorded hyperparameters (train size from its folder's -n suffix; the precision it
+ran in, fp32 where it predates --precision); the feature
 cache serves what an earlier run extracted, and inner-CV choices recorded in it are dropped first, so the
 search runs again. A model recorded by name resolves as the harness resolves it, else from
 ~/.cache/harness-models/<name>.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from harness import evaluate
 from harness.config import RunConfig
+from harness.precision import recorded_precision
 from harness.runners.features import default_cache_dir
 
 MODELS = Path.home() / ".cache" / "harness-models"
@@ -33,7 +35,7 @@ def rerun(folder: Path, data_dir: str, output_dir: Path) -> dict:
     hyper = old["provenance"]["hyperparameters"]
     fields = {f.name for f in dataclasses.fields(RunConfig)}
     config = RunConfig(**{k: v for k, v in hyper.items() if k in fields and k != "chosen"}).replace(
-        quiet=True, resume=False)
+        quiet=True, resume=False, precision=recorded_precision(hyper))  # not `auto`: a probe could pick bf16
     size = re.search(r"-n(\d+)$", folder.name)
     model = str(MODELS / old["model"]) if (MODELS / old["model"]).exists() else old["model"]
     for record in default_cache_dir().glob("search-*.json"):  # choices an earlier search recorded
