@@ -5,9 +5,8 @@ the inner CV made (`chosen`) and the head's time. Writes under --output-dir, nev
         --output-dir /tmp/rerun
 
 Each result re-runs with its recorded hyperparameters (train size from its folder's -n suffix; the precision it
-ran in, fp32 where it predates --precision); the feature
-cache serves what an earlier run extracted, and inner-CV choices recorded in it are dropped first, so the
-search runs again. A model recorded by name resolves as the harness resolves it, else from
+ran in, fp32 where it predates --precision); the feature cache serves what an earlier run extracted, and
+inner-CV choices recorded in it are dropped first, so the search runs again. A model recorded by name resolves as the harness resolves it, else from
 ~/.cache/harness-models/<name>.
 """
 from __future__ import annotations
