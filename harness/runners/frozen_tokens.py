@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from harness.formats import dependency, n2n, span_pairs, spans
-from harness.models import MIXES, layer_states
+from harness.models import MIXES, layer_states, widened
 from harness.runners.frozen import FrozenRunner
 from harness.runners.heads import FrozenHead, TagScorer
 
@@ -220,12 +220,13 @@ def _chunks(indices, size: int):
 
 
 def pad_vectors(arrays: list[np.ndarray]):
-    """(length, ...) arrays -> a zero-padded (n, longest, ...) float tensor and its (n, longest) mask."""
+    """(length, ...) arrays (float32, or the cache's bf16 bits) -> a zero-padded (n, longest, ...) float32 tensor
+    and its (n, longest) mask."""
     longest = max(len(a) for a in arrays)
     padded = np.zeros((len(arrays), longest, *arrays[0].shape[1:]), np.float32)
     mask = np.zeros((len(arrays), longest), bool)
     for row, array in enumerate(arrays):
-        padded[row, :len(array)] = array
+        padded[row, :len(array)] = widened(array)
         mask[row, :len(array)] = True
     return torch.from_numpy(padded), torch.from_numpy(mask)
 
