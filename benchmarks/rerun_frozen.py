@@ -4,9 +4,9 @@ the inner CV made (`chosen`) and the head's time. Writes under --output-dir, nev
     python -m benchmarks.rerun_frozen reports/minilm/glue/rte/frozen-seed42 ... --data-dir ../shared/data \
         --output-dir /tmp/rerun
 
-Each result re-runs with its recorded hyperparameters (train size from its folder's -n suffix); the feature
-cache serves what an earlier run extracted, and inner-CV choices recorded in it are dropped first, so the
-search runs again. A model recorded by name resolves as the harness resolves it, else from
+Each result re-runs with its recorded hyperparameters (train size from its folder's -n suffix; the precision it
+ran in, fp32 where it predates --precision); the feature cache serves what an earlier run extracted, and
+inner-CV choices recorded in it are dropped first, so the search runs again. A model recorded by name resolves as the harness resolves it, else from
 ~/.cache/harness-models/<name>.
 """
 from __future__ import annotations
@@ -20,9 +20,13 @@ from pathlib import Path
 
 from harness import evaluate
 from harness.config import RunConfig
+from harness.precision import recorded_precision
 from harness.runners.features import default_cache_dir
 
 MODELS = Path.home() / ".cache" / "harness-models"
+# the choices the table shows: pooled heads' layer, pair features, L2 strength and inner-CV scores; token heads'
+# layers, the mix's top layer and the pass kept
+SHOWN = ("layer", "layer_cv_score", "C", "alpha", "pair_features", "layers", "top_layer", "epoch_kept")
 
 
 def rerun(folder: Path, data_dir: str, output_dir: Path) -> dict:
@@ -30,7 +34,7 @@ def rerun(folder: Path, data_dir: str, output_dir: Path) -> dict:
     hyper = old["provenance"]["hyperparameters"]
     fields = {f.name for f in dataclasses.fields(RunConfig)}
     config = RunConfig(**{k: v for k, v in hyper.items() if k in fields and k != "chosen"}).replace(
-        quiet=True, resume=False)
+        quiet=True, resume=False, precision=recorded_precision(hyper))  # not `auto`: a probe could pick bf16
     size = re.search(r"-n(\d+)$", folder.name)
     model = str(MODELS / old["model"]) if (MODELS / old["model"]).exists() else old["model"]
     for record in default_cache_dir().glob("search-*.json"):  # choices an earlier search recorded
@@ -48,8 +52,7 @@ def row(r: dict) -> str:
     def brief(chosen):
         items = chosen if isinstance(chosen, list) else [chosen]
         return "; ".join(",".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in (c or {}).items()
-                                  if k in ("layer", "C", "alpha", "pair_features") or k.startswith("cv_")
-                                  or k == "layer_cv_score") for c in items)
+                                  if k in SHOWN or k.startswith("cv_")) for c in items)
     return (f"| {r['run'].split('reports/')[-1]} | {r['old_score']:.3f} | {r['new_score']:.3f} | "
             f"{r['new_score'] - r['old_score']:+.3f} | {brief(r['old_chosen'])} | {brief(r['new_chosen'])} | "
             f"{r['old_training_s']} | {r['new_training_s']} |")

@@ -591,11 +591,35 @@ def _pool_one(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) 
 
 def layer_states(states: np.ndarray, layers: str) -> np.ndarray:
     """Token states stacked over every hidden state (..., hidden states, width) -> the layers --layers names,
-    as pool() combines them; "auto" is the last layer here (a trained token head mixes them instead)."""
+    as pool() combines them, in float32 (bf16 bits widened, see bf16_bits); "auto" is the last layer here (a
+    trained token head mixes them instead)."""
     import numpy as np
 
     chosen, combine = _chosen_layers([states[..., i, :] for i in range(states.shape[-2])], layers)
+    chosen = [widened(layer) for layer in chosen]  # only the layers chosen: a split's every state never is
     return np.mean(chosen, axis=0) if combine == "mean" else np.concatenate(chosen, axis=-1)
+
+
+BF16_BITS = "uint16"  # the numpy dtype that holds bfloat16 numbers, as bit patterns (numpy has no bfloat16)
+
+
+def bf16_bits(states) -> np.ndarray:
+    """float32 states (a torch tensor or a numpy array) rounded to bfloat16 (to nearest, ties to even) and held as
+    their bit patterns: the cached token states' format, half float32's bytes on disk and in every read."""
+    import numpy as np
+    import torch
+
+    tensor = states if isinstance(states, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(states))
+    return tensor.to(torch.bfloat16).view(torch.int16).cpu().numpy().view(BF16_BITS)
+
+
+def widened(states: np.ndarray) -> np.ndarray:
+    """bf16_bits' states as float32 again (exact: bfloat16 is float32's upper half); float32 ones as they are."""
+    import numpy as np
+
+    if states.dtype != BF16_BITS:
+        return states
+    return (states.astype(np.uint32) << 16).view(np.float32)
 
 
 def _chosen_layers(hidden_states: Sequence, layers: str) -> tuple[list, str]:

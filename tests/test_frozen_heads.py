@@ -197,5 +197,60 @@ def test_a_drawn_subset_reads_the_same_token_states_as_its_own_extraction(korean
     drawn.draws_from(train)
     sliced = drawn._items(subset, "train", with_labels=True)
     assert [f["labels"] for f in sliced[0]] == [f["labels"] for f in alone[0]]
-    for mine, theirs in zip(sliced[2], alone[2]):
-        np.testing.assert_allclose(mine, theirs, atol=1e-5)
+    from harness.models import widened
+
+    for mine, theirs in zip(sliced[2], alone[2]):  # cached in bfloat16: float32 noise may round one step apart
+        np.testing.assert_allclose(widened(mine), widened(theirs), rtol=2 ** -7, atol=1e-4)
+
+
+def test_bf16_bits_round_to_nearest_even_and_widen_back_exactly():
+    from harness.models import bf16_bits, widened
+
+    values = np.random.default_rng(0).normal(scale=10, size=(50, 3, 8)).astype(np.float32)
+    bits = bf16_bits(values)
+    assert bits.dtype == np.uint16 and bits.shape == values.shape and bits.nbytes * 2 == values.nbytes
+    np.testing.assert_array_equal(widened(bits), torch.from_numpy(values).to(torch.bfloat16).float().numpy())
+    np.testing.assert_allclose(widened(bits), values, rtol=2.0 ** -8)  # bfloat16's 8 significant bits
+    assert widened(values) is values  # float32 passes through
+    halfway = np.array([1 + 2.0 ** -8, 1 + 3 * 2.0 ** -8], dtype=np.float32)  # ties: to the even neighbour
+    np.testing.assert_array_equal(widened(bf16_bits(halfway)), [1.0, 1 + 2.0 ** -6])
+
+
+def test_layer_states_widen_bf16_bits_before_combining():
+    from harness.models import bf16_bits, widened
+
+    states = np.random.default_rng(1).normal(size=(6, 4, 3)).astype(np.float32)
+    bits = bf16_bits(states)
+    for layers in ("last", "1", "last2-concat", "last3-mean"):
+        got = layer_states(bits, layers)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, layer_states(widened(bits), layers))
+
+
+def test_token_states_are_cached_in_bf16_and_read_back_as_the_extraction_rounded(korean_model_dir, tmp_path):
+    """The cache holds every token's states in bfloat16 (half float32's bytes); the heads read them as the float32
+    extraction rounded to bfloat16, whether computed now or read back."""
+    from harness.config import RunConfig
+    from harness.models import resolve_model, widened
+    from harness.runners.features import FeatureExtractor
+    from harness.runners.frozen_tokens import FrozenTokenRunner, pad_vectors
+
+    write_ner(tmp_path / "data", fixture_sentences(12, seed=5))
+    train = read_split(NER, "validation", tmp_path / "data").examples
+    config = RunConfig(device="cpu", quiet=True)
+    extractor = FeatureExtractor(resolve_model(str(korean_model_dir)), config, FeatureCache(tmp_path / "cache"))
+    runner = FrozenTokenRunner(NER, extractor)
+    features, _ = runner._encode(train, False)
+    inputs = [{k: f[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in f} for f in features]
+    computed, offsets = extractor.token_states(NER, train, "train", inputs)
+    cached, _ = FeatureExtractor(resolve_model(str(korean_model_dir)), config,
+                                 FeatureCache(tmp_path / "cache")).token_states(NER, train, "train", inputs)
+    exact, _ = features_module.extract_token_features(extractor.encoder, extractor.tokenizer, inputs, batch_size=4,
+                                                      device="cpu", quiet=True)
+    assert computed.dtype == cached.dtype == np.uint16 and computed.shape == exact.shape
+    np.testing.assert_array_equal(cached, computed)
+    rounded = torch.from_numpy(exact).to(torch.bfloat16).float().numpy()
+    np.testing.assert_array_equal(widened(np.asarray(cached)), rounded)
+    padded, mask = pad_vectors([cached[offsets[i]:offsets[i + 1]] for i in range(2)])
+    assert padded.dtype == torch.float32
+    np.testing.assert_array_equal(padded[0, :offsets[1]].numpy(), rounded[:offsets[1]])

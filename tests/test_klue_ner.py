@@ -361,12 +361,13 @@ def test_both_modes_end_to_end_on_fixture_files(korean_model_dir, tmp_path):
         assert len(f1s) >= 4 and np.mean(f1s) == pytest.approx(written.scores["ner_entity_macro_f1"], abs=0.01)
     frozen = evaluation.results[0]
     assert 0 < frozen.timings["trainable_parameters"] <= 13 * (32 + 1)  # at most a weight row and bias per tag
-    # Token features are cached as flat float32 arrays beside their example offsets, never pickled.
+    # Token features are cached as flat bfloat16 arrays (their bits, as uint16) beside their example offsets, never
+    # pickled.
     cached = sorted((tmp_path / "cache").glob("*.npy"))
     assert len(cached) == 4 and sum(p.name.endswith("-offsets.npy") for p in cached) == 2
     for path in cached:
         array = np.load(path, allow_pickle=False)
-        assert array.dtype == (np.int64 if path.name.endswith("-offsets.npy") else np.float32)
+        assert array.dtype == (np.int64 if path.name.endswith("-offsets.npy") else np.uint16)
 
 
 def test_frozen_truncation_is_recorded_and_the_cache_is_reused(korean_model_dir, tmp_path):

@@ -10,8 +10,10 @@ N21 tasks get one pooled vector per example. N2N tasks get every token's states,
 every hidden state (embeddings first): one flat (tokens, hidden states, width) array of all examples'
 tokens, and beside it the offsets where each example starts. Keeping every layer lets a second run
 with another --layers or head read the same file; it is written and read as a memory map, so a
-split's states (KLUE-NER's 4,000 training sentences through multilingual-e5-small: 3.8 GB) never
-need to fit in memory at once.
+split's states never need to fit in memory at once, and held in bfloat16 (models.bf16_bits), which
+halves the file and its reads (KLUE-NER's 4,000 training sentences through multilingual-e5-small:
+1.4 GB, 2.8 GB in float32). Measured on the full holdout runs (seed 42, issue 24), the rounding moved
+the frozen KLUE-NER entity macro F1 by 0.00 (the same predictions) and KLUE-DP's score by +0.01.
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ from tqdm.auto import tqdm
 
 from harness.flops import PhaseFlops
 from harness.formats.n21 import length_buckets, tokenize
-from harness.models import (ModelFacts, ModelRef, encoding_fingerprint, facts_digest, inference_mode, layer_states,
-                            load_model, load_tokenizer, model_facts, pool, pool_states, weights_fingerprint)
+from harness.models import (BF16_BITS, ModelFacts, ModelRef, bf16_bits, encoding_fingerprint, facts_digest,
+                            inference_mode, layer_states, load_model, load_tokenizer, model_facts, pool, pool_states,
+                            weights_fingerprint)
 from harness.precision import autocast, resolve_precision
 from harness.runners import is_main_process
 from harness.runners.ranks import Shards, launched, rank_device
@@ -156,8 +159,8 @@ class FeatureCache:
                 os.remove(tmp)
 
     @contextmanager
-    def writing(self, key: str):
-        """Yields `allocate(shape)`: a float32 .npy memory map to fill, renamed into place when the block ends
+    def writing(self, key: str, dtype=np.float32):
+        """Yields `allocate(shape)`: a .npy memory map of `dtype` to fill, renamed into place when the block ends
         without error, so arrays larger than memory are written as they are computed. Its disk space is reserved
         up front (a memory map that runs out of disk would crash the process); where that fails, or the cache
         cannot be written, the array is an ordinary one in memory and nothing is cached."""
@@ -171,13 +174,13 @@ class FeatureCache:
                     self.root.mkdir(parents=True, exist_ok=True)
                     handle, tmp = tempfile.mkstemp(dir=self.root, suffix=".npy.tmp")
                     os.close(handle)
-                    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+                    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
                     _reserve(tmp)
                     arrays.append(array)
                     return array
                 except OSError as err:
                     self._give_up(err)
-            return np.empty(shape, dtype=np.float32)
+            return np.empty(shape, dtype=dtype)
 
         try:
             yield allocate
@@ -257,8 +260,9 @@ def extract_token_features(
     model, tokenizer, features: list[dict], *, batch_size: int, device: str, quiet: bool = False,
     allocate=functools.partial(np.empty, dtype=np.float32), precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every token's hidden states: a flat (tokens, hidden states, width) float32 array, and where each example
-    starts in it; `allocate(shape)` makes the array (a memory map, to write one larger than memory).
+    """Every token's hidden states: a flat (tokens, hidden states, width) array, and where each example starts in
+    it; `allocate(shape)` makes the array (a memory map, to write one larger than memory): float32, or bf16 bits
+    (models.bf16_bits) where it allocates those.
 
     Example i owns rows offsets[i]:offsets[i + 1], one per token position of features[i] (special
     tokens included), so per-token predictions line up with the format's alignment.
@@ -268,9 +272,10 @@ def extract_token_features(
     offsets = token_offsets(features)
     output = None
     for batch_indices, hidden, mask in _forward(model, tokenizer, features, batch_size, device, quiet, precision):
-        states = torch.stack(hidden, dim=2).cpu().numpy()  # (batch, tokens, hidden states, width)
+        states = torch.stack(hidden, dim=2)  # (batch, tokens, hidden states, width)
         if output is None:
             output = allocate((int(offsets[-1]), *states.shape[2:]))
+        states = _stored(states, output.dtype)
         kept = mask.bool().cpu().numpy()  # the real tokens, whichever side the tokenizer pads
         for row, index in enumerate(batch_indices):
             output[offsets[index]:offsets[index + 1]] = states[row][kept[row]]
@@ -294,9 +299,16 @@ def _facts(record: dict | None) -> ModelFacts | None:
     return ModelFacts(tuple(vocab), special, positions)
 
 
-def _states(array: np.ndarray) -> bool:
-    """Whether a cached array is shaped as extracted states are: float32 (rows, hidden states, width)."""
-    return array.dtype == np.float32 and array.ndim == 3
+def _states(array: np.ndarray, dtype=np.float32) -> bool:
+    """Whether a cached array is shaped as extracted states are: (rows, hidden states, width) of `dtype`."""
+    return array.dtype == dtype and array.ndim == 3
+
+
+def _stored(states, dtype) -> np.ndarray:
+    """float32 states (a tensor or an array) as an array of `dtype`: bf16 bits (models.bf16_bits), or float32."""
+    if dtype == BF16_BITS:
+        return bf16_bits(states)
+    return states.cpu().numpy() if hasattr(states, "cpu") else states
 
 
 def _forward(model, tokenizer, features: list[dict], batch_size: int, device: str, quiet: bool, precision: str):
@@ -427,17 +439,18 @@ class FeatureExtractor:
         Cached under a key without --layers: runs that choose or mix layers differently share one extraction.
         """
         cfg = self.config
-        key = self._key(task, examples, split, "token", layers="every")
+        key = self._key(task, examples, split, "token", layers="every", stored="bf16")  # float32 ones are not read
         starts = token_offsets(features)
         offsets = self.cache.get(f"{key}-offsets", expected=lambda array: array.dtype == np.int64
                                  and np.array_equal(array, starts))
-        vectors = self.cache.get(key, mmap_mode="r", expected=lambda array: _states(array) and len(array) == starts[-1])
+        vectors = self.cache.get(key, mmap_mode="r",
+                                 expected=lambda array: _states(array, BF16_BITS) and len(array) == starts[-1])
         if vectors is not None and offsets is not None:
             self._recall_flops(key)
             self.hidden_states = vectors.shape[-2]
             return vectors, offsets
         before = self.flops.by_phase["extraction"]
-        with self.cache.writing(key) as allocate:
+        with self.cache.writing(key, dtype=BF16_BITS) as allocate:
             vectors, offsets = self._timed(len(examples), extract_token_features, self.encoder, self.tokenizer, features,
                                      batch_size=cfg.eval_batch_size, device=self.device, quiet=cfg.quiet,
                                      allocate=allocate, precision=self.precision)
@@ -469,16 +482,16 @@ class FeatureExtractor:
         return self._key(task, examples, split, self.config.pooling, layers="all", fields=fields)
 
     def _key(self, task: TaskSpec, examples: list[dict], split: str, pooling: str, layers: str,
-             fields: tuple[str, ...] | None = None) -> str:
+             fields: tuple[str, ...] | None = None, **stored) -> str:
         """Everything the cached numbers depend on; the task's shape says which example fields the encoder reads
-        (unless `fields` names more). fp32 features keep the key they had before --precision existed, so caches
-        written then stay valid."""
+        (unless `fields` names more); `stored`, the format the numbers are kept in where not float32. fp32 features
+        keep the key they had before --precision existed, so caches written then stay valid."""
         cfg = self.config
         return self.cache.key(
             model=self.encoding, task=task.id, version=task.version, split=split,
             pooling=pooling, layers=layers, max_length=cfg.max_length, doc_stride=cfg.doc_stride,
             data=examples_fingerprint(examples, fields or shape_of(task).input_fields),
-            **({} if self.precision == "fp32" else {"precision": self.precision}),
+            **({} if self.precision == "fp32" else {"precision": self.precision}), **stored,
         )
 
     def _timed(self, count: int, extract, *args, **kwargs):
@@ -504,7 +517,7 @@ class FeatureExtractor:
             nonlocal output
             if output is None:  # rank 0's own rows come first, and tell the width
                 output = allocate((int(starts[-1]), *rows.shape[1:]))
-            output[np.concatenate([np.arange(starts[i], starts[i + 1]) for i in share])] = rows
+            output[np.concatenate([np.arange(starts[i], starts[i + 1]) for i in share])] = _stored(rows, output.dtype)
 
         shares = self.shards.deal(length_buckets(features, kwargs["batch_size"]))
         self.shards.gather(self._rows, extract, kwargs, items, shares, place)

@@ -21,7 +21,7 @@ from harness.heads.span_pairs import pool_spans
 from harness.heads.spans import SpanHead
 from harness.heads.tags import TagScorer
 from harness.heads.token_encoders import FrozenHead
-from harness.models import MIXES, layer_states
+from harness.models import MIXES, layer_states, widened
 from harness.runners.frozen import FrozenRunner
 
 
@@ -224,12 +224,13 @@ def _chunks(indices, size: int):
 
 
 def pad_vectors(arrays: list[np.ndarray]):
-    """(length, ...) arrays -> a zero-padded (n, longest, ...) float tensor and its (n, longest) mask."""
+    """(length, ...) arrays (float32, or the cache's bf16 bits) -> a zero-padded (n, longest, ...) float32 tensor
+    and its (n, longest) mask."""
     longest = max(len(a) for a in arrays)
     padded = np.zeros((len(arrays), longest, *arrays[0].shape[1:]), np.float32)
     mask = np.zeros((len(arrays), longest), bool)
     for row, array in enumerate(arrays):
-        padded[row, :len(array)] = array
+        padded[row, :len(array)] = widened(array)
         mask[row, :len(array)] = True
     return torch.from_numpy(padded), torch.from_numpy(mask)
 
