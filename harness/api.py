@@ -121,7 +121,7 @@ def evaluate(
     evaluation = Evaluation(skipped=dict(plan.skipped))
     if not mine:  # another share holds every unit
         return evaluation
-    progress = Progress(mine, output_dir, resolve_model(model, revision, trust_remote_code), config)
+    progress = Progress(mine, output_dir, resolve_model(model, revision, trust_remote_code), config, registry)
     if train_sizes:
         say(_curve_plan(registry.select(suite, tasks), train_sizes, run_modes(mode, model), seeds, progress,
                         output_dir))

@@ -28,7 +28,7 @@ from harness.results import RESULT_FILE, RunResult, read_result
 from harness.runners.base import LR_SEARCH_PHASE
 from harness.runners.finetune import train_epochs
 from harness.shape_registry import shape_of
-from harness.tasks import REGISTRY
+from harness.tasks import REGISTRY, TaskRegistry
 from harness.work_units import WorkUnit, resume_keeps
 
 log = logging.getLogger("harness")
@@ -98,8 +98,9 @@ class Progress:
     """Says, before each unit of a run starts, which it is of how many, how long it should take and how long
     the run has left; units kept by --resume, skipped for missing data or merged into another are not counted."""
 
-    def __init__(self, units: list[WorkUnit], output_dir: str | Path, model: ModelRef, config: RunConfig):
-        self.config, self.model, self.output_dir = config, model, Path(output_dir)
+    def __init__(self, units: list[WorkUnit], output_dir: str | Path, model: ModelRef, config: RunConfig,
+                 registry: TaskRegistry = REGISTRY):
+        self.config, self.model, self.output_dir, self.registry = config, model, Path(output_dir), registry
         model_slug = model.slug
         self.pending = [unit for unit in units
                         if not resume_keeps(config.resume, unit.folder(output_dir, model_slug), bool(unit.scored))]
@@ -213,7 +214,7 @@ class Progress:
         each rate of the grid, on each fold's train part), where --learning-rate is unset and its runner searches."""
         if unit.mode != "finetune" or self.config.learning_rate is not None or self.model.kind == MAJORITY:
             return 0.0
-        if not _searches(unit.task, unit.mode):
+        if not shape_of(self.registry.get(unit.task)).runner_class(unit.mode).searches_learning_rate:
             return 0.0
         return float(rows.folds * len(self.config.learning_rate_grid) * search_steps(self.config, rows.train))
 
@@ -255,12 +256,6 @@ def _per_unit(pools: list[list[Measured]], phase: str) -> float:
     timed = next((found for pool in pools
                   if (found := [m for m in pool if m.seconds.get(phase, 0) > 0 and m.work.get(phase, 0) > 0])), [])
     return sum(m.seconds[phase] for m in timed) / sum(m.work[phase] for m in timed) if timed else 0.0
-
-
-@functools.cache
-def _searches(task: str, mode: str) -> bool:
-    """Whether the task's runner in `mode` chooses its learning rate on train where none is given."""
-    return shape_of(REGISTRY.get(task)).runner_class(mode).searches_learning_rate
 
 
 def _earlier_results(folder: Path) -> list[RunResult]:
