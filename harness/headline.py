@@ -87,10 +87,14 @@ def _leaders(runs: pd.DataFrame, title: str) -> list[str]:
         table = table[table.notna().sum(axis=1) >= 2]  # tasks more than one pretrained model ran
         if table.empty:
             continue
-        wins = table.idxmax(axis=1).value_counts()
+        best = {task: sorted(scores[scores == scores.max()].index) for task, scores in table.iterrows()}
+        wins = pd.Series([models[0] for models in best.values() if len(models) == 1], dtype=object).value_counts()
         counts = ", ".join(f"`{model}` {count}" for model, count in wins.items())
-        lines.append(f"{title}, {MODE_WORDS[mode]}: of the {len(table)} tasks more than one pretrained model ran, "
-                     f"the best score is {counts} ({', '.join(f'{task} `{model}`' for task, model in table.idxmax(axis=1).items())}).")
+        ties = len(table) - int(wins.sum())
+        tasks = ", ".join(f"{task} " + " = ".join(f"`{model}`" for model in models) for task, models in best.items())
+        lines.append(f"{title}, {MODE_WORDS[mode]}: of the {len(table)} task{'s' * (len(table) > 1)} more than one "
+                     f"pretrained model ran, the best score is {counts or 'nobody alone'}"
+                     f"{f' ({ties} tied)' if ties else ''} ({tasks}).")
     return lines
 
 

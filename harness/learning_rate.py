@@ -125,14 +125,20 @@ def _search(task: TaskSpec, train: list[dict], config: RunConfig, build, score, 
     tied = sorted(rate for rate in config.learning_rate_grid
                   if rate == best or _within_noise(draws[best], draws[rate]))
     chosen = tied[(len(tied) - 1) // 2]
+    reason = (f"best main score on an inner holdout of train ({len(held)} of {len(train)} examples) after {steps} "
+              f"steps per rate" + (f"; {len(tied)} rates within noise of the best ({_tie_rule()}): their lower median"
+                                   if len(tied) > 1 else ""))
+    if not any(math.isfinite(value) for value in scores.values()):  # nothing ranks them: say so, as for too few
+        grid = sorted(config.learning_rate_grid)
+        chosen, tied = grid[len(grid) // 2], grid
+        reason = (f"no rate's main score is defined on the inner holdout ({len(held)} of {len(train)} examples) "
+                  f"after {steps} steps per rate (e.g. one class predicted throughout): the grid's middle rate")
     final = final_steps(config, len(train))
     return {"learning_rate": chosen, "learning_rate_search": {
         "grid": list(config.learning_rate_grid),
         "inner_scores": {f"{rate:g}": round(value, 4) for rate, value in scores.items()},
         "within_noise": [f"{rate:g}" for rate in tied],
-        "reason": (f"best main score on an inner holdout of train ({len(held)} of {len(train)} examples) after "
-                   f"{steps} steps per rate" + (f"; {len(tied)} rates within noise of the best ({_tie_rule()}): "
-                                                 "their lower median" if len(tied) > 1 else "")),
+        "reason": reason,
         "steps_per_rate": steps, "search_steps_share": round(steps * len(config.learning_rate_grid) / final, 4),
         "inner_train": len(inner), "inner_holdout": len(held),
         "search_s": round(time.perf_counter() - started, 3)}}

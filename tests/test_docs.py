@@ -142,3 +142,14 @@ def test_a_model_whose_tokenizer_misfits_is_compared_with_the_one_that_fits():
     assert _misfits(frame, "KLUE") == [
         "KLUE, frozen: `english`, whose tokenizer fits these texts badly (the leaderboard's fit columns), scores "
         "-25.00 against `korean` on average over 2 tasks (nli -30.00, sts -20.00)."]
+
+
+def test_a_tied_best_is_said_tied_and_counted_for_no_one():
+    from harness.headline import _leaders
+
+    frame = pd.DataFrame({"suite": "glue", "task": ["rte", "rte", "mrpc", "mrpc"], "mode": "frozen",
+                          "model": ["a", "b", "a", "b"], "model_kind": "pretrained",
+                          "main_score": [58.84, 58.84, 80.0, 81.0], "fit_warning": False})
+    assert _leaders(frame, "GLUE") == [
+        "GLUE, frozen: of the 2 tasks more than one pretrained model ran, the best score is `b` 1 (1 tied) "
+        "(mrpc `b`, rte `a` = `b`)."]

@@ -124,6 +124,29 @@ def test_rates_within_noise_of_the_best_take_their_lower_median(tmp_path, right,
     assert ("within noise" in search["reason"]) == (len(within) > 1)
 
 
+def test_a_search_where_no_rate_scores_takes_the_middle_rate_and_says_so(tmp_path):
+    """Regression: every rate predicting one class on CoLA's inner holdout leaves MCC undefined for all; the search
+    then chose the lowest rate as if it had scored best (all-mpnet-base-v2's CoLA fine-tune, inner scores all null)."""
+    from harness.learning_rate import _search
+
+    task = REGISTRY.get("glue/cola")
+    train = [{"id": str(i), "text": f"sentence {i}", "label": i % 2} for i in range(600)]
+
+    def build(config, folder):
+        return _Fixed(np.ones(len(held), dtype=int))
+
+    def mcc(examples, predictions):
+        return float("nan")  # one class predicted throughout: undefined
+
+    from harness.data.splits import inner_holdout
+
+    _, held = inner_holdout(task, train, 42, 0.15)
+    record = _search(task, train, RunConfig(), build, mcc, tmp_path)
+    search = record["learning_rate_search"]
+    assert record["learning_rate"] == sorted(search["grid"])[len(search["grid"]) // 2] == 1e-4
+    assert "no rate's main score is defined" in search["reason"] and "middle rate" in search["reason"]
+
+
 def _poisoned(data: Path) -> Path:
     """The SST-2 dev file with every label flipped."""
     dev = data / "glue" / "SST-2" / "dev.tsv"
