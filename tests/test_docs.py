@@ -152,4 +152,4 @@ def test_a_tied_best_is_said_tied_and_counted_for_no_one():
                           "main_score": [58.84, 58.84, 80.0, 81.0], "fit_warning": False})
     assert _leaders(frame, "GLUE") == [
         "GLUE, frozen: of the 2 tasks more than one pretrained model ran, the best score is `b` 1 (1 tied) "
-        "(mrpc `b`, rte `a` = `b`)."]
+        "(rte `a` = `b`, mrpc `b`)."]
