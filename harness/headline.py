@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import ConfigError
-from harness.leaderboard import MODES, delta_text, model_labels, results_frame, suite_scores
+from harness.leaderboard import MODES, model_labels, results_frame, suite_delta_text, suite_scores
 from harness.models import MAJORITY, RANDOM_INIT, RANDOM_PREFIX
 from harness.render import SUITE_TITLES, markdown_table, score_text
 from harness.results import ResultSet, task_spec
@@ -46,7 +46,8 @@ def headline_table(reports: str | Path, registry: TaskRegistry = REGISTRY) -> st
             tasks = [counted[(counted["model"] == model) & (counted["mode"] == mode)]["task"].nunique()
                      for mode in MODES]
             rows.append([f"[{title}](leaderboards/{suite}.md)", labels[model], score_text(frozen), score_text(tuned),
-                         delta_text(frozen, tuned), " / ".join(str(count) if count else "–" for count in tasks)])
+                         suite_delta_text(frozen, tuned, counted[counted["model"] == model]),
+                         " / ".join(str(count) if count else "–" for count in tasks)])
     header = ["suite", "model", "frozen", "fine-tuned", "Δ (fine-tuned − frozen)", "tasks (frozen / fine-tuned)"]
     return "\n".join(markdown_table(header, rows))
 

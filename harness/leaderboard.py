@@ -177,8 +177,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
             scores, marked = by_mode["main_score"].to_dict(), by_mode["flagged"].to_dict()
             cells.append(_pair(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
         frozen, tuned = overall.get((model, "frozen")), overall.get((model, "finetune"))
-        cells += [score_text(frozen), score_text(tuned), delta_text(frozen, tuned)]
         in_suite = per_model[per_model["task"].isin(counted)]  # views and diagnostics are outside the suite
+        cells += [score_text(frozen), score_text(tuned), suite_delta_text(frozen, tuned, in_suite)]
         params = in_suite.groupby("mode")["trainable_parameters"].max().to_dict()
         wall = in_suite.groupby("mode")["wall_s"].sum().to_dict()
         flops = _suite_flops(in_suite)
@@ -560,6 +560,15 @@ def _fmt(value, digits: int = 2) -> str:
 
 def _int(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def suite_delta_text(frozen, tuned, runs: pd.DataFrame) -> str:
+    """A suite score's Δ, or "other tasks" where its two modes average different tasks (a difference of those
+    would compare tasks, not modes); `runs`: one model's in-suite runs."""
+    if frozen is not None and tuned is not None and len({frozenset(runs.loc[runs["mode"] == mode, "task"])
+                                                         for mode in MODES}) > 1:
+        return "other tasks"
+    return delta_text(frozen, tuned)
 
 
 def delta_text(frozen, tuned) -> str:

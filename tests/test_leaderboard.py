@@ -44,13 +44,14 @@ RUNS = [
 #   alpha frozen   (80 + 70 + 61 + (65 + 67)/2) / 4        = 277 / 4 = 69.25
 #   alpha finetune (90 + 85.5 + 88 + (84 + 83)/2) / 4      = 347 / 4 = 86.75
 #   beta frozen    (85 + 72 + 70 + (70 + 72)/2) / 4        = 298 / 4 = 74.50
-#   beta finetune  ((92 + 93)/2 + 86 + (86 + 85)/2) / 3    = 264 / 3 = 88.00  (no stsb fine-tuning run)
+#   beta finetune  ((92 + 93)/2 + 86 + (86 + 85)/2) / 3    = 264 / 3 = 88.00  (no stsb fine-tuning run: no Δ of
+#                                                                               suite scores over other tasks)
 ALPHA_ROW = ("| `alpha` | 20.00 / 40.00 (+20.00) | 65.00 / 84.00 (+19.00) | 67.00 / 83.00 (+16.00) "
              "| 70.00 / 85.50 (+15.50) | 80.00 / 90.00 (+10.00) | 61.00 / 88.00 (+27.00) "
              "| 69.25 | 86.75 | +17.50 | 1,538 / 109,483,778 | – / – | 50 / 500 |")  # ax's run time is left out, as its score
 BETA_ROW = ("| `beta` | – / – (–) | 70.00 / 86.00 (+16.00) | 72.00 / 85.00 (+13.00) "
             "| 72.00 / 86.00 (+14.00) | 85.00 / 92.50 (+7.50) | 70.00 / – (–) "
-            "| 74.50 | 88.00 | +13.50 | 1,538 / 109,483,778 | – / – | 50 / 500 |")
+            "| 74.50 | 88.00 | other tasks | 1,538 / 109,483,778 | – / – | 50 / 500 |")
 HEADER = ("| model | ax | mnli | mnli_mismatched | mrpc † | sst2 | stsb ‡ | GLUE frozen | GLUE fine-tuned | Δ "
           "| trainable params (frozen / fine-tuned) | compute, one seed (frozen / fine-tuned) "
           "| wall time s (frozen / fine-tuned) |")
@@ -557,7 +558,7 @@ def test_an_undefined_score_is_shown_undefined_with_a_note_never_as_a_number(tmp
     text = _board(tmp_path / "r", tmp_path / "b")
     assert " nan" not in text.lower() and "[0.00, 0.00]" not in text
     # the cola cell stays undefined; the suite score counts its MCC as 0, GLUE's rule: (0 + 90) / 2
-    assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | 45.00 | 80.00 | +35.00 |" in text
+    assert "| `m` | undefined§ / 80.00 (undefined) | 90.00 / – (–) | 45.00 | 80.00 | other tasks |" in text
     assert "| `m` | cola | frozen | 42 | undefined§ | mcc undefined |" in text
     (frozen_row,) = _rows(_section(text, "### cola"), "| frozen |")
     assert frozen_row == "| frozen | – | `m` | 42 | undefined | – | undefined | – | – | – | – |"
@@ -606,3 +607,20 @@ def test_the_notes_name_every_cell_not_run(tmp_path):
     board = render_leaderboards(tmp_path)["glue.md"].decode()
     note = next(line for line in board.splitlines() if line.startswith("- –: no result"))
     assert note.endswith("Not run: `random:minilm` frozen: rte; `random:minilm` finetune: every task.")
+
+
+def test_a_suite_delta_over_other_tasks_per_mode_is_not_given(tmp_path):
+    """all-mpnet-base-v2 frozen on STS-B alone and fine-tuned on CoLA alone: its two suite scores average other
+    tasks, so the overview's Δ says so instead of subtracting them."""
+    import shutil
+
+    from harness.leaderboard import render_leaderboards
+
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    for run in ("all-mpnet-base-v2/glue/stsb/frozen-seed42", "all-mpnet-base-v2/glue/cola/finetune-seed42",
+                "minilm/glue/mrpc/frozen-seed42", "minilm/glue/mrpc/finetune-seed42"):
+        shutil.copytree(reports / run, tmp_path / run)
+    board = render_leaderboards(tmp_path)["glue.md"].decode().splitlines()
+    mpnet = next(line for line in board if line.startswith("| `all-mpnet-base-v2` |"))
+    minilm = next(line for line in board if line.startswith("| `minilm` |"))
+    assert "| other tasks |" in mpnet and "| other tasks |" not in minilm
