@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import ConfigError
-from harness.leaderboard import MODES, model_labels, results_frame, suite_delta_text, suite_scores
+from harness.leaderboard import (MODES, model_labels, results_frame, suite_delta_text, suite_score_runs,
+                                 suite_scores)
 from harness.models import MAJORITY, RANDOM_INIT, RANDOM_PREFIX
 from harness.render import SUITE_TITLES, markdown_table, score_text
-from harness.results import ResultSet, task_spec
+from harness.results import ResultSet
 from harness.tasks import REGISTRY, TaskRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ def headline_table(reports: str | Path, registry: TaskRegistry = REGISTRY) -> st
     rows = []
     for suite in suites:
         runs = frame[frame["suite"] == suite]
-        counted = runs[[getattr(task_spec(registry, suite, task), "in_suite_score", True) for task in runs["task"]]]
+        counted = suite_score_runs(runs, registry)
         overall, labels = suite_scores(runs, registry), model_labels(runs)
         title = SUITE_TITLES.get(suite, suite)
         for model in sorted(runs["model"].unique()):
@@ -57,8 +58,7 @@ def findings(reports: str | Path, registry: TaskRegistry = REGISTRY) -> str:
     ran, where fine-tuning beats frozen features, pretrained minus its random-weights control (and whether the
     control sits above the majority baseline), and the gap of a model whose tokenizer fits the texts badly."""
     frame = results_frame(ResultSet.load(reports, registry).results, registry)
-    frame = frame[[getattr(task_spec(registry, suite, task), "in_suite_score", True)
-                   for suite, task in zip(frame["suite"], frame["task"])]]  # a task's other formats are not tasks
+    frame = suite_score_runs(frame, registry)
     frame = frame.groupby(["suite", "task", "model", "mode"], as_index=False).agg(
         main_score=("main_score", "mean"), model_kind=("model_kind", "first"),
         fit_warning=("tokenizer_fit", lambda fits: any((fit or {}).get("warning") for fit in fits)))

@@ -494,11 +494,16 @@ def _precision_legend(frame: pd.DataFrame) -> list[str]:
             "forward passes, mixed precision for training); runs without one ran in fp32."]
 
 
+def suite_score_runs(frame: pd.DataFrame, registry: TaskRegistry) -> pd.DataFrame:
+    """The runs of tasks a suite score counts: a task's other formats (`<task>-n2m`) and diagnostics are left out."""
+    return frame[[getattr(task_spec(registry, suite, task), "in_suite_score", True)
+                  for suite, task in zip(frame["suite"], frame["task"])]]
+
+
 def _not_run_legend(frame: pd.DataFrame, registry: TaskRegistry) -> list[str]:
     """Which cells of the overview are "–" because the run was not made: per model and mode, the suite-score tasks
     another model ran that it did not (a baseline runs one mode by design, so only its tasks count)."""
-    counted = frame[[getattr(task_spec(registry, suite, task), "in_suite_score", True)
-                     for suite, task in zip(frame["suite"], frame["task"])]]
+    counted = suite_score_runs(frame, registry)
     tasks = sorted(set(counted["task"]))
     missing = []
     for model, runs in counted.groupby("model", sort=True):
