@@ -61,11 +61,7 @@ class _Decomposition:
         self.rows, self.X = rows, X
         self.kernel = rows <= width
         if self.kernel:
-            gram = np.zeros((rows, rows))
-            for start in range(0, width, CHUNK):
-                part = X[:, start:start + CHUNK] - self.x_mean[start:start + CHUNK]
-                gram += part @ part.T
-            self.values, self.vectors = _eigh(gram)
+            self.values, self.vectors = _eigh(sum(part @ part.T for part in self._centred_chunks()))
         else:
             centred = X - self.x_mean
             self.values, basis = _eigh(centred.T @ centred)
@@ -92,8 +88,12 @@ class _Decomposition:
         if not self.kernel:
             return self.basis @ (inverse * self.projected[:, None])
         dual = self.vectors @ (inverse * self.projected[:, None])  # (rows, alphas): Xc.T @ dual are the weights
-        return np.concatenate([(self.X[:, start:start + CHUNK] - self.x_mean[start:start + CHUNK]).T @ dual
-                               for start in range(0, self.X.shape[1], CHUNK)])
+        return np.concatenate([part.T @ dual for part in self._centred_chunks()])
+
+    def _centred_chunks(self):
+        """The centred design, CHUNK columns at a time in float64 (a wide design's float64 copy would double it)."""
+        for start in range(0, self.X.shape[1], CHUNK):
+            yield self.X[:, start:start + CHUNK] - self.x_mean[start:start + CHUNK]
 
     def coef(self, alpha: float) -> np.ndarray:
         return self.weights(np.array([alpha]))[:, 0]
