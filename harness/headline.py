@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import ConfigError
-from harness.leaderboard import (MODES, model_labels, results_frame, suite_delta_text, suite_score_runs,
-                                 suite_scores)
+from harness.leaderboard import (MODE_WORDS, MODES, model_labels, ranked_runs, results_frame, suite_coverage,
+                                 suite_delta_text, suite_score_runs, suite_scores, versus_text)
 from harness.models import MAJORITY, RANDOM_INIT, RANDOM_PREFIX
 from harness.render import SUITE_TITLES, markdown_table, score_text
 from harness.results import ResultSet
@@ -27,38 +27,47 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 FINDINGS = ("<!-- findings:start -->", "<!-- findings:end -->")
-MODE_WORDS = {"frozen": "frozen", "finetune": "fine-tuned"}
 
 
 def headline_table(reports: str | Path, registry: TaskRegistry = REGISTRY) -> str:
-    """Per suite (linked to its leaderboard) and model: the suite score of each mode and the tasks it averages,
-    and fine-tuned minus frozen; the suites in SUITE_TITLES' order, then any other."""
+    """Per suite (linked to its leaderboard) and model: the suite score of each mode where it ran the mode's full task
+    set (the leaderboard's rule; else how many of those tasks it ran, and no score), the tasks it averages, and
+    fine-tuned minus frozen; the suites in SUITE_TITLES' order, then any other."""
     frame = results_frame(ResultSet.load(reports, registry).results, registry)
-    present = set(frame["suite"])
-    suites = [suite for suite in SUITE_TITLES if suite in present] + sorted(present - set(SUITE_TITLES))
     rows = []
-    for suite in suites:
+    for suite in _suites(frame):
         runs = frame[frame["suite"] == suite]
-        counted = suite_score_runs(runs, registry)
+        scored, coverage = ranked_runs(runs, registry), suite_coverage(runs, registry)
         overall, labels = suite_scores(runs, registry), model_labels(runs)
         title = SUITE_TITLES.get(suite, suite)
         for model in sorted(runs["model"].unique()):
             frozen, tuned = (overall.get((model, mode)) for mode in MODES)
-            tasks = [counted[(counted["model"] == model) & (counted["mode"] == mode)]["task"].nunique()
-                     for mode in MODES]
-            rows.append([f"[{title}](leaderboards/{suite}.md)", labels[model], score_text(frozen), score_text(tuned),
-                         suite_delta_text(frozen, tuned, counted[counted["model"] == model]),
-                         " / ".join(str(count) if count else "–" for count in tasks)])
+            found = [coverage.get((model, mode)) for mode in MODES]
+            rows.append([f"[{title}](leaderboards/{suite}.md)", labels[model],
+                         *(("partial" if cover and not cover.complete else score_text(score))
+                           for score, cover in zip((frozen, tuned), found)),
+                         suite_delta_text(frozen, tuned, scored[scored["model"] == model]),
+                         " / ".join("–" if cover is None else str(len(cover.full)) if cover.complete
+                                    else cover.text().removesuffix(" tasks") for cover in found)])
     header = ["suite", "model", "frozen", "fine-tuned", "Δ (fine-tuned − frozen)", "tasks (frozen / fine-tuned)"]
     return "\n".join(markdown_table(header, rows))
 
 
+def _suites(frame: pd.DataFrame) -> list[str]:
+    present = set(frame["suite"])
+    return [suite for suite in SUITE_TITLES if suite in present] + sorted(present - set(SUITE_TITLES))
+
+
 def findings(reports: str | Path, registry: TaskRegistry = REGISTRY) -> str:
-    """What the rows say, one bullet per finding, per suite: the leader on the tasks several pretrained models
-    ran, where fine-tuning beats frozen features, pretrained minus its random-weights control (and whether the
-    control sits above the majority baseline), and the gap of a model whose tokenizer fits the texts badly."""
-    frame = results_frame(ResultSet.load(reports, registry).results, registry)
-    frame = suite_score_runs(frame, registry)
+    """What the rows say, one bullet per finding, per suite: the suite ranking of the models that ran the full task
+    set (the leaderboard's), the leader on the tasks several pretrained models ran, where fine-tuning beats frozen
+    features, pretrained minus its random-weights control (and whether the control sits above the majority
+    baseline), and the gap of a model whose tokenizer fits the texts badly."""
+    results = ResultSet.load(reports, registry)
+    everything = results_frame(results.results, registry)
+    ranked = {suite: _ranking(everything[everything["suite"] == suite], suite, registry, results.intervals())
+              for suite in _suites(everything)}
+    frame = suite_score_runs(everything, registry)
     frame = frame.groupby(["suite", "task", "model", "mode"], as_index=False).agg(
         main_score=("main_score", "mean"), model_kind=("model_kind", "first"),
         fit_warning=("tokenizer_fit", lambda fits: any((fit or {}).get("warning") for fit in fits)))
@@ -67,8 +76,33 @@ def findings(reports: str | Path, registry: TaskRegistry = REGISTRY) -> str:
     for suite in [suite for suite in SUITE_TITLES if suite in set(frame["suite"])]:
         runs = frame[frame["suite"] == suite]
         title = SUITE_TITLES[suite]
-        lines += _leaders(runs, title) + _fine_tuning(runs, title) + _controls(runs, title) + _misfits(runs, title)
+        lines += (ranked.get(suite, []) + _leaders(runs, title) + _fine_tuning(runs, title) + _controls(runs, title)
+                  + _misfits(runs, title))
     return "\n".join(f"- {line}" for line in lines) or "- (no results)"
+
+
+def _ranking(runs: pd.DataFrame, suite: str, registry: TaskRegistry, intervals) -> list[str]:
+    """Per mode where several models ran the suite's tasks: the suite scores of those that ran the full task set,
+    best first, each other against the best with its paired interval (the leaderboard's Ranking), then the models
+    left unranked and how many of those tasks they ran; no score is compared over other tasks."""
+    overall, coverage, labels = suite_scores(runs, registry), suite_coverage(runs, registry), model_labels(runs)
+    title, lines = SUITE_TITLES.get(suite, suite), []
+    for mode in MODES:
+        mine = {model: found for (model, of), found in sorted(coverage.items()) if of == mode}
+        scored = sorted((model for model, found in mine.items() if found.complete and not pd.isna(overall[(model, mode)])),
+                        key=lambda model: (-overall[(model, mode)], model))
+        unranked = [f"{labels[model]} {found.text().removesuffix(' tasks')}" for model, found in mine.items()
+                    if not found.complete]
+        if not scored or (len(scored) < 2 and not unranked):
+            continue
+        full = next(iter(mine.values())).full
+        ranked = [f"{labels[model]} {score_text(overall[(model, mode)])}"
+                  + ("" if model == scored[0] else f" ({versus_text(intervals, model, suite, None, mode)})")
+                  for model in scored]
+        lines.append(f"{title}, {MODE_WORDS[mode]}, ranked on the full set of {len(full)} tasks "
+                     f"({', '.join(sorted(full))}): {', '.join(ranked)}"
+                     + (f"; unranked, having run only some of them: {', '.join(unranked)}" if unranked else "") + ".")
+    return lines
 
 
 def _scores(runs: pd.DataFrame, model: str, mode: str) -> dict[str, float]:

@@ -6,6 +6,7 @@ written, so regenerating from the same reports gives the same bytes and `--check
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,7 @@ NO_MODEL = "no model: the training split's majority"  # the recipe of the majori
 FLAG_MARK = "§"  # beside a score whose run carries caveats (RunResult.flags)
 FIT_MARK = "¶"  # beside a model whose tokenizer fits the task's texts badly (its tokenizer_fit's warning)
 KIND_TAGS = {"majority": "baseline", "random-init": "control"}  # model kinds other than pretrained, as rows show them
+MODE_WORDS = {"frozen": "frozen", "finetune": "fine-tuned"}  # the modes as sentences name them
 
 
 def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -> pd.DataFrame:
@@ -105,7 +107,10 @@ def _chosen_text(chosen: dict | list | None) -> str:
 
 
 def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
-    """Suite score per (model, mode): the mean of task main scores, tasks of one group averaged first."""
+    """Suite score per (model, mode) that ran its mode's full task set (suite_coverage): the mean of those tasks' main
+    scores, tasks of one group averaged first. A model that ran only some of them has none: a mean over other tasks
+    would rank tasks, not models."""
+    frame = ranked_runs(frame, registry)
     specs = [task_spec(registry, suite, task) for suite, task in zip(frame["suite"], frame["task"])]
     frame = frame.assign(main_score=[score for score, _ in _suite_main_scores(frame, specs)])
     scores = {}
@@ -155,7 +160,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     models = sorted(agg["model"].unique())
     labels = model_labels(frame)
     flagged = {t: _marks(agg[agg["task"] == t]) for t in tasks}
-    overall = suite_scores(frame, registry)
+    overall, coverage = suite_scores(frame, registry), suite_coverage(frame, registry)
     counted = [t for t in tasks if getattr(task_spec(registry, suite, t), "in_suite_score", True)]
 
     lines = [f"# {title} leaderboard", "",
@@ -177,8 +182,9 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
             scores, marked = by_mode["main_score"].to_dict(), by_mode["flagged"].to_dict()
             cells.append(_pair(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
         frozen, tuned = overall.get((model, "frozen")), overall.get((model, "finetune"))
-        in_suite = per_model[per_model["task"].isin(counted)]  # views and diagnostics are outside the suite
-        cells += [score_text(frozen), score_text(tuned), suite_delta_text(frozen, tuned, in_suite)]
+        in_suite = _suite_part(per_model[per_model["task"].isin(counted)], coverage)  # views, diagnostics left out
+        cells += [suite_cell(frozen, coverage.get((model, "frozen"))), suite_cell(tuned, coverage.get((model, "finetune"))),
+                  suite_delta_text(frozen, tuned, in_suite)]
         params = in_suite.groupby("mode")["trainable_parameters"].max().to_dict()
         wall = in_suite.groupby("mode")["wall_s"].sum().to_dict()
         flops = _suite_flops(in_suite)
@@ -187,7 +193,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
         cells.append(f"{_fmt(wall.get('frozen'), 0)} / {_fmt(wall.get('finetune'), 0)}")
         table.append(cells)
     lines += markdown_table(header, table)
-    lines += _ranking(agg[agg["task"].isin(counted)], suite, title, overall, labels, intervals, compute_plot)
+    lines += _ranking(agg[agg["task"].isin(counted)], suite, title, overall, coverage, labels, intervals, compute_plot)
     lines += _comparison(frame, suite, flagged, intervals, labels)
     lines += _task_tables(frame, suite, registry, flagged, intervals, labels)
     lines += _data_efficiency(learning_curves, curve_plots)
@@ -207,7 +213,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               f"- {title} score: mean of the tasks' main scores; multi-metric tasks average their metrics first, "
               "tasks sharing a score group (MNLI matched and mismatched) count as one, diagnostics and text-to-text "
               "views (`<task>-n2m`) are left out, as they are of the overview's parameter and wall-time columns. "
-              "It covers only the tasks a model has results for.",
+              "It is given only for a model that ran the mode's full task set, and averages those tasks alone.",
+              *_full_set_legend(coverage, labels, title),
               "- † the train split was missing: trained and scored on a stratified holdout (or k-fold) of the "
               "labelled validation split, so not comparable with official dev scores.",
               *_task_notes(frame, "split_note"),
@@ -234,8 +241,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               "examples: \\* where it excludes zero, \"tied for best\" where it does not. Runs that evaluated other "
               "examples (sample caps, holdouts of other seeds) are never paired: the cell says so and gives no interval. "
               "The suite score's interval resamples each task on its own examples, independently of the others; its "
-              "difference from the best averages the per-task paired differences the same way, and needs the same "
-              "tasks on the same examples.",
+              "difference from the best averages the per-task paired differences the same way, over the full task "
+              "set, and needs the same examples.",
               "- (baseline): a majority-class model (`--model majority`); (control): the model with random weights "
               "(`--model random:<model>`). Both rank like any row.",
               "- Compute: floating-point operations the run did (result.json `compute`), per run, or for one seed of "
@@ -314,7 +321,7 @@ def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagge
                 warnings.append((model, fit["warning"]))
             cells = [mode, rank, labels[model] + (f" {FIT_MARK}" if warned else ""), ", ".join(map(str, group["seed"])),
                      score_cell(list(group["main_score"]), cell_intervals.get(MAIN)),
-                     _versus_text(intervals, model, suite, task, mode)]
+                     versus_text(intervals, model, suite, task, mode)]
             for name in columns:
                 values = [scores[name] for scores in group["scores"] if name in scores]
                 cells.append(score_cell(values, cell_intervals.get(name)) if len(values) == len(group) else "–")
@@ -342,7 +349,7 @@ def _rank_key(model: str, score: float) -> tuple:
     return (pd.isna(score), -score if not pd.isna(score) else 0.0, model)
 
 
-def _versus_text(intervals: Intervals, model: str, suite: str, task: str | None, mode: str) -> str:
+def versus_text(intervals: Intervals, model: str, suite: str, task: str | None, mode: str) -> str:
     """The "vs best" cell: best; tied for best (the paired interval takes in zero); the difference with its interval
     and \\* (it excludes zero); or the difference and why it has no interval (not paired: other examples...)."""
     if intervals.best.get((suite, task, mode)) == model:
@@ -380,30 +387,59 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "/")
 
 
-def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, labels: dict[str, str],
-             intervals: Intervals, plot: str | None) -> list[str]:
-    """The suite table ranked: per mode, each model's suite score with its interval, its difference from the mode's
-    best with the paired interval, the tasks it covers and its compute."""
+def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, coverage: dict[tuple[str, str], Coverage],
+             labels: dict[str, str], intervals: Intervals, plot: str | None) -> list[str]:
+    """The suite table ranked: per mode, each model that ran the full task set with its suite score and interval,
+    its difference from the mode's best with the paired interval and its compute; below them, unranked, the models
+    that ran only some of those tasks, with how many and which they lack."""
     lines = ["", "## Ranking", "",
-             f"Per mode, models ranked by {title} score [95% interval, each task resampled on its own examples]; "
-             f"\"vs best\": the difference from the mode's best {title} score, its paired interval averaging the "
-             "per-task paired differences (see Notes).", ""]
+             f"Per mode, the models that ran every task of the mode's full task set (see Notes), ranked by {title} "
+             f"score over those tasks [95% interval, each task resampled on its own examples]; \"vs best\": the "
+             f"difference from the mode's best {title} score, its paired interval averaging the per-task paired "
+             "differences. Below them, unranked, the models that ran only some of those tasks: a mean over other "
+             f"tasks is no {title} score, so none is given.", ""]
     if plot:
         lines += [f"![{title}: main score against compute, frozen and fine-tuned]({plot})", ""]
     rows = []
     for mode in MODES:
-        mine = agg[agg["mode"] == mode]
-        models = sorted(mine["model"].unique(), key=lambda m: _rank_key(m, overall.get((m, mode), float("nan"))))
-        for position, model in enumerate(models, 1):
+        mine = _suite_part(agg[agg["mode"] == mode], coverage)
+        models = mine["model"].unique()
+        ranked = sorted((m for m in models if coverage[(m, mode)].complete),
+                        key=lambda m: _rank_key(m, overall.get((m, mode), float("nan"))))
+        partial = sorted((m for m in models if not coverage[(m, mode)].complete),
+                         key=lambda m: (-len(coverage[(m, mode)].ran & coverage[(m, mode)].full), m))
+        for position, model in enumerate(ranked, 1):
             score = overall.get((model, mode))
-            found = intervals.suites.get((model, suite, mode))
-            flops = _suite_flops(mine[mine["model"] == model]).get(mode)
-            rows.append([mode, "–" if score is None or pd.isna(score) else str(position), labels[model],
-                         score_cell([score], found) if score is not None else "–",
-                         str(mine[mine["model"] == model]["task"].nunique()),
-                         _versus_text(intervals, model, suite, None, mode), flop_text(flops)])
+            rows.append([mode, "–" if pd.isna(score) else str(position), labels[model],
+                         score_cell([score], intervals.suites.get((model, suite, mode))),
+                         _tasks_text(coverage[(model, mode)]), versus_text(intervals, model, suite, None, mode),
+                         flop_text(_suite_flops(mine[mine["model"] == model]).get(mode))])
+        for model in partial:
+            found = coverage[(model, mode)]
+            rows.append([mode, "–", labels[model], "–", found.text().removesuffix(" tasks"), _unranked_text(found),
+                         flop_text(_suite_flops(mine[mine["model"] == model]).get(mode))])
     return lines + markdown_table(["mode", "rank", "model", f"{title} score", "tasks", "vs best (95% paired interval)",
                                    "compute, one seed"], rows)
+
+
+def _tasks_text(coverage: Coverage) -> str:
+    """A ranked model's tasks: all n of the full set, and how many others it ran that its score leaves out."""
+    others = len(coverage.ran - coverage.full)
+    return f"{len(coverage.full)} of {len(coverage.full)}" + (f" (+{others} not counted)" if others else "")
+
+
+def _unranked_text(coverage: Coverage) -> str:
+    """Why a model is not ranked: the tasks of the full set it lacks (or that there is no full set)."""
+    if not coverage.full:
+        return "unranked: the best-covered models share no task"
+    return f"unranked: lacks {', '.join(coverage.missing)}"
+
+
+def _suite_part(runs: pd.DataFrame, coverage: dict[tuple[str, str], Coverage]) -> pd.DataFrame:
+    """Of in-suite runs (or per-task rows), those a (model, mode)'s suite columns add up: the full task set's where
+    it ran all of it (its score's tasks), every one where it did not (its own, shown as such)."""
+    return runs[[not coverage[(model, mode)].complete or task in coverage[(model, mode)].full
+                 for model, mode, task in zip(runs["model"], runs["mode"], runs["task"])]]
 
 
 def model_labels(frame: pd.DataFrame) -> dict[str, str]:
@@ -476,6 +512,27 @@ def _flag_legend(frame: pd.DataFrame) -> list[str]:
             "measured (the run's result.json lists its `flags`):", *_task_notes(frame, "flag_note")]
 
 
+def _full_set_legend(coverage: dict[tuple[str, str], Coverage], labels: dict[str, str], title: str) -> list[str]:
+    """What the full task set of each mode is, and who ran all of it; nothing where no suite task ran."""
+    parts = []
+    for mode in MODES:
+        mine = {model: found for (model, of), found in sorted(coverage.items()) if of == mode}
+        if not mine:
+            continue
+        full = next(iter(mine.values())).full
+        complete = [labels[model] for model, found in mine.items() if found.complete]
+        parts.append(f"{MODE_WORDS[mode]}: {', '.join(sorted(full))} ({len(full)}; run in full by "
+                     f"{', '.join(complete)})" if full else f"{MODE_WORDS[mode]}: none (the best-covered models "
+                     "share no task, so no model is ranked)")
+    if not parts:
+        return []
+    return [f"- Full task set, per mode: the {title} tasks of the pretrained model that ran the most of them (where "
+            "several ran as many, the tasks all of them ran); baselines and controls, cheap to run everywhere, do not "
+            "widen it. Only a model that ran all of them is ranked; one that ran some is listed below, unranked, with "
+            "how many (k of n) and which it lacks, and its mean over other tasks is not given. Here: "
+            + "; ".join(parts) + "."]
+
+
 def _fit_legend(frame: pd.DataFrame) -> list[str]:
     """What FIT_MARK means, where a run's tokenizer fits its task badly; nothing otherwise."""
     if not any(fit.get("warning") for fit in frame["tokenizer_fit"]):
@@ -498,6 +555,59 @@ def suite_score_runs(frame: pd.DataFrame, registry: TaskRegistry) -> pd.DataFram
     """The runs of tasks a suite score counts: a task's other formats (`<task>-n2m`) and diagnostics are left out."""
     return frame[[getattr(task_spec(registry, suite, task), "in_suite_score", True)
                   for suite, task in zip(frame["suite"], frame["task"])]]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The suite-score tasks a model ran in one mode, against that mode's full task set (uncertainty.full_task_set):
+    only a model that ran every one of them has a suite score, ranked over those tasks."""
+
+    ran: frozenset[str]
+    full: frozenset[str]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.full) and self.full <= self.ran
+
+    @property
+    def missing(self) -> list[str]:
+        return sorted(self.full - self.ran)
+
+    def text(self) -> str:
+        """How much of the full set it ran: "k of n tasks", or its own count where the best-covered models share no
+        task (no full set)."""
+        if not self.full:
+            return f"{len(self.ran)} task{'s' * (len(self.ran) != 1)}, no full set"
+        return f"{len(self.ran & self.full)} of {len(self.full)} tasks"
+
+
+def suite_coverage(frame: pd.DataFrame, registry: TaskRegistry) -> dict[tuple[str, str], Coverage]:
+    """(model, mode) -> its Coverage of the mode's full task set (one suite's frame, as suite_scores takes); the same
+    rule decides which models the intervals rank (uncertainty._compare_suite)."""
+    counted = suite_score_runs(frame, registry)
+    coverage = {}
+    for _, runs in counted.groupby(["suite", "mode"], sort=True):
+        ran = {model: set(tasks) for model, tasks in runs.groupby("model")["task"]}
+        full = uncertainty.full_task_set(ran, runs.groupby("model")["model_kind"].first().to_dict())
+        coverage.update({(model, runs["mode"].iloc[0]): Coverage(frozenset(tasks), full) for model, tasks in ran.items()})
+    return coverage
+
+
+def ranked_runs(frame: pd.DataFrame, registry: TaskRegistry) -> pd.DataFrame:
+    """The runs suite scores average: of each (model, mode) that ran its mode's full task set, the runs of those
+    tasks (not of any other it ran too)."""
+    counted = suite_score_runs(frame, registry)
+    coverage = suite_coverage(counted, registry)
+    return counted[[coverage[(model, mode)].complete and task in coverage[(model, mode)].full
+                    for model, mode, task in zip(counted["model"], counted["mode"], counted["task"])]]
+
+
+def suite_cell(score, coverage: Coverage | None) -> str:
+    """A suite score as tables show it: the score of a model that ran the full task set, else how much of it it ran
+    (no mean over other tasks is shown beside the ranked ones); "–" where it ran none of the suite's tasks."""
+    if coverage is None:
+        return "–"
+    return score_text(score) if coverage.complete else coverage.text()
 
 
 def _not_run_legend(frame: pd.DataFrame, registry: TaskRegistry) -> list[str]:
@@ -620,13 +730,13 @@ def render_leaderboards(reports: str | Path, registry: TaskRegistry = REGISTRY,
 
 
 def _costs(frame: pd.DataFrame, suite: str, registry: TaskRegistry, intervals: Intervals) -> list[plots.Cost]:
-    """The points of the score-against-compute plot: per (model, mode) the suite score against one seed's compute,
-    then each task's main score against its compute per run; a point whose compute or score is missing is left out."""
+    """The points of the score-against-compute plot: per (model, mode) that ran the full task set the suite score
+    against one seed's compute of those tasks, then each task's main score against its compute per run; a point
+    whose compute or score is missing is left out."""
     overall = suite_scores(frame, registry)
-    counted = set(uncertainty.suite_groups(registry, suite, set(frame["task"])))
     costs = []
-    for (model, mode), runs in frame.groupby(["model", "mode"], sort=True):
-        flops = _suite_flops(runs[runs["task"].isin(counted)]).get(mode)
+    for (model, mode), runs in ranked_runs(frame, registry).groupby(["model", "mode"], sort=True):
+        flops = _suite_flops(runs).get(mode)
         found = intervals.suites.get((model, suite, mode))
         costs.append(plots.Cost(model, f"{SUITE_TITLES.get(suite, suite)} score", mode, overall.get((model, mode)),
                                 found.low if found else None, found.high if found else None, flops))

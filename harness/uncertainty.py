@@ -13,10 +13,11 @@ units its task's shape makes of its rows (Shape.units). With several seeds the i
 seed mean (the metric averaged across seeds within each resample); fine-tuned minus frozen is paired on
 the examples every run of the task evaluated. Models are ranked per (task, mode) and per (suite, mode), and each
 is compared with the best by the same paired difference, but only where every run of both evaluated the same
-examples; a suite score's interval resamples each task on its own examples, independently of the others.
+examples; a suite score ranks only the models that ran its full task set (full_task_set), over those tasks, and its
+interval resamples each task on its own examples, independently of the others.
 
-May import (pyproject.toml's import contract): numpy, harness.errors, harness.metrics, harness.shapes,
-harness.tasks (harness.results only for type hints: it imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
+May import (pyproject.toml's import contract): numpy, harness.errors, harness.metrics, harness.models (its
+model kinds), harness.shapes, harness.tasks (harness.results only for type hints: it imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ import numpy as np
 from harness.config import DEFAULT_RESAMPLES  # declared with the --resamples options of leaderboard and report
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.metrics import METRICS, Statistics, compute_scores, label_statistics
+from harness.models import PRETRAINED
 from harness.shape_registry import shape_of
 from harness.tasks import TaskRegistry, TaskSpec
 
@@ -325,7 +327,6 @@ def score_distributions(sample: Predictions | UnitSample, scores: Sequence[str],
 
 NOT_RESAMPLED = "no interval: predictions missing or unreadable"
 OTHER_EXAMPLES = "not paired: other evaluation examples"
-OTHER_TASKS = "not paired: other tasks"
 
 
 @dataclass(frozen=True)
@@ -460,6 +461,17 @@ def best_model(estimates: dict[str, float]) -> str | None:
     return min(defined)[1] if defined else None
 
 
+def full_task_set(ran: dict[str, set[str]], kinds: dict[str, str]) -> frozenset[str]:
+    """The tasks a suite score ranks models on in one mode, from each model's suite-score tasks (`ran`) and kind: those
+    of the pretrained model that ran the most of them (where several ran as many, the tasks all of them ran). A
+    baseline or control, cheap to run everywhere, never widens it; they decide it only where no model is pretrained.
+    A model that lacks any of these tasks has no suite score to rank: its mean would be over other tasks."""
+    pretrained = {model: tasks for model, tasks in ran.items() if kinds.get(model, PRETRAINED) == PRETRAINED} or ran
+    most = max(map(len, pretrained.values()), default=0)
+    widest = [frozenset(tasks) for tasks in pretrained.values() if len(tasks) == most]
+    return frozenset.intersection(*widest) if widest else frozenset()
+
+
 def suite_groups(registry: TaskRegistry, suite: str, tasks) -> dict[str, str]:
     """Task -> score group of the tasks that count in the suite score (tasks of one group, MNLI matched and
     mismatched, are averaged first); diagnostics and views are left out; a task this checkout does not define
@@ -513,11 +525,16 @@ def _against(best: Cell, cell: Cell, name: str, resamples: int, seed: int) -> tu
 
 def _compare_suite(suite: str, mode: str, models: dict[str, dict[str, Cell]], registry: TaskRegistry,
                    out: Intervals, resamples: int, seed: int) -> None:
-    """The suite score's interval per model (each task resampled on its own examples, independently of the others)
-    and each model's paired difference from the best suite score (per task, on the task's shared examples)."""
+    """The suite score's interval per model that ran the full task set, over those tasks (each resampled on its own
+    examples, independently of the others), and each such model's paired difference from the best suite score (per
+    task, on the task's shared examples); a model that lacks some of them is neither ranked nor compared."""
     groups = suite_groups(registry, suite, {task for tasks in models.values() for task in tasks})
     counted = {model: {task: cell for task, cell in tasks.items() if task in groups} for model, tasks in models.items()}
     counted = {model: tasks for model, tasks in counted.items() if tasks}
+    full = full_task_set({model: set(tasks) for model, tasks in counted.items()},
+                         {model: next(iter(tasks.values())).members[0][0].model_kind for model, tasks in counted.items()})
+    counted = {model: {task: tasks[task] for task in full} for model, tasks in counted.items()
+               if full and full <= set(tasks)}
     estimates = {model: grouped_mean({t: c.estimate for t, c in tasks.items()}, groups) for model, tasks in counted.items()}
     for model, tasks in counted.items():
         if all(cell.resampled for cell in tasks.values()):
@@ -533,9 +550,6 @@ def _compare_suite(suite: str, mode: str, models: dict[str, dict[str, Cell]], re
         if model == best or not np.isfinite(estimates[model]):
             continue
         difference = estimates[model] - estimates[best]
-        if set(tasks) != set(counted[best]):
-            out.versus[(model, suite, None, mode)] = Versus(best, difference, unpaired=OTHER_TASKS)
-            continue
         per_task = {task: _against(counted[best][task], cell, best, resamples, seed) for task, cell in tasks.items()}
         unpaired = sorted(task for task, (_, draws) in per_task.items() if draws is None)
         if unpaired:
