@@ -438,8 +438,8 @@ def _unranked_text(coverage: Coverage) -> str:
 def _suite_part(runs: pd.DataFrame, coverage: dict[tuple[str, str], Coverage]) -> pd.DataFrame:
     """Of in-suite runs (or per-task rows), those a (model, mode)'s suite columns add up: the full task set's where
     it ran all of it (its score's tasks), every one where it did not (its own, shown as such)."""
-    return runs[[not coverage[(model, mode)].complete or task in coverage[(model, mode)].full
-                 for model, mode, task in zip(runs["model"], runs["mode"], runs["task"])]]
+    return _where(runs, [not coverage[(model, mode)].complete or task in coverage[(model, mode)].full
+                         for model, mode, task in zip(runs["model"], runs["mode"], runs["task"])])
 
 
 def model_labels(frame: pd.DataFrame) -> dict[str, str]:
@@ -553,8 +553,13 @@ def _precision_legend(frame: pd.DataFrame) -> list[str]:
 
 def suite_score_runs(frame: pd.DataFrame, registry: TaskRegistry) -> pd.DataFrame:
     """The runs of tasks a suite score counts: a task's other formats (`<task>-n2m`) and diagnostics are left out."""
-    return frame[[getattr(task_spec(registry, suite, task), "in_suite_score", True)
-                  for suite, task in zip(frame["suite"], frame["task"])]]
+    return _where(frame, [getattr(task_spec(registry, suite, task), "in_suite_score", True)
+                          for suite, task in zip(frame["suite"], frame["task"])])
+
+
+def _where(frame: pd.DataFrame, keep: list[bool]) -> pd.DataFrame:
+    """The rows where `keep` holds (a plain list of no rows would select columns instead)."""
+    return frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]
 
 
 @dataclass(frozen=True)
@@ -598,8 +603,8 @@ def ranked_runs(frame: pd.DataFrame, registry: TaskRegistry) -> pd.DataFrame:
     tasks (not of any other it ran too)."""
     counted = suite_score_runs(frame, registry)
     coverage = suite_coverage(counted, registry)
-    return counted[[coverage[(model, mode)].complete and task in coverage[(model, mode)].full
-                    for model, mode, task in zip(counted["model"], counted["mode"], counted["task"])]]
+    return _where(counted, [coverage[(model, mode)].complete and task in coverage[(model, mode)].full
+                            for model, mode, task in zip(counted["model"], counted["mode"], counted["task"])])
 
 
 def suite_cell(score, coverage: Coverage | None) -> str:

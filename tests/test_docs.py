@@ -125,12 +125,36 @@ def test_findings_are_the_differences_of_the_results_they_name(tmp_path):
     between = [task for task in ("mrpc", "rte") if score[("majority", "frozen", task)]
                <= score[("random_minilm", "frozen", task)] <= score[("minilm", "frozen", task)]]
     lines = findings(tmp_path).splitlines()
+    # all three ran both tasks frozen: ranked by their GLUE score, each against the best with the paired interval
+    suite = {model: (score[(model, "frozen", "mrpc")] + score[(model, "frozen", "rte")]) / 2
+             for model in ("minilm", "random_minilm", "majority")}
+    assert lines[0].startswith(f"- GLUE, frozen, ranked on the full set of 2 tasks (mrpc, rte): `minilm` "
+                               f"{suite['minilm']:.2f}, `random:minilm` (control) {suite['random_minilm']:.2f} (")
+    assert f"`majority` (baseline) {suite['majority']:.2f} (" in lines[0]
     assert (f"- GLUE, `minilm`: fine-tuning beats its frozen features on {len(ahead)} of 2 tasks "
-            f"({', '.join(ahead) or 'none'})") in lines[0]
-    assert lines[1] == (f"- GLUE, frozen: pretraining buys `minilm` {sum(gaps) / 2:+.2f} over `random:minilm` on "
+            f"({', '.join(ahead) or 'none'})") in lines[1]
+    assert lines[2] == (f"- GLUE, frozen: pretraining buys `minilm` {sum(gaps) / 2:+.2f} over `random:minilm` on "
                         f"average over 2 tasks ({min(gaps):+.2f} to {max(gaps):+.2f}); the control sits between the "
                         f"majority baseline and the pretrained model on {len(between)} of 2 ({', '.join(between)}).")
-    assert len(lines) == 2  # one pretrained model: no leader line; no tokenizer warnings: no fit line
+    assert len(lines) == 3  # one pretrained model: no leader line, one model fine-tuned: no ranking of it; no fit line
+
+
+def test_a_model_that_ran_some_of_the_tasks_gets_no_suite_score_on_the_front_page(tmp_path):
+    """minilm frozen on MRPC and STS-B, all-mpnet-base-v2 on STS-B alone (where it scores higher): the table gives
+    mpnet no GLUE score but how many of the two tasks it ran, and the ranking finding ranks minilm alone and names
+    mpnet unranked, never comparing its one-task mean with minilm's two-task one."""
+    for run in ("minilm/glue/mrpc/frozen-seed42", "minilm/glue/stsb/frozen-seed42",
+                "all-mpnet-base-v2/glue/stsb/frozen-seed42"):
+        shutil.copytree(ROOT / "reports" / run, tmp_path / run)
+    score = _main_scores(tmp_path)
+    minilm = (score[("minilm", "frozen", "mrpc")] + score[("minilm", "frozen", "stsb")]) / 2
+    assert score[("all-mpnet-base-v2", "frozen", "stsb")] > minilm
+    rows = headline_table(tmp_path).splitlines()[2:]
+    assert rows == ["| [GLUE](leaderboards/glue.md) | `all-mpnet-base-v2` | partial | – | – | 1 of 2 / – |",
+                    f"| [GLUE](leaderboards/glue.md) | `minilm` | {minilm:.2f} | – | – | 2 / – |"]
+    ranking = findings(tmp_path).splitlines()[0]
+    assert ranking == (f"- GLUE, frozen, ranked on the full set of 2 tasks (mrpc, stsb): `minilm` {minilm:.2f}; "
+                       "unranked, having run only some of them: `all-mpnet-base-v2` 1 of 2.")
 
 
 def test_a_model_whose_tokenizer_misfits_is_compared_with_the_one_that_fits():

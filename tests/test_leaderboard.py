@@ -44,14 +44,14 @@ RUNS = [
 #   alpha frozen   (80 + 70 + 61 + (65 + 67)/2) / 4        = 277 / 4 = 69.25
 #   alpha finetune (90 + 85.5 + 88 + (84 + 83)/2) / 4      = 347 / 4 = 86.75
 #   beta frozen    (85 + 72 + 70 + (70 + 72)/2) / 4        = 298 / 4 = 74.50
-#   beta finetune  ((92 + 93)/2 + 86 + (86 + 85)/2) / 3    = 264 / 3 = 88.00  (no stsb fine-tuning run: no Δ of
-#                                                                               suite scores over other tasks)
+#   beta finetune  no stsb run: 4 of the 5 tasks alpha (the best-covered pretrained model) fine-tuned, so no GLUE
+#                  score (its mean over 3 groups, 88.00, would rank other tasks), and no Δ
 ALPHA_ROW = ("| `alpha` | 20.00 / 40.00 (+20.00) | 65.00 / 84.00 (+19.00) | 67.00 / 83.00 (+16.00) "
              "| 70.00 / 85.50 (+15.50) | 80.00 / 90.00 (+10.00) | 61.00 / 88.00 (+27.00) "
              "| 69.25 | 86.75 | +17.50 | 1,538 / 109,483,778 | – / – | 50 / 500 |")  # ax's run time is left out, as its score
 BETA_ROW = ("| `beta` | – / – (–) | 70.00 / 86.00 (+16.00) | 72.00 / 85.00 (+13.00) "
             "| 72.00 / 86.00 (+14.00) | 85.00 / 92.50 (+7.50) | 70.00 / – (–) "
-            "| 74.50 | 88.00 | other tasks | 1,538 / 109,483,778 | – / – | 50 / 500 |")
+            "| 74.50 | 4 of 5 tasks | – | 1,538 / 109,483,778 | – / – | 50 / 500 |")
 HEADER = ("| model | ax | mnli | mnli_mismatched | mrpc † | sst2 | stsb ‡ | GLUE frozen | GLUE fine-tuned | Δ "
           "| trainable params (frozen / fine-tuned) | compute, one seed (frozen / fine-tuned) "
           "| wall time s (frozen / fine-tuned) |")
@@ -148,8 +148,9 @@ def test_suite_scores_function(reports):
     results, problems = load_results(reports)
     assert problems == [] and len(results) == len(RUNS)
     scores = suite_scores(results_frame(results), REGISTRY)
+    # beta fine-tuned 4 of the 5 tasks: no suite score, not its mean over other tasks (88.0)
     assert scores.to_dict() == pytest.approx({("alpha", "finetune"): 86.75, ("alpha", "frozen"): 69.25,
-                                              ("beta", "finetune"): 88.0, ("beta", "frozen"): 74.5})
+                                              ("beta", "frozen"): 74.5})
 
 
 def test_regeneration_is_byte_identical(reports, tmp_path):
@@ -609,18 +610,31 @@ def test_the_notes_name_every_cell_not_run(tmp_path):
     assert note.endswith("Not run: `random:minilm` frozen: rte; `random:minilm` finetune: every task.")
 
 
-def test_a_suite_delta_over_other_tasks_per_mode_is_not_given(tmp_path):
-    """all-mpnet-base-v2 frozen on STS-B alone and fine-tuned on CoLA alone: its two suite scores average other
-    tasks, so the overview's Δ says so instead of subtracting them."""
+def test_a_suite_delta_over_other_tasks_per_mode_is_not_given():
+    """A model that ran the full task set of both modes, where the two sets differ: its two suite scores average
+    other tasks, so the overview's Δ says so instead of subtracting them."""
+    from harness.leaderboard import suite_delta_text
+
+    runs = results_frame([make_result("m", "sst2", "frozen", 1, 80.0), make_result("m", "mrpc", "frozen", 1, 70.0),
+                          make_result("m", "sst2", "finetune", 1, 90.0)])
+    assert suite_delta_text(75.0, 90.0, runs) == "other tasks"
+    assert suite_delta_text(75.0, 90.0, runs[runs["task"] == "sst2"]) == "+15.00"
+
+
+def test_models_whose_best_covered_sets_differ_rank_on_the_tasks_all_of_them_ran(tmp_path):
+    """all-mpnet-base-v2 frozen on STS-B alone, minilm frozen on MRPC alone: the two best-covered pretrained models
+    share no task, so there is no full set, no GLUE score and no rank, and each row says how many tasks it ran."""
     import shutil
 
     from harness.leaderboard import render_leaderboards
 
     reports = Path(__file__).resolve().parents[1] / "reports"
-    for run in ("all-mpnet-base-v2/glue/stsb/frozen-seed42", "all-mpnet-base-v2/glue/cola/finetune-seed42",
-                "minilm/glue/mrpc/frozen-seed42", "minilm/glue/mrpc/finetune-seed42"):
+    for run in ("all-mpnet-base-v2/glue/stsb/frozen-seed42", "minilm/glue/mrpc/frozen-seed42"):
         shutil.copytree(reports / run, tmp_path / run)
-    board = render_leaderboards(tmp_path)["glue.md"].decode().splitlines()
-    mpnet = next(line for line in board if line.startswith("| `all-mpnet-base-v2` |"))
-    minilm = next(line for line in board if line.startswith("| `minilm` |"))
-    assert "| other tasks |" in mpnet and "| other tasks |" not in minilm
+    board = render_leaderboards(tmp_path)["glue.md"].decode()
+    ranking = [line for line in board.split("## Ranking", 1)[1].split("## Frozen", 1)[0].splitlines()
+               if line.startswith("| frozen |")]
+    assert [line.split(" | ")[1:5] for line in ranking] == [["–", "`all-mpnet-base-v2`", "–", "1 task, no full set"],
+                                                            ["–", "`minilm`", "–", "1 task, no full set"]]
+    assert all("unranked: the best-covered models share no task" in line for line in ranking)
+    assert "frozen: none (the best-covered models share no task, so no model is ranked)" in board

@@ -129,15 +129,53 @@ def test_seeds_on_holdouts_of_other_examples_are_not_paired_either(tmp_path):
     assert _intervals(root).versus[("beta", "glue", "sst2", "frozen")].unpaired == uncertainty.OTHER_EXAMPLES
 
 
-def test_models_covering_other_tasks_are_ranked_but_not_paired_on_the_suite(tmp_path):
+def test_a_partial_model_is_listed_unranked_below_the_models_that_ran_the_full_task_set(tmp_path):
+    """alpha and beta ran sst2, mrpc and cola; gamma, far better on the one task it ran, sst2 alone, and the control
+    two of the three: only alpha and beta rank, on those three tasks, beta with its paired interval from alpha;
+    gamma and the control sit below, unranked, with how many tasks they ran and which they lack, and no mean."""
     root = tmp_path / "r"
-    write_scored(root, "alpha", "sst2", "frozen", 1, 0)
-    write_scored(root, "alpha", "mrpc", "frozen", 1, 0)
-    write_scored(root, "beta", "sst2", "frozen", 1, 20)
+    for task, alpha, beta in (("sst2", 10, 40), ("mrpc", 30, 70), ("cola", 50, 90)):
+        write_scored(root, "alpha", task, "frozen", 1, alpha)
+        write_scored(root, "beta", task, "frozen", 1, beta)
+    write_scored(root, "gamma", "sst2", "frozen", 1, 0)    # 100 on sst2: its mean would lead, over one task
+    for task in ("sst2", "mrpc"):
+        write_scored(root, "random:alpha", task, "frozen", 1, 100, model_kind="random-init")
     out = _intervals(root)
-    assert out.versus[("beta", "glue", None, "frozen")].unpaired == uncertainty.OTHER_TASKS
-    (row,) = _rows(_section(_board(root, tmp_path / "b"), "## Ranking"), "| frozen | 2 | `beta` |")
-    assert _cells(row)[4:6] == ["1", "-10.00, not paired: other tasks"]
+    assert out.best[("glue", None, "frozen")] == "alpha"
+    assert ("gamma", "glue", "frozen") not in out.suites and ("gamma", "glue", None, "frozen") not in out.versus
+    versus = out.versus[("beta", "glue", None, "frozen")]
+    assert versus.interval is not None and versus.interval.high < 0 and not versus.unpaired
+    text = _board(root, tmp_path / "b")
+    rows = [_cells(row) for row in _rows(_section(text, "## Ranking"), "| frozen |")]
+    assert [row[1:3] + row[4:5] for row in rows] == [
+        ["1", "`alpha`", "3 of 3"], ["2", "`beta`", "3 of 3"], ["–", "`random:alpha` (control)", "2 of 3"],
+        ["–", "`gamma`", "1 of 3"]]
+    assert rows[1][5] == f"{versus.difference:+.2f} [{versus.interval.low:+.2f}, {versus.interval.high:+.2f}] \\*"
+    assert [row[3] for row in rows[2:]] == ["–", "–"]
+    assert [row[5] for row in rows[2:]] == ["unranked: lacks cola", "unranked: lacks cola, mrpc"]
+    overview = _cells(next(row for row in text.splitlines() if row.startswith("| `gamma` |")))
+    assert overview[-6:-4] == ["1 of 3 tasks", "–"]  # no GLUE frozen score, no fine-tuned run
+    assert "100.00" not in _section(text, "## Ranking")
+    notes = text.split("## Notes", 1)[1]
+    assert ("Here: frozen: cola, mrpc, sst2 (3; run in full by `alpha`, `beta`).") in notes
+
+
+def test_a_baseline_that_ran_more_tasks_does_not_widen_the_full_set_and_is_scored_on_it(tmp_path):
+    """The majority baseline ran sst2, mrpc and cola; the one pretrained model sst2 and mrpc: the full set is the
+    pretrained model's two tasks, and the baseline ranks on those alone, its third task not counted."""
+    root = tmp_path / "r"
+    for task in ("sst2", "mrpc"):
+        write_scored(root, "alpha", task, "frozen", 1, 10)
+    for task in ("sst2", "mrpc", "cola"):
+        write_scored(root, "majority", task, "frozen", 1, 100, model_kind="majority")
+    out = _intervals(root)
+    results, _ = load_results(root)
+    two = [r.main_score for r in results if r.model == "majority" and r.task != "cola"]
+    assert out.suites[("majority", "glue", "frozen")].estimate == pytest.approx(np.mean(two))
+    rows = [_cells(row) for row in _rows(_section(_board(root, tmp_path / "b"), "## Ranking"), "| frozen |")]
+    assert [row[1:3] + row[4:5] for row in rows] == [["1", "`alpha`", "2 of 2"],
+                                                     ["2", "`majority` (baseline)", "2 of 2 (+1 not counted)"]]
+    assert rows[1][3].startswith(f"{np.mean(two):.2f} [")
 
 
 def test_the_suite_score_has_an_interval_that_contains_it_and_a_paired_difference_from_the_best(tmp_path):
@@ -166,7 +204,7 @@ def test_the_suite_score_has_an_interval_that_contains_it_and_a_paired_differenc
     ranking = _section(_board(root, tmp_path / "b"), "## Ranking")
     found = out.suites[("alpha", "glue", "frozen")]
     (row,) = _rows(ranking, "| frozen | 1 | `alpha` |")
-    assert _cells(row)[3:6] == [f"{alpha_score:.2f} [{found.low:.2f}, {found.high:.2f}]", "3", "best"]
+    assert _cells(row)[3:6] == [f"{alpha_score:.2f} [{found.low:.2f}, {found.high:.2f}]", "3 of 3", "best"]
 
 
 def test_results_without_kind_compute_or_tokenizer_fit_render_with_dashes(tmp_path):
