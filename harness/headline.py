@@ -89,7 +89,8 @@ def _ranking(runs: pd.DataFrame, suite: str, registry: TaskRegistry, intervals) 
     title, lines = SUITE_TITLES.get(suite, suite), []
     for mode in MODES:
         mine = {model: found for (model, of), found in sorted(coverage.items()) if of == mode}
-        scored = sorted((model for model, found in mine.items() if found.complete and not pd.isna(overall[(model, mode)])),
+        scored = sorted((model for model, found in mine.items()
+                         if found.complete and not pd.isna(overall[(model, mode)])),
                         key=lambda model: (-overall[(model, mode)], model))
         unranked = [f"{labels[model]} {found.text().removesuffix(' tasks')}" for model, found in mine.items()
                     if not found.complete]

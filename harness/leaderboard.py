@@ -183,8 +183,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
             cells.append(_pair(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
         frozen, tuned = overall.get((model, "frozen")), overall.get((model, "finetune"))
         in_suite = _suite_part(per_model[per_model["task"].isin(counted)], coverage)  # views, diagnostics left out
-        cells += [suite_cell(frozen, coverage.get((model, "frozen"))), suite_cell(tuned, coverage.get((model, "finetune"))),
-                  suite_delta_text(frozen, tuned, in_suite)]
+        cells += [suite_cell(frozen, coverage.get((model, "frozen"))),
+                  suite_cell(tuned, coverage.get((model, "finetune"))), suite_delta_text(frozen, tuned, in_suite)]
         params = in_suite.groupby("mode")["trainable_parameters"].max().to_dict()
         wall = in_suite.groupby("mode")["wall_s"].sum().to_dict()
         flops = _suite_flops(in_suite)
@@ -244,7 +244,8 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
               "difference from the best averages the per-task paired differences the same way, over the full task "
               "set, and needs the same examples.",
               "- (baseline): a majority-class model (`--model majority`); (control): the model with random weights "
-              "(`--model random:<model>`). Both rank like any row.",
+              "(`--model random:<model>`). Both rank like any row (in the suite table, where they ran the full task "
+              "set).",
               "- Compute: floating-point operations the run did (result.json `compute`), per run, or for one seed of "
               "every task in the suite score; – where a run did not record it. Wall times depend on the machine and "
               "what else ran on it, and a cache hit; compute does not.",
@@ -591,10 +592,10 @@ def suite_coverage(frame: pd.DataFrame, registry: TaskRegistry) -> dict[tuple[st
     rule decides which models the intervals rank (uncertainty._compare_suite)."""
     counted = suite_score_runs(frame, registry)
     coverage = {}
-    for _, runs in counted.groupby(["suite", "mode"], sort=True):
+    for (_, mode), runs in counted.groupby(["suite", "mode"], sort=True):
         ran = {model: set(tasks) for model, tasks in runs.groupby("model")["task"]}
         full = uncertainty.full_task_set(ran, runs.groupby("model")["model_kind"].first().to_dict())
-        coverage.update({(model, runs["mode"].iloc[0]): Coverage(frozenset(tasks), full) for model, tasks in ran.items()})
+        coverage.update({(model, mode): Coverage(frozenset(tasks), full) for model, tasks in ran.items()})
     return coverage
 
 

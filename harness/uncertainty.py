@@ -17,7 +17,8 @@ examples; a suite score ranks only the models that ran its full task set (full_t
 interval resamples each task on its own examples, independently of the others.
 
 May import (pyproject.toml's import contract): numpy, harness.errors, harness.metrics, harness.models (its
-model kinds), harness.shapes, harness.tasks (harness.results only for type hints: it imports this module). Imported by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
+model kinds), harness.shapes, harness.tasks (harness.results only for type hints: it imports this module). Imported
+by harness.results.resultset, the renderers (leaderboard, report) and the CLI.
 """
 from __future__ import annotations
 
@@ -531,8 +532,8 @@ def _compare_suite(suite: str, mode: str, models: dict[str, dict[str, Cell]], re
     groups = suite_groups(registry, suite, {task for tasks in models.values() for task in tasks})
     counted = {model: {task: cell for task, cell in tasks.items() if task in groups} for model, tasks in models.items()}
     counted = {model: tasks for model, tasks in counted.items() if tasks}
-    full = full_task_set({model: set(tasks) for model, tasks in counted.items()},
-                         {model: next(iter(tasks.values())).members[0][0].model_kind for model, tasks in counted.items()})
+    kinds = {model: next(iter(tasks.values())).members[0][0].model_kind for model, tasks in counted.items()}
+    full = full_task_set({model: set(tasks) for model, tasks in counted.items()}, kinds)
     counted = {model: {task: tasks[task] for task in full} for model, tasks in counted.items()
                if full and full <= set(tasks)}
     estimates = {model: grouped_mean({t: c.estimate for t, c in tasks.items()}, groups) for model, tasks in counted.items()}
