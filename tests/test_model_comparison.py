@@ -286,3 +286,15 @@ def test_a_new_field_of_the_wrong_type_is_skipped_with_its_name(tmp_path, caplog
     assert [r.model for r in results] == ["alpha"]
     assert len(problems) == 1 and problems[0].startswith(f"{path}: field {field!r} must be")
 
+
+
+@pytest.mark.parametrize("ran, kinds, full", [
+    ({"a": {"x", "y", "z"}, "b": {"x", "y"}, "c": {"x"}}, {}, {"x", "y", "z"}),    # the best-covered model's tasks
+    ({"a": {"x", "y"}, "b": {"y", "z"}, "c": {"y"}}, {}, {"y"}),                  # a tie: the tasks both ran
+    ({"a": {"x"}, "b": {"z"}}, {}, set()),                                        # a tie sharing nothing: no set
+    ({"a": {"x"}, "m": {"x", "y", "z"}}, {"m": "majority"}, {"x"}),               # a baseline does not widen it
+    ({"m": {"x", "y"}, "r": {"x"}}, {"m": "majority", "r": "random-init"}, {"x", "y"}),  # none pretrained: any
+    ({}, {}, set()),
+])
+def test_the_full_task_set_is_the_best_covered_pretrained_models(ran, kinds, full):
+    assert uncertainty.full_task_set(ran, kinds) == frozenset(full)
