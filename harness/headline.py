@@ -16,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import ConfigError
-from harness.leaderboard import (MODE_WORDS, MODES, model_labels, ranked_runs, results_frame, suite_coverage,
-                                 suite_delta_text, suite_score_runs, suite_scores, versus_text)
+from harness.leaderboard_cells import MODE_WORDS, MODES, model_labels, suite_delta_text, versus_text
 from harness.models import MAJORITY, RANDOM_INIT, RANDOM_PREFIX
 from harness.render import SUITE_TITLES, markdown_table, score_text
 from harness.results import ResultSet
+from harness.results.frame import results_frame
+from harness.suite_scores import ranked_runs, suite_coverage, suite_score_runs, suite_scores
 from harness.tasks import REGISTRY, TaskRegistry
 
 ROOT = Path(__file__).resolve().parents[1]

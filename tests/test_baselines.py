@@ -13,11 +13,11 @@ from conftest import assert_evaluate_metric_reproduces
 from harness.api import evaluate, plan_units
 from harness.cli import main
 from harness.errors import ConfigError, ModelError
-from harness.leaderboard import NO_MODEL, results_frame
 from harness.metrics.klue import compute_dp_scores, compute_tagging_scores
 from harness.models import (MAJORITY, PRETRAINED, RANDOM_INIT, encoding_fingerprint, load_model, load_tokenizer,
                             resolve_model, vocab_files, weights_fingerprint)
 from harness.results import RESULT_FILE, read_result
+from harness.results.frame import NO_MODEL, results_frame
 from harness.shapes import shape_of
 from harness.shapes.tags import tagged_example
 from harness.tasks import REGISTRY

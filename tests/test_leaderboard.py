@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from harness.errors import DataError
-from harness.leaderboard import results_frame, suite_scores, write_leaderboards
+from harness.leaderboard import write_leaderboards
 from harness.results import RESULT_FILE, RunResult, load_results, run_dir, write_run
+from harness.results.frame import results_frame
+from harness.suite_scores import suite_scores
 from harness.tasks import REGISTRY
 
 FROZEN_PARAMS, TUNED_PARAMS = 1538, 109_483_778
@@ -613,7 +615,7 @@ def test_the_notes_name_every_cell_not_run(tmp_path):
 def test_a_suite_delta_over_other_tasks_per_mode_is_not_given():
     """A model that ran the full task set of both modes, where the two sets differ: its two suite scores average
     other tasks, so the overview's Δ says so instead of subtracting them."""
-    from harness.leaderboard import suite_delta_text
+    from harness.leaderboard_cells import suite_delta_text
 
     runs = results_frame([make_result("m", "sst2", "frozen", 1, 80.0), make_result("m", "mrpc", "frozen", 1, 70.0),
                           make_result("m", "sst2", "finetune", 1, 90.0)])

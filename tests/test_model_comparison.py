@@ -9,7 +9,7 @@ import pytest
 from test_leaderboard import LABELS, _board, _predicted, _rows, _section, write_scored
 
 from harness import uncertainty
-from harness.leaderboard import flop_text
+from harness.leaderboard_cells import flop_text
 from harness.metrics import compute_scores, main_score
 from harness.results import RESULT_FILE, ResultSet, load_results, run_dir, write_run
 from harness.tasks import REGISTRY

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from harness.precision import recorded_precision
 from harness.results.store import RunResult
+from harness.shapes import shape_of
+from harness.tasks import TaskSpec
 
 # what runs recorded before --finetune-pooling existed ran with
 POOLING_BEFORE_RECORDED = "pooler"
@@ -55,3 +57,48 @@ def trained_recipe(result: RunResult) -> TrainedRecipe:
         pooling=settings.get("finetune_pooling") or POOLING_BEFORE_RECORDED,
         precision=recorded_precision(settings),
     )
+
+
+def _recipe(result: RunResult, spec: TaskSpec | None) -> str:
+    """What trained, as the result says it ran: the fine-tuning recipe (results/recipe.py), the frozen head, or
+    (text to text, frozen) the decoder's recipe; then the precision where it was not fp32 (results from before it
+    was recorded ran in fp32)."""
+    h = result.provenance.get("hyperparameters", {})
+    precision = recorded_precision(h)
+    return _trained(result, h, spec) + ("" if precision == "fp32" else f", {precision}")
+
+
+def _trained(result: RunResult, h: dict, spec: TaskSpec | None) -> str:
+    if result.mode == "finetune":
+        return trained_recipe(result).text(pooled=_pools(spec))
+    if _generates(spec):
+        return f"decoder only: {trained_recipe(result).text(pooled=False)}"
+    chosen = h.get("chosen")
+    if isinstance(chosen, dict) and "token_head" in chosen:  # a token shape's torch head, as it trained
+        return f"{chosen['token_head']} head, {chosen['layers']} layers"
+    return f"{h.get('head', '?')} head{_chosen_text(chosen)}" if h else "–"
+
+
+def _chosen_text(chosen: dict | list | None) -> str:
+    """What a pooled frozen head read of a pair, and what inner cross-validation on train chose for it (the
+    first fold's, under k-fold)."""
+    if isinstance(chosen, list):
+        chosen = chosen[0]
+    if not chosen:
+        return ""
+    by_cv = [f"{name} {chosen[key]:g}" if isinstance(chosen[key], float) else f"{name} {chosen[key]}"
+             for key, name in (("layer", "layer"), ("alpha", "alpha"), ("C", "C")) if key in chosen]
+    parts = ([f"pairs: {chosen['pair_features']}"] if "pair_features" in chosen else []) + (
+        [f"by inner CV: {', '.join(by_cv)}"] if by_cv else [])
+    return f" ({'; '.join(parts)})"
+
+
+def _generates(spec: TaskSpec | None) -> bool:
+    """Whether the task trains a decoder (its frozen recipe is the decoder's); unknown tasks do not."""
+    return spec is not None and shape_of(spec).generates
+
+
+def _pools(spec: TaskSpec | None) -> bool:
+    """Whether the task's fine-tuned head reads the pooled sequence (--finetune-pooling applies); unknown tasks'
+    results show the pooling they recorded."""
+    return spec is None or shape_of(spec).runner_class("finetune").sequence_head
