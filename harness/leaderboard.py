@@ -17,15 +17,15 @@ import pandas as pd
 from harness import plots, uncertainty
 from harness.curves import Curve, curve_file_stem, curve_png, curve_table, curves
 from harness.errors import DataError
-from harness.leaderboard_cells import (FIT_MARK, FLAG_MARK, MODES, _fit_cells, _fmt, _int, _marks, _one_line, _pair,
-                                       _tasks_text, _unranked_text, delta_text, flop_text, model_labels, suite_cell,
-                                       suite_delta_text, versus_text)
+from harness.leaderboard_cells import (FIT_MARK, FLAG_MARK, MODES, count_text, delta_text, fit_cells, flop_text,
+                                       model_labels, number_text, one_line, pair_cell, suite_cell, suite_delta_text,
+                                       task_marks, tasks_text, unranked_text, versus_text)
 from harness.leaderboard_notes import notes
 from harness.render import SUITE_TITLES, UNDEFINED, markdown_table, score_cell, score_text
 from harness.results import ResultSet, atomic_write, task_spec
 from harness.results.frame import results_frame
-from harness.suite_scores import (Coverage, _rank_key, _strict_mean, _suite_flops, _suite_part, ranked_runs,
-                                  suite_coverage, suite_scores)
+from harness.suite_scores import (Coverage, rank_key, ranked_runs, strict_mean, suite_column_runs, suite_coverage,
+                                  suite_flops, suite_scores)
 from harness.tasks import REGISTRY, TaskRegistry
 from harness.uncertainty import MAIN, Intervals
 
@@ -41,15 +41,15 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
     title = SUITE_TITLES.get(suite, suite)
     # Seeds average into one number per (model, task, mode).
     agg = (frame.groupby(["model", "task", "mode"], sort=True)
-           .agg(main_score=("main_score", _strict_mean), seeds=("seed", "nunique"),
+           .agg(main_score=("main_score", strict_mean), seeds=("seed", "nunique"),
                 split_strategy=("split_strategy", "first"), capped=("capped", "any"),
                 trainable_parameters=("trainable_parameters", "max"), wall_s=("wall_s", "sum"),
-                flops=("flops", _strict_mean), flagged=("flagged", "any"))
+                flops=("flops", strict_mean), flagged=("flagged", "any"))
            .reset_index())
     tasks = sorted(agg["task"].unique())
     models = sorted(agg["model"].unique())
     labels = model_labels(frame)
-    flagged = {t: _marks(agg[agg["task"] == t]) for t in tasks}
+    flagged = {t: task_marks(agg[agg["task"] == t]) for t in tasks}
     overall, coverage = suite_scores(frame, registry), suite_coverage(frame, registry)
     counted = [t for t in tasks if getattr(task_spec(registry, suite, t), "in_suite_score", True)]
 
@@ -70,17 +70,18 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
         for task in tasks:
             by_mode = per_model[per_model["task"] == task].set_index("mode")
             scores, marked = by_mode["main_score"].to_dict(), by_mode["flagged"].to_dict()
-            cells.append(_pair(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
+            cells.append(pair_cell(scores.get("frozen"), scores.get("finetune"), {m for m in MODES if marked.get(m)}))
         frozen, tuned = overall.get((model, "frozen")), overall.get((model, "finetune"))
-        in_suite = _suite_part(per_model[per_model["task"].isin(counted)], coverage)  # views, diagnostics left out
+        # views and diagnostics left out
+        in_suite = suite_column_runs(per_model[per_model["task"].isin(counted)], coverage)
         cells += [suite_cell(frozen, coverage.get((model, "frozen"))),
                   suite_cell(tuned, coverage.get((model, "finetune"))), suite_delta_text(frozen, tuned, in_suite)]
         params = in_suite.groupby("mode")["trainable_parameters"].max().to_dict()
         wall = in_suite.groupby("mode")["wall_s"].sum().to_dict()
-        flops = _suite_flops(in_suite)
-        cells.append(f"{_int(params.get('frozen'))} / {_int(params.get('finetune'))}")
+        flops = suite_flops(in_suite)
+        cells.append(f"{count_text(params.get('frozen'))} / {count_text(params.get('finetune'))}")
         cells.append(f"{flop_text(flops.get('frozen'))} / {flop_text(flops.get('finetune'))}")
-        cells.append(f"{_fmt(wall.get('frozen'), 0)} / {_fmt(wall.get('finetune'), 0)}")
+        cells.append(f"{number_text(wall.get('frozen'), 0)} / {number_text(wall.get('finetune'), 0)}")
         table.append(cells)
     lines += markdown_table(header, table)
     lines += _ranking(agg[agg["task"].isin(counted)], suite, title, overall, coverage, labels, intervals, compute_plot)
@@ -94,7 +95,7 @@ def render_suite(frame: pd.DataFrame, suite: str, registry: TaskRegistry = REGIS
         [f"`{r.model}`", r.task, r.mode, str(r.seed), score_text(r.main_score) + (FLAG_MARK if r.flagged else ""),
          ", ".join(f"{k} {score_text(v)}" for k, v in sorted(r.scores.items())),
          r.split_strategy, str(r.num_train), str(r.num_eval), r.recipe,
-         _int(r.trainable_parameters), _fmt(r.wall_s, 1)]
+         count_text(r.trainable_parameters), number_text(r.wall_s, 1)]
         for r in detail.itertuples()
     ]
     lines += markdown_table(["model", "task", "mode", "seed", "main", "all scores", "split", "train n", "eval n",
@@ -109,17 +110,17 @@ def _comparison(frame: pd.DataFrame, suite: str, flagged: dict, intervals: Inter
     rows = []
     for (model, task), runs in frame.groupby(["model", "task"], sort=True):
         by_mode = {mode: group for mode, group in runs.groupby("mode")}
-        means = {mode: _strict_mean(group["main_score"]) for mode, group in by_mode.items()}
+        means = {mode: strict_mean(group["main_score"]) for mode, group in by_mode.items()}
         delta = intervals.deltas.get((model, suite, task))
         marker = " \\*" if delta is not None and delta.excludes_zero() else ""
         difference = delta_text(means.get("frozen"), means.get("finetune"))
         rows.append([labels[model], f"{task}{flagged[task]}", score_text(means.get("frozen")),
                      score_text(means.get("finetune")), difference + (marker if difference != "–" else ""),
                      f"[{delta.low:+.2f}, {delta.high:+.2f}]" if delta is not None else "–",
-                     " / ".join(_int(by_mode[m]["trainable_parameters"].max()) if m in by_mode else "–"
+                     " / ".join(count_text(by_mode[m]["trainable_parameters"].max()) if m in by_mode else "–"
                                 for m in MODES),
-                     " / ".join(flop_text(_strict_mean(by_mode[m]["flops"])) if m in by_mode else "–" for m in MODES),
-                     " / ".join(_fmt(by_mode[m]["wall_s"].mean(), 1) if m in by_mode else "–" for m in MODES)])
+                     " / ".join(flop_text(strict_mean(by_mode[m]["flops"])) if m in by_mode else "–" for m in MODES),
+                     " / ".join(number_text(by_mode[m]["wall_s"].mean(), 1) if m in by_mode else "–" for m in MODES)])
     return ["", "## Frozen vs fine-tuned", "",
             "Main score per task (mean over seeds); Δ = fine-tuned minus frozen with its 95% paired bootstrap "
             "interval, \\* where the interval excludes zero.", ""] + markdown_table(
@@ -172,12 +173,12 @@ def _task_tables(frame: pd.DataFrame, suite: str, registry: TaskRegistry, flagge
             for name in columns:
                 values = [scores[name] for scores in group["scores"] if name in scores]
                 cells.append(score_cell(values, cell_intervals.get(name)) if len(values) == len(group) else "–")
-            rows.append(cells + [flop_text(_strict_mean(group["flops"])), *_fit_cells(fit)])
+            rows.append(cells + [flop_text(strict_mean(group["flops"])), *fit_cells(fit)])
         lines += ["", f"### {task}{flagged[task]}", "", f"Main score: {main}.", ""]
         lines += markdown_table(["mode", "rank", "model", "seeds", "main", "vs best (95% paired interval)", *columns,
                                  "compute per run", "tokens per word", "unknown tokens", "truncated"], rows)
         if warnings:
-            lines += [""] + [f"{FIT_MARK} `{model}`: {_one_line(warning)}" for model, warning in warnings]
+            lines += [""] + [f"{FIT_MARK} `{model}`: {one_line(warning)}" for model, warning in warnings]
     return lines
 
 
@@ -186,9 +187,9 @@ def _ranked(runs: pd.DataFrame):
     a model whose score is undefined comes last, unranked ("–")."""
     for mode in MODES:
         groups = [(model, group.sort_values("seed")) for model, group in runs[runs["mode"] == mode].groupby("model")]
-        scored = sorted(groups, key=lambda item: _rank_key(item[0], _strict_mean(item[1]["main_score"])))
+        scored = sorted(groups, key=lambda item: rank_key(item[0], strict_mean(item[1]["main_score"])))
         for position, (model, group) in enumerate(scored, 1):
-            yield mode, "–" if pd.isna(_strict_mean(group["main_score"])) else str(position), model, group
+            yield mode, "–" if pd.isna(strict_mean(group["main_score"])) else str(position), model, group
 
 
 def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, coverage: dict[tuple[str, str], Coverage],
@@ -206,22 +207,22 @@ def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, cove
         lines += [f"![{title}: main score against compute, frozen and fine-tuned]({plot})", ""]
     rows = []
     for mode in MODES:
-        mine = _suite_part(agg[agg["mode"] == mode], coverage)
+        mine = suite_column_runs(agg[agg["mode"] == mode], coverage)
         models = mine["model"].unique()
         ranked = sorted((m for m in models if coverage[(m, mode)].complete),
-                        key=lambda m: _rank_key(m, overall.get((m, mode), float("nan"))))
+                        key=lambda m: rank_key(m, overall.get((m, mode), float("nan"))))
         partial = sorted((m for m in models if not coverage[(m, mode)].complete),
                          key=lambda m: (-len(coverage[(m, mode)].ran & coverage[(m, mode)].full), m))
         for position, model in enumerate(ranked, 1):
             score = overall.get((model, mode))
             rows.append([mode, "–" if pd.isna(score) else str(position), labels[model],
                          score_cell([score], intervals.suites.get((model, suite, mode))),
-                         _tasks_text(coverage[(model, mode)]), versus_text(intervals, model, suite, None, mode),
-                         flop_text(_suite_flops(mine[mine["model"] == model]).get(mode))])
+                         tasks_text(coverage[(model, mode)]), versus_text(intervals, model, suite, None, mode),
+                         flop_text(suite_flops(mine[mine["model"] == model]).get(mode))])
         for model in partial:
             found = coverage[(model, mode)]
-            rows.append([mode, "–", labels[model], "–", found.text().removesuffix(" tasks"), _unranked_text(found),
-                         flop_text(_suite_flops(mine[mine["model"] == model]).get(mode))])
+            rows.append([mode, "–", labels[model], "–", found.text().removesuffix(" tasks"), unranked_text(found),
+                         flop_text(suite_flops(mine[mine["model"] == model]).get(mode))])
     return lines + markdown_table(["mode", "rank", "model", f"{title} score", "tasks", "vs best (95% paired interval)",
                                    "compute, one seed"], rows)
 
@@ -239,10 +240,11 @@ def _layer_sweeps(frame: pd.DataFrame, flagged: dict) -> list[str]:
                  zip(*([layer["main"] for layer in sweep["layers"]] for sweep in runs["layer_sweep"]))]
         defined = [layer for layer, score in enumerate(curve) if not pd.isna(score)]  # NaN: undefined there
         best = max(defined, key=curve.__getitem__) if defined else None
-        cells = [f"**{score_text(score)}**" if layer == best else score_text(score) for layer, score in enumerate(curve)]
+        cells = [f"**{score_text(score)}**" if layer == best else score_text(score)
+                 for layer, score in enumerate(curve)]
         rows.append((f"`{model}`", f"{task}{flagged[task]}", ", ".join(map(str, sorted(runs["seed"]))), cells,
                      f"{best} ({curve[best]:.2f})" if best is not None else UNDEFINED,
-                     score_text(_strict_mean(runs["main_score"]))))
+                     score_text(strict_mean(runs["main_score"]))))
     states = max(len(row[3]) for row in rows)
     table = [[model, task, seeds, *cells, *["–"] * (states - len(cells)), best, own]
              for model, task, seeds, cells, best, own in rows]
@@ -289,14 +291,14 @@ def _costs(frame: pd.DataFrame, suite: str, registry: TaskRegistry, intervals: I
     overall = suite_scores(frame, registry)
     costs = []
     for (model, mode), runs in ranked_runs(frame, registry).groupby(["model", "mode"], sort=True):
-        flops = _suite_flops(runs).get(mode)
+        flops = suite_flops(runs).get(mode)
         found = intervals.suites.get((model, suite, mode))
         costs.append(plots.Cost(model, f"{SUITE_TITLES.get(suite, suite)} score", mode, overall.get((model, mode)),
                                 found.low if found else None, found.high if found else None, flops))
     for (task, model, mode), runs in frame.groupby(["task", "model", "mode"], sort=True):
         main = intervals.scores.get((model, suite, task, mode), {}).get(MAIN)
-        costs.append(plots.Cost(model, task, mode, _strict_mean(runs["main_score"]), main.low if main else None,
-                                main.high if main else None, _strict_mean(runs["flops"])))
+        costs.append(plots.Cost(model, task, mode, strict_mean(runs["main_score"]), main.low if main else None,
+                                main.high if main else None, strict_mean(runs["flops"])))
     return [cost for cost in costs if not (cost.flops is None or cost.score is None or pd.isna(cost.flops)
                                            or pd.isna(cost.score))]
 

@@ -10,7 +10,7 @@ from harness.results import RUN_MODES
 from harness.suite_scores import Coverage
 from harness.uncertainty import Intervals
 
-MODES = RUN_MODES
+MODES = RUN_MODES  # in the order a cell shows them: frozen / fine-tuned
 FLAG_MARK = "§"  # beside a score whose run carries caveats (RunResult.flags)
 FIT_MARK = "¶"  # beside a model whose tokenizer fits the task's texts badly (its tokenizer_fit's warning)
 KIND_TAGS = {"majority": "baseline", "random-init": "control"}  # model kinds other than pretrained, as rows show them
@@ -20,10 +20,11 @@ MODE_WORDS = {"frozen": "frozen", "finetune": "fine-tuned"}  # the modes as sent
 def model_labels(frame: pd.DataFrame) -> dict[str, str]:
     """Model -> its cell: the name, tagged where it is a baseline or a control (its results' model_kind)."""
     kinds = frame.groupby("model")["model_kind"].first().to_dict()
-    return {model: f"`{model}`" + (f" ({KIND_TAGS[kind]})" if kind in KIND_TAGS else "") for model, kind in kinds.items()}
+    return {model: f"`{model}`" + (f" ({KIND_TAGS[kind]})" if kind in KIND_TAGS else "")
+            for model, kind in kinds.items()}
 
 
-def _pair(frozen, tuned, flagged: set[str] = frozenset()) -> str:
+def pair_cell(frozen, tuned, flagged: set[str] = frozenset()) -> str:
     """The overview cell; a mode whose run carries flags gets FLAG_MARK."""
     marks = {mode: FLAG_MARK if mode in flagged else "" for mode in MODES}
     return (f"{score_text(frozen)}{marks['frozen']} / {score_text(tuned)}{marks['finetune']} "
@@ -70,13 +71,13 @@ def versus_text(intervals: Intervals, model: str, suite: str, task: str | None, 
     return f"tied for best: {span}" if versus.tied() else f"{span} \\*"
 
 
-def _tasks_text(coverage: Coverage) -> str:
+def tasks_text(coverage: Coverage) -> str:
     """A ranked model's tasks: all n of the full set, and how many others it ran that its score leaves out."""
     others = len(coverage.ran - coverage.full)
     return f"{len(coverage.full)} of {len(coverage.full)}" + (f" (+{others} not counted)" if others else "")
 
 
-def _unranked_text(coverage: Coverage) -> str:
+def unranked_text(coverage: Coverage) -> str:
     """Why a model is not ranked: the tasks of the full set it lacks (or that there is no full set)."""
     if not coverage.full:
         return "unranked: the best-covered models share no task"
@@ -93,15 +94,15 @@ def flop_text(flops: float | None) -> str:
     return f"{flops / 1e12:.3g} TFLOP" if flops >= 1e9 else ("0 TFLOP" if flops == 0 else "< 0.001 TFLOP")
 
 
-def _fmt(value, digits: int = 2) -> str:
+def number_text(value, digits: int = 2) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
-def _int(value) -> str:
+def count_text(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
-def _marks(rows: pd.DataFrame) -> str:
+def task_marks(rows: pd.DataFrame) -> str:
     marks = ""
     if (rows["split_strategy"] != "official").any():
         marks += " †"
@@ -110,7 +111,7 @@ def _marks(rows: pd.DataFrame) -> str:
     return marks
 
 
-def _fit_cells(fit: dict) -> list[str]:
+def fit_cells(fit: dict) -> list[str]:
     """Tokens per word, the share of unknown tokens, and the share of examples cut by --max-length (per side of a
     pair where recorded), "–" where not measured (results from before it was)."""
     def percent(value) -> str:
@@ -128,6 +129,6 @@ def _is_share(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Free text for a markdown line: one line, no table pipes."""
     return " ".join(str(text).split()).replace("|", "/")

@@ -11,13 +11,14 @@ from harness.leaderboard_cells import FIT_MARK, FLAG_MARK, MODE_WORDS, MODES
 from harness.models import MAJORITY
 from harness.render import UNDEFINED, describe, source_text
 from harness.results import task_spec
-from harness.suite_scores import Coverage, _suite_main_scores, suite_score_runs
+from harness.suite_scores import Coverage, suite_main_scores, suite_score_runs
 from harness.tasks import TaskRegistry
 
 
 def notes(frame: pd.DataFrame, registry: TaskRegistry, coverage: dict[tuple[str, str], Coverage],
           labels: dict[str, str], title: str, resamples: int) -> list[str]:
-    """The Notes section of one suite's leaderboard."""
+    """The Notes section of one suite's leaderboard: the suite score's rule, the marks, seeds, intervals, ranking,
+    baselines, compute, tokenizer fit and data sources, each legend that only some runs need where they do."""
     return ["", "## Notes", "",
             f"- {title} score: mean of the tasks' main scores; multi-metric tasks average their metrics first, "
             "tasks sharing a score group (MNLI matched and mismatched) count as one, diagnostics and text-to-text "
@@ -39,8 +40,8 @@ def notes(frame: pd.DataFrame, registry: TaskRegistry, coverage: dict[tuple[str,
             f"- Intervals: [low, high] is a 95% percentile bootstrap interval over evaluation examples "
             f"({resamples:,} resamples, seed {uncertainty.DEFAULT_SEED}), recomputed from each run's predictions; "
             "with several seeds it is the interval of the seed mean (each seed's predictions resampled with the "
-            "same indices, in id order); k-fold runs are resampled over their pooled out-of-fold predictions; no interval "
-            "where a run's predictions file is missing or unreadable.",
+            "same indices, in id order); k-fold runs are resampled over their pooled out-of-fold predictions; no "
+            "interval where a run's predictions file is missing or unreadable.",
             "- \\* the 95% paired bootstrap interval of fine-tuned minus frozen (both modes scored on the same "
             "resampled examples) excludes zero.",
             "- Ranking: per mode, since the question a rank answers is which model to take for a protocol (frozen "
@@ -121,7 +122,7 @@ def _suite_rule_legend(frame: pd.DataFrame, registry: TaskRegistry) -> list[str]
     """Where GLUE's rule set a suite score's term; nothing otherwise, so other leaderboards keep their bytes."""
     specs = [task_spec(registry, suite, task) for suite, task in zip(frame["suite"], frame["task"])]
     ruled = sorted({f"`{task}` {mode} seed {seed}" for (_, ruled), task, mode, seed
-                    in zip(_suite_main_scores(frame, specs), frame["task"], frame["mode"], frame["seed"]) if ruled})
+                    in zip(suite_main_scores(frame, specs), frame["task"], frame["mode"], frame["seed"]) if ruled})
     if not ruled:
         return []
     return ["- Suite scores count an undefined MCC or R3 as 0, the rule of GLUE's official scorer (scikit-learn's "

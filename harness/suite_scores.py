@@ -23,12 +23,12 @@ def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
     would rank tasks, not models."""
     frame = ranked_runs(frame, registry)
     specs = [task_spec(registry, suite, task) for suite, task in zip(frame["suite"], frame["task"])]
-    frame = frame.assign(main_score=[score for score, _ in _suite_main_scores(frame, specs)])
+    frame = frame.assign(main_score=[score for score, _ in suite_main_scores(frame, specs)])
     scores = {}
     # Seeds first (a task run with more seeds must not weigh more), then score groups, then the suite; an
     # undefined score leaves every average above it undefined.
     for (model, mode), runs in frame.groupby(["model", "mode"], sort=True):
-        per_task = runs.groupby(["suite", "task"], sort=True)["main_score"].agg(_strict_mean)
+        per_task = runs.groupby(["suite", "task"], sort=True)["main_score"].agg(strict_mean)
         for suite, tasks in per_task.groupby(level="suite"):
             values = tasks.droplevel("suite").to_dict()
             groups = uncertainty.suite_groups(registry, suite, values)
@@ -37,7 +37,7 @@ def suite_scores(frame: pd.DataFrame, registry: TaskRegistry) -> pd.Series:
     return pd.Series(scores, dtype="float64")
 
 
-def _suite_main_scores(frame: pd.DataFrame, specs: list[TaskSpec | None]) -> list[tuple[float, bool]]:
+def suite_main_scores(frame: pd.DataFrame, specs: list[TaskSpec | None]) -> list[tuple[float, bool]]:
     """Each run's main score as its suite score takes it in, and whether GLUE's rule (an undefined MCC or R3
     counts 0) set it; the task's own cell keeps the undefined score."""
     return [suite_main_score(scores, spec.main_score)
@@ -45,13 +45,13 @@ def _suite_main_scores(frame: pd.DataFrame, specs: list[TaskSpec | None]) -> lis
             for main, scores, spec in zip(frame["main_score"], frame["scores"], specs)]
 
 
-def _strict_mean(values: pd.Series) -> float:
+def strict_mean(values: pd.Series) -> float:
     """The mean, undefined (NaN) when any value is: pandas' own means skip NaN, which would average an
     undefined score away."""
     return values.mean(skipna=False)
 
 
-def _rank_key(model: str, score: float) -> tuple:
+def rank_key(model: str, score: float) -> tuple:
     """Highest score first, undefined last, ties by name: the order harness.uncertainty.best_model picks the best by."""
     return (pd.isna(score), -score if not pd.isna(score) else 0.0, model)
 
@@ -112,15 +112,15 @@ def ranked_runs(frame: pd.DataFrame, registry: TaskRegistry) -> pd.DataFrame:
                             for model, mode, task in zip(counted["model"], counted["mode"], counted["task"])])
 
 
-def _suite_part(runs: pd.DataFrame, coverage: dict[tuple[str, str], Coverage]) -> pd.DataFrame:
+def suite_column_runs(runs: pd.DataFrame, coverage: dict[tuple[str, str], Coverage]) -> pd.DataFrame:
     """Of in-suite runs (or per-task rows), those a (model, mode)'s suite columns add up: the full task set's where
     it ran all of it (its score's tasks), every one where it did not (its own, shown as such)."""
     return _where(runs, [not coverage[(model, mode)].complete or task in coverage[(model, mode)].full
                          for model, mode, task in zip(runs["model"], runs["mode"], runs["task"])])
 
 
-def _suite_flops(runs: pd.DataFrame) -> dict[str, float]:
+def suite_flops(runs: pd.DataFrame) -> dict[str, float]:
     """Mode -> the compute of one seed of the suite: the tasks' compute per run (mean over seeds) added up; NaN
     where any run did not record it (a partial sum would understate it)."""
-    per_task = runs.groupby(["mode", "task"])["flops"].agg(_strict_mean)
+    per_task = runs.groupby(["mode", "task"])["flops"].agg(strict_mean)
     return per_task.groupby(level="mode").agg(lambda values: values.sum(skipna=False)).to_dict()

@@ -7,6 +7,8 @@
 - lock: one run at a time per run folder (imported by itself: it needs POSIX flock).
 - resultset: ResultSet, every run of a reports folder read once, with its prediction rows and
   bootstrap intervals on demand.
+- frame: the results as one pandas table, a row per run, that the leaderboards and README's headline read.
+- recipe: a run's recipe as it ran, read from its result, and the line the leaderboards give it.
 - verify: what a result must prove before it is shown (its scores recomputed from its predictions, its row
   count, its folder), and what --resume checks before it keeps one.
 

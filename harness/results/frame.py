@@ -7,7 +7,7 @@ import pandas as pd
 
 from harness.models import MAJORITY
 from harness.precision import recorded_precision
-from harness.results.recipe import _recipe
+from harness.results.recipe import recipe_text
 from harness.results.resultset import task_spec
 from harness.results.store import RunResult
 from harness.tasks import REGISTRY, TaskRegistry
@@ -26,7 +26,7 @@ def results_frame(results: list[RunResult], registry: TaskRegistry = REGISTRY) -
             "num_eval": r.num_eval, "trainable_parameters": r.timings.get("trainable_parameters"),
             "wall_s": r.timings.get("total_s"),
             "scores": r.scores,
-            "recipe": NO_MODEL if r.model_kind == MAJORITY else _recipe(r, specs[(r.suite, r.task)]),
+            "recipe": NO_MODEL if r.model_kind == MAJORITY else recipe_text(r, specs[(r.suite, r.task)]),
             "precision": recorded_precision(r.provenance.get("hyperparameters", {})),
             "data": r.provenance.get("data") or {},
             "flagged": bool(r.flags),

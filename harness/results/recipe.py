@@ -3,7 +3,8 @@
 The settings a run was asked for are not always what it ran: --min-steps raises a small train set's epochs, an
 unset --learning-rate is chosen on train, --finetune-pooling auto becomes the model's declared pooling. Each of
 those is recorded in the result (`chosen`, the resolved settings), and this is the one place that reads them
-back, so no renderer shows a default where the run did otherwise.
+back, so no renderer shows a default where the run did otherwise. recipe_text is the line a leaderboard's Runs table
+gives a run: its fine-tuning recipe, its frozen head and what inner CV chose for it, or its decoder's.
 """
 from __future__ import annotations
 
@@ -59,8 +60,8 @@ def trained_recipe(result: RunResult) -> TrainedRecipe:
     )
 
 
-def _recipe(result: RunResult, spec: TaskSpec | None) -> str:
-    """What trained, as the result says it ran: the fine-tuning recipe (results/recipe.py), the frozen head, or
+def recipe_text(result: RunResult, spec: TaskSpec | None) -> str:
+    """What trained, as the result says it ran: the fine-tuning recipe (trained_recipe), the frozen head, or
     (text to text, frozen) the decoder's recipe; then the precision where it was not fp32 (results from before it
     was recorded ran in fp32)."""
     h = result.provenance.get("hyperparameters", {})
