@@ -17,7 +17,8 @@ from harness.heads.token_encoders import ENCODERS, BiLSTM, FrozenHead, ScalarMix
 from harness.models import layer_states
 from harness.runners import features as features_module
 from harness.runners.features import FeatureCache
-from harness.runners.frozen_tokens import POOL_BATCHES, bucketed
+from harness.config import RunConfig
+from harness.runners.frozen_tokens import INNER_HOLDOUT, train_torch_head
 from test_klue_ner import NER, fixture_sentences, plain, write_ner
 
 FAST = dict(tasks=["klue/ner"], mode="frozen", quiet=True, device="cpu", split_strategy="holdout")
@@ -99,20 +100,64 @@ def test_a_heads_parts_count_its_passes_as_the_whole_head_under_the_counter():
     assert parts.by_phase["head"] == 3 * counter.get_total_flops()  # forward and a backward twice its size
 
 
-def test_a_pass_batches_every_item_once_from_length_sorted_pools():
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(1, 40, size=300)
-    order = rng.permutation(300)
-    chunks = bucketed(order, lengths, 8, np.random.default_rng(1))
-    assert sorted(np.concatenate(chunks).tolist()) == list(range(300)) and max(map(len, chunks)) == 8
-    pools = {frozenset(pool.tolist()): pool for pool in (order[i:i + 8 * POOL_BATCHES] for i in range(0, 300, 32))}
-    for chunk in chunks:  # each batch lies in one pool, and holds a run of that pool's lengths in order
-        (pool,) = [p for p in pools if set(chunk.tolist()) <= p]
-        ranked = sorted(lengths[list(pool)])
-        assert sorted(lengths[chunk]) in [ranked[i:i + len(chunk)] for i in range(len(ranked))]
-    padded = sum(len(c) * lengths[c].max() for c in chunks)
-    unsorted = sum(len(c) * lengths[c].max() for c in np.array_split(order, len(chunks)))
-    assert padded < 0.8 * unsorted
+def test_a_pass_batches_consecutive_runs_of_its_seeded_shuffle_whatever_the_lengths():
+    """The batches the committed token-head results trained on (their reruns depend on it): each pass, the fitted
+    items in a fresh seeded permutation, cut in order into batches; never regrouped by length, which cost
+    KLUE-DP's parser points (train_torch_head's docstring)."""
+    size, batch_size, seed = 100, 8, 3
+    seen = []
+
+    def batches(chunks):
+        for chunk in chunks:
+            seen.append(np.asarray(chunk))
+            yield {"lengths": torch.ones(len(chunk))}
+
+    class OneWeight(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, lengths):
+            return {"loss": (self.weight - 1) ** 2 * lengths.mean()}
+
+    train_torch_head(OneWeight(), batches, size, batch_size, RunConfig(seed=seed, head_epochs=2, quiet=True))
+
+    generator = np.random.default_rng(seed)
+    order = generator.permutation(size)
+    held, fitted = order[:int(size * INNER_HOLDOUT)], order[int(size * INNER_HOLDOUT):]
+    expected = []
+    for _ in range(max(2, -(-200 // -(-len(fitted) // batch_size)))):  # MIN_STEPS: 200 steps at least
+        shuffled = fitted[generator.permutation(len(fitted))]
+        expected += [shuffled[i:i + batch_size] for i in range(0, len(fitted), batch_size)]
+        expected += [held[i:i + batch_size] for i in range(0, len(held), batch_size)]  # the inner holdout's loss
+    assert len(seen) == len(expected) and all(np.array_equal(a, b) for a, b in zip(seen, expected))
+
+
+def test_the_parser_scores_relations_on_real_words_as_on_the_padded_batch():
+    """Relations scored on the real words alone (padding skipped) are the full bilinear product's, zero at
+    padding, and a padded sentence's loss and gradients are its own alone."""
+    torch.manual_seed(0)
+    parser = BiaffineParser(8, 4).eval()  # no dropout: both batches must see the same arithmetic
+    with torch.no_grad():
+        for parameter in parser.parameters():
+            parameter.normal_()
+    words, mask = torch.randn(2, 6, 8), torch.tensor([[True] * 5, [True, True, False, False, False]])
+    heads = torch.tensor([[0, 1, 2, 3, 4], [2, 0, 0, 0, 0]])
+    dependents, heads_side = parser.relation_dependent(words[:, 1:]), parser.relation_head(words)
+    relations = parser._relations(dependents, heads_side, heads, mask)
+    chosen = heads_side.gather(1, heads.unsqueeze(-1).expand(-1, -1, heads_side.size(-1)))
+    full = (torch.einsum("bid,rde,bie->bir", dependents, parser.relation_weight, chosen)
+            + parser.relation_linear(torch.cat([dependents, chosen], dim=-1)))
+    torch.testing.assert_close(relations[mask], full[mask])
+    assert relations.shape == full.shape and not relations[~mask].any()
+
+    labels = dict(head_labels=torch.tensor([[2, 0]]), relation_labels=torch.tensor([[3, 1]]))
+    padded_labels = {key: torch.cat([value, torch.full((1, 3), -100)], 1) for key, value in labels.items()}
+    alone = parser(words[1:, :3], mask[1:, :2], **labels)["loss"]
+    alone_grad = torch.autograd.grad(alone, parser.relation_weight)[0]
+    padded = parser(words[1:], mask[1:], **padded_labels)["loss"]
+    torch.testing.assert_close(padded, alone)
+    torch.testing.assert_close(torch.autograd.grad(padded, parser.relation_weight)[0], alone_grad)
 
 
 def test_the_parser_predicts_the_same_relations_with_or_without_labels_and_skips_them_in_training():

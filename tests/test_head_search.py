@@ -47,6 +47,20 @@ def test_the_search_chooses_the_c_and_score_gridsearchcv_chooses(rows, width, cl
     assert score == pytest.approx(scores.max(), abs=0.011)  # one held-out example in ~90 at most
 
 
+def test_the_search_ends_where_exact_fits_end_whatever_its_warm_starts():
+    """Columns on scales a hundred apart: at sklearn's default tolerance the fits warm-started along C stop
+    early enough to choose C 100 (0.683); GridSearchCV's cold fits solved exactly choose 0.1 (0.667)."""
+    x, y = _task(60, 300, 2, seed=1)
+    x = x * np.random.default_rng(1).uniform(0.1, 10, 300).astype(np.float32)
+    chosen, score = pooled_probes._search_c(x, y, 5, pooled_probes.CS, pooled_probes.CV_FOLDS)
+    keep = pooled_probes._sample(y, None, 5)
+    exact = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=100_000, tol=1e-10)),
+                         {"logisticregression__C": pooled_probes.CS},
+                         cv=pooled_probes._splits(y[keep], None, pooled_probes.CV_FOLDS, 5)).fit(x[keep], y[keep])
+    assert chosen == exact.best_params_["logisticregression__C"] == 0.1
+    assert score == pytest.approx(exact.cv_results_["mean_test_score"].max(), abs=1e-12)
+
+
 @pytest.mark.parametrize("repeated", [False, True])
 def test_the_rows_span_keeps_lengths_and_products(repeated):
     """Coordinates of [row, 1] in an orthonormal basis of their span: the same products among training rows and

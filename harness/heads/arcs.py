@@ -55,11 +55,11 @@ class BiaffineParser(nn.Module):
         relation_dep, relation_head = self.relation_dependent(dependents), self.relation_head(words)
         predicted_heads = arcs.argmax(-1)
         heads = predicted_heads if head_labels is None else head_labels.clamp(min=0)
-        relations = self._relations(relation_dep, relation_head, heads)
+        relations = self._relations(relation_dep, relation_head, heads, word_mask)
         output = {"predicted_heads": predicted_heads}
         if head_labels is None or not self.training:  # a training step reads its loss alone
-            output["predicted_relations"] = (relations if head_labels is None else
-                                             self._relations(relation_dep, relation_head, predicted_heads)).argmax(-1)
+            output["predicted_relations"] = (relations if head_labels is None else self._relations(
+                relation_dep, relation_head, predicted_heads, word_mask)).argmax(-1)
         if head_labels is not None:
             loss = nn.functional.cross_entropy(arcs.flatten(0, 1), head_labels.flatten(), ignore_index=IGNORE)
             if relation_labels is not None:
@@ -76,11 +76,16 @@ class BiaffineParser(nn.Module):
         bucket = torch.where(head == 0, 2 * MAX_DISTANCE + 1, bucket)
         return self.distance_bias(bucket).squeeze(-1)
 
-    def _relations(self, dependents: torch.Tensor, heads_side: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
-        """Relation logits (batch, words, relations) of each dependent with the head it is given."""
-        chosen = heads_side.gather(1, heads.unsqueeze(-1).expand(-1, -1, heads_side.size(-1)))
-        bilinear = torch.einsum("bid,rde,bie->bir", dependents, self.relation_weight, chosen)
-        return bilinear + self.relation_linear(torch.cat([dependents, chosen], dim=-1))
+    def _relations(self, dependents: torch.Tensor, heads_side: torch.Tensor, heads: torch.Tensor,
+                   word_mask: torch.Tensor) -> torch.Tensor:
+        """Relation logits (batch, words, relations) of each real word with the head it is given (0 at padding).
+        Scored on the real words alone: the bilinear layer per relation is most of a step's work, and padding
+        (over half a randomly drawn batch's positions) would otherwise pay for it too."""
+        chosen = heads_side.gather(1, heads.unsqueeze(-1).expand(-1, -1, heads_side.size(-1)))[word_mask]
+        dependents = dependents[word_mask]
+        bilinear = torch.einsum("nd,rde,ne->nr", dependents, self.relation_weight, chosen)
+        scores = bilinear + self.relation_linear(torch.cat([dependents, chosen], dim=-1))
+        return scores.new_zeros(*word_mask.shape, scores.size(-1)).masked_scatter(word_mask.unsqueeze(-1), scores)
 
 
 def gather_words(hidden: torch.Tensor, word_starts: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,8 @@ LAYER_FOLDS = 3  # folds that rank candidate layers (each at its best of LAYER_C
 LAYER_CS = np.logspace(-3, 0, 4)
 CV_SAMPLE = 8000  # training examples the classification CV runs on (the final head sees every one)
 WIDE = 4  # columns per row from which a logistic head is solved in the rows' span (_row_space)
+SEARCH_TOL = 1e-6  # the search's solver tolerance: at sklearn's 1e-4, fits warm-started along C stop where
+# they began often enough to change the chosen C (minilm SST-2, 100 examples: C 10 -> 0.1, 70.87 -> 72.36)
 CHOSEN = ("best", "auto")  # --layers values that inner CV resolves
 
 
@@ -128,7 +130,7 @@ def head_choices(record: dict, regression: bool, scoring: str) -> dict | None:
 # Everything that makes a search choose what it does, beside the features, labels, groups and seed: a cached
 # record of its choices is keyed by it, so a changed grid never reuses choices made on another.
 SEARCH = {"alphas": ALPHAS.tolist(), "cs": CS.tolist(), "cv_folds": CV_FOLDS, "layer_folds": LAYER_FOLDS,
-          "layer_cs": LAYER_CS.tolist(), "cv_sample": CV_SAMPLE}
+          "layer_cs": LAYER_CS.tolist(), "cv_sample": CV_SAMPLE, "tol": SEARCH_TOL}
 
 
 def choose_layer(build, states: int, y: np.ndarray, regression: bool, seed: int,
@@ -172,7 +174,7 @@ def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
     train, and that score: what GridSearchCV over a StandardScaler + LogisticRegression pipeline gives (the
     mean over folds, the first C on a tie), computed faster. Each fold is standardised and reduced to its
     training rows' span once (_row_space: exact), and its Cs are fitted in increasing order, each starting
-    from the previous one's weights."""
+    from the previous one's weights, solved to SEARCH_TOL so that the start does not decide where a fit ends."""
     from sklearn.metrics import get_scorer
     from sklearn.preprocessing import StandardScaler
 
@@ -185,7 +187,7 @@ def _search_c(x: np.ndarray, y: np.ndarray, seed: int, cs, folds: int,
     for train, held in _splits(y, groups, folds, seed):
         scaler = StandardScaler().fit(x[train])
         fitted, (tested,), _ = _row_space(scaler.transform(x[train]), scaler.transform(x[held]))
-        model = logistic(max_iter=2000, warm_start=True)
+        model = logistic(max_iter=2000, warm_start=True, tol=SEARCH_TOL)
         scores.append([score(model.set_params(C=c).fit(fitted, y[train]), tested, y[held]) for c in cs])
     mean = np.mean(scores, axis=0)
     best = int(np.argmax(mean))
