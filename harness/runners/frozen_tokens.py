@@ -247,8 +247,8 @@ def train_torch_head(head, batches, size: int, batch_size: int, config) -> dict:
     `batches(chunks)` yields the batch of each chunk of the `size` items' indices.
 
     A pass's batches are consecutive runs of its shuffled order, whatever their lengths: batches drawn from
-    length-sorted pools (each of like lengths, a third less padding) cost KLUE-DP's parser 2.5 to 4.6 points
-    (seeds 42, 1, 2: inner-holdout loss 1.08-1.14 against 1.04-1.08, fewer passes before it stopped improving).
+    length-sorted pools (each of like lengths, a third less padding) cost KLUE-DP's parser 2.5 and 3.7 points
+    at seeds 42 and 1 (inner-holdout loss 1.08-1.14 over three seeds against 1.04-1.08; fewer passes run).
 
     Returns the schedule it chose, for the run's record.
     """
