@@ -49,7 +49,7 @@ def headline_table(reports: str | Path, registry: TaskRegistry = REGISTRY) -> st
                            for score, cover in zip((frozen, tuned), found)),
                          suite_delta_text(frozen, tuned, scored[scored["model"] == model]),
                          " / ".join("–" if cover is None else str(len(cover.full)) if cover.complete
-                                    else cover.text().removesuffix(" tasks") for cover in found)])
+                                    else cover.share() for cover in found)])
     header = ["suite", "model", "frozen", "fine-tuned", "Δ (fine-tuned − frozen)", "tasks (frozen / fine-tuned)"]
     return "\n".join(markdown_table(header, rows))
 
@@ -93,7 +93,7 @@ def _ranking(runs: pd.DataFrame, suite: str, registry: TaskRegistry, intervals) 
         scored = sorted((model for model, found in mine.items()
                          if found.complete and not pd.isna(overall[(model, mode)])),
                         key=lambda model: (-overall[(model, mode)], model))
-        unranked = [f"{labels[model]} {found.text().removesuffix(' tasks')}" for model, found in mine.items()
+        unranked = [f"{labels[model]} {found.share()}" for model, found in mine.items()
                     if not found.complete]
         if not scored or (len(scored) < 2 and not unranked):
             continue

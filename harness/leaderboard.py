@@ -221,7 +221,7 @@ def _ranking(agg: pd.DataFrame, suite: str, title: str, overall: pd.Series, cove
                          flop_text(suite_flops(mine[mine["model"] == model]).get(mode))])
         for model in partial:
             found = coverage[(model, mode)]
-            rows.append([mode, "–", labels[model], "–", found.text().removesuffix(" tasks"), unranked_text(found),
+            rows.append([mode, "–", labels[model], "–", found.share(), unranked_text(found),
                          flop_text(suite_flops(mine[mine["model"] == model]).get(mode))])
     return lines + markdown_table(["mode", "rank", "model", f"{title} score", "tasks", "vs best (95% paired interval)",
                                    "compute, one seed"], rows)

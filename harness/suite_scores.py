@@ -83,18 +83,26 @@ class Coverage:
     def missing(self) -> list[str]:
         return sorted(self.full - self.ran)
 
-    def text(self) -> str:
-        """How much of the full set it ran: "k of n tasks", or its own count where the best-covered models share no
-        task (no full set)."""
+    def share(self) -> str:
+        """How much of the full set it ran: "k of n", or its own count where the best-covered models share no task
+        ("m tasks, no full set")."""
         if not self.full:
             return f"{len(self.ran)} task{'s' * (len(self.ran) != 1)}, no full set"
-        return f"{len(self.ran & self.full)} of {len(self.full)} tasks"
+        return f"{len(self.ran & self.full)} of {len(self.full)}"
+
+    def text(self) -> str:
+        """The share as a phrase: "k of n tasks" (or "m tasks, no full set")."""
+        return self.share() + (" tasks" if self.full else "")
 
 
 def suite_coverage(frame: pd.DataFrame, registry: TaskRegistry) -> dict[tuple[str, str], Coverage]:
     """(model, mode) -> its Coverage of the mode's full task set (one suite's frame, as suite_scores takes); the same
     rule decides which models the intervals rank (uncertainty._compare_suite)."""
-    counted = suite_score_runs(frame, registry)
+    return _coverage(suite_score_runs(frame, registry))
+
+
+def _coverage(counted: pd.DataFrame) -> dict[tuple[str, str], Coverage]:
+    """suite_coverage of runs already narrowed to the suite score's tasks."""
     coverage = {}
     for (_, mode), runs in counted.groupby(["suite", "mode"], sort=True):
         ran = {model: set(tasks) for model, tasks in runs.groupby("model")["task"]}
@@ -107,7 +115,7 @@ def ranked_runs(frame: pd.DataFrame, registry: TaskRegistry) -> pd.DataFrame:
     """The runs suite scores average: of each (model, mode) that ran its mode's full task set, the runs of those
     tasks (not of any other it ran too)."""
     counted = suite_score_runs(frame, registry)
-    coverage = suite_coverage(counted, registry)
+    coverage = _coverage(counted)
     return _where(counted, [coverage[(model, mode)].complete and task in coverage[(model, mode)].full
                             for model, mode, task in zip(counted["model"], counted["mode"], counted["task"])])
 
